@@ -1,0 +1,4 @@
+//! The model of the kernel's memory management, one module per mechanism, named after the kernel
+//! file it models (`mm/mmzone.c`, `mm/page_alloc.c`, `mm/vmstat.c`, …).
+
+pub mod mmzone;
