@@ -153,3 +153,34 @@ impl FromStr for MigrateType {
 pub const PAGE_SHIFT: u32 = 12;
 /// `PAGE_ALLOC_COSTLY_ORDER` (include/linux/mmzone.h): orders above this are "costly".
 pub const PAGE_ALLOC_COSTLY_ORDER: u32 = 3;
+
+/// A zone's watermarks in pages (`zone->_watermark[]`, include/linux/mmzone.h).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Watermarks {
+    pub min: u64,
+    pub low: u64,
+    pub high: u64,
+    /// `WMARK_PROMO` (6.x); 0 where the kernel has none.
+    pub promo: u64,
+    /// `watermark_boost` (5.0+): added to every mark by `wmark_pages()`.
+    pub boost: u64,
+}
+
+/// What the watermark, fragmentation-index and compaction-suitability rules read of a zone's
+/// free memory. Implemented by the engine's zones and by captured zones, so one rule serves both.
+pub trait FreeArea {
+    /// `NR_FREE_PAGES`: the zone's own free-page counter (not the sum of the per-order lines).
+    fn free_pages(&self) -> u64;
+    /// `free_area[order].nr_free`: free blocks of that order.
+    fn nr_free(&self, order: u32) -> u64;
+    /// Whether `free_area[order].free_list[mt]` is non-empty.
+    fn has_free(&self, order: u32, mt: MigrateType) -> bool;
+    /// `NR_FREE_CMA_PAGES`.
+    fn free_cma(&self) -> u64 {
+        0
+    }
+    /// `nr_reserved_highatomic` (4.4+).
+    fn nr_reserved_highatomic(&self) -> u64 {
+        0
+    }
+}

@@ -2,3 +2,4 @@
 //! file it models (`mm/mmzone.c`, `mm/page_alloc.c`, `mm/vmstat.c`, …).
 
 pub mod mmzone;
+pub mod page_alloc;

@@ -1,0 +1,2 @@
+//! The page allocator (mm/page_alloc.c): watermarks, the buddy free lists, fallback and the
+//! allocation paths.
