@@ -10,7 +10,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A zone type (`enum zone_type`). Order is the kernel's: lower zones first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ZoneType {
     Dma,
     Dma32,
@@ -70,7 +70,7 @@ impl FromStr for ZoneType {
 /// order of pagetypeinfo columns and of the `(UEM)` letters in failure reports) come from the
 /// kernel profile: 3.10 numbers Unmovable, Reclaimable, Movable, Reserve; 4.4+ numbers
 /// Unmovable, Movable, Reclaimable, HighAtomic.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum MigrateType {
     Unmovable,
     Movable,
@@ -148,6 +148,18 @@ impl FromStr for MigrateType {
             })
     }
 }
+
+/// Zone and migrate types serialize as the names the kernel prints (`"DMA32"`, `"HighAtomic"`).
+macro_rules! serialize_as_name {
+    ($($t:ty),*) => {$(
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.name())
+            }
+        }
+    )*};
+}
+serialize_as_name!(ZoneType, MigrateType);
 
 /// Pages are 4 KiB on every profile modelled here (`PAGE_SHIFT` = 12).
 pub const PAGE_SHIFT: u32 = 12;
