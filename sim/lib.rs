@@ -5,5 +5,7 @@
 //! does the I/O.
 
 pub mod capture;
+pub mod analyze;
 pub mod kernel;
 pub mod mm;
+pub mod report;

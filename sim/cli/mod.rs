@@ -1,19 +1,54 @@
-//! clap commands that glue the library together. No model logic lives here.
+//! clap commands that glue the library together. No model logic lives here: each command reads
+//! its inputs, calls the library and prints or writes what it returns.
 
-use clap::{Parser, Subcommand};
+mod analyze;
+mod gfp;
+mod input;
+
+use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "buddysim", version, about = "A deterministic simulator of the Linux page allocator")]
+#[command(
+    name = "buddysim",
+    version,
+    about = "A deterministic simulator of the Linux page allocator",
+    long_about = "A deterministic simulator of the Linux page allocator: reads real /proc captures \
+                  and dmesg failure reports and gives the kernel's own verdict on them."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Read captures (/proc/buddyinfo, zoneinfo, pagetypeinfo, slabinfo, a dmesg failure report,
+    /// node_exporter metrics) and give the kernel's verdict for an order-N allocation.
+    Analyze(analyze::Args),
+    /// Decode a GFP mask (0x…) or encode flag names for a kernel version.
+    Gfp(gfp::Args),
+}
+
+/// Output format of a command.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
 
 pub fn main() -> ExitCode {
-    let _cli = Cli::parse();
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Analyze(args) => analyze::run(args),
+        Command::Gfp(args) => gfp::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("buddysim: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
 }

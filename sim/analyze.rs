@@ -1,0 +1,706 @@
+//! The kernel's verdict on a capture: for one allocation request (order, GFP mask) and one kernel
+//! profile, what each zone's free lists, watermarks and lowmem_reserve say, and what
+//! `get_page_from_freelist()` and the slow path would do with them.
+//!
+//! The walk follows `__alloc_pages_nodemask()` (mm/page_alloc.c): the zonelist runs from the
+//! preferred zone (the highest populated zone the GFP mask allows) down to DMA, each zone is
+//! checked with `__zone_watermark_ok()` against its mark plus `lowmem_reserve[classzone]`, first
+//! at the low watermark (fast path), then at min (the slow path after waking kswapd). When both
+//! fail, the slow path's compaction decision (`compaction_suitable()` with the fragmentation index
+//! against `vm.extfrag_threshold`) and reclaim are reported per zone.
+
+use crate::capture::{Capture, ZoneCapture};
+use crate::kernel::gfp::GfpFlags;
+use crate::kernel::Profile;
+use crate::mm::compaction::{compaction_suitable, Suitability};
+use crate::mm::mmzone::{FreeArea, MigrateType, Watermarks, ZoneType, PAGE_ALLOC_COSTLY_ORDER};
+use crate::mm::page_alloc::alloc_flags::{fast_path_alloc_flags, gfp_to_alloc_flags, AllocFlags};
+use crate::mm::page_alloc::watermark::{
+    default_min_free_kbytes, setup_per_zone_lowmem_reserve, setup_per_zone_wmarks,
+    watermark_check, WatermarkVerdict,
+};
+use crate::mm::vmstat;
+use serde::Serialize;
+
+/// What the user asked for; `None` takes the value from the capture or the profile.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub kernel: Option<&'static Profile>,
+    pub order: Option<u32>,
+    /// GFP flag names or a `0x…` mask, read with the profile's bit layout.
+    pub gfp: Option<String>,
+    pub min_free_kbytes: Option<u64>,
+    pub watermark_scale_factor: Option<u32>,
+    pub extfrag_threshold: Option<u32>,
+    pub lowmem_reserve_ratio: Option<Vec<u32>>,
+}
+
+/// An input that cannot be analysed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AnalyzeError {
+    #[error("the input has no zone: give a buddyinfo, zoneinfo, pagetypeinfo, dmesg failure report or node_exporter capture")]
+    NoZones,
+    #[error("--gfp {given}: {reason}")]
+    Gfp { given: String, reason: String },
+    #[error("order {order} is above the largest order {max} of kernel {kernel}")]
+    Order { order: u32, max: u32, kernel: String },
+    #[error("--min-free-kbytes needs every zone's managed pages, and {zones} has none in the input (add its zoneinfo or the dmesg report)")]
+    NoManaged { zones: String },
+}
+
+/// The result: JSON field names are a stable contract.
+#[derive(Clone, Debug, Serialize)]
+pub struct Analysis {
+    pub kernel: String,
+    /// Where the kernel profile came from ("--kernel", "capture: 3.10.0-514.el7.x86_64", …).
+    pub kernel_source: String,
+    pub request: Request,
+    pub extfrag_threshold: u32,
+    pub zones: Vec<ZoneAnalysis>,
+    pub verdict: Verdict,
+    /// Notes on assumptions and input problems (parser warnings included).
+    pub notes: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Request {
+    pub order: u32,
+    /// The mask decoded into the kernel's names.
+    pub gfp: String,
+    /// The mask as the kernel prints it (`0x10c0d0`).
+    pub mode: String,
+    /// Where the request came from ("dmesg report", "--order/--gfp", "default").
+    pub source: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct WatermarkInfo {
+    pub min: u64,
+    pub low: u64,
+    pub high: u64,
+    /// `watermark_boost` (5.0+), already included in min/low/high as the kernel prints them.
+    pub boost: u64,
+    /// "capture" or "computed".
+    pub source: &'static str,
+}
+
+/// One zone's state and its answers for the request.
+#[derive(Clone, Debug, Serialize)]
+pub struct ZoneAnalysis {
+    pub node: u32,
+    pub zone: ZoneType,
+    pub free_pages: u64,
+    /// "counter" (the zone's own NR_FREE_PAGES) or "free lists" (sum of the per-order counts).
+    pub free_pages_source: &'static str,
+    pub free_blocks: Vec<u64>,
+    pub free_by_type: Option<Vec<(MigrateType, Vec<u64>)>>,
+    pub managed: Option<u64>,
+    pub watermarks: Option<WatermarkInfo>,
+    pub protection: Option<Vec<u64>>,
+    /// `lowmem_reserve[classzone]` this zone applies to the request.
+    pub reserve: Option<u64>,
+    pub extfrag_index: Vec<i64>,
+    pub unusable_index: Vec<i64>,
+    /// Largest order with a free block, if any.
+    pub largest_free_order: Option<u32>,
+    /// The request at the low watermark (fast path) and at min (slow path).
+    pub fast_path: Option<Check>,
+    pub min_path: Option<Check>,
+    /// What `compaction_suitable()` says for this zone (costly requests that failed).
+    pub compaction: Option<String>,
+    /// Whether the zone is in the request's zonelist at all.
+    pub in_zonelist: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Check {
+    pub ok: bool,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    pub succeeds: bool,
+    /// Zone that would serve the request ("Normal", "node 1 DMA32").
+    pub zone: Option<String>,
+    /// "fast path", "past the min watermark", "fails" or "unknown".
+    pub path: &'static str,
+    pub reason: String,
+    /// What the slow path would do before failing (compaction, reclaim).
+    pub slow_path: Vec<String>,
+}
+
+/// Per-zone view of a captured zone for the kernel's rules.
+struct CapturedZone<'a> {
+    zone: &'a ZoneCapture,
+    free_pages: u64,
+}
+
+impl FreeArea for CapturedZone<'_> {
+    fn free_pages(&self) -> u64 {
+        self.free_pages
+    }
+    fn nr_free(&self, order: u32) -> u64 {
+        blocks(self.zone)
+            .get(order as usize)
+            .copied()
+            .unwrap_or(0)
+    }
+    /// Per-type knowledge comes from pagetypeinfo or the dmesg letters. Without either, the
+    /// blocks are taken to be on the ordinary lists (Unmovable/Movable/Reclaimable), which is
+    /// what the watermark check needs; HighAtomic and CMA are then taken as empty.
+    fn has_free(&self, order: u32, mt: MigrateType) -> bool {
+        let o = order as usize;
+        if let Some(by_type) = &self.zone.free_by_type {
+            return by_type
+                .get(&mt)
+                .and_then(|v| v.get(o))
+                .is_some_and(|&n| n > 0);
+        }
+        if let Some(letters) = &self.zone.types_at_order {
+            return letters.get(o).is_some_and(|t| t.contains(&mt));
+        }
+        mt == MigrateType::Movable && self.nr_free(order) > 0
+    }
+    fn free_cma(&self) -> u64 {
+        self.zone.stats.get("nr_free_cma").copied().unwrap_or(0)
+    }
+}
+
+fn blocks(zone: &ZoneCapture) -> &[u64] {
+    zone.free_blocks.as_deref().unwrap_or(&[])
+}
+
+fn sum_of_blocks(zone: &ZoneCapture) -> u64 {
+    blocks(zone)
+        .iter()
+        .enumerate()
+        .map(|(o, &n)| n << o)
+        .sum()
+}
+
+/// The zone types this capture's kernel was configured with, in zone-index order: the order of
+/// `lowmem_reserve[]` entries. 64-bit kernels have DMA, DMA32, Normal, Movable (and Device from
+/// 4.3); 32-bit ones have no DMA32 and add HighMem. The printed protection arrays give the length.
+fn configured_zones(capture: &Capture) -> Vec<ZoneType> {
+    let has = |t| capture.zones.iter().any(|z| z.zone == t);
+    let len = capture
+        .zones
+        .iter()
+        .filter_map(|z| z.protection.as_ref().map(Vec::len))
+        .max();
+    let mut types: Vec<ZoneType> = if has(ZoneType::HighMem) {
+        let mut v = vec![ZoneType::Normal, ZoneType::HighMem, ZoneType::Movable];
+        if has(ZoneType::Dma) || len == Some(4) {
+            v.insert(0, ZoneType::Dma);
+        }
+        v
+    } else {
+        vec![
+            ZoneType::Dma,
+            ZoneType::Dma32,
+            ZoneType::Normal,
+            ZoneType::Movable,
+            ZoneType::Device,
+        ]
+    };
+    if let Some(len) = len {
+        types.truncate(len);
+    }
+    types
+}
+
+/// Analyse `capture` for one request.
+pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeError> {
+    if capture.zones.is_empty() {
+        return Err(AnalyzeError::NoZones);
+    }
+    let mut notes: Vec<String> = capture
+        .warnings
+        .iter()
+        .map(|w| format!("{}:{}: {}", w.file, w.line, w.message))
+        .collect();
+
+    let (profile, kernel_source) = match (opts.kernel, &capture.kernel_release) {
+        (Some(p), _) => (p, "--kernel".to_string()),
+        (None, Some(release)) => match crate::kernel::profile::for_release(release) {
+            Some(p) => (p, format!("capture: {release}")),
+            None => {
+                notes.push(format!(
+                    "kernel {release} is older than every profile; using 3.10 (pass --kernel)"
+                ));
+                (&crate::kernel::PROFILES[0], format!("nearest to {release}"))
+            }
+        },
+        (None, None) => {
+            let p = crate::kernel::profile("6.1").expect("the 6.1 profile exists");
+            notes.push("the input does not name its kernel: assuming 6.1 (pass --kernel)".into());
+            (p, "default".to_string())
+        }
+    };
+
+    let request = request(capture, opts, profile)?;
+    let gfp_flags = profile.gfp.flags(request.1);
+    let order = request.0.order;
+    if order >= profile.orders {
+        return Err(AnalyzeError::Order {
+            order,
+            max: profile.orders - 1,
+            kernel: profile.name.into(),
+        });
+    }
+    let extfrag_threshold = opts.extfrag_threshold.unwrap_or(profile.extfrag_threshold);
+
+    let zone_types = configured_zones(capture);
+    let computed = computed_marks(capture, opts, profile, &zone_types, &mut notes)?;
+
+    // The zonelist: the local node's zones from the preferred zone down, then the other nodes'.
+    let local = capture.zones[0].node;
+    let highest = crate::kernel::gfp::gfp_zone(&gfp_flags);
+    let preferred = capture
+        .zones
+        .iter()
+        .filter(|z| z.node == local && z.zone <= highest && zone_populated(z))
+        .map(|z| z.zone)
+        .max()
+        .unwrap_or(ZoneType::Dma);
+    let classzone = zone_types.iter().position(|&t| t == preferred);
+
+    let fast_flags = fast_path_alloc_flags(profile, &gfp_flags);
+    let slow_flags = gfp_to_alloc_flags(profile, &gfp_flags);
+
+    let mut zones = Vec::new();
+    for (i, zc) in capture.zones.iter().enumerate() {
+        let (free_pages, free_pages_source) = match zc.free_pages {
+            Some(n) => (n, "counter"),
+            None => (sum_of_blocks(zc), "free lists"),
+        };
+        let view = CapturedZone {
+            zone: zc,
+            free_pages,
+        };
+        let (watermarks, protection) = match &computed[i] {
+            Some((wm, prot)) => (
+                Some((*wm, "computed")),
+                prot.clone().or_else(|| zc.protection.clone()),
+            ),
+            None => (zc.watermarks.map(|w| (w, "capture")), zc.protection.clone()),
+        };
+        let reserve = protection
+            .as_ref()
+            .zip(classzone)
+            .and_then(|(p, c)| p.get(c).copied());
+        let nr_orders = blocks(zc).len().max(1) as u32;
+        let extfrag_index = (0..nr_orders)
+            .map(|o| vmstat::fragmentation_index(&view, o))
+            .collect();
+        let unusable_index = (0..nr_orders)
+            .map(|o| vmstat::unusable_free_index(&view, o))
+            .collect();
+        let largest_free_order = (0..nr_orders).rev().find(|&o| view.nr_free(o) > 0);
+        let in_zonelist = zc.zone <= highest && zone_populated(zc);
+
+        let check = |mark: u64, flags: AllocFlags| -> Check {
+            let v = watermark_check(profile, &view, order, mark, reserve.unwrap_or(0), flags);
+            Check {
+                ok: matches!(v, WatermarkVerdict::Ok),
+                reason: describe_watermark(&v, order),
+            }
+        };
+        let (fast_path, min_path) = match watermarks {
+            Some((wm, _)) if in_zonelist => (
+                Some(check(wm.low + wm.boost, fast_flags)),
+                Some(check(wm.min + wm.boost, slow_flags)),
+            ),
+            _ => (None, None),
+        };
+        let compaction = match watermarks {
+            Some((wm, _)) if in_zonelist && order > 0 => Some(describe_suitability(
+                &compaction_suitable(
+                    profile,
+                    &view,
+                    Some(order),
+                    &wm,
+                    reserve.unwrap_or(0),
+                    slow_flags,
+                    extfrag_threshold,
+                ),
+                extfrag_threshold,
+                profile,
+            )),
+            _ => None,
+        };
+        zones.push(ZoneAnalysis {
+            node: zc.node,
+            zone: zc.zone,
+            free_pages,
+            free_pages_source,
+            free_blocks: blocks(zc).to_vec(),
+            free_by_type: zc
+                .free_by_type
+                .as_ref()
+                .map(|m| m.iter().map(|(t, v)| (*t, v.clone())).collect()),
+            managed: zc.managed,
+            watermarks: watermarks.map(|(w, source)| WatermarkInfo {
+                min: w.min + w.boost,
+                low: w.low + w.boost,
+                high: w.high + w.boost,
+                boost: w.boost,
+                source,
+            }),
+            protection,
+            reserve,
+            extfrag_index,
+            unusable_index,
+            largest_free_order,
+            fast_path,
+            min_path,
+            compaction,
+            in_zonelist,
+        });
+    }
+
+    let verdict = verdict(profile, &zones, local, order, &gfp_flags, preferred);
+    Ok(Analysis {
+        kernel: profile.name.into(),
+        kernel_source,
+        request: request.0,
+        extfrag_threshold,
+        zones,
+        verdict,
+        notes,
+    })
+}
+
+fn zone_populated(z: &ZoneCapture) -> bool {
+    z.managed.map_or(true, |m| m > 0) && (z.free_blocks.is_some() || z.free_pages.is_some())
+}
+
+/// The request and its mask: flags override the dmesg report, which overrides the defaults
+/// (order 6, GFP_KERNEL: the nf_conntrack cache creation of the incident).
+fn request(
+    capture: &Capture,
+    opts: &Options,
+    profile: &Profile,
+) -> Result<(Request, u64), AnalyzeError> {
+    let failure = capture.failure.as_ref();
+    let mode = match &opts.gfp {
+        Some(text) => profile
+            .gfp
+            .parse(text)
+            .map_err(|reason| AnalyzeError::Gfp {
+                given: text.clone(),
+                reason,
+            })?,
+        None => match failure {
+            Some(f) => f.mode,
+            None => profile
+                .gfp
+                .parse("GFP_KERNEL")
+                .expect("every layout defines GFP_KERNEL"),
+        },
+    };
+    let order = opts.order.or(failure.map(|f| f.order)).unwrap_or(6);
+    let source = match (opts.order.is_some() || opts.gfp.is_some(), failure.is_some()) {
+        (true, _) => "flags",
+        (false, true) => "dmesg report",
+        (false, false) => "default (order 6 GFP_KERNEL: the nf_conntrack cache allocation)",
+    };
+    Ok((
+        Request {
+            order,
+            gfp: profile.gfp.decode(mode),
+            mode: format!("{mode:#x}"),
+            source: source.into(),
+        },
+        mode,
+    ))
+}
+
+/// Watermarks and protection recomputed from `min_free_kbytes` (`__setup_per_zone_wmarks()`,
+/// `setup_per_zone_lowmem_reserve()`): with `--min-free-kbytes`, or when the capture has managed
+/// pages but no watermarks. One entry per capture zone; `None` keeps the capture's.
+#[allow(clippy::type_complexity)]
+fn computed_marks(
+    capture: &Capture,
+    opts: &Options,
+    profile: &Profile,
+    zone_types: &[ZoneType],
+    notes: &mut Vec<String>,
+) -> Result<Vec<Option<(Watermarks, Option<Vec<u64>>)>>, AnalyzeError> {
+    let all_managed = capture.zones.iter().all(|z| z.managed.is_some());
+    let none_have_marks = capture.zones.iter().all(|z| z.watermarks.is_none());
+    let min_free_kbytes = match opts.min_free_kbytes {
+        Some(kb) => {
+            if !all_managed {
+                let missing: Vec<String> = capture
+                    .zones
+                    .iter()
+                    .filter(|z| z.managed.is_none())
+                    .map(|z| format!("node {} {}", z.node, z.zone))
+                    .collect();
+                return Err(AnalyzeError::NoManaged {
+                    zones: missing.join(", "),
+                });
+            }
+            kb
+        }
+        None if all_managed && none_have_marks => {
+            let lowmem_kb: u64 = capture
+                .zones
+                .iter()
+                .filter(|z| z.zone <= ZoneType::Normal)
+                .filter_map(|z| z.managed)
+                .sum::<u64>()
+                * 4;
+            let kb = default_min_free_kbytes(profile, lowmem_kb);
+            notes.push(format!(
+                "watermarks computed from the default min_free_kbytes {kb} kB (THP, when enabled, raises it; pass --min-free-kbytes)"
+            ));
+            kb
+        }
+        None => return Ok(vec![None; capture.zones.len()]),
+    };
+    let wsf = opts
+        .watermark_scale_factor
+        .unwrap_or(profile.watermark_scale_factor);
+    let zones: Vec<(ZoneType, u64)> = capture
+        .zones
+        .iter()
+        .map(|z| (z.zone, z.managed.unwrap_or(0)))
+        .collect();
+    let marks = setup_per_zone_wmarks(profile, min_free_kbytes, wsf, &zones);
+    // A ratio list from the user is the kernel's array (by zone index); the profile's default
+    // is by zone type.
+    let ratio_by_index: Vec<u32> = match &opts.lowmem_reserve_ratio {
+        Some(r) => (0..zone_types.len())
+            .map(|i| r.get(i).copied().unwrap_or(0))
+            .collect(),
+        None => zone_types
+            .iter()
+            .map(|t| profile.lowmem_reserve_ratio[t.index()])
+            .collect(),
+    };
+    // Protection is per node, indexed by the configured zone list.
+    let mut out = Vec::with_capacity(capture.zones.len());
+    for (i, z) in capture.zones.iter().enumerate() {
+        let managed_by_index: Vec<u64> = zone_types
+            .iter()
+            .map(|&t| {
+                capture
+                    .zones
+                    .iter()
+                    .find(|o| o.node == z.node && o.zone == t)
+                    .and_then(|o| o.managed)
+                    .unwrap_or(0)
+            })
+            .collect();
+        let reserves = setup_per_zone_lowmem_reserve(profile, &ratio_by_index, &managed_by_index);
+        let prot = zone_types
+            .iter()
+            .position(|&t| t == z.zone)
+            .and_then(|idx| reserves.get(idx).cloned());
+        out.push(Some((marks[i], prot)));
+    }
+    Ok(out)
+}
+
+fn describe_watermark(v: &WatermarkVerdict, order: u32) -> String {
+    match *v {
+        WatermarkVerdict::Ok => "passes".into(),
+        WatermarkVerdict::BelowMin { free, min, reserve } => format!(
+            "free {free} − {} ≤ min {min} + reserve {reserve}",
+            (1u64 << order) - 1
+        ),
+        WatermarkVerdict::BelowMinAtOrder { order: o, free, min } => format!(
+            "{free} pages free in blocks of order ≥ {o}, not more than the halved mark {min}"
+        ),
+        WatermarkVerdict::NoSuitableBlock { order: o } => {
+            format!("no free block of order ≥ {o} on the Unmovable/Movable/Reclaimable lists")
+        }
+    }
+}
+
+fn describe_suitability(s: &Suitability, threshold: u32, profile: &Profile) -> String {
+    match *s {
+        Suitability::Skipped { free, needed } => format!(
+            "compaction skipped: {free} free pages are not above the {needed} it needs (reclaim first)"
+        ),
+        Suitability::NotSuitable { fragindex } => format!(
+            "compaction skipped: fragindex {} ≤ extfrag_threshold {threshold} (the failure is from lack of memory: reclaim)",
+            vmstat::format_index(profile, fragindex)
+        ),
+        Suitability::Success => "the order is already available: no compaction needed".into(),
+        Suitability::Continue { fragindex } => match fragindex {
+            Some(fi) => format!(
+                "compaction runs: fragindex {} > extfrag_threshold {threshold}",
+                vmstat::format_index(profile, fi)
+            ),
+            None => "compaction runs".into(),
+        },
+    }
+}
+
+fn zone_label(z: &ZoneAnalysis, local: u32) -> String {
+    if z.node == local {
+        z.zone.to_string()
+    } else {
+        format!("node {} {}", z.node, z.zone)
+    }
+}
+
+fn join_names(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// `get_page_from_freelist()` over the zonelist at low, then at min; then what the slow path
+/// does for a request that fails both (KERNEL_MM.md 5).
+fn verdict(
+    profile: &Profile,
+    zones: &[ZoneAnalysis],
+    local: u32,
+    order: u32,
+    gfp: &GfpFlags,
+    preferred: ZoneType,
+) -> Verdict {
+    let mut list: Vec<&ZoneAnalysis> = zones.iter().filter(|z| z.in_zonelist).collect();
+    // Local node first, then by node; within a node from the preferred zone down.
+    list.sort_by_key(|z| (z.node != local, z.node, std::cmp::Reverse(z.zone)));
+    let request = format!("order-{order}");
+    let has_block = |z: &ZoneAnalysis| z.largest_free_order.is_some_and(|o| o >= order);
+
+    if list.iter().all(|z| z.fast_path.is_none()) {
+        // No watermarks: only the free lists can be judged.
+        return match list.iter().find(|z| has_block(z)) {
+            Some(z) => Verdict {
+                succeeds: true,
+                zone: Some(zone_label(z, local)),
+                path: "unknown",
+                reason: format!(
+                    "{} has a free block of order ≥ {order}; watermarks unknown (add zoneinfo or --min-free-kbytes with managed pages) so the watermark check cannot be made",
+                    zone_label(z, local)
+                ),
+                slow_path: vec![],
+            },
+            None => Verdict {
+                succeeds: false,
+                zone: None,
+                path: "fails",
+                reason: format!(
+                    "no zone the request may use has a free block of order ≥ {order}: the {request} allocation fails whatever the watermarks"
+                ),
+                slow_path: vec![],
+            },
+        };
+    }
+
+    for (path, pick) in [("fast path", 0), ("past the min watermark", 1)] {
+        let hit = list.iter().find(|z| {
+            let c = if pick == 0 { &z.fast_path } else { &z.min_path };
+            c.as_ref().is_some_and(|c| c.ok) && has_block(z)
+        });
+        if let Some(z) = hit {
+            let reason = if pick == 0 {
+                format!("{} passes the low watermark at order {order}", zone_label(z, local))
+            } else {
+                format!(
+                    "no zone passes the low watermark; after waking kswapd, {} passes min at order {order}",
+                    zone_label(z, local)
+                )
+            };
+            return Verdict {
+                succeeds: true,
+                zone: Some(zone_label(z, local)),
+                path,
+                reason,
+                slow_path: vec![],
+            };
+        }
+    }
+
+    // Fails both: say why for each zone of the zonelist.
+    let mut no_block = Vec::new();
+    let mut reserve_blocked = Vec::new();
+    let mut below = Vec::new();
+    for z in &list {
+        let label = zone_label(z, local);
+        if !has_block(z) {
+            no_block.push(label);
+        } else if z.reserve.is_some_and(|r| r > 0) && z.zone < preferred {
+            reserve_blocked.push(format!(
+                "{label} has order-{} blocks but lowmem_reserve ({} pages for a {preferred} request) blocks it",
+                z.largest_free_order.unwrap_or(0),
+                z.reserve.unwrap_or(0)
+            ));
+        } else {
+            let why = z.min_path.as_ref().map(|c| c.reason.clone()).unwrap_or_default();
+            below.push(format!("{label} is below its min watermark ({why})"));
+        }
+    }
+    let mut parts = Vec::new();
+    if !no_block.is_empty() {
+        let verb = if no_block.len() == 1 { "has" } else { "have" };
+        parts.push(format!(
+            "{} {verb} no free block of order ≥ {order}",
+            join_names(&no_block)
+        ));
+    }
+    parts.extend(reserve_blocked);
+    parts.extend(below);
+    Verdict {
+        succeeds: false,
+        zone: None,
+        path: "fails",
+        reason: format!("{request} {} fails: {}", short_gfp(gfp), parts.join("; ")),
+        slow_path: slow_path(profile, zones, order, gfp),
+    }
+}
+
+fn short_gfp(gfp: &GfpFlags) -> &'static str {
+    if gfp.direct_reclaim && gfp.io && gfp.fs {
+        "GFP_KERNEL"
+    } else if !gfp.direct_reclaim {
+        "atomic"
+    } else {
+        "GFP_NOFS/NOIO"
+    }
+}
+
+/// What the slow path does after the fast path and min fail (KERNEL_MM.md 5).
+fn slow_path(profile: &Profile, zones: &[ZoneAnalysis], order: u32, gfp: &GfpFlags) -> Vec<String> {
+    let mut steps = vec!["kswapd is woken for the order".to_string()];
+    if !gfp.direct_reclaim {
+        steps.push("the request may not sleep: no compaction or reclaim, it fails".into());
+        return steps;
+    }
+    for z in zones.iter().filter(|z| z.in_zonelist) {
+        if let Some(c) = &z.compaction {
+            steps.push(format!("{}: {c}", z.zone));
+        }
+    }
+    if order > PAGE_ALLOC_COSTLY_ORDER {
+        let retry = if gfp.retry_mayfail || gfp.nofail {
+            "it may retry"
+        } else {
+            "a costly order does not retry and never calls the OOM killer"
+        };
+        steps.push(format!(
+            "{}; {retry}",
+            match profile.slow_path {
+                crate::kernel::profile::SlowPath::V3_10 =>
+                    "async compaction, then direct reclaim, then sync compaction",
+                crate::kernel::profile::SlowPath::V4_7 =>
+                    "async compaction, then direct reclaim, then one more compaction",
+                crate::kernel::profile::SlowPath::V4_8 =>
+                    "async compaction first, then direct reclaim, then sync-light compaction",
+            }
+        ));
+    } else {
+        steps.push("direct reclaim and compaction retry until progress stops; the OOM killer may run".into());
+    }
+    steps
+}

@@ -1,0 +1,112 @@
+//! The text form of an [`Analysis`]: a per-order table, a per-zone watermark table, the verdict in
+//! one sentence and the slow path after it. The JSON form is the `Analysis` itself (serde).
+
+use crate::analyze::{Analysis, ZoneAnalysis};
+use crate::kernel::Profile;
+use crate::mm::vmstat::format_index;
+use std::fmt::Write;
+
+fn label(z: &ZoneAnalysis) -> String {
+    format!("Node {} {}", z.node, z.zone)
+}
+
+/// Renders the analysis as a short readable report.
+pub fn text(a: &Analysis, profile: &Profile) -> String {
+    let mut out = String::new();
+    let r = &a.request;
+    let _ = writeln!(
+        out,
+        "kernel {} ({}); request: order {}, {} (mode {}, from {})",
+        a.kernel, a.kernel_source, r.order, r.gfp, r.mode, r.source
+    );
+    let orders = a.zones.iter().map(|z| z.free_blocks.len()).max().unwrap_or(0);
+    let width = a.zones.iter().map(|z| label(z).len()).max().unwrap_or(0).max(14);
+
+    let _ = write!(out, "\n{:<width$}", "free blocks");
+    for o in 0..orders {
+        let _ = write!(out, " {o:>6}");
+    }
+    out.push('\n');
+    for z in &a.zones {
+        let _ = write!(out, "{:<width$}", label(z));
+        for n in &z.free_blocks {
+            let _ = write!(out, " {n:>6}");
+        }
+        out.push('\n');
+    }
+
+    let _ = writeln!(
+        out,
+        "\n{:<width$} {:>10} {:>8} {:>8} {:>8} {:>8} {:>7} {:>9}  order-{} at low / at min",
+        "zone", "free", "min", "low", "high", "reserve", "largest", "fragindex", r.order
+    );
+    for z in &a.zones {
+        let wm = |f: fn(&crate::analyze::WatermarkInfo) -> u64| {
+            z.watermarks.as_ref().map_or("-".to_string(), |w| f(w).to_string())
+        };
+        let check = |c: &Option<crate::analyze::Check>| match c {
+            Some(c) if c.ok => "ok",
+            Some(_) => "fails",
+            None if z.in_zonelist => "?",
+            None => "not used",
+        };
+        let fi = z
+            .extfrag_index
+            .get(r.order as usize)
+            .map_or("-".to_string(), |&v| format_index(profile, v));
+        let _ = writeln!(
+            out,
+            "{:<width$} {:>10} {:>8} {:>8} {:>8} {:>8} {:>7} {:>9}  {} / {}",
+            label(z),
+            z.free_pages,
+            wm(|w| w.min),
+            wm(|w| w.low),
+            wm(|w| w.high),
+            z.reserve.map_or("-".to_string(), |v| v.to_string()),
+            z.largest_free_order.map_or("-".to_string(), |v| v.to_string()),
+            fi,
+            check(&z.fast_path),
+            check(&z.min_path),
+        );
+    }
+    let source = a
+        .zones
+        .iter()
+        .find_map(|z| z.watermarks.as_ref().map(|w| w.source))
+        .unwrap_or("none");
+    let _ = writeln!(
+        out,
+        "(pages; watermarks from {source}; reserve = lowmem_reserve for the preferred zone; fragindex at order {})",
+        r.order
+    );
+
+    for z in a.zones.iter().filter(|z| z.in_zonelist) {
+        for (name, c) in [("low", &z.fast_path), ("min", &z.min_path)] {
+            if let Some(c) = c.as_ref().filter(|c| !c.ok) {
+                let _ = writeln!(out, "  {} at {name}: {}", label(z), c.reason);
+            }
+        }
+    }
+
+    let v = &a.verdict;
+    let _ = writeln!(
+        out,
+        "\nverdict: {}{}",
+        if v.succeeds { "succeeds" } else { "fails" },
+        if v.path == "fails" { String::new() } else { format!(" ({})", v.path) }
+    );
+    let _ = writeln!(out, "  {}", v.reason);
+    if !v.slow_path.is_empty() {
+        let _ = writeln!(out, "slow path ({}):", a.kernel);
+        for step in &v.slow_path {
+            let _ = writeln!(out, "  - {step}");
+        }
+    }
+    if !a.notes.is_empty() {
+        let _ = writeln!(out, "notes:");
+        for n in &a.notes {
+            let _ = writeln!(out, "  - {n}");
+        }
+    }
+    out
+}

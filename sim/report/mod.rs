@@ -1,0 +1,3 @@
+//! Reports: human text and machine formats for what the library computes. One file per report.
+
+pub mod analyze;

@@ -1,0 +1,341 @@
+//! `buddysim analyze` and `buddysim gfp` from the command line: the seed incident, real captures,
+//! this machine's /proc, JSON contract and error messages.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_buddysim"))
+}
+
+fn captures() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/captures");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("note: ../shared/captures is missing; skipping");
+        None
+    }
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.extend(["--format", "json"]);
+    let o = run(&all);
+    assert!(o.status.success(), "{:?} failed: {}", args, stderr(&o));
+    serde_json::from_slice(&o.stdout).expect("valid JSON")
+}
+
+fn zone<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v["zones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|z| z["zone"] == name)
+        .unwrap_or_else(|| panic!("zone {name} in {v}"))
+}
+
+const SEED_REPORT: &str = "B/k8s_centos7_3.10.0-514_order6_nfconntrack_lijiaocn.txt";
+const HEALTHY: &str = "A/k8s_centos7_healthy_node_buddyinfo_lijiaocn.txt";
+
+#[test]
+fn seed_failure_report_reads_order6_gfp_kernel_fails() {
+    let Some(dir) = captures() else { return };
+    let report = dir.join(SEED_REPORT);
+    let v = json(&["analyze", report.to_str().unwrap()]);
+    assert_eq!(v["kernel"], "3.10");
+    assert_eq!(v["request"]["order"], 6);
+    assert_eq!(v["request"]["mode"], "0x10c0d0");
+    assert_eq!(v["request"]["gfp"], "GFP_KERNEL|__GFP_COMP|__GFP_ZERO|__GFP_KMEMCG");
+    assert_eq!(v["verdict"]["succeeds"], false);
+    assert_eq!(v["verdict"]["zone"], Value::Null);
+    let reason = v["verdict"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("Normal and DMA32 have no free block of order ≥ 6"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("DMA has order-10 blocks but lowmem_reserve (15868 pages for a Normal request) blocks it"),
+        "{reason}"
+    );
+    // The zone's own free counter, not the sum of the per-order lines (311184 kB vs 311640 kB).
+    let normal = zone(&v, "Normal");
+    assert_eq!(normal["free_pages"], 311184 / 4);
+    assert_eq!(normal["watermarks"]["min"], 13884);
+    assert_eq!(normal["watermarks"]["low"], 17355);
+    assert_eq!(normal["watermarks"]["high"], 20826);
+    assert_eq!(normal["watermarks"]["source"], "capture");
+    assert_eq!(
+        normal["free_blocks"],
+        serde_json::json!([34178, 20118, 412, 115, 46, 6, 0, 0, 0, 0, 0])
+    );
+    // __fragmentation_index at order 6: 1000 − (1000 + 77910·1000/64) / 54875 = 978.
+    assert_eq!(normal["extfrag_index"][6], 978);
+    assert_eq!(normal["extfrag_index"][5], -1000);
+    let dma = zone(&v, "DMA");
+    assert_eq!(dma["protection"], serde_json::json!([0, 2815, 15868, 15868]));
+    assert_eq!(dma["managed"], 3977);
+    // The slow path on 3.10 compacts (fragindex 0.978 > 500) and does not retry a costly order.
+    let slow = v["verdict"]["slow_path"].to_string();
+    assert!(slow.contains("compaction runs"), "{slow}");
+    assert!(slow.contains("never calls the OOM killer"), "{slow}");
+
+    let o = run(&["analyze", report.to_str().unwrap()]);
+    let text = stdout(&o);
+    assert!(text.contains("verdict: fails"), "{text}");
+    assert!(text.contains("Node 0 Normal"), "{text}");
+}
+
+#[test]
+fn seed_report_parses_from_the_blog_post_itself() {
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seeds/000_f0f90844c0f64700.txt");
+    if !seed.exists() {
+        eprintln!("note: ../shared/seeds is missing; skipping");
+        return;
+    }
+    let v = json(&["analyze", seed.to_str().unwrap()]);
+    assert_eq!(v["request"]["order"], 6);
+    assert_eq!(v["verdict"]["succeeds"], false);
+}
+
+#[test]
+fn healthy_node_succeeds_with_watermarks_and_fails_extfrag_unknown_without() {
+    let Some(dir) = captures() else { return };
+    let healthy = dir.join(HEALTHY);
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/healthy_node_zoneinfo_3.10.txt");
+    let v = json(&[
+        "analyze",
+        healthy.to_str().unwrap(),
+        fixture.to_str().unwrap(),
+        "--kernel",
+        "3.10",
+    ]);
+    assert_eq!(v["verdict"]["succeeds"], true);
+    assert_eq!(v["verdict"]["zone"], "Normal");
+    assert!(v["verdict"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("passes the low watermark"));
+    // Alone, the buddyinfo has blocks but no watermarks: success, with the caveat said.
+    let v = json(&["analyze", healthy.to_str().unwrap(), "--kernel", "3.10"]);
+    assert_eq!(v["verdict"]["succeeds"], true);
+    assert_eq!(v["verdict"]["path"], "unknown");
+    assert_eq!(zone(&v, "Normal")["watermarks"], Value::Null);
+}
+
+#[test]
+fn fragmented_buddyinfo_fails_without_watermarks() {
+    let Some(dir) = captures() else { return };
+    let f = dir.join("A/k8s_centos7_fragmented_buddyinfo_lijiaocn_or_SE346208.txt");
+    let v = json(&["analyze", f.to_str().unwrap(), "--kernel", "3.10", "--order", "6"]);
+    assert_eq!(v["verdict"]["succeeds"], false);
+    // DMA is in the zonelist of a GFP_KERNEL request and has order-10 blocks, but without
+    // watermarks the reserve cannot be judged: the verdict rests on the free lists alone.
+    assert_eq!(v["verdict"]["path"], "unknown");
+}
+
+#[test]
+fn min_free_kbytes_recomputes_the_seed_watermarks_on_3_10() {
+    let Some(dir) = captures() else { return };
+    let report = dir.join(SEED_REPORT);
+    let v = json(&["analyze", report.to_str().unwrap(), "--min-free-kbytes", "67584"]);
+    let normal = zone(&v, "Normal");
+    assert_eq!(normal["watermarks"]["source"], "computed");
+    assert_eq!(normal["watermarks"]["min"], 13884);
+    assert_eq!(normal["watermarks"]["low"], 17355);
+    assert_eq!(normal["watermarks"]["high"], 20826);
+    assert_eq!(zone(&v, "DMA32")["watermarks"]["min"], 2994);
+    assert_eq!(
+        zone(&v, "DMA")["protection"],
+        serde_json::json!([0, 2815, 15868, 15868])
+    );
+    assert_eq!(
+        zone(&v, "DMA32")["protection"],
+        serde_json::json!([0, 0, 13053, 13053])
+    );
+    // A much larger min_free_kbytes raises every mark.
+    let v2 = json(&["analyze", report.to_str().unwrap(), "--min-free-kbytes", "262144"]);
+    assert!(zone(&v2, "Normal")["watermarks"]["min"].as_u64() > Some(13884));
+}
+
+#[test]
+fn live_machine_watermarks_and_protection_recompute_exactly() {
+    let (Ok(zoneinfo), Ok(min_free)) = (
+        std::fs::read_to_string("/proc/zoneinfo"),
+        std::fs::read_to_string("/proc/sys/vm/min_free_kbytes"),
+    ) else {
+        eprintln!("note: /proc is not readable here; skipping");
+        return;
+    };
+    if zoneinfo.is_empty() {
+        return;
+    }
+    let printed = json(&["analyze", "/proc/buddyinfo", "/proc/zoneinfo"]);
+    let wsf = std::fs::read_to_string("/proc/sys/vm/watermark_scale_factor").unwrap_or_default();
+    let ratio = std::fs::read_to_string("/proc/sys/vm/lowmem_reserve_ratio").unwrap_or_default();
+    let mut args = vec![
+        "/proc/buddyinfo",
+        "/proc/zoneinfo",
+        "--min-free-kbytes",
+        min_free.trim(),
+    ];
+    if !wsf.trim().is_empty() {
+        args.extend(["--watermark-scale-factor", wsf.trim()]);
+    }
+    if !ratio.trim().is_empty() {
+        args.extend(["--lowmem-reserve-ratio", ratio.trim()]);
+    }
+    let computed = json(&args);
+    for (p, c) in printed["zones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(computed["zones"].as_array().unwrap())
+    {
+        let pw = &p["watermarks"];
+        if pw.is_null() {
+            continue;
+        }
+        let boost = pw["boost"].as_u64().unwrap_or(0);
+        for mark in ["min", "low", "high"] {
+            assert_eq!(
+                pw[mark].as_u64().unwrap() - boost,
+                c["watermarks"][mark].as_u64().unwrap(),
+                "{} {} {mark}",
+                p["node"],
+                p["zone"]
+            );
+        }
+        assert_eq!(p["protection"], c["protection"], "{} protection", p["zone"]);
+    }
+    // Without files, analyze reads this machine's /proc.
+    let o = run(&["analyze", "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn every_capture_analyzes_or_is_rejected_with_file_and_line() {
+    let Some(dir) = captures() else { return };
+    for category in ["A", "B", "C", "D", "E"] {
+        for entry in std::fs::read_dir(dir.join(category)).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.to_str().unwrap().to_string();
+            let o = run(&["analyze", &name, "--format", "json"]);
+            if name.contains("malformed") {
+                assert!(!o.status.success(), "{name} must be rejected");
+                let err = stderr(&o);
+                assert!(err.contains(&format!("{name}:")), "{err}");
+                continue;
+            }
+            let slab_only = category == "E";
+            if slab_only {
+                // slabinfo has no zones: analyze says what it needs.
+                assert!(!o.status.success());
+                assert!(stderr(&o).contains("no zone"), "{}", stderr(&o));
+                continue;
+            }
+            assert!(o.status.success(), "{name}: {}", stderr(&o));
+            let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+            assert!(v["verdict"]["succeeds"].is_boolean(), "{name}");
+        }
+    }
+}
+
+#[test]
+fn extfrag_index_matches_the_published_debugfs_values() {
+    let Some(dir) = captures() else { return };
+    let bi = dir.join("A/k8s_centos7_3.10.0-514_after_compaction_buddyinfo_lijiaocn.txt");
+    let v = json(&["analyze", bi.to_str().unwrap(), "--kernel", "3.10"]);
+    // D/…extfrag_index (published the same day): Normal orders 8..10 = 0.995 0.998 0.999.
+    let normal = zone(&v, "Normal");
+    assert_eq!(normal["extfrag_index"][8], 995);
+    assert_eq!(normal["extfrag_index"][9], 998);
+    assert_eq!(normal["extfrag_index"][10], 999);
+    assert_eq!(normal["extfrag_index"][6], -1000);
+    assert_eq!(zone(&v, "DMA")["extfrag_index"][10], -1000);
+}
+
+#[test]
+fn gfp_decodes_and_encodes_per_kernel() {
+    let o = run(&["gfp", "0x10c0d0", "--kernel", "3.10"]);
+    assert!(
+        stdout(&o).contains("GFP_KERNEL|__GFP_COMP|__GFP_ZERO|__GFP_KMEMCG"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(&["gfp", "0xcc0", "--kernel", "5.15"]);
+    assert!(stdout(&o).contains("GFP_KERNEL"), "{}", stdout(&o));
+    let v = json(&["gfp", "GFP_KERNEL|__GFP_COMP|__GFP_ZERO", "--kernel", "4.19"]);
+    assert_eq!(v["mode"], "0x60c0c0");
+    // Without --kernel, every profile's reading of the same mask.
+    let o = run(&["gfp", "GFP_KERNEL"]);
+    let text = stdout(&o);
+    assert!(text.contains("0xd0") && text.contains("0xcc0"), "{text}");
+}
+
+#[test]
+fn errors_name_the_problem() {
+    let o = run(&["analyze", "--kernel", "2.6", "/dev/null"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("3.10-rhel7"), "{}", stderr(&o));
+
+    let o = run(&["gfp", "GFP_BOGUS", "--kernel", "6.1"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("GFP_BOGUS"), "{}", stderr(&o));
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("buddyinfo");
+    std::fs::write(&bad, "Node 0, zone   Normal   12   x3   4\n").unwrap();
+    let o = run(&["analyze", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains(&format!("{}:1:", bad.display())), "{err}");
+
+    let o = run(&["analyze", "/nonexistent/buddyinfo"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("/nonexistent/buddyinfo"));
+
+    if let Some(dir) = captures() {
+        let report = dir.join(SEED_REPORT);
+        let o = run(&["analyze", report.to_str().unwrap(), "--order", "11"]);
+        assert!(!o.status.success());
+        assert!(stderr(&o).contains("largest order 10"), "{}", stderr(&o));
+        let bi = dir.join(HEALTHY);
+        let o = run(&["analyze", bi.to_str().unwrap(), "--min-free-kbytes", "1000"]);
+        assert!(!o.status.success());
+        assert!(stderr(&o).contains("managed"), "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn stdin_is_read_with_dash() {
+    let Some(dir) = captures() else { return };
+    let text = std::fs::read(dir.join(HEALTHY)).unwrap();
+    let mut child = bin()
+        .args(["analyze", "-", "--kernel", "4.19", "--format", "json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(&text).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["kernel"], "4.19");
+    assert_eq!(zone(&v, "Normal")["free_blocks"][0], 108);
+}
