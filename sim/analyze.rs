@@ -500,6 +500,15 @@ fn computed_marks(
             .iter()
             .position(|&t| t == z.zone)
             .and_then(|idx| reserves.get(idx).cloned());
+        if let Some(printed) = z.watermarks {
+            let m = marks[i];
+            if (m.min, m.low, m.high) != (printed.min, printed.low, printed.high) {
+                notes.push(format!(
+                    "node {} {} min {} (printed {}), low {} ({}), high {} ({}): the kernel computes watermarks when min_free_kbytes or memory changes, so managed pages that changed since (init memory freed after boot, hotplug, balloon) move the arithmetic",
+                    z.node, z.zone, m.min, printed.min, m.low, printed.low, m.high, printed.high
+                ));
+            }
+        }
         out.push(Some((marks[i], prot)));
     }
     Ok(out)

@@ -153,23 +153,30 @@ fn min_free_kbytes_recomputes_the_seed_watermarks_on_3_10() {
     let Some(dir) = captures() else { return };
     let report = dir.join(SEED_REPORT);
     let v = json(&["analyze", report.to_str().unwrap(), "--min-free-kbytes", "67584"]);
+    // From the managed pages the report prints (DMA 3977, DMA32 721118, Normal 3341755), the
+    // 3.10 formulas give min/low/high one or two pages off what the kernel printed (13884/17355/
+    // 20826): the kernel computed them at boot, before free_initmem() added a few hundred pages
+    // to the zones. A DMA32 of 720652 pages reproduces every printed value.
     let normal = zone(&v, "Normal");
     assert_eq!(normal["watermarks"]["source"], "computed");
-    assert_eq!(normal["watermarks"]["min"], 13884);
-    assert_eq!(normal["watermarks"]["low"], 17355);
-    assert_eq!(normal["watermarks"]["high"], 20826);
-    assert_eq!(zone(&v, "DMA32")["watermarks"]["min"], 2994);
+    assert_eq!(normal["watermarks"]["min"], 13883);
+    assert_eq!(normal["watermarks"]["low"], 17353);
+    assert_eq!(normal["watermarks"]["high"], 20824);
+    assert_eq!(zone(&v, "DMA32")["watermarks"]["min"], 2995);
+    assert_eq!(zone(&v, "DMA")["watermarks"]["high"], 24);
     assert_eq!(
         zone(&v, "DMA")["protection"],
-        serde_json::json!([0, 2815, 15868, 15868])
+        serde_json::json!([0, 2816, 15870, 15870])
     );
     assert_eq!(
         zone(&v, "DMA32")["protection"],
         serde_json::json!([0, 0, 13053, 13053])
     );
+    let notes = v["notes"].to_string();
+    assert!(notes.contains("Normal min 13883 (printed 13884)"), "{notes}");
     // A much larger min_free_kbytes raises every mark.
     let v2 = json(&["analyze", report.to_str().unwrap(), "--min-free-kbytes", "262144"]);
-    assert!(zone(&v2, "Normal")["watermarks"]["min"].as_u64() > Some(13884));
+    assert!(zone(&v2, "Normal")["watermarks"]["min"].as_u64() > Some(50000));
 }
 
 #[test]
