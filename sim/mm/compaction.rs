@@ -56,6 +56,36 @@ impl Suitability {
     }
 }
 
+impl std::fmt::Display for Suitability {
+    /// The decision and its numbers, for `analyze` and `explain`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Suitability::CompactMemory => f.write_str("compact_memory: no suitability test"),
+            Suitability::Skipped { gate, free, needed } => write!(
+                f,
+                "skipped: order-0 gate {gate} not met (free {free} <= {needed}); reclaim first"
+            ),
+            Suitability::NotSuitable {
+                fragindex,
+                threshold,
+            } => write!(
+                f,
+                "skipped: fragmentation index {fragindex} <= extfrag_threshold {threshold} \
+                 (failure from lack of memory, not fragmentation)"
+            ),
+            Suitability::Partial { mark } | Suitability::Success { mark } => {
+                write!(f, "not needed: the order's watermark {mark} is already met")
+            }
+            Suitability::Continue {
+                fragindex: Some(fi),
+            } => {
+                write!(f, "compact: fragmentation index {fi}")
+            }
+            Suitability::Continue { fragindex: None } => f.write_str("compact"),
+        }
+    }
+}
+
 /// `compact_gap(order)` (mm/internal.h; 3.10 writes it inline): room for the migrated copies.
 fn compact_gap(order: u32) -> u64 {
     2u64 << order
@@ -115,6 +145,7 @@ fn fragindex_gate(
 /// [`Watermarks::mark`]), `lowmem_reserve` its reserve for the request's classzone /
 /// highest_zoneidx, `flags` the caller's ALLOC flags (their watermark selection is used from 4.9;
 /// the slow path and kcompactd select WMARK_MIN), `extfrag_threshold` is `vm.extfrag_threshold`.
+/// An order the profile does not have is `NotSuitable` with index 0.
 ///
 /// Models, per `Profile::compaction_suitability`:
 /// * 3.10: `compaction_suitable()`: gate `low + 2<<order` at order 0 with classzone 0 (no
@@ -140,10 +171,17 @@ pub fn compaction_suitable(
     let Some(order) = order else {
         return Suitability::CompactMemory;
     };
+    if order >= profile.orders {
+        // fragmentation_index() is 0 for an order the kernel does not have (6.x warns).
+        return Suitability::NotSuitable {
+            fragindex: 0,
+            threshold: extfrag_threshold,
+        };
+    }
     let costly = order > PAGE_ALLOC_COSTLY_ORDER;
     match profile.compaction_suitability {
         CompactionSuitability::V3_10 => {
-            let gate = wmarks.mark(Wmark::Low) + compact_gap(order);
+            let gate = wmarks.mark(Wmark::Low).saturating_add(compact_gap(order));
             if let Some(skipped) = order0_gate(profile, zone, gate, 0, AllocFlags::default()) {
                 return skipped;
             }
@@ -163,7 +201,7 @@ pub fn compaction_suitable(
             if zone_watermark_ok(profile, zone, order, low, lowmem_reserve, flags) {
                 return Suitability::Partial { mark: low };
             }
-            let gate = low + compact_gap(order);
+            let gate = low.saturating_add(compact_gap(order));
             if let Some(skipped) = order0_gate(profile, zone, gate, lowmem_reserve, flags) {
                 return skipped;
             }
@@ -175,11 +213,14 @@ pub fn compaction_suitable(
                 return Suitability::Success { mark };
             }
             let gate = if profile.compaction_suitability == CompactionSuitability::V4_9 {
-                wmarks.mark(if costly { Wmark::Low } else { Wmark::Min }) + compact_gap(order)
+                wmarks
+                    .mark(if costly { Wmark::Low } else { Wmark::Min })
+                    .saturating_add(compact_gap(order))
             } else if costly {
-                mark + compact_gap(order) + wmarks.low - wmarks.min
+                mark.saturating_add(compact_gap(order))
+                    .saturating_add(wmarks.low.saturating_sub(wmarks.min))
             } else {
-                mark + compact_gap(order)
+                mark.saturating_add(compact_gap(order))
             };
             if let Some(skipped) = order0_gate(profile, zone, gate, lowmem_reserve, AllocFlags::CMA)
             {
@@ -242,6 +283,14 @@ mod tests {
         let s = compaction_suitable(p, &empty, None, &W, 0, AllocFlags::WMARK_MIN, 500);
         assert_eq!(s, Suitability::CompactMemory);
         assert!(s.proceeds());
+        let s = compaction_suitable(p, &empty, Some(64), &W, 0, AllocFlags::WMARK_MIN, 500);
+        assert_eq!(
+            s,
+            Suitability::NotSuitable {
+                fragindex: 0,
+                threshold: 500
+            }
+        );
     }
 
     #[test]

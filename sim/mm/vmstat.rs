@@ -43,7 +43,8 @@ pub fn fill_contig_page_info(
 
 /// The fragmentation index in thousandths: 0 with no free blocks, −1000 if a suitable block
 /// exists, else `1000 − (1000 + free_pages·1000/2^order) / free_blocks_total` with the kernel's
-/// integer divisions (`div_u64`). Models `__fragmentation_index()`.
+/// integer divisions (`div_u64`); 0 for an order beyond the word size. Models
+/// `__fragmentation_index()`.
 pub fn fragmentation_index_of(order: u32, info: &ContigPageInfo) -> i32 {
     if info.free_blocks_total == 0 {
         return 0;
@@ -51,7 +52,9 @@ pub fn fragmentation_index_of(order: u32, info: &ContigPageInfo) -> i32 {
     if info.free_blocks_suitable > 0 {
         return -1000;
     }
-    let requested = 1u64 << order;
+    let Some(requested) = 1u64.checked_shl(order) else {
+        return 0;
+    };
     let step = (1000 + info.free_pages * 1000 / requested) / info.free_blocks_total;
     1000 - step as i32
 }
@@ -72,7 +75,8 @@ pub fn unusable_free_index(profile: &Profile, zone: &impl FreeArea, order: u32) 
     if info.free_pages == 0 {
         return 1000;
     }
-    ((info.free_pages - (info.free_blocks_suitable << order)) * 1000 / info.free_pages) as i32
+    let suitable_pages = info.free_blocks_suitable.checked_shl(order).unwrap_or(0);
+    ((info.free_pages - suitable_pages) * 1000 / info.free_pages) as i32
 }
 
 /// The same share in percent, 0 when nothing is free (5.9+, proactive compaction's
@@ -82,7 +86,8 @@ pub fn extfrag_for_order(profile: &Profile, zone: &impl FreeArea, order: u32) ->
     if info.free_pages == 0 {
         return 0;
     }
-    ((info.free_pages - (info.free_blocks_suitable << order)) * 100 / info.free_pages) as u32
+    let suitable_pages = info.free_blocks_suitable.checked_shl(order).unwrap_or(0);
+    ((info.free_pages - suitable_pages) * 100 / info.free_pages) as u32
 }
 
 /// An `extfrag_index` value as debugfs prints it: `"%d.%03d"` of (value/1000, value%1000) with
@@ -160,5 +165,11 @@ mod tests {
         assert_eq!(unusable_free_index(p, &empty, 4), 1000);
         assert_eq!(extfrag_for_order(p, &empty, 4), 0);
         assert_eq!(fragmentation_index(p, &Counts(vec![5; 11]), 11), 0);
+        assert_eq!(
+            fragmentation_index_of(70, &fill_contig_page_info(p, &Counts(vec![5]), 70)),
+            0
+        );
+        assert_eq!(unusable_free_index(p, &Counts(vec![5; 11]), 70), 1000);
+        assert_eq!(extfrag_for_order(p, &Counts(vec![5; 11]), 70), 100);
     }
 }

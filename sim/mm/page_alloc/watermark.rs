@@ -26,7 +26,7 @@ impl Watermarks {
     /// The mark every check uses: `_watermark[w] + watermark_boost`. Models `wmark_pages()`
     /// (include/linux/mmzone.h); the boost is 0 on kernels without boosting (before 5.0).
     pub fn mark(self, w: Wmark) -> u64 {
-        self.unboosted(w) + self.boost
+        self.unboosted(w).saturating_add(self.boost)
     }
 
     /// `_watermark[w]` without the boost.
@@ -83,15 +83,18 @@ pub fn thp_recommended_min_free_kbytes(
         .iter()
         .filter(|&&z| profile.thp_counts_movable_zone || z <= ZoneType::Normal)
         .count() as u64;
-    let recommended = pageblock_nr_pages * nr_zones * 2
-        + pageblock_nr_pages * nr_zones * MIGRATE_PCPTYPES * MIGRATE_PCPTYPES;
+    let per_zone = 2 + MIGRATE_PCPTYPES * MIGRATE_PCPTYPES;
+    let recommended = pageblock_nr_pages
+        .saturating_mul(nr_zones)
+        .saturating_mul(per_zone);
     recommended.min(nr_free_buffer_pages / 20) << (PAGE_SHIFT - 10)
 }
 
 /// `mult_frac(x, n, d)` (include/linux/math.h): `x * n / d` without overflow, in the kernel's order
 /// of integer steps.
 fn mult_frac(x: u64, n: u64, d: u64) -> u64 {
-    (x / d) * n + ((x % d) * n) / d
+    let (x, n, d) = (u128::from(x), u128::from(n), u128::from(d));
+    u64::try_from((x / d) * n + ((x % d) * n) / d).unwrap_or(u64::MAX)
 }
 
 /// Whether `__setup_per_zone_wmarks()` gives a zone the fixed small highmem min.
@@ -194,7 +197,7 @@ pub fn setup_per_zone_lowmem_reserve(
                     if j <= i {
                         return 0;
                     }
-                    upper += managed_by_zone_index[j];
+                    upper = upper.saturating_add(managed_by_zone_index[j]);
                     divisor.map_or(0, |d| upper / d)
                 })
                 .collect()
@@ -234,6 +237,26 @@ impl WatermarkVerdict {
     }
 }
 
+impl std::fmt::Display for WatermarkVerdict {
+    /// The comparison the kernel made, for `analyze` and `explain`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            WatermarkVerdict::Ok => f.write_str("watermark ok"),
+            WatermarkVerdict::BelowMin { free, min, reserve } => write!(
+                f,
+                "below watermark: free {free} <= min {min} + lowmem_reserve {reserve}"
+            ),
+            WatermarkVerdict::BelowMinAtOrder { order, free, min } => write!(
+                f,
+                "below watermark above order {order}: {free} pages free in blocks of order > {order} <= {min}"
+            ),
+            WatermarkVerdict::NoSuitableBlock { order } => {
+                write!(f, "no free block of order >= {order} on a usable free list")
+            }
+        }
+    }
+}
+
 /// The pages of free memory a request may not count before the order-0 test (4.4+). Models
 /// `__zone_watermark_unusable_free()` (5.x; the same steps are inline in 4.x): `2^order − 1`, the
 /// highatomic reserve unless the request may use it, and free CMA pages without ALLOC_CMA.
@@ -247,7 +270,7 @@ fn unusable_free(profile: &Profile, zone: &impl FreeArea, order: u32, flags: All
         }
         _ => AllocFlags::HARDER | AllocFlags::OOM,
     };
-    let mut unusable = (1i64 << order) - 1;
+    let mut unusable = (1i64 << order.min(62)) - 1;
     if !flags.intersects(reserves) {
         unusable += zone.nr_reserved_highatomic() as i64;
     }
@@ -260,7 +283,8 @@ fn unusable_free(profile: &Profile, zone: &impl FreeArea, order: u32, flags: All
 /// The watermark check with its reason. `mark` is the mark to test (callers take it from
 /// [`Watermarks::mark`], which includes the boost), `lowmem_reserve` the zone's reserve for the
 /// request's classzone / highest_zoneidx. ALLOC_NO_WATERMARKS is the caller's business (the
-/// kernel skips the call). Models `__zone_watermark_ok()` per `Profile::watermark_check`
+/// kernel skips the call). An order the profile does not have (≥ `Profile::orders`) fails with
+/// `NoSuitableBlock`. Models `__zone_watermark_ok()` per `Profile::watermark_check`
 /// (KERNEL_MM.md 2.1 – 2.3).
 pub fn watermark_check(
     profile: &Profile,
@@ -270,6 +294,9 @@ pub fn watermark_check(
     lowmem_reserve: u64,
     flags: AllocFlags,
 ) -> WatermarkVerdict {
+    if order >= profile.orders {
+        return WatermarkVerdict::NoSuitableBlock { order };
+    }
     let mut free = zone.free_pages() as i64;
     let mut min = mark as i64;
     let reserve = lowmem_reserve as i64;
