@@ -848,6 +848,16 @@ mod tests {
             "GFP_KERNEL|__GFP_COMP|__GFP_ZERO"
         );
         assert_eq!(GfpLayout::V6_18.decode(0x200), "0x200");
+        // As public warn_alloc() lines print them.
+        assert_eq!(GfpLayout::V4_6.decode(0x24040c0), "GFP_KERNEL|__GFP_COMP");
+        assert_eq!(GfpLayout::V4_6.decode(0x2080020), "GFP_ATOMIC");
+        assert_eq!(
+            GfpLayout::V4_19.decode(0x60c0c0),
+            "GFP_KERNEL|__GFP_COMP|__GFP_ZERO"
+        );
+        assert_eq!(GfpLayout::V4_19.decode(0x480020), "GFP_ATOMIC");
+        assert_eq!(GfpLayout::V4_19.decode(0x6200ca), "GFP_HIGHUSER_MOVABLE");
+        assert_eq!(GfpLayout::V5_15.decode(0x100cca), "GFP_HIGHUSER_MOVABLE");
         assert_eq!(
             GfpLayout::V4_19.decode(0x1000000 | 0x6000c0),
             "GFP_KERNEL|0x1000000"
