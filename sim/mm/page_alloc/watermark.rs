@@ -841,4 +841,33 @@ mod tests {
             !zone_watermark_fast(p, &zone, 0, &boosted, 0, AllocFlags::WMARK_MIN, &atomic).is_ok()
         );
     }
+
+    proptest::proptest! {
+        /// In every version a lower mark or extra reserve rights (ALLOC_HIGH, HARDER /
+        /// MIN_RESERVE|NON_BLOCK) never turn a pass into a failure, and the order-0 test is
+        /// exactly `free − (2^order − 1) > min`.
+        #[test]
+        fn lower_marks_and_more_rights_never_hurt(
+            counts in proptest::collection::vec(0u64..400, 11),
+            order in 0u32..11,
+            mark in 0u64..20_000,
+            cut in 0u64..20_000,
+            which in 0usize..8,
+        ) {
+            let p = &crate::kernel::PROFILES[which];
+            let zone = Zone::new(&counts, UME);
+            let base = AllocFlags::WMARK_MIN;
+            let rights = AllocFlags::HIGH | AllocFlags::HARDER | AllocFlags::NON_BLOCK;
+            if zone_watermark_ok(p, &zone, order, mark, 0, base) {
+                proptest::prop_assert!(zone_watermark_ok(p, &zone, order, mark.saturating_sub(cut), 0, base));
+                proptest::prop_assert!(zone_watermark_ok(p, &zone, order, mark, 0, rights));
+            }
+            let free = zone.free_pages() as i64 - ((1i64 << order) - 1);
+            let below = matches!(
+                watermark_check(p, &zone, order, mark, 0, base),
+                WatermarkVerdict::BelowMin { .. }
+            );
+            proptest::prop_assert_eq!(below, free <= mark as i64);
+        }
+    }
 }
