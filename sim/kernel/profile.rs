@@ -112,6 +112,47 @@ pub enum ConntrackCache {
     Global,
 }
 
+/// How the slow path turns GFP bits into `ALLOC_*` flags (`gfp_to_alloc_flags()`, mm/page_alloc.c).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum AllocFlagsRule {
+    /// 3.10 – 4.3: ALLOC_HARDER for a request that cannot wait (`!__GFP_WAIT`), unless
+    /// `__GFP_NOMEMALLOC`; such requests also drop ALLOC_CPUSET.
+    V3_10,
+    /// 4.4 – 4.x: ALLOC_HARDER from `__GFP_ATOMIC` (unless `__GFP_NOMEMALLOC`).
+    V4_4,
+    /// 5.0 – 6.2: as 4.4, plus ALLOC_KSWAPD from `__GFP_KSWAPD_RECLAIM` (release unconfirmed).
+    V5_0,
+    /// 6.3+: ALLOC_HARDER split: `!__GFP_DIRECT_RECLAIM` gives ALLOC_NON_BLOCK (and
+    /// ALLOC_HIGHATOMIC for order > 0); `__GFP_HIGH` is ALLOC_MIN_RESERVE (release unconfirmed).
+    V6_3,
+}
+
+/// The wrapper `get_page_from_freelist()` calls around `__zone_watermark_ok()`
+/// (`zone_watermark_fast()`, KERNEL_MM.md 1.5 and 2.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum WatermarkFast {
+    /// Up to 4.7: `zone_watermark_ok()` only (4.4.0 has no `zone_watermark_fast`).
+    None,
+    /// 4.8 – 4.19: order 0 passes if `free − free_cma > mark + lowmem_reserve`, which ignores
+    /// the highatomic reserve the full check would subtract (release 4.8 unconfirmed).
+    Order0IgnoresHighAtomic,
+    /// 5.x – 6.2: order-0 shortcut on free minus all unusable pages (same answer as the full
+    /// check), and an order-0 `__GFP_ATOMIC` request at WMARK_MIN that fails against the
+    /// boosted mark is re-checked against the unboosted min (release unconfirmed).
+    BoostRetryGfpAtomic,
+    /// 6.3+: as `BoostRetryGfpAtomic`, keyed on ALLOC_MIN_RESERVE instead of `__GFP_ATOMIC`.
+    BoostRetryMinReserve,
+}
+
+/// How debugfs `extfrag/extfrag_index` prints an index (`extfrag_show_print()`, mm/vmstat.c).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum IndexFormat {
+    /// `"%d.%03d "`.
+    Plain,
+    /// `"%2d.%03d "` (between 5.15 and 6.18, release unconfirmed).
+    Width2,
+}
+
 /// A kernel version as data.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Profile {
@@ -137,12 +178,17 @@ pub struct Profile {
     pub watermark_scale_factor: u32,
     /// `WMARK_PROMO` exists (`promo = high + gap`); between 5.15 and 6.18, release unconfirmed.
     pub promo_watermark: bool,
+    /// `__setup_per_zone_wmarks()` treats ZONE_MOVABLE like highmem: left out of lowmem_pages,
+    /// min = clamp(managed/1024, 32, 128) (6.18; not in 5.15; release unconfirmed).
+    pub wmark_movable_as_highmem: bool,
     /// `vm.watermark_boost_factor` default; 0 where boosting does not exist (before 5.0).
     pub watermark_boost_factor: u32,
     pub lowmem_reserve: LowmemReserveRule,
     /// Default `vm.lowmem_reserve_ratio` for DMA, DMA32, Normal, HighMem, Movable, Device.
     pub lowmem_reserve_ratio: [u32; 6],
     pub watermark_check: WatermarkCheck,
+    pub watermark_fast: WatermarkFast,
+    pub alloc_flags: AllocFlagsRule,
     pub reserve: ReserveKind,
     /// `ALLOC_NOFRAGMENT` in the fast path (5.0+).
     pub alloc_nofragment: bool,
@@ -150,6 +196,7 @@ pub struct Profile {
     pub compaction_suitability: CompactionSuitability,
     /// `vm.extfrag_threshold` default.
     pub extfrag_threshold: u32,
+    pub extfrag_format: IndexFormat,
     /// kcompactd exists (4.6+).
     pub kcompactd: bool,
     /// Proactive compaction and its default `vm.compaction_proactiveness` (5.9+).
@@ -197,15 +244,19 @@ const V3_10: Profile = Profile {
     watermark_gaps: WatermarkGaps::Quarter,
     watermark_scale_factor: 10,
     promo_watermark: false,
+    wmark_movable_as_highmem: false,
     watermark_boost_factor: 0,
     lowmem_reserve: LowmemReserveRule::RatioForcedToOne,
     lowmem_reserve_ratio: RATIO_OLD,
     watermark_check: WatermarkCheck::PerOrderLoop,
+    watermark_fast: WatermarkFast::None,
+    alloc_flags: AllocFlagsRule::V3_10,
     reserve: ReserveKind::MigrateReserve,
     alloc_nofragment: false,
     fallback: FallbackRules::V3_10,
     compaction_suitability: CompactionSuitability::V3_10,
     extfrag_threshold: 500,
+    extfrag_format: IndexFormat::Plain,
     kcompactd: false,
     proactive: None,
     slow_path: SlowPath::V3_10,
@@ -219,7 +270,8 @@ pub static PROFILES: &[Profile] = &[
     V3_10,
     Profile {
         name: "3.10-rhel7",
-        summary: "RHEL/CentOS 7.9 (3.10.0-1160.el7): 3.10 with user_min_free_kbytes, the 262144 kB \
+        summary:
+            "RHEL/CentOS 7.9 (3.10.0-1160.el7): 3.10 with user_min_free_kbytes, the 262144 kB \
                   clamp, __GFP_ACCOUNT in place of __GFP_KMEMCG and nf_conntrack_%llu caches",
         min_free_kbytes_max: 262144,
         user_min_free_kbytes_kept: true,
@@ -240,6 +292,7 @@ pub static PROFILES: &[Profile] = &[
         fallback: FallbackRules::V4_4,
         compaction_suitability: CompactionSuitability::V4_6,
         gfp: GfpLayout::V4_4,
+        alloc_flags: AllocFlagsRule::V4_4,
         ..V3_10
     },
     Profile {
@@ -259,11 +312,14 @@ pub static PROFILES: &[Profile] = &[
         slow_path: SlowPath::V4_8,
         gfp: GfpLayout::V4_6,
         conntrack: ConntrackCache::Global,
+        alloc_flags: AllocFlagsRule::V4_4,
+        watermark_fast: WatermarkFast::Order0IgnoresHighAtomic,
         ..V3_10
     },
     Profile {
         name: "4.19",
-        summary: "4.19 (4.19.304): zone-indexed lowmem_reserve_ratio, counted \"alike\" pages when \
+        summary:
+            "4.19 (4.19.304): zone-indexed lowmem_reserve_ratio, counted \"alike\" pages when \
                   stealing, non-movable requests compact first, GFP_KERNEL = 0x6000c0",
         migrate_types: TYPES_4_4,
         user_min_free_kbytes_kept: true,
@@ -282,6 +338,8 @@ pub static PROFILES: &[Profile] = &[
         compact_first_non_movable: true,
         gfp: GfpLayout::V4_19,
         conntrack: ConntrackCache::Global,
+        alloc_flags: AllocFlagsRule::V4_4,
+        watermark_fast: WatermarkFast::Order0IgnoresHighAtomic,
         ..V3_10
     },
     Profile {
@@ -309,6 +367,8 @@ pub static PROFILES: &[Profile] = &[
         compact_first_non_movable: true,
         gfp: GfpLayout::V5_15,
         conntrack: ConntrackCache::Global,
+        alloc_flags: AllocFlagsRule::V5_0,
+        watermark_fast: WatermarkFast::BoostRetryGfpAtomic,
         ..V3_10
     },
     Profile {
@@ -337,6 +397,8 @@ pub static PROFILES: &[Profile] = &[
         compact_first_non_movable: true,
         gfp: GfpLayout::V5_15,
         conntrack: ConntrackCache::Global,
+        alloc_flags: AllocFlagsRule::V5_0,
+        watermark_fast: WatermarkFast::BoostRetryGfpAtomic,
         ..V3_10
     },
     Profile {
@@ -363,6 +425,10 @@ pub static PROFILES: &[Profile] = &[
         compact_first_non_movable: true,
         gfp: GfpLayout::V6_18,
         conntrack: ConntrackCache::Global,
+        alloc_flags: AllocFlagsRule::V6_3,
+        watermark_fast: WatermarkFast::BoostRetryMinReserve,
+        wmark_movable_as_highmem: true,
+        extfrag_format: IndexFormat::Width2,
         ..V3_10
     },
 ];
@@ -393,12 +459,14 @@ pub fn for_release(release: &str) -> Option<&'static Profile> {
     PROFILES
         .iter()
         .filter(|p| p.name != "3.10-rhel7")
-        .filter(|p| version_of(p) <= (major, minor))
-        .next_back()
+        .rfind(|p| version_of(p) <= (major, minor))
 }
 
 fn version_of(p: &Profile) -> (u32, u32) {
-    let mut it = p.name.split(['.', '-']).map(|s| s.parse::<u32>().unwrap_or(0));
+    let mut it = p
+        .name
+        .split(['.', '-'])
+        .map(|s| s.parse::<u32>().unwrap_or(0));
     (it.next().unwrap_or(0), it.next().unwrap_or(0))
 }
 
@@ -408,7 +476,16 @@ mod tests {
 
     #[test]
     fn every_named_profile_exists() {
-        for name in ["3.10", "3.10-rhel7", "4.4", "4.9", "4.19", "5.15", "6.1", "6.18"] {
+        for name in [
+            "3.10",
+            "3.10-rhel7",
+            "4.4",
+            "4.9",
+            "4.19",
+            "5.15",
+            "6.1",
+            "6.18",
+        ] {
             assert_eq!(profile(name).unwrap().name, name);
         }
         assert!(profile("2.6").unwrap_err().contains("3.10-rhel7"));

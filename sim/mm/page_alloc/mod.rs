@@ -1,2 +1,5 @@
 //! The page allocator (mm/page_alloc.c): watermarks, the buddy free lists, fallback and the
 //! allocation paths.
+
+pub mod alloc_flags;
+pub mod watermark;
