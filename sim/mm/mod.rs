@@ -1,5 +1,8 @@
 //! The model of the kernel's memory management, one module per mechanism, named after the kernel
 //! file it models (`mm/mmzone.c`, `mm/page_alloc.c`, `mm/vmstat.c`, …).
 
+pub mod memcontrol;
 pub mod mmzone;
+pub mod netns;
 pub mod page_alloc;
+pub mod slub;
