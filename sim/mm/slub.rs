@@ -1417,6 +1417,47 @@ mod tests {
     }
 
     #[test]
+    fn waste_fractions_rule_counts_present_cpus() {
+        // 320 B with 64 possible but 2 present CPUs: 6.7+ uses min_objects 12 (order 0, 12
+        // objects); 3.10 – 6.6 use nr_cpu_ids: min_objects 32 (order 2, 51 objects).
+        let t = SlubTunables {
+            present_cpus: 2,
+            ..SlubTunables::with_cpus(64)
+        };
+        assert_eq!(
+            calculate_order(320, SlabOrderRule::WasteFractions, &t),
+            Some(0)
+        );
+        assert_eq!(
+            calculate_order(320, SlabOrderRule::MinObjectsLoop, &t),
+            Some(2)
+        );
+        // One present CPU is not trusted: back to nr_cpu_ids.
+        let t1 = SlubTunables {
+            present_cpus: 1,
+            ..t
+        };
+        assert_eq!(
+            calculate_order(320, SlabOrderRule::WasteFractions, &t1),
+            Some(2)
+        );
+        // Objects bigger than a max-order slab: get_order(size).
+        let big = SlubTunables::with_cpus(8);
+        assert_eq!(
+            calculate_order(40000, SlabOrderRule::WasteFractions, &big),
+            Some(4)
+        );
+        assert_eq!(
+            calculate_order(40000, SlabOrderRule::MinObjectsLoop, &big),
+            Some(4)
+        );
+        assert_eq!(
+            calculate_order(5 << 20, SlabOrderRule::MinObjectsLoop, &big),
+            None
+        );
+    }
+
+    #[test]
     fn min_partial_and_cpu_partial() {
         assert_eq!(min_partial(320), 5);
         assert_eq!(min_partial(1 << 20), 10);
