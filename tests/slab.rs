@@ -416,7 +416,7 @@ proptest! {
         let mut c = KmemCache::new("p", size, CacheFlags::default(), RULES_3_10, &SlubTunables::with_cpus(cpus)).unwrap();
         for (alloc, k) in ops {
             if alloc || c.objects_in_use() == 0 {
-                c.alloc_object(Gfp::KERNEL, &mut pa).unwrap();
+                c.alloc_object(Gfp::GFP_KERNEL, &mut pa).unwrap();
             } else {
                 let obj = c.nth_object(u64::from(k) % c.objects_in_use()).unwrap();
                 c.free_object(obj, &mut pa).unwrap();
@@ -717,4 +717,67 @@ fn counter_names_and_destroy_returns_every_page() {
     }
     assert_eq!(before - node.pa.live_pages(), 3 * 6);
     assert_eq!(node.pa.by_type.get(&MigrateType::Unmovable), Some(&before));
+}
+
+#[test]
+fn growth_reallocates_the_array_of_every_live_cache() {
+    let mut node = Node::new(
+        RULES_3_10,
+        MEMCG_3_10,
+        true,
+        ConntrackCache::PerNetnsPointer,
+        GfpLayout::V3_10,
+    );
+    // Three pods stay up; thousands of leaking pods come and go around them.
+    let live: Vec<_> = (0..3).map(|_| node.start_pod()).collect();
+    for _ in 0..3_100 {
+        let (m, probe) = node.start_pod();
+        node.stop_pod(m, probe.netns, true);
+    }
+    // 3 103 ids: the arrays hold 6 142 entries (49 216 B, order 4), the live caches' too.
+    assert_eq!(node.memcg.array_size(), 6142);
+    for (_, probe) in &live {
+        let cache = node.conntrack.cache_mut(probe.netns.unwrap()).unwrap();
+        match cache.memcg_params {
+            Some(buddysim::mm::slub::KmallocRef::Large { order, .. }) => assert_eq!(order, 4),
+            other => panic!("{other:?}"),
+        }
+    }
+    // The growth at id 3070 reallocated the three live arrays at order 4; the pods with ids
+    // 3070..=3102 each allocated one more for their own cache. Old arrays were freed: only the
+    // three current ones remain.
+    let large: Vec<u32> = node
+        .pa
+        .requests
+        .iter()
+        .filter(|(_, r)| r.owner == PageOwner::KmallocLarge)
+        .map(|&(o, _)| o)
+        .collect();
+    assert_eq!(large.iter().filter(|&&o| o == 4).count(), 3 + 33);
+    let held: u64 = node.pa.live.values().map(|&o| 1u64 << o).sum::<u64>()
+        - node
+            .kmalloc
+            .caches()
+            .iter()
+            .map(KmemCache::pages)
+            .sum::<u64>();
+    assert_eq!(held, 3 * 16);
+    // A failed growth fails the activation and gives the id back.
+    node.pa.refuse_from = 5;
+    let before = node.memcg.kmem_ids_in_use();
+    for _ in before..6_142 {
+        let (m, probe) = node.start_pod();
+        node.stop_pod(m, probe.netns, true);
+    }
+    let m = node.memcg.create();
+    let Node {
+        memcg,
+        conntrack,
+        kmalloc,
+        pa,
+    } = &mut node;
+    let err = memcg.activate_kmem(m, |g| conntrack.update_all_params(g, kmalloc, pa));
+    assert!(err.is_err());
+    assert_eq!(node.memcg.array_size(), 6142);
+    assert_eq!(node.memcg.kmem_id(m), None);
 }

@@ -101,7 +101,7 @@ impl KzallocRequest {
     fn kernel(size: u64) -> Self {
         KzallocRequest {
             size,
-            gfp: Gfp::KERNEL.union(Gfp::ZERO),
+            gfp: Gfp::GFP_KERNEL.union(Gfp::ZERO),
         }
     }
 }

@@ -79,7 +79,7 @@ impl Gfp {
     /// `__GFP_RECLAIM` = direct | kswapd.
     pub const RECLAIM: Gfp = Gfp(Self::DIRECT_RECLAIM.0 | Self::KSWAPD_RECLAIM.0);
     /// `GFP_KERNEL` = `__GFP_RECLAIM | __GFP_IO | __GFP_FS`.
-    pub const KERNEL: Gfp = Gfp(Self::RECLAIM.0 | Self::IO.0 | Self::FS.0);
+    pub const GFP_KERNEL: Gfp = Gfp(Self::RECLAIM.0 | Self::IO.0 | Self::FS.0);
     /// `GFP_ATOMIC` = `__GFP_HIGH | __GFP_ATOMIC | __GFP_KSWAPD_RECLAIM` (3.10: `__GFP_HIGH`).
     pub const GFP_ATOMIC: Gfp = Gfp(Self::HIGH.0 | Self::ATOMIC.0 | Self::KSWAPD_RECLAIM.0);
 
@@ -750,7 +750,7 @@ impl KmemCache {
             free -= slab_free;
             let inuse = (per - slab_free) as u16;
             let pfn = pa
-                .alloc_pages(order, cache.page_request(Gfp::KERNEL))
+                .alloc_pages(order, cache.page_request(Gfp::GFP_KERNEL))
                 .map_err(|failure| SlabError::Alloc {
                     cache: line.name.clone(),
                     failure,
@@ -1470,14 +1470,14 @@ mod tests {
 
     #[test]
     fn gfp_modes_of_the_incident() {
-        let req = Gfp::KERNEL.union(Gfp::ZERO).union(Gfp::COMP);
+        let req = Gfp::GFP_KERNEL.union(Gfp::ZERO).union(Gfp::COMP);
         assert_eq!(req.union(Gfp::ACCOUNT).mode(GfpLayout::V3_10), 0x10c0d0);
         assert_eq!(req.mode(GfpLayout::Rhel7), 0xc0d0);
         assert_eq!(req.mode(GfpLayout::V4_6), 0x240c0c0);
         assert_eq!(req.mode(GfpLayout::V4_19), 0x60c0c0);
         assert_eq!(req.mode(GfpLayout::V5_15), 0x40dc0);
-        assert_eq!(Gfp::KERNEL.mode(GfpLayout::V4_4), 0x24000c0);
-        assert_eq!(Gfp::KERNEL.mode(GfpLayout::V6_18), 0xcc0);
+        assert_eq!(Gfp::GFP_KERNEL.mode(GfpLayout::V4_4), 0x24000c0);
+        assert_eq!(Gfp::GFP_KERNEL.mode(GfpLayout::V6_18), 0xcc0);
     }
 
     #[test]
@@ -1494,14 +1494,14 @@ mod tests {
             &SlubTunables::with_cpus(8),
         )
         .unwrap();
-        c.alloc_object(Gfp::KERNEL, &mut pa).unwrap();
+        c.alloc_object(Gfp::GFP_KERNEL, &mut pa).unwrap();
         assert_eq!(pa.requests.len(), 2);
         let (o1, r1) = pa.requests[0];
         let (o2, r2) = pa.requests[1];
         assert_eq!((o1, r1.is_first_try()), (1, true));
         assert!(r1.gfp.contains(Gfp::COMP));
         assert_eq!((o2, r2.is_first_try()), (0, false));
-        assert_eq!(r2.gfp, Gfp::KERNEL);
+        assert_eq!(r2.gfp, Gfp::GFP_KERNEL);
         // The fallback slab holds min.objects; slabinfo still prints oo.
         let info = c.slabinfo();
         assert_eq!(
@@ -1519,7 +1519,7 @@ mod tests {
         };
         let mut c =
             KmemCache::new("dentry", 192, flags, rules(), &SlubTunables::with_cpus(8)).unwrap();
-        c.alloc_object(Gfp::KERNEL, &mut pa).unwrap();
+        c.alloc_object(Gfp::GFP_KERNEL, &mut pa).unwrap();
         assert_eq!(pa.requests[0].1.migrate_type(), MigrateType::Reclaimable);
         let mut d = KmemCache::new(
             "x",
@@ -1529,7 +1529,7 @@ mod tests {
             &SlubTunables::with_cpus(8),
         )
         .unwrap();
-        d.alloc_object(Gfp::KERNEL, &mut pa).unwrap();
+        d.alloc_object(Gfp::GFP_KERNEL, &mut pa).unwrap();
         assert_eq!(pa.requests[1].1.migrate_type(), MigrateType::Unmovable);
     }
 
@@ -1556,7 +1556,7 @@ mod tests {
             assert_eq!((c.min_partial(), c.cpu_partial()), (6, 2));
             let per = c.geometry().oo.objects as usize;
             let objs: Vec<_> = (0..per * 8)
-                .map(|_| c.alloc_object(Gfp::KERNEL, &mut pa).unwrap())
+                .map(|_| c.alloc_object(Gfp::GFP_KERNEL, &mut pa).unwrap())
                 .collect();
             assert_eq!(c.nr_slabs(), 8);
             for o in objs {
