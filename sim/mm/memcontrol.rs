@@ -47,7 +47,8 @@ pub enum CacheParamsRule {
     /// 3.10 `memcg_register_cache()` / `memcg_update_cache_size()`:
     /// `kzalloc(sizeof(struct memcg_cache_params) + N * sizeof(void *))`, the struct being 80
     /// bytes on x86-64 (bool + union of the child fields: memcg, list, root_cache, dead,
-    /// nr_pages, a 32-byte work_struct); only while `memcg_kmem_enabled()`.
+    /// nr_pages, a 32-byte work_struct; a 2013 linux-mm review of `memcg_register_cache()` gives
+    /// the same 80); only while `memcg_kmem_enabled()`.
     V3_10,
     /// RHEL 7.9 (3.10.0-1160) `memcg_alloc_cache_params()`: `offsetof(struct memcg_cache_params,
     /// memcg_caches) + N * 8`; the 3.14-era struct puts an `rcu_head` before the array, so 24

@@ -592,17 +592,16 @@ impl Fenwick {
         pos
     }
 
-    fn rebuild(values: impl ExactSizeIterator<Item = i64>) -> Fenwick {
-        let mut f = Fenwick(vec![0; values.len()]);
-        for (i, v) in values.enumerate() {
-            f.0[i] += v;
-            let parent = (i + 1) + ((i + 1) & (i + 1).wrapping_neg());
-            if parent <= f.0.len() {
-                let carry = f.0[i];
-                f.0[parent - 1] += carry;
+    /// Builds the tree over `values` in O(n).
+    fn build(mut values: Vec<i64>) -> Fenwick {
+        for i in 1..=values.len() {
+            let parent = i + (i & i.wrapping_neg());
+            if parent <= values.len() {
+                let carry = values[i - 1];
+                values[parent - 1] += carry;
             }
         }
-        f
+        Fenwick(values)
     }
 }
 
@@ -912,11 +911,13 @@ impl KmemCache {
             }
             None => {
                 self.slabs.push(slab);
-                let values = self.slabs.iter().map(|s| i64::from(s.inuse));
                 if self.slabs.len() > self.inuse_index.0.len() {
-                    let cap = self.slabs.len().next_power_of_two();
-                    let padded = values.chain(std::iter::repeat_n(0, cap - self.slabs.len()));
-                    self.inuse_index = Fenwick::rebuild(padded.collect::<Vec<_>>().into_iter());
+                    // Grow the index to the next power of two (amortised O(1) per slab).
+                    let mut values = vec![0; self.slabs.len().next_power_of_two()];
+                    for (v, s) in values.iter_mut().zip(&self.slabs) {
+                        *v = i64::from(s.inuse);
+                    }
+                    self.inuse_index = Fenwick::build(values);
                 }
                 (self.slabs.len() - 1) as u32
             }
@@ -1574,7 +1575,7 @@ mod tests {
 
     #[test]
     fn fenwick_finds_the_kth_object() {
-        let f = Fenwick::rebuild([3i64, 0, 2, 5].into_iter());
+        let f = Fenwick::build(vec![3, 0, 2, 5]);
         let got: Vec<usize> = (0..10).map(|k| f.find(k)).collect();
         assert_eq!(got, vec![0, 0, 0, 2, 2, 3, 3, 3, 3, 3]);
     }
