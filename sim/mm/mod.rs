@@ -2,6 +2,9 @@
 //! file it models (`mm/mmzone.c`, `mm/page_alloc.c`, `mm/vmstat.c`, …).
 
 pub mod compaction;
+pub mod memcontrol;
 pub mod mmzone;
+pub mod netns;
 pub mod page_alloc;
+pub mod slub;
 pub mod vmstat;
