@@ -12,12 +12,12 @@
 use crate::capture::{Capture, ZoneCapture};
 use crate::kernel::gfp::GfpFlags;
 use crate::kernel::Profile;
-use crate::mm::compaction::{compaction_suitable, Suitability};
+use crate::mm::compaction::compaction_suitable;
 use crate::mm::mmzone::{FreeArea, MigrateType, Watermarks, ZoneType, PAGE_ALLOC_COSTLY_ORDER};
 use crate::mm::page_alloc::alloc_flags::{fast_path_alloc_flags, gfp_to_alloc_flags, AllocFlags};
 use crate::mm::page_alloc::watermark::{
     default_min_free_kbytes, setup_per_zone_lowmem_reserve, setup_per_zone_wmarks,
-    watermark_check, WatermarkVerdict,
+    watermark_check,
 };
 use crate::mm::vmstat;
 use serde::Serialize;
@@ -99,8 +99,8 @@ pub struct ZoneAnalysis {
     pub protection: Option<Vec<u64>>,
     /// `lowmem_reserve[classzone]` this zone applies to the request.
     pub reserve: Option<u64>,
-    pub extfrag_index: Vec<i64>,
-    pub unusable_index: Vec<i64>,
+    pub extfrag_index: Vec<i32>,
+    pub unusable_index: Vec<i32>,
     /// Largest order with a free block, if any.
     pub largest_free_order: Option<u32>,
     /// The request at the low watermark (fast path) and at min (slow path).
@@ -266,8 +266,14 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
         .unwrap_or(ZoneType::Dma);
     let classzone = zone_types.iter().position(|&t| t == preferred);
 
-    let fast_flags = fast_path_alloc_flags(profile, &gfp_flags);
-    let slow_flags = gfp_to_alloc_flags(profile, &gfp_flags);
+    // On a single node the kernel assumes DMA32 is populated (`alloc_flags_nofragment()`).
+    let dma32_populated = capture.zones.iter().all(|z| z.node == local)
+        || capture
+            .zones
+            .iter()
+            .any(|z| z.node == local && z.zone == ZoneType::Dma32 && zone_populated(z));
+    let fast_flags = fast_path_alloc_flags(profile, &gfp_flags, preferred, dma32_populated);
+    let slow_flags = gfp_to_alloc_flags(profile, &gfp_flags, order);
 
     let mut zones = Vec::new();
     for (i, zc) in capture.zones.iter().enumerate() {
@@ -292,10 +298,10 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
             .and_then(|(p, c)| p.get(c).copied());
         let nr_orders = blocks(zc).len().max(1) as u32;
         let extfrag_index = (0..nr_orders)
-            .map(|o| vmstat::fragmentation_index(&view, o))
+            .map(|o| vmstat::fragmentation_index(profile, &view, o))
             .collect();
         let unusable_index = (0..nr_orders)
-            .map(|o| vmstat::unusable_free_index(&view, o))
+            .map(|o| vmstat::unusable_free_index(profile, &view, o))
             .collect();
         let largest_free_order = (0..nr_orders).rev().find(|&o| view.nr_free(o) > 0);
         let in_zonelist = zc.zone <= highest && zone_populated(zc);
@@ -303,8 +309,8 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
         let check = |mark: u64, flags: AllocFlags| -> Check {
             let v = watermark_check(profile, &view, order, mark, reserve.unwrap_or(0), flags);
             Check {
-                ok: matches!(v, WatermarkVerdict::Ok),
-                reason: describe_watermark(&v, order),
+                ok: v.is_ok(),
+                reason: v.to_string(),
             }
         };
         let (fast_path, min_path) = match watermarks {
@@ -315,8 +321,8 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
             _ => (None, None),
         };
         let compaction = match watermarks {
-            Some((wm, _)) if in_zonelist && order > 0 => Some(describe_suitability(
-                &compaction_suitable(
+            Some((wm, _)) if in_zonelist && order > 0 => Some(
+                compaction_suitable(
                     profile,
                     &view,
                     Some(order),
@@ -324,10 +330,9 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
                     reserve.unwrap_or(0),
                     slow_flags,
                     extfrag_threshold,
-                ),
-                extfrag_threshold,
-                profile,
-            )),
+                )
+                .to_string(),
+            ),
             _ => None,
         };
         zones.push(ZoneAnalysis {
@@ -512,42 +517,6 @@ fn computed_marks(
         out.push(Some((marks[i], prot)));
     }
     Ok(out)
-}
-
-fn describe_watermark(v: &WatermarkVerdict, order: u32) -> String {
-    match *v {
-        WatermarkVerdict::Ok => "passes".into(),
-        WatermarkVerdict::BelowMin { free, min, reserve } => format!(
-            "free {free} − {} ≤ min {min} + reserve {reserve}",
-            (1u64 << order) - 1
-        ),
-        WatermarkVerdict::BelowMinAtOrder { order: o, free, min } => format!(
-            "{free} pages free in blocks of order ≥ {o}, not more than the halved mark {min}"
-        ),
-        WatermarkVerdict::NoSuitableBlock { order: o } => {
-            format!("no free block of order ≥ {o} on the Unmovable/Movable/Reclaimable lists")
-        }
-    }
-}
-
-fn describe_suitability(s: &Suitability, threshold: u32, profile: &Profile) -> String {
-    match *s {
-        Suitability::Skipped { free, needed } => format!(
-            "compaction skipped: {free} free pages are not above the {needed} it needs (reclaim first)"
-        ),
-        Suitability::NotSuitable { fragindex } => format!(
-            "compaction skipped: fragindex {} ≤ extfrag_threshold {threshold} (the failure is from lack of memory: reclaim)",
-            vmstat::format_index(profile, fragindex)
-        ),
-        Suitability::Success => "the order is already available: no compaction needed".into(),
-        Suitability::Continue { fragindex } => match fragindex {
-            Some(fi) => format!(
-                "compaction runs: fragindex {} > extfrag_threshold {threshold}",
-                vmstat::format_index(profile, fi)
-            ),
-            None => "compaction runs".into(),
-        },
-    }
 }
 
 fn zone_label(z: &ZoneAnalysis, local: u32) -> String {

@@ -13,7 +13,7 @@ use crate::kernel::profile::{CompactionSuitability, Profile};
 use crate::mm::mmzone::{FreeArea, Watermarks, PAGE_ALLOC_COSTLY_ORDER};
 use crate::mm::page_alloc::alloc_flags::{AllocFlags, Wmark};
 use crate::mm::page_alloc::watermark::{watermark_check, zone_watermark_ok, WatermarkVerdict};
-use crate::mm::vmstat::fragmentation_index;
+use crate::mm::vmstat::{format_unusable_index, fragmentation_index};
 
 /// The outcome of the suitability test, with the numbers behind it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -70,8 +70,9 @@ impl std::fmt::Display for Suitability {
                 threshold,
             } => write!(
                 f,
-                "skipped: fragmentation index {fragindex} <= extfrag_threshold {threshold} \
-                 (failure from lack of memory, not fragmentation)"
+                "skipped: fragmentation index {} <= extfrag_threshold {threshold} \
+                 (failure from lack of memory, not fragmentation): reclaim instead",
+                format_unusable_index(fragindex)
             ),
             Suitability::Partial { mark } | Suitability::Success { mark } => {
                 write!(f, "not needed: the order's watermark {mark} is already met")
@@ -79,9 +80,13 @@ impl std::fmt::Display for Suitability {
             Suitability::Continue {
                 fragindex: Some(fi),
             } => {
-                write!(f, "compact: fragmentation index {fi}")
+                write!(
+                    f,
+                    "compaction runs: fragmentation index {} is above extfrag_threshold",
+                    format_unusable_index(fi)
+                )
             }
-            Suitability::Continue { fragindex: None } => f.write_str("compact"),
+            Suitability::Continue { fragindex: None } => f.write_str("compaction runs"),
         }
     }
 }
