@@ -294,7 +294,10 @@ pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
     let start = find_header(text).ok_or_else(|| {
         Loc::new(file, 1).expected("a `<comm>: page allocation failure: order:N, mode:0x…` line", "none")
     })?;
-    let lines = report_lines(text, start);
+    let mut lines = report_lines(text, start);
+    // A `#012`-joined syslog line may carry text before the header.
+    let first = lines.iter().position(|(_, l)| is_header(l)).unwrap_or(0);
+    lines.drain(..first);
     let mut capture = Capture::default();
     let mut zones = Zones::default();
     let mut warnings: Vec<Warning> = Vec::new();
@@ -388,7 +391,9 @@ fn mem_items(loc: &Loc, rest: &str, stats: &mut BTreeMap<String, u64>) -> Result
 
 /// `exe: page allocation failure: order:6, mode:0x10c0d0(GFP_…), nodemask=(null)`.
 fn header(loc: &Loc, line: &str) -> Result<FailureReport, CaptureError> {
-    let i = line.find(FAILURE).unwrap_or(0);
+    let i = line
+        .find(FAILURE)
+        .ok_or_else(|| loc.expected("`<comm>: page allocation failure: …`", line))?;
     let comm = line[..i].trim().trim_end_matches(':').trim();
     if comm.is_empty() {
         return Err(loc.expected("the task name before `: page allocation failure`", line));
@@ -572,8 +577,8 @@ pub fn write_free_areas(types: &[MigrateType], zones: &[ZoneCapture]) -> String 
         let _ = write!(out, "Node {} {}: ", z.node, z.zone.name());
         let mut total: u128 = 0;
         for (order, n) in blocks.iter().enumerate() {
-            let size = 4u128 << order.min(100);
-            total += u128::from(*n) * size;
+            let size = 4u128 << order.min(120);
+            total = total.saturating_add(u128::from(*n).saturating_mul(size));
             let _ = write!(out, "{n}*{size}kB ");
             if *n > 0 {
                 let present = |mt: &MigrateType| match (&z.types_at_order, &z.free_by_type) {
@@ -660,6 +665,12 @@ Node 0 Normal: 1*4kB = 4kB\n";
             Some(vec![vec![MigrateType::Movable, MigrateType::Reclaimable]])
         );
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn header_after_a_syslog_newline_escape() {
+        let c = parse("d", "Nov 12 15:15:41 h kernel: x#012exe: page allocation failure: order:2, mode:0xd0\n").unwrap();
+        assert_eq!(c.failure.unwrap().order, 2);
     }
 
     #[test]
