@@ -10,9 +10,16 @@ use std::hint::black_box;
 fn zones() -> Vec<ZoneCapture> {
     let mut out = Vec::new();
     for node in 0..256u32 {
-        for (k, zone) in [ZoneType::Dma, ZoneType::Dma32, ZoneType::Normal].into_iter().enumerate() {
+        for (k, zone) in [ZoneType::Dma, ZoneType::Dma32, ZoneType::Normal]
+            .into_iter()
+            .enumerate()
+        {
             let mut z = ZoneCapture::new(node, zone);
-            z.free_blocks = Some((0..11u64).map(|o| (u64::from(node) * 7919 + k as u64 * 104_729) % 50_000 >> o).collect());
+            z.free_blocks = Some(
+                (0..11u64)
+                    .map(|o| ((u64::from(node) * 7919 + k as u64 * 104_729) % 50_000) >> o)
+                    .collect(),
+            );
             out.push(z);
         }
     }
@@ -25,7 +32,12 @@ fn node_exporter(zones: &[ZoneCapture]) -> String {
     );
     for z in zones {
         for (o, n) in z.free_blocks.iter().flatten().enumerate() {
-            let _ = writeln!(s, "node_buddyinfo_blocks{{node=\"{}\",size=\"{o}\",zone=\"{}\"}} {n}", z.node, z.zone.name());
+            let _ = writeln!(
+                s,
+                "node_buddyinfo_blocks{{node=\"{}\",size=\"{o}\",zone=\"{}\"}} {n}",
+                z.node,
+                z.zone.name()
+            );
         }
     }
     s

@@ -24,15 +24,21 @@ const FORMATS: [Format; 10] = [
 
 /// Distinct (node, zone) keys, sorted as a capture sorts them.
 fn keys() -> impl Strategy<Value = Vec<(u32, ZoneType)>> {
-    prop::collection::btree_set((0u32..4, prop::sample::select(ZoneType::ALL.to_vec())), 1..8)
-        .prop_map(|s: BTreeSet<_>| s.into_iter().collect())
+    prop::collection::btree_set(
+        (0u32..4, prop::sample::select(ZoneType::ALL.to_vec())),
+        1..8,
+    )
+    .prop_map(|s: BTreeSet<_>| s.into_iter().collect())
 }
 
 fn buddy_zones() -> impl Strategy<Value = Vec<ZoneCapture>> {
     (keys(), 1usize..15).prop_flat_map(|(keys, orders)| {
         let n = keys.len();
-        (Just(keys), prop::collection::vec(prop::collection::vec(any::<u64>(), orders), n)).prop_map(
-            |(keys, counts)| {
+        (
+            Just(keys),
+            prop::collection::vec(prop::collection::vec(any::<u64>(), orders), n),
+        )
+            .prop_map(|(keys, counts)| {
                 keys.into_iter()
                     .zip(counts)
                     .map(|((node, zone), c)| {
@@ -41,8 +47,7 @@ fn buddy_zones() -> impl Strategy<Value = Vec<ZoneCapture>> {
                         z
                     })
                     .collect()
-            },
-        )
+            })
     })
 }
 
@@ -55,82 +60,103 @@ fn stat_map(extra: &'static [&'static str]) -> impl Strategy<Value = BTreeMap<St
 }
 
 fn zoneinfo_case() -> impl Strategy<Value = (ZoneinfoLayout, Vec<ZoneCapture>)> {
-    let layout = prop::sample::select(vec![ZoneinfoLayout::V3_10, ZoneinfoLayout::V4_19, ZoneinfoLayout::V6_18]);
-    (layout, keys()).prop_flat_map(|(layout, keys)| {
-        let extra: &'static [&'static str] = match layout {
-            ZoneinfoLayout::V3_10 => &["scanned"],
-            ZoneinfoLayout::V4_19 => &["numa_hit"],
-            ZoneinfoLayout::V6_18 => &["cma"],
-        };
-        let zone = (
-            any::<u64>(),
-            prop::array::uniform5(any::<u64>()),
-            (any::<u64>(), 0u64..3, any::<u64>(), any::<u64>()),
-            prop::collection::vec(any::<u64>(), 1..6),
-            stat_map(extra),
-        );
-        let n = keys.len();
-        (Just(layout), Just(keys), prop::collection::vec(zone, n))
-    })
-    .prop_map(|(layout, keys, fields)| {
-        let zones = keys
-            .into_iter()
-            .zip(fields)
-            .map(|((node, zone), (free, w, (spanned, present, managed, start), protection, stats))| {
-                let mut z = ZoneCapture::new(node, zone);
-                z.free_pages = Some(free);
-                let new = layout == ZoneinfoLayout::V6_18;
-                z.watermarks = Some(Watermarks {
-                    min: w[0],
-                    low: w[1],
-                    high: w[2],
-                    promo: if new { w[3] } else { 0 },
-                    boost: if new { w[4] } else { 0 },
-                });
-                z.spanned = Some(spanned);
-                // V3_10 prints populated zones only; the others print empty ones short.
-                let present = if layout == ZoneinfoLayout::V3_10 { present + 1 } else { present };
-                z.present = Some(present);
-                z.managed = Some(managed);
-                z.protection = Some(protection);
-                if present > 0 {
-                    z.start_pfn = Some(start);
-                    z.stats = stats;
-                }
-                z
-            })
-            .collect();
-        (layout, zones)
-    })
+    let layout = prop::sample::select(vec![
+        ZoneinfoLayout::V3_10,
+        ZoneinfoLayout::V4_19,
+        ZoneinfoLayout::V6_18,
+    ]);
+    (layout, keys())
+        .prop_flat_map(|(layout, keys)| {
+            let extra: &'static [&'static str] = match layout {
+                ZoneinfoLayout::V3_10 => &["scanned"],
+                ZoneinfoLayout::V4_19 => &["numa_hit"],
+                ZoneinfoLayout::V6_18 => &["cma"],
+            };
+            let zone = (
+                any::<u64>(),
+                prop::array::uniform5(any::<u64>()),
+                (any::<u64>(), 0u64..3, any::<u64>(), any::<u64>()),
+                prop::collection::vec(any::<u64>(), 1..6),
+                stat_map(extra),
+            );
+            let n = keys.len();
+            (Just(layout), Just(keys), prop::collection::vec(zone, n))
+        })
+        .prop_map(|(layout, keys, fields)| {
+            let zones = keys
+                .into_iter()
+                .zip(fields)
+                .map(
+                    |(
+                        (node, zone),
+                        (free, w, (spanned, present, managed, start), protection, stats),
+                    )| {
+                        let mut z = ZoneCapture::new(node, zone);
+                        z.free_pages = Some(free);
+                        let new = layout == ZoneinfoLayout::V6_18;
+                        z.watermarks = Some(Watermarks {
+                            min: w[0],
+                            low: w[1],
+                            high: w[2],
+                            promo: if new { w[3] } else { 0 },
+                            boost: if new { w[4] } else { 0 },
+                        });
+                        z.spanned = Some(spanned);
+                        // V3_10 prints populated zones only; the others print empty ones short.
+                        let present = if layout == ZoneinfoLayout::V3_10 {
+                            present + 1
+                        } else {
+                            present
+                        };
+                        z.present = Some(present);
+                        z.managed = Some(managed);
+                        z.protection = Some(protection);
+                        if present > 0 {
+                            z.start_pfn = Some(start);
+                            z.stats = stats;
+                        }
+                        z
+                    },
+                )
+                .collect();
+            (layout, zones)
+        })
 }
 
 fn pagetype_case() -> impl Strategy<Value = (u32, &'static [MigrateType], Vec<ZoneCapture>)> {
     let types = prop::sample::select(PROFILES.iter().map(|p| p.migrate_types).collect::<Vec<_>>());
-    (0u32..12, types, keys(), 1usize..13).prop_flat_map(|(pb, types, keys, orders)| {
-        let per_zone = (
-            prop::collection::vec(prop::collection::vec(0u64..1_000_000, orders), types.len()),
-            prop::collection::vec(0u64..1_000_000, types.len()),
-        );
-        let n = keys.len();
-        (Just(pb), Just(types), Just(keys), prop::collection::vec(per_zone, n))
-    })
-    .prop_map(|(pb, types, keys, data)| {
-        let zones = keys
-            .into_iter()
-            .zip(data)
-            .map(|((node, zone), (free, blocks))| {
-                let mut z = ZoneCapture::new(node, zone);
-                z.free_by_type = Some(types.iter().copied().zip(free).collect());
-                z.pageblocks = Some(types.iter().copied().zip(blocks).collect());
-                z
-            })
-            .collect();
-        (pb, types, zones)
-    })
+    (0u32..12, types, keys(), 1usize..13)
+        .prop_flat_map(|(pb, types, keys, orders)| {
+            let per_zone = (
+                prop::collection::vec(prop::collection::vec(0u64..1_000_000, orders), types.len()),
+                prop::collection::vec(0u64..1_000_000, types.len()),
+            );
+            let n = keys.len();
+            (
+                Just(pb),
+                Just(types),
+                Just(keys),
+                prop::collection::vec(per_zone, n),
+            )
+        })
+        .prop_map(|(pb, types, keys, data)| {
+            let zones = keys
+                .into_iter()
+                .zip(data)
+                .map(|((node, zone), (free, blocks))| {
+                    let mut z = ZoneCapture::new(node, zone);
+                    z.free_by_type = Some(types.iter().copied().zip(free).collect());
+                    z.pageblocks = Some(types.iter().copied().zip(blocks).collect());
+                    z
+                })
+                .collect();
+            (pb, types, zones)
+        })
 }
 
 /// A small report of our own in the 3.10 layout, for mutation.
-const REPORT: &str = "Nov 12 15:15:41 host kernel: exe: page allocation failure: order:6, mode:0x10c0d0
+const REPORT: &str =
+    "Nov 12 15:15:41 host kernel: exe: page allocation failure: order:6, mode:0x10c0d0
 Nov 12 15:15:41 host kernel: CPU: 1 PID: 7 Comm: exe Not tainted 3.10.0-514.el7.x86_64 #1
 Nov 12 15:15:41 host kernel: Mem-Info:
 Nov 12 15:15:41 host kernel: active_anon:1 inactive_anon:2#012 free:3 free_pcp:4

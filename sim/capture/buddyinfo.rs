@@ -46,7 +46,9 @@ pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
 pub fn write(zones: &[ZoneCapture]) -> String {
     let mut out = String::new();
     for z in zones {
-        let Some(blocks) = &z.free_blocks else { continue };
+        let Some(blocks) = &z.free_blocks else {
+            continue;
+        };
         let _ = write!(out, "Node {}, zone {:>8} ", z.node, z.zone.name());
         for n in blocks {
             let _ = write!(out, "{n:6} ");
@@ -77,7 +79,8 @@ Node 0, zone   Normal   4381   1093    185   1530    567    102      4      0   
 
     #[test]
     fn lenient_spacing_any_order_count_and_nodes() {
-        let t = "Node 0, zone     DMA     1    1\nNode 1,zone HighMem 7 8\n\nNode 3, zone Movable 0 9";
+        let t =
+            "Node 0, zone     DMA     1    1\nNode 1,zone HighMem 7 8\n\nNode 3, zone Movable 0 9";
         let c = parse("b", t).unwrap();
         assert_eq!(c.zones.len(), 3);
         assert_eq!(c.zones[1].node, 1);
@@ -88,7 +91,10 @@ Node 0, zone   Normal   4381   1093    185   1530    567    102      4      0   
     #[test]
     fn rejects_short_lines_mismatches_duplicates_and_bad_numbers() {
         let e = parse("b", "Node 0, zone\n").unwrap_err();
-        assert_eq!(e.to_string(), "b:1: expected a zone name after `zone`, found end of line");
+        assert_eq!(
+            e.to_string(),
+            "b:1: expected a zone name after `zone`, found end of line"
+        );
         let e = parse("b", "Node 0, zone DMA\n").unwrap_err();
         assert_eq!(
             e.to_string(),
@@ -100,7 +106,11 @@ Node 0, zone   Normal   4381   1093    185   1530    567    102      4      0   
             "b:2: mismatch in number of buddyinfo buckets: previous count 3, new count 4"
         );
         let e = parse("b", "Node 0, zone DMA 1 2\nNode 0, zone DMA 1 2\n").unwrap_err();
-        assert!(e.to_string().starts_with("b:2: node 0 zone DMA appears twice"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("b:2: node 0 zone DMA appears twice"),
+            "{e}"
+        );
         let e = parse("b", "Node 0, zone DMA 1 x2\n").unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -19,7 +19,12 @@ pub enum Index {
 
 /// `-1.000` → −1000, `0.934` → 934.
 fn thousandths(loc: &Loc, tok: &str) -> Result<i64, CaptureError> {
-    let bad = || loc.expected("an index printed as `%d.%03d` (like `0.934` or `-1.000`)", tok);
+    let bad = || {
+        loc.expected(
+            "an index printed as `%d.%03d` (like `0.934` or `-1.000`)",
+            tok,
+        )
+    };
     let (neg, t) = match tok.strip_prefix('-') {
         Some(t) => (true, t),
         None => (false, tok),
@@ -29,7 +34,8 @@ fn thousandths(loc: &Loc, tok: &str) -> Result<i64, CaptureError> {
     if !digits(int) || !digits(frac) || frac.len() != 3 || int.len() > 15 {
         return Err(bad());
     }
-    let v = int.parse::<i64>().map_err(|_| bad())? * 1000 + frac.parse::<i64>().map_err(|_| bad())?;
+    let v =
+        int.parse::<i64>().map_err(|_| bad())? * 1000 + frac.parse::<i64>().map_err(|_| bad())?;
     Ok(if neg { -v } else { v })
 }
 
@@ -41,7 +47,10 @@ fn thousandths(loc: &Loc, tok: &str) -> Result<i64, CaptureError> {
 /// unusable); [`super::detect`] then calls it unusable.
 pub fn detect(text: &str) -> Option<Format> {
     for line in text.lines() {
-        let vals: Vec<&str> = line.split_whitespace().filter(|t| t.contains('.')).collect();
+        let vals: Vec<&str> = line
+            .split_whitespace()
+            .filter(|t| t.contains('.'))
+            .collect();
         let Some(first) = vals.first() else { continue };
         match *first {
             "-1.000" => return Some(Format::ExtfragIndex),
@@ -50,7 +59,9 @@ pub fn detect(text: &str) -> Option<Format> {
             _ => {}
         }
     }
-    let any_index = text.lines().any(|l| l.split_whitespace().any(|t| t.contains('.')));
+    let any_index = text
+        .lines()
+        .any(|l| l.split_whitespace().any(|t| t.contains('.')));
     any_index.then_some(Format::UnusableIndex)
 }
 
@@ -102,15 +113,25 @@ mod tests {
         assert_eq!(c.zones[0].extfrag_index, Some(vec![-1000, -1000, 934, 967]));
         let un = "Node 0, zone   Normal 0.000 0.884 0.987 1.000\n";
         assert_eq!(detect(un), Some(Format::UnusableIndex));
-        assert_eq!(parse("u", un, Index::Unusable).unwrap().zones[0].unusable_index, Some(vec![0, 884, 987, 1000]));
-        assert_eq!(detect("Node 0, zone DMA 1.000 1.000\n"), Some(Format::UnusableIndex));
+        assert_eq!(
+            parse("u", un, Index::Unusable).unwrap().zones[0].unusable_index,
+            Some(vec![0, 884, 987, 1000])
+        );
+        assert_eq!(
+            detect("Node 0, zone DMA 1.000 1.000\n"),
+            Some(Format::UnusableIndex)
+        );
         assert_eq!(detect("Node 0, zone DMA 1 2\n"), None);
     }
 
     #[test]
     fn malformed_values_are_errors() {
         let e = parse("e", "Node 0, zone DMA 0.93\n", Index::Extfrag).unwrap_err();
-        assert!(e.to_string().starts_with("e:1: expected an index printed as `%d.%03d`"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("e:1: expected an index printed as `%d.%03d`"),
+            "{e}"
+        );
         assert!(parse("e", "Node 0, zone DMA 1\n", Index::Extfrag).is_err());
         assert!(parse("e", "Node 0, zone DMA --1.000\n", Index::Extfrag).is_err());
         assert!(parse("e", "Node 0, zone DMA\n", Index::Extfrag).is_err());

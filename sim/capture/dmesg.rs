@@ -84,7 +84,11 @@ fn strip_syslog(s: &str) -> Option<(bool, &str)> {
     if is_month(t) {
         let (day, r) = token(rest);
         let (clock, r) = token(r);
-        if day.is_empty() || day.len() > 2 || !day.bytes().all(|b| b.is_ascii_digit()) || !is_clock(clock) {
+        if day.is_empty()
+            || day.len() > 2
+            || !day.bytes().all(|b| b.is_ascii_digit())
+            || !is_clock(clock)
+        {
             return None;
         }
         rest = r;
@@ -113,7 +117,11 @@ fn strip_timestamp(s: &str) -> Option<&str> {
     let inner_end = s.find(']')?;
     let inner = s.strip_prefix('[')?[..inner_end - 1].trim();
     let (secs, frac) = inner.split_once('.')?;
-    if secs.is_empty() || frac.is_empty() || !secs.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if secs.is_empty()
+        || frac.is_empty()
+        || !secs.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     Some(&s[inner_end + 1..])
@@ -194,9 +202,7 @@ pub fn find_header(text: &str) -> Option<usize> {
 
 /// Whether a continuation line begins a new item rather than continuing the previous one.
 fn starts_item(t: &str) -> bool {
-    t.starts_with("lowmem_reserve[]")
-        || super::text::starts_with_node(t)
-        || zone_item(t).is_some()
+    t.starts_with("lowmem_reserve[]") || super::text::starts_with_node(t) || zone_item(t).is_some()
 }
 
 /// Joins the report's physical lines into logical lines (1-based line number, text), split at
@@ -214,7 +220,8 @@ fn report_lines(text: &str, start: usize) -> Vec<(usize, String)> {
             continue;
         }
         let trimmed = raw.trim();
-        let continuation = raw.starts_with(char::is_whitespace) && !s.prefixed && !trimmed.is_empty();
+        let continuation =
+            raw.starts_with(char::is_whitespace) && !s.prefixed && !trimmed.is_empty();
         if continuation {
             if open && !starts_item(trimmed) {
                 if let Some(last) = out.last_mut() {
@@ -292,7 +299,10 @@ fn zone_item(line: &str) -> Option<(Option<&str>, &str, &str, bool)> {
 /// Parses the first page allocation failure report in the text.
 pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
     let start = find_header(text).ok_or_else(|| {
-        Loc::new(file, 1).expected("a `<comm>: page allocation failure: order:N, mode:0x…` line", "none")
+        Loc::new(file, 1).expected(
+            "a `<comm>: page allocation failure: order:N, mode:0x…` line",
+            "none",
+        )
     })?;
     let mut lines = report_lines(text, start);
     // A `#012`-joined syslog line may carry text before the header.
@@ -341,7 +351,9 @@ pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
             let z = zones.entry(node, zone);
             if per_order {
                 if z.free_blocks.is_some() {
-                    return Err(loc.err(format!("a second per-order line for node {node} zone {zone}")));
+                    return Err(loc.err(format!(
+                        "a second per-order line for node {node} zone {zone}"
+                    )));
                 }
                 let (blocks, types, w) = free_area_line(&loc, rest)?;
                 let orders = blocks.len();
@@ -384,7 +396,10 @@ fn mem_items(loc: &Loc, rest: &str, stats: &mut BTreeMap<String, u64>) -> Result
             .split_once(':')
             .filter(|(k, _)| !k.is_empty())
             .ok_or_else(|| loc.expected("Mem-Info items `name:pages`", tok))?;
-        stats.insert(k.to_string(), parse_u64(loc, v, &format!("the page count of `{k}`"))?);
+        stats.insert(
+            k.to_string(),
+            parse_u64(loc, v, &format!("the page count of `{k}`"))?,
+        );
     }
     Ok(())
 }
@@ -414,8 +429,12 @@ fn header(loc: &Loc, line: &str) -> Result<FailureReport, CaptureError> {
         .strip_prefix("mode:0x")
         .ok_or_else(|| loc.expected("`, mode:0x…` after the order", r))?;
     let end = r.find(|c: char| !c.is_ascii_hexdigit()).unwrap_or(r.len());
-    let mode = u64::from_str_radix(&r[..end], 16)
-        .map_err(|_| loc.expected("the GFP mode in hex (`mode:0x…`, at most 64 bits)", &r[..end]))?;
+    let mode = u64::from_str_radix(&r[..end], 16).map_err(|_| {
+        loc.expected(
+            "the GFP mode in hex (`mode:0x…`, at most 64 bits)",
+            &r[..end],
+        )
+    })?;
     let r = r[end..].trim_start();
     let mode_names = match r.strip_prefix('(') {
         Some(names) => Some(
@@ -439,12 +458,15 @@ fn release(line: &str) -> Option<String> {
     if !line.contains("Comm:") {
         return None;
     }
-    let i = line.find("Not tainted").map(|i| i + "Not tainted".len())
+    let i = line
+        .find("Not tainted")
+        .map(|i| i + "Not tainted".len())
         .or_else(|| line.find("Tainted:").map(|i| i + "Tainted:".len()))?;
     let tokens: Vec<&str> = line[i..].split_whitespace().collect();
     let hash = tokens.iter().position(|t| t.starts_with('#'))?;
     let r = tokens.get(hash.checked_sub(1)?)?;
-    r.starts_with(|c: char| c.is_ascii_digit()).then(|| r.to_string())
+    r.starts_with(|c: char| c.is_ascii_digit())
+        .then(|| r.to_string())
 }
 
 /// The items of a zone line after the zone name: `free:15908kB min:64kB … all_unreclaimable? yes`.
@@ -456,7 +478,11 @@ fn zone_line(loc: &Loc, rest: &str, z: &mut ZoneCapture) -> Result<(), CaptureEr
             let v = match toks.next() {
                 Some("yes") => 1,
                 Some("no") => 0,
-                other => return Err(loc.expected(&format!("`yes` or `no` after `{tok}`"), other.unwrap_or(""))),
+                other => {
+                    return Err(
+                        loc.expected(&format!("`yes` or `no` after `{tok}`"), other.unwrap_or(""))
+                    )
+                }
             };
             z.stats.insert(flag.to_string(), v);
             continue;
@@ -523,7 +549,10 @@ fn free_area_line(loc: &Loc, rest: &str) -> Result<FreeArea, CaptureError> {
         }
         let order = blocks.len();
         if order == super::text::MAX_ORDERS {
-            return Err(loc.err(format!("expected at most {} orders, found more", super::text::MAX_ORDERS)));
+            return Err(loc.err(format!(
+                "expected at most {} orders, found more",
+                super::text::MAX_ORDERS
+            )));
         }
         let (count, size) = tok
             .split_once('*')
@@ -547,13 +576,16 @@ fn free_area_line(loc: &Loc, rest: &str) -> Result<FreeArea, CaptureError> {
             any_letters = true;
             for ch in l.chars() {
                 letters.push(MigrateType::from_letter(ch).ok_or_else(|| {
-                    loc.err(format!("unknown migrate type letter `{ch}` (expected U, M, E, H, R, C or I)"))
+                    loc.err(format!(
+                        "unknown migrate type letter `{ch}` (expected U, M, E, H, R, C or I)"
+                    ))
                 })?);
             }
         }
         types.push(letters);
     }
-    let total = total.ok_or_else(|| loc.expected("`= <total>kB` at the end of the per-order line", ""))?;
+    let total =
+        total.ok_or_else(|| loc.expected("`= <total>kB` at the end of the per-order line", ""))?;
     if blocks.is_empty() {
         return Err(loc.expected("`count*sizekB` items", rest));
     }
@@ -573,7 +605,9 @@ fn free_area_line(loc: &Loc, rest: &str) -> Result<FreeArea, CaptureError> {
 pub fn write_free_areas(types: &[MigrateType], zones: &[ZoneCapture]) -> String {
     let mut out = String::new();
     for z in zones {
-        let Some(blocks) = &z.free_blocks else { continue };
+        let Some(blocks) = &z.free_blocks else {
+            continue;
+        };
         let _ = write!(out, "Node {} {}: ", z.node, z.zone.name());
         let mut total: u128 = 0;
         for (order, n) in blocks.iter().enumerate() {
@@ -583,10 +617,17 @@ pub fn write_free_areas(types: &[MigrateType], zones: &[ZoneCapture]) -> String 
             if *n > 0 {
                 let present = |mt: &MigrateType| match (&z.types_at_order, &z.free_by_type) {
                     (Some(t), _) => t.get(order).is_some_and(|l| l.contains(mt)),
-                    (None, Some(by)) => by.get(mt).and_then(|v| v.get(order)).is_some_and(|c| *c > 0),
+                    (None, Some(by)) => by
+                        .get(mt)
+                        .and_then(|v| v.get(order))
+                        .is_some_and(|c| *c > 0),
                     (None, None) => false,
                 };
-                let letters: String = types.iter().filter(|mt| present(mt)).map(|mt| mt.letter()).collect();
+                let letters: String = types
+                    .iter()
+                    .filter(|mt| present(mt))
+                    .map(|mt| mt.letter())
+                    .collect();
                 let _ = write!(out, "({letters}) ");
             }
         }
@@ -637,7 +678,11 @@ mod tests {
         assert_eq!(t[1], vec![MigrateType::HighAtomic]);
         assert!(t[2].is_empty());
         assert_eq!(c.warnings.len(), 1);
-        assert!(c.warnings[0].message.contains("only the first"), "{:?}", c.warnings);
+        assert!(
+            c.warnings[0].message.contains("only the first"),
+            "{:?}",
+            c.warnings
+        );
         assert_eq!(c.warnings[0].line, 12);
     }
 
@@ -669,13 +714,23 @@ Node 0 Normal: 1*4kB = 4kB\n";
 
     #[test]
     fn header_after_a_syslog_newline_escape() {
-        let c = parse("d", "Nov 12 15:15:41 h kernel: x#012exe: page allocation failure: order:2, mode:0xd0\n").unwrap();
+        let c = parse(
+            "d",
+            "Nov 12 15:15:41 h kernel: x#012exe: page allocation failure: order:2, mode:0xd0\n",
+        )
+        .unwrap();
         assert_eq!(c.failure.unwrap().order, 2);
     }
 
     #[test]
     fn android_prefixes_and_caller_fields() {
-        for prefix in ["<4>[  123.456789] ", "<4>[  123.456789] [ T123] ", "[  123.456789][  C1] ", "<6>[  123.456789] C1 ", "kernel: "] {
+        for prefix in [
+            "<4>[  123.456789] ",
+            "<4>[  123.456789] [ T123] ",
+            "[  123.456789][  C1] ",
+            "<6>[  123.456789] C1 ",
+            "kernel: ",
+        ] {
             let t = format!(
                 "{prefix}kworker/u8:2: page allocation failure: order:3, mode:0x2080020\n\
 {prefix}Normal free:400kB min:40kB low:80kB high:120kB\n\
@@ -684,35 +739,84 @@ Node 0 Normal: 1*4kB = 4kB\n";
             let c = parse("d", &t).unwrap_or_else(|e| panic!("{prefix}: {e}"));
             assert_eq!(c.failure.as_ref().unwrap().comm, "kworker/u8:2", "{prefix}");
             assert_eq!(c.zones[0].free_blocks, Some(vec![0, 1, 0, 1]), "{prefix}");
-            assert_eq!(c.zones[0].types_at_order.as_ref().unwrap()[3], vec![MigrateType::Reserve]);
+            assert_eq!(
+                c.zones[0].types_at_order.as_ref().unwrap()[3],
+                vec![MigrateType::Reserve]
+            );
         }
     }
 
     #[test]
     fn a_wrong_total_is_a_warning_and_bad_numbers_are_errors() {
         let head = "exe: page allocation failure: order:6, mode:0x10c0d0\n";
-        let c = parse("d", &format!("{head}Node 0 DMA: 1*4kB (U) 1*8kB (U) = 16kB\n")).unwrap();
+        let c = parse(
+            "d",
+            &format!("{head}Node 0 DMA: 1*4kB (U) 1*8kB (U) = 16kB\n"),
+        )
+        .unwrap();
         assert_eq!(c.warnings.len(), 1);
         assert_eq!(c.warnings[0].line, 2);
-        assert!(c.warnings[0].message.contains("add up to 12kB"), "{:?}", c.warnings);
+        assert!(
+            c.warnings[0].message.contains("add up to 12kB"),
+            "{:?}",
+            c.warnings
+        );
         let e = parse("d", &format!("{head}Node 0 DMA: 1*4kB (U) 1*16kB = 20kB\n")).unwrap_err();
-        assert_eq!(e.to_string(), "d:2: expected 8kB blocks at order 1 (4 kB pages), found 16kB");
+        assert_eq!(
+            e.to_string(),
+            "d:2: expected 8kB blocks at order 1 (4 kB pages), found 16kB"
+        );
         let e = parse("d", &format!("{head}Node 0 DMA: 1*4kB (U) 1*8kB\n")).unwrap_err();
-        assert_eq!(e.to_string(), "d:2: expected `= <total>kB` at the end of the per-order line, found end of line");
+        assert_eq!(
+            e.to_string(),
+            "d:2: expected `= <total>kB` at the end of the per-order line, found end of line"
+        );
         let e = parse("d", &format!("{head}Node 0 DMA: x*4kB = 0kB\n")).unwrap_err();
-        assert_eq!(e.to_string(), "d:2: expected the order-0 count (an unsigned integer), found `x`");
+        assert_eq!(
+            e.to_string(),
+            "d:2: expected the order-0 count (an unsigned integer), found `x`"
+        );
         let e = parse("d", &format!("{head}Node 0 DMA: 1*4kB (Q) = 4kB\n")).unwrap_err();
-        assert!(e.to_string().contains("unknown migrate type letter `Q`"), "{e}");
-        let e = parse("d", &format!("{head}Node 0 DMA free:1kB min:0kB low:0kB high:0kB\n")).unwrap_err();
-        assert!(e.to_string().contains("not a whole number of 4 kB pages"), "{e}");
-        let e = parse("d", &format!("{head}Node 0 DMA free:4kB low:0kB high:0kB\n")).unwrap_err();
-        assert_eq!(e.to_string(), "d:2: expected `min:NkB` in the zone line, found `none`");
-        let e = parse("d", &format!("{head}Node 0 Weird free:4kB min:0kB low:0kB high:0kB\n")).unwrap_err();
+        assert!(
+            e.to_string().contains("unknown migrate type letter `Q`"),
+            "{e}"
+        );
+        let e = parse(
+            "d",
+            &format!("{head}Node 0 DMA free:1kB min:0kB low:0kB high:0kB\n"),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("not a whole number of 4 kB pages"),
+            "{e}"
+        );
+        let e = parse(
+            "d",
+            &format!("{head}Node 0 DMA free:4kB low:0kB high:0kB\n"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "d:2: expected `min:NkB` in the zone line, found `none`"
+        );
+        let e = parse(
+            "d",
+            &format!("{head}Node 0 Weird free:4kB min:0kB low:0kB high:0kB\n"),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("unknown zone `Weird`"), "{e}");
         let e = parse("d", "exe: page allocation failure: order:6, mode:0xZZ\n").unwrap_err();
-        assert!(e.to_string().starts_with("d:1: expected the GFP mode in hex"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("d:1: expected the GFP mode in hex"),
+            "{e}"
+        );
         let e = parse("d", "nothing here\n").unwrap_err();
-        assert!(e.to_string().starts_with("d:1: expected a `<comm>: page allocation failure"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("d:1: expected a `<comm>: page allocation failure"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -721,20 +825,33 @@ Node 0 Normal: 1*4kB = 4kB\n";
         let mut blocks = vec![0; 11];
         blocks[..4].copy_from_slice(&[34178, 2000, 100, 10]);
         z.free_blocks = Some(blocks);
-        let u_e_m = vec![MigrateType::Unmovable, MigrateType::Reclaimable, MigrateType::Movable];
+        let u_e_m = vec![
+            MigrateType::Unmovable,
+            MigrateType::Reclaimable,
+            MigrateType::Movable,
+        ];
         let mut t = vec![Vec::new(); 11];
         t[0] = u_e_m.clone();
         t[1] = u_e_m.clone();
         t[2] = vec![MigrateType::Movable, MigrateType::Unmovable];
         t[3] = vec![MigrateType::Movable];
         z.types_at_order = Some(t);
-        let types_3_10 = [MigrateType::Unmovable, MigrateType::Reclaimable, MigrateType::Movable, MigrateType::Reserve];
+        let types_3_10 = [
+            MigrateType::Unmovable,
+            MigrateType::Reclaimable,
+            MigrateType::Movable,
+            MigrateType::Reserve,
+        ];
         let line = write_free_areas(&types_3_10, std::slice::from_ref(&z));
         assert_eq!(
             line,
             "Node 0 Normal: 34178*4kB (UEM) 2000*8kB (UEM) 100*16kB (UM) 10*32kB (M) 0*64kB 0*128kB 0*256kB 0*512kB 0*1024kB 0*2048kB 0*4096kB = 154632kB\n"
         );
-        let types_4_4 = [MigrateType::Unmovable, MigrateType::Movable, MigrateType::Reclaimable];
+        let types_4_4 = [
+            MigrateType::Unmovable,
+            MigrateType::Movable,
+            MigrateType::Reclaimable,
+        ];
         assert!(write_free_areas(&types_4_4, &[z]).starts_with("Node 0 Normal: 34178*4kB (UME) "));
     }
 }

@@ -23,7 +23,11 @@ pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
             .filter(|(k, _)| !k.is_empty() && !k.contains(char::is_whitespace))
             .ok_or_else(|| loc.expected("`Name:  value [kB]`", line))?;
         let mut toks = rest.split_whitespace();
-        let v = parse_u64(&loc, toks.next().unwrap_or(""), &format!("the value of {key}"))?;
+        let v = parse_u64(
+            &loc,
+            toks.next().unwrap_or(""),
+            &format!("the value of {key}"),
+        )?;
         let v = match toks.next() {
             None => v,
             Some("kB") => v / 4,
@@ -43,12 +47,19 @@ mod tests {
 
     #[test]
     fn kb_become_pages_and_counts_stay() {
-        let c = parse("m", "MemTotal:       16384000 kB\nSReclaimable:     7740548 kB\nHugePages_Total:       0\n").unwrap();
+        let c = parse(
+            "m",
+            "MemTotal:       16384000 kB\nSReclaimable:     7740548 kB\nHugePages_Total:       0\n",
+        )
+        .unwrap();
         assert_eq!(c.node_stats["MemTotal"], 4_096_000);
         assert_eq!(c.node_stats["SReclaimable"], 1_935_137);
         assert_eq!(c.node_stats["HugePages_Total"], 0);
         let e = parse("m", "MemTotal: 12 MB\n").unwrap_err();
-        assert_eq!(e.to_string(), "m:1: expected `kB` or end of line after the value, found `MB`");
+        assert_eq!(
+            e.to_string(),
+            "m:1: expected `kB` or end of line after the value, found `MB`"
+        );
         assert!(parse("m", "MemTotal 12 kB\n").is_err());
         assert!(parse("m", "MemTotal: -1 kB\n").is_err());
     }

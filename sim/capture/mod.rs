@@ -93,7 +93,10 @@ pub fn detect(text: &str) -> Option<Format> {
     }
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
     let first = lines.next()?;
-    if text.lines().any(|l| l.trim_start().starts_with("slabinfo - version:")) {
+    if text
+        .lines()
+        .any(|l| l.trim_start().starts_with("slabinfo - version:"))
+    {
         return Some(Format::SlabInfo);
     }
     if text.lines().any(|l| {
@@ -374,9 +377,24 @@ impl Capture {
         };
         let mut warnings = std::mem::take(&mut self.warnings);
         warnings.extend(other.warnings);
-        c.field("kernel release", &mut self.kernel_release, other.kernel_release, &mut warnings);
-        c.field("failure report", &mut self.failure, other.failure, &mut warnings);
-        c.field("pageblock order", &mut self.pageblock_order, other.pageblock_order, &mut warnings);
+        c.field(
+            "kernel release",
+            &mut self.kernel_release,
+            other.kernel_release,
+            &mut warnings,
+        );
+        c.field(
+            "failure report",
+            &mut self.failure,
+            other.failure,
+            &mut warnings,
+        );
+        c.field(
+            "pageblock order",
+            &mut self.pageblock_order,
+            other.pageblock_order,
+            &mut warnings,
+        );
         if self.slab_caches.is_empty() {
             self.slab_caches = other.slab_caches;
         } else if !other.slab_caches.is_empty() && self.slab_caches != other.slab_caches {
@@ -392,7 +410,11 @@ impl Capture {
         c.map(&mut self.node_stats, other.node_stats, &mut warnings);
         for z in other.zones {
             c.what = format!("node {} zone {} ", z.node, z.zone);
-            match self.zones.iter_mut().find(|m| (m.node, m.zone) == (z.node, z.zone)) {
+            match self
+                .zones
+                .iter_mut()
+                .find(|m| (m.node, m.zone) == (z.node, z.zone))
+            {
                 Some(m) => m.merge_from(z, &c, &mut warnings),
                 None => self.zones.push(z),
             }
@@ -421,15 +443,35 @@ impl ZoneCapture {
             self.free_blocks_summed = false;
         } else {
             let was_none = self.free_blocks.is_none();
-            c.field("free blocks per order", &mut self.free_blocks, o.free_blocks, w);
+            c.field(
+                "free blocks per order",
+                &mut self.free_blocks,
+                o.free_blocks,
+                w,
+            );
             if was_none {
                 self.free_blocks_summed = o.free_blocks_summed;
             }
         }
-        c.field("free blocks per type", &mut self.free_by_type, o.free_by_type, w);
-        c.field("migrate types per order", &mut self.types_at_order, o.types_at_order, w);
+        c.field(
+            "free blocks per type",
+            &mut self.free_by_type,
+            o.free_by_type,
+            w,
+        );
+        c.field(
+            "migrate types per order",
+            &mut self.types_at_order,
+            o.types_at_order,
+            w,
+        );
         c.field("pageblocks per type", &mut self.pageblocks, o.pageblocks, w);
-        c.field("mixed pageblocks per type", &mut self.mixed_pageblocks, o.mixed_pageblocks, w);
+        c.field(
+            "mixed pageblocks per type",
+            &mut self.mixed_pageblocks,
+            o.mixed_pageblocks,
+            w,
+        );
         c.field("watermarks", &mut self.watermarks, o.watermarks, w);
         c.field("spanned", &mut self.spanned, o.spanned, w);
         c.field("present", &mut self.present, o.present, w);
@@ -437,7 +479,12 @@ impl ZoneCapture {
         c.field("protection", &mut self.protection, o.protection, w);
         c.field("start_pfn", &mut self.start_pfn, o.start_pfn, w);
         c.field("extfrag_index", &mut self.extfrag_index, o.extfrag_index, w);
-        c.field("unusable_index", &mut self.unusable_index, o.unusable_index, w);
+        c.field(
+            "unusable_index",
+            &mut self.unusable_index,
+            o.unusable_index,
+            w,
+        );
         c.map(&mut self.stats, o.stats, w);
     }
 }

@@ -101,7 +101,9 @@ pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let Some(rest) = line.strip_prefix(METRIC) else { continue };
+        let Some(rest) = line.strip_prefix(METRIC) else {
+            continue;
+        };
         if !(rest.starts_with('{') || rest.starts_with(char::is_whitespace)) {
             continue; // another family whose name starts with ours
         }
@@ -122,9 +124,13 @@ pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
             .filter(|o| *o < MAX_ORDERS)
             .ok_or_else(|| loc.err(format!("size {order} is not an order below {MAX_ORDERS}")))?;
         let n = count(&loc, s.value)?;
-        let entry = seen.entry((node, zone)).or_insert_with(|| (i + 1, BTreeMap::new()));
+        let entry = seen
+            .entry((node, zone))
+            .or_insert_with(|| (i + 1, BTreeMap::new()));
         if entry.1.insert(order, n).is_some() {
-            return Err(loc.err(format!("node {node} zone {zone} size {order} appears twice")));
+            return Err(loc.err(format!(
+                "node {node} zone {zone} size {order} appears twice"
+            )));
         }
     }
     if seen.is_empty() {
@@ -135,7 +141,9 @@ pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
         let loc = Loc::new(file, line);
         let blocks: Vec<u64> = orders.values().copied().collect();
         if let Some((missing, _)) = orders.keys().enumerate().find(|(k, o)| k != *o) {
-            return Err(loc.err(format!("node {node} zone {zone}: no sample for size {missing}")));
+            return Err(loc.err(format!(
+                "node {node} zone {zone}: no sample for size {missing}"
+            )));
         }
         zones.check_orders(&loc, blocks.len(), "node_buddyinfo_blocks")?;
         zones.entry(node, zone).free_blocks = Some(blocks);
@@ -169,15 +177,37 @@ node_cpu_seconds_total{cpu="0",mode="idle"} 12345.6
 
     #[test]
     fn gaps_duplicates_bad_values_and_missing_labels_are_errors() {
-        let e = parse("n", "node_buddyinfo_blocks{node=\"0\",size=\"1\",zone=\"DMA\"} 1\n").unwrap_err();
+        let e = parse(
+            "n",
+            "node_buddyinfo_blocks{node=\"0\",size=\"1\",zone=\"DMA\"} 1\n",
+        )
+        .unwrap_err();
         assert_eq!(e.to_string(), "n:1: node 0 zone DMA: no sample for size 0");
         let e = parse("n", "node_buddyinfo_blocks{node=\"0\",zone=\"DMA\"} 1\n").unwrap_err();
-        assert!(e.to_string().starts_with("n:1: expected a `size` label"), "{e}");
-        let e = parse("n", "node_buddyinfo_blocks{node=\"0\",size=\"0\",zone=\"DMA\"} 1.5\n").unwrap_err();
-        assert_eq!(e.to_string(), "n:1: expected a whole, non-negative block count, found `1.5`");
-        let e = parse("n", "node_buddyinfo_blocks{node=\"0\",size=\"0\",zone=\"DMA\"} NaN\n").unwrap_err();
+        assert!(
+            e.to_string().starts_with("n:1: expected a `size` label"),
+            "{e}"
+        );
+        let e = parse(
+            "n",
+            "node_buddyinfo_blocks{node=\"0\",size=\"0\",zone=\"DMA\"} 1.5\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "n:1: expected a whole, non-negative block count, found `1.5`"
+        );
+        let e = parse(
+            "n",
+            "node_buddyinfo_blocks{node=\"0\",size=\"0\",zone=\"DMA\"} NaN\n",
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("whole, non-negative"), "{e}");
-        let e = parse("n", "node_buddyinfo_blocks{node=\"0\",size=\"0\",zone=\"DMA} 1\n").unwrap_err();
+        let e = parse(
+            "n",
+            "node_buddyinfo_blocks{node=\"0\",size=\"0\",zone=\"DMA} 1\n",
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("closing"), "{e}");
         let e = parse(
             "n",

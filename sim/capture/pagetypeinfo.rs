@@ -121,8 +121,7 @@ pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
                         counts.len()
                     )));
                 }
-                let map: BTreeMap<MigrateType, u64> =
-                    types.iter().copied().zip(counts).collect();
+                let map: BTreeMap<MigrateType, u64> = types.iter().copied().zip(counts).collect();
                 let z = zones.entry(node, zone);
                 let slot = if mixed {
                     &mut z.mixed_pageblocks
@@ -201,7 +200,9 @@ fn free_counts(
             None => parse_u64(loc, w, "a free count")?,
         };
         if counts.len() == n {
-            return Err(loc.err(format!("expected {n} free counts (one per order), found more")));
+            return Err(loc.err(format!(
+                "expected {n} free counts (one per order), found more"
+            )));
         }
         counts.push(v);
     }
@@ -235,7 +236,14 @@ pub fn write(pageblock_order: u32, types: &[MigrateType], zones: &[ZoneCapture])
             .iter()
             .map(|z| {
                 z.free_blocks.as_ref().map_or_else(
-                    || z.free_by_type.iter().flat_map(|m| m.values()).map(Vec::len).max().unwrap_or(0),
+                    || {
+                        z.free_by_type
+                            .iter()
+                            .flat_map(|m| m.values())
+                            .map(Vec::len)
+                            .max()
+                            .unwrap_or(0)
+                    },
                     Vec::len,
                 )
             })
@@ -251,7 +259,13 @@ pub fn write(pageblock_order: u32, types: &[MigrateType], zones: &[ZoneCapture])
         out.push('\n');
         for z in &populated {
             for mt in types {
-                let _ = write!(out, "Node {:4}, zone {:>8}, type {:>12} ", node, z.zone.name(), mt.name());
+                let _ = write!(
+                    out,
+                    "Node {:4}, zone {:>8}, type {:>12} ",
+                    node,
+                    z.zone.name(),
+                    mt.name()
+                );
                 let row = z.free_by_type.as_ref().and_then(|m| m.get(mt));
                 for o in 0..orders {
                     let n = row.and_then(|r| r.get(o)).copied().unwrap_or(0);
@@ -268,7 +282,12 @@ pub fn write(pageblock_order: u32, types: &[MigrateType], zones: &[ZoneCapture])
         for z in &populated {
             let _ = write!(out, "Node {}, zone {:>8} ", node, z.zone.name());
             for mt in types {
-                let n = z.pageblocks.as_ref().and_then(|m| m.get(mt)).copied().unwrap_or(0);
+                let n = z
+                    .pageblocks
+                    .as_ref()
+                    .and_then(|m| m.get(mt))
+                    .copied()
+                    .unwrap_or(0);
                 let _ = write!(out, "{n:12} ");
             }
             out.push('\n');
@@ -313,7 +332,10 @@ Node 0, zone   Normal            3           55            2            0       
         let z = &c.zones[0];
         assert_eq!(z.free_by_type.as_ref().unwrap()[&MigrateType::Cma][10], 3);
         assert_eq!(z.pageblocks.as_ref().unwrap()[&MigrateType::Cma], 4);
-        assert_eq!(z.free_blocks.as_ref().unwrap(), &vec![57, 11, 7, 6, 4, 3, 1, 2, 3, 1, 32]);
+        assert_eq!(
+            z.free_blocks.as_ref().unwrap(),
+            &vec![57, 11, 7, 6, 4, 3, 1, 2, 3, 1, 32]
+        );
         assert!(z.free_blocks_summed);
         assert_eq!(write(10, &TYPES_4_4, &c.zones), XILINX);
     }
@@ -324,7 +346,10 @@ Node 0, zone   Normal            3           55            2            0       
 Free pages count per migrate type at order       0      1 \n\
 Node    0, zone   Normal, type      Movable >100000     12 \n";
         let c = parse("p", t).unwrap();
-        assert_eq!(c.zones[0].free_by_type.as_ref().unwrap()[&MigrateType::Movable], vec![100_000, 12]);
+        assert_eq!(
+            c.zones[0].free_by_type.as_ref().unwrap()[&MigrateType::Movable],
+            vec![100_000, 12]
+        );
         assert_eq!(c.warnings.len(), 1);
         assert_eq!(c.warnings[0].line, 5);
         assert!(c.warnings[0].message.contains("lower bound"));
@@ -342,8 +367,14 @@ Free pages count per migrate type at order       0 \n\
 Node    1, zone   Normal, type    Unmovable      7 \n";
         let c = parse("p", t).unwrap();
         assert_eq!(c.zones.len(), 2);
-        assert_eq!(c.zones[0].mixed_pageblocks.as_ref().unwrap()[&MigrateType::Unmovable], 1);
-        assert_eq!(c.zones[0].pageblocks.as_ref().unwrap()[&MigrateType::Unmovable], 3);
+        assert_eq!(
+            c.zones[0].mixed_pageblocks.as_ref().unwrap()[&MigrateType::Unmovable],
+            1
+        );
+        assert_eq!(
+            c.zones[0].pageblocks.as_ref().unwrap()[&MigrateType::Unmovable],
+            3
+        );
         assert_eq!(c.zones[1].zone, ZoneType::Normal);
         assert_eq!(c.zones[1].free_blocks, Some(vec![7]));
     }
@@ -351,14 +382,34 @@ Node    1, zone   Normal, type    Unmovable      7 \n";
     #[test]
     fn rejects_unknown_types_short_rows_and_bad_block_rows() {
         let head = "Page block order: 9\nPages per block:  512\n\nFree pages count per migrate type at order       0      1 \n";
-        let e = parse("p", &format!("{head}Node 0, zone Normal, type Sticky 1 2\n")).unwrap_err();
-        assert!(e.to_string().starts_with("p:5: unknown migrate type `Sticky`"), "{e}");
+        let e = parse(
+            "p",
+            &format!("{head}Node 0, zone Normal, type Sticky 1 2\n"),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("p:5: unknown migrate type `Sticky`"),
+            "{e}"
+        );
         let e = parse("p", &format!("{head}Node 0, zone Normal, type Movable 1\n")).unwrap_err();
-        assert_eq!(e.to_string(), "p:5: expected 2 free counts (one per order), found 1");
-        let e = parse("p", &format!("{head}Number of blocks type  Movable Unmovable\nNode 0, zone Normal 1\n"))
-            .unwrap_err();
-        assert_eq!(e.to_string(), "p:6: expected 2 pageblock counts (one per type column), found 1");
+        assert_eq!(
+            e.to_string(),
+            "p:5: expected 2 free counts (one per order), found 1"
+        );
+        let e = parse(
+            "p",
+            &format!("{head}Number of blocks type  Movable Unmovable\nNode 0, zone Normal 1\n"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "p:6: expected 2 pageblock counts (one per type column), found 1"
+        );
         let e = parse("p", "Page block order: 9\nPages per block:  500\n").unwrap_err();
-        assert_eq!(e.to_string(), "p:2: expected 512 pages per block (2^9), found 500");
+        assert_eq!(
+            e.to_string(),
+            "p:2: expected 512 pages per block (2^9), found 500"
+        );
     }
 }

@@ -99,20 +99,49 @@ nf_conntrack_1        16     16    256   16    1 : tunables    0    0    0 : sla
         assert_eq!(c.slab_caches.len(), 2);
         let s = &c.slab_caches[0];
         assert_eq!(s.name, "nf_conntrack_ffff8802e47f3a80");
-        assert_eq!((s.active_objs, s.num_objs, s.objsize, s.objperslab, s.pagesperslab), (1575, 1625, 320, 25, 2));
+        assert_eq!(
+            (
+                s.active_objs,
+                s.num_objs,
+                s.objsize,
+                s.objperslab,
+                s.pagesperslab
+            ),
+            (1575, 1625, 320, 25, 2)
+        );
         assert_eq!((s.active_slabs, s.num_slabs), (65, 65));
         assert_eq!(c.slab_caches[1].name, "nf_conntrack_1");
     }
 
     #[test]
     fn truncated_and_bad_lines_are_errors() {
-        let e = parse("s", &format!("{HEAD}dentry 1 2 3 4 5 : tunables 0 0 0 : slabdata 1 1\n")).unwrap_err();
-        assert_eq!(e.to_string(), "s:3: expected sharedavail (an unsigned integer), found end of line");
+        let e = parse(
+            "s",
+            &format!("{HEAD}dentry 1 2 3 4 5 : tunables 0 0 0 : slabdata 1 1\n"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "s:3: expected sharedavail (an unsigned integer), found end of line"
+        );
         let e = parse("s", &format!("{HEAD}dentry 1 2 3 4 5\n")).unwrap_err();
-        assert!(e.to_string().starts_with("s:3: expected ` : tunables `"), "{e}");
-        let e = parse("s", &format!("{HEAD}dentry 1 x 3 4 5 : tunables 0 0 0 : slabdata 1 1 0\n")).unwrap_err();
-        assert_eq!(e.to_string(), "s:3: expected num_objs (an unsigned integer), found `x`");
+        assert!(
+            e.to_string().starts_with("s:3: expected ` : tunables `"),
+            "{e}"
+        );
+        let e = parse(
+            "s",
+            &format!("{HEAD}dentry 1 x 3 4 5 : tunables 0 0 0 : slabdata 1 1 0\n"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "s:3: expected num_objs (an unsigned integer), found `x`"
+        );
         let e = parse("s", "slabinfo - version: 1.1\n").unwrap_err();
-        assert_eq!(e.to_string(), "s:1: expected slabinfo version 2.x, found `1.1`");
+        assert_eq!(
+            e.to_string(),
+            "s:1: expected slabinfo version 2.x, found `1.1`"
+        );
     }
 }

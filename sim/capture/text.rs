@@ -189,7 +189,8 @@ impl<'s> Cursor<'s> {
         self.expect(loc, "Node")?;
         let n = self.word();
         let node = parse_u64(loc, n, "a node number")?;
-        let node = u32::try_from(node).map_err(|_| loc.err(format!("node number {node} is too large")))?;
+        let node =
+            u32::try_from(node).map_err(|_| loc.err(format!("node number {node} is too large")))?;
         self.expect(loc, ",")?;
         self.expect(loc, "zone")?;
         let z = self.word();
@@ -237,7 +238,10 @@ mod tests {
         let loc = Loc::new("f", 3);
         assert_eq!(parse_u64(&loc, "42", "n").unwrap(), 42);
         let e = parse_u64(&loc, "-1", "a count").unwrap_err();
-        assert_eq!(e.to_string(), "f:3: expected a count (an unsigned integer), found `-1`");
+        assert_eq!(
+            e.to_string(),
+            "f:3: expected a count (an unsigned integer), found `-1`"
+        );
         let e = parse_u64(&loc, "18446744073709551616", "a count").unwrap_err();
         assert!(e.to_string().contains("does not fit in 64 bits"), "{e}");
         assert_eq!(parse_kb(&loc, "15908kB", "free").unwrap(), 15908);
@@ -255,8 +259,15 @@ mod tests {
         assert_eq!(c.counts(&loc, "counts").unwrap(), vec![1, 2]);
         let mut c = Cursor::new("Node 0, zone");
         let e = c.node_zone(&loc).unwrap_err();
-        assert_eq!(e.to_string(), "f:1: expected a zone name after `zone`, found end of line");
+        assert_eq!(
+            e.to_string(),
+            "f:1: expected a zone name after `zone`, found end of line"
+        );
         let mut c = Cursor::new("Node 0, zone Weird 1");
-        assert!(c.node_zone(&loc).unwrap_err().to_string().contains("unknown zone `Weird`"));
+        assert!(c
+            .node_zone(&loc)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown zone `Weird`"));
     }
 }

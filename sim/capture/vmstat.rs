@@ -38,7 +38,11 @@ pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
         if !is_name(name) {
             return Err(loc.expected("a counter name", name));
         }
-        let v = parse_u64(&loc, t.next().unwrap_or(""), &format!("the value of {name}"))?;
+        let v = parse_u64(
+            &loc,
+            t.next().unwrap_or(""),
+            &format!("the value of {name}"),
+        )?;
         if let Some(extra) = t.next() {
             return Err(loc.expected("end of line", extra));
         }
@@ -57,7 +61,10 @@ mod tests {
         assert!(looks_like(t));
         let c = parse("v", t).unwrap();
         assert_eq!(c.node_stats["compact_stall"], 152);
-        assert_eq!(parse("v", "compact_stall x\n").unwrap_err().to_string(), "v:1: expected the value of compact_stall (an unsigned integer), found `x`");
+        assert_eq!(
+            parse("v", "compact_stall x\n").unwrap_err().to_string(),
+            "v:1: expected the value of compact_stall (an unsigned integer), found `x`"
+        );
         assert!(parse("v", "compact_stall 1 2\n").is_err());
         assert!(!looks_like("compact stall 1\n"));
     }

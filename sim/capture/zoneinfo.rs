@@ -193,7 +193,10 @@ fn field(
                 }
             };
             if slot.is_some() {
-                return Err(loc.err(format!("`{key}` appears twice in node {} zone {}", o.node, o.zone.zone)));
+                return Err(loc.err(format!(
+                    "`{key}` appears twice in node {} zone {}",
+                    o.node, o.zone.zone
+                )));
             }
             *slot = Some(single(loc, &mut c, key)?);
             Ok(())
@@ -286,7 +289,11 @@ pub fn write(zones: &[ZoneCapture], layout: ZoneinfoLayout) -> String {
         if let (ZoneinfoLayout::V6_18, Some(v)) = (layout, z.stats.get("cma")) {
             let _ = write!(out, "\n        cma      {v}");
         }
-        let indent = if layout == ZoneinfoLayout::V3_10 { "    " } else { "      " };
+        let indent = if layout == ZoneinfoLayout::V3_10 {
+            "    "
+        } else {
+            "      "
+        };
         let stats = |out: &mut String| {
             for (k, v) in z.stats.iter().filter(|(k, _)| !header_stat(k)) {
                 let _ = write!(out, "\n{indent}{k:<12} {v}");
@@ -362,7 +369,13 @@ Node 0, zone   Normal
         assert_eq!(dma.free_pages, Some(3808));
         assert_eq!(
             dma.watermarks,
-            Some(Watermarks { min: 190, low: 237, high: 284, promo: 0, boost: 0 })
+            Some(Watermarks {
+                min: 190,
+                low: 237,
+                high: 284,
+                promo: 0,
+                boost: 0
+            })
         );
         assert_eq!(dma.protection, Some(vec![0, 756, 756, 756, 756]));
         assert_eq!(dma.stats["nr_free_pages"], 3808);
@@ -405,24 +418,48 @@ Node 0, zone   Normal
 
     #[test]
     fn missing_watermark_and_bad_values_are_errors() {
-        let e = parse("z", "Node 0, zone DMA\n  pages free 1\n        low 2\n        high 3\n").unwrap_err();
-        assert_eq!(e.to_string(), "z:1: node 0 zone DMA: expected a `min` line, found none");
+        let e = parse(
+            "z",
+            "Node 0, zone DMA\n  pages free 1\n        low 2\n        high 3\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "z:1: node 0 zone DMA: expected a `min` line, found none"
+        );
         let e = parse("z", "Node 0, zone DMA\n  pages free x\n").unwrap_err();
         assert_eq!(
             e.to_string(),
             "z:2: expected a value for `pages free` (an unsigned integer), found `x`"
         );
-        let e = parse("z", "Node 0, zone DMA\n  pages free 1\n  protection: (0, 1\n").unwrap_err();
-        assert!(e.to_string().starts_with("z:3: expected `(n, n, …)`"), "{e}");
+        let e = parse(
+            "z",
+            "Node 0, zone DMA\n  pages free 1\n  protection: (0, 1\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with("z:3: expected `(n, n, …)`"),
+            "{e}"
+        );
         let e = parse("z", "  pages free 1\n").unwrap_err();
-        assert!(e.to_string().starts_with("z:1: expected `Node N, zone NAME`"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("z:1: expected `Node N, zone NAME`"),
+            "{e}"
+        );
     }
 
     #[test]
     fn writes_each_layout_as_the_kernel_does() {
         let mut z = ZoneCapture::new(0, ZoneType::Normal);
         z.free_pages = Some(34500);
-        z.watermarks = Some(Watermarks { min: 3412, low: 4265, high: 5118, promo: 5971, boost: 0 });
+        z.watermarks = Some(Watermarks {
+            min: 3412,
+            low: 4265,
+            high: 5118,
+            promo: 5971,
+            boost: 0,
+        });
         z.spanned = Some(196608);
         z.present = Some(196608);
         z.managed = Some(196608);
@@ -435,8 +472,14 @@ Node 0, zone   Normal
             "Node 0, zone   Normal\n  pages free     34500\n        min      3412\n        low      4265\n        high     5118\n        spanned  196608\n        present  196608\n        managed  196608\n    nr_free_pages 34500\n        protection: (0, 0, 0, 0)\n  start_pfn:         1048576\n"
         );
         let v6 = write(std::slice::from_ref(&z), ZoneinfoLayout::V6_18);
-        assert!(v6.contains("\n        boost    0\n        min      3412"), "{v6}");
-        assert!(v6.contains("\n        promo    5971\n        spanned"), "{v6}");
+        assert!(
+            v6.contains("\n        boost    0\n        min      3412"),
+            "{v6}"
+        );
+        assert!(
+            v6.contains("\n        promo    5971\n        spanned"),
+            "{v6}"
+        );
         assert!(v6.contains("protection: (0, 0, 0, 0)\n      nr_free_pages 34500\n  start_pfn:           1048576\n"), "{v6}");
         assert_eq!(parse("z", &v6).unwrap().zones[0], z);
     }
