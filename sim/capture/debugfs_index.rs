@@ -46,22 +46,18 @@ fn thousandths(loc: &Loc, tok: &str) -> Result<i64, CaptureError> {
 /// decides (every row all zeros: an empty zone in extfrag, or only top-order blocks in
 /// unusable); [`super::detect`] then calls it unusable.
 pub fn detect(text: &str) -> Option<Format> {
+    let mut any_index = false;
     for line in text.lines() {
-        let vals: Vec<&str> = line
-            .split_whitespace()
-            .filter(|t| t.contains('.'))
-            .collect();
-        let Some(first) = vals.first() else { continue };
-        match *first {
+        let mut vals = line.split_whitespace().filter(|t| t.contains('.'));
+        let Some(first) = vals.next() else { continue };
+        any_index = true;
+        match first {
             "-1.000" => return Some(Format::ExtfragIndex),
             "1.000" => return Some(Format::UnusableIndex),
-            "0.000" if vals.iter().any(|v| *v != "0.000") => return Some(Format::UnusableIndex),
+            "0.000" if vals.any(|v| v != "0.000") => return Some(Format::UnusableIndex),
             _ => {}
         }
     }
-    let any_index = text
-        .lines()
-        .any(|l| l.split_whitespace().any(|t| t.contains('.')));
     any_index.then_some(Format::UnusableIndex)
 }
 

@@ -23,6 +23,8 @@ mod text;
 pub mod vmstat;
 pub mod zoneinfo;
 
+pub use zoneinfo::ZoneinfoLayout;
+
 use crate::mm::mmzone::{MigrateType, Watermarks, ZoneType};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -178,8 +180,9 @@ pub struct Capture {
     pub pageblock_order: Option<u32>,
     /// /proc/slabinfo caches, in file order.
     pub slab_caches: Vec<SlabCache>,
-    /// Node-wide counters in pages: dmesg `Mem-Info:` items (`active_anon`, `slab_reclaimable`,
-    /// `free`, …) and zoneinfo per-node stats.
+    /// Machine-wide counters, in pages for memory amounts: dmesg `Mem-Info:` items
+    /// (`active_anon`, `slab_reclaimable`, `free`, …), zoneinfo per-node stats (summed over
+    /// nodes), /proc/vmstat items and /proc/meminfo items (kB converted to pages).
     pub node_stats: BTreeMap<String, u64>,
     /// Problems that do not stop parsing (a per-order sum that disagrees with a printed total).
     pub warnings: Vec<Warning>,
@@ -220,7 +223,9 @@ pub struct ZoneCapture {
     pub extfrag_index: Option<Vec<i64>>,
     /// unusable_index per order in thousandths (debugfs extfrag/unusable_index).
     pub unusable_index: Option<Vec<i64>>,
-    /// Per-zone counters (zoneinfo `nr_*` items, dmesg zone line items in pages).
+    /// Per-zone counters: zoneinfo stat items (`nr_*`, `numa_*`) and header counters it does not
+    /// model as fields (`cma`, `scanned`), dmesg zone-line items in pages (`slab_reclaimable`,
+    /// `free_pcp`, …; `all_unreclaimable` as 0/1).
     pub stats: BTreeMap<String, u64>,
 }
 
@@ -353,6 +358,11 @@ impl Conflict<'_> {
 }
 
 impl Capture {
+    /// The zone (node, zone), if any file described it.
+    pub fn zone(&self, node: u32, zone: ZoneType) -> Option<&ZoneCapture> {
+        self.zones.iter().find(|z| (z.node, z.zone) == (node, zone))
+    }
+
     /// Combines another file of the same machine into this capture, zone by zone (node + zone).
     /// Where both know a value and they differ, the first is kept and a [`Warning`] names both
     /// files; the one exception is a `free_blocks` summed from pagetypeinfo, which gives way to
