@@ -18,7 +18,8 @@
 //!
 //! Reading: the report starts at the first `page allocation failure` line. Log prefixes are
 //! removed (syslog `Nov 12 15:15:41 host kernel: `, ISO syslog, journal `kernel: `, dmesg
-//! `[ 1234.567890] `, Android `<4>[  123.456789] ` with `[ T123]`/`[  C1]`/`C1` caller fields).
+//! `[ 1234.567890] `, `dmesg -T` `[Sun Nov 12 15:15:41 2017] `, `dmesg -x` `kern  :warn  : `,
+//! Android `<4>[  123.456789] ` with `[ T123]`/`[  C1]`/`C1` caller fields).
 //! Lines that start with whitespace and carry no prefix continue the previous line (reports
 //! pasted with wrapped lines). When the report's lines carry a prefix, the report ends at the
 //! first line that has none (the end of a quoted block); without prefixes it ends at an empty
@@ -116,15 +117,27 @@ fn strip_syslog(s: &str) -> Option<(bool, &str)> {
 fn strip_timestamp(s: &str) -> Option<&str> {
     let inner_end = s.find(']')?;
     let inner = s.strip_prefix('[')?[..inner_end - 1].trim();
-    let (secs, frac) = inner.split_once('.')?;
-    if secs.is_empty()
-        || frac.is_empty()
-        || !secs.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    Some(&s[inner_end + 1..])
+    let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+    let seconds = inner
+        .split_once('.')
+        .is_some_and(|(secs, frac)| digits(secs) && digits(frac));
+    // `dmesg -T`: `[Sun Nov 12 15:15:41 2017]`.
+    let human = || {
+        let t: Vec<&str> = inner.split_whitespace().collect();
+        t.len() == 5 && is_month(t[1]) && is_clock(t[3]) && digits(t[4])
+    };
+    (seconds || human()).then(|| &s[inner_end + 1..])
+}
+
+/// `dmesg -x`: `kern  :warn  : ` → rest.
+fn strip_facility(s: &str) -> Option<&str> {
+    let (facility, r) = s.split_once(':')?;
+    let (level, r) = r.split_once(':')?;
+    let word = |x: &str| {
+        let x = x.trim();
+        !x.is_empty() && x.bytes().all(|b| b.is_ascii_lowercase())
+    };
+    (facility.trim() == "kern" && word(level) && level.len() <= 8).then_some(r)
 }
 
 /// The caller field of CONFIG_PRINTK_CALLER and vendor kernels: `[ T123]`, `[  C1]`, `C1`.
@@ -164,6 +177,10 @@ fn strip(line: &str) -> Stripped<'_> {
     }
     let t = s.trim_start();
     if let Some(r) = t.strip_prefix("kernel:") {
+        prefixed = true;
+        s = r;
+    }
+    if let Some(r) = strip_facility(s) {
         prefixed = true;
         s = r;
     }
@@ -723,13 +740,16 @@ Node 0 Normal: 1*4kB = 4kB\n";
     }
 
     #[test]
-    fn android_prefixes_and_caller_fields() {
+    fn android_dmesg_and_syslog_prefixes() {
         for prefix in [
             "<4>[  123.456789] ",
             "<4>[  123.456789] [ T123] ",
             "[  123.456789][  C1] ",
             "<6>[  123.456789] C1 ",
             "kernel: ",
+            "[Sun Nov 12 15:15:41 2017] ",
+            "kern  :warn  : [  123.456789] ",
+            "2017-11-12T15:15:41.523932+08:00 node-7 kernel: ",
         ] {
             let t = format!(
                 "{prefix}kworker/u8:2: page allocation failure: order:3, mode:0x2080020\n\
