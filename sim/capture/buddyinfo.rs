@@ -78,6 +78,16 @@ Node 0, zone   Normal   4381   1093    185   1530    567    102      4      0   
     }
 
     #[test]
+    fn detected_from_content_even_with_a_byte_order_mark() {
+        let t = format!("\u{feff}{PROCFS}");
+        assert_eq!(
+            crate::capture::detect(&t),
+            Some(crate::capture::Format::BuddyInfo)
+        );
+        assert_eq!(crate::capture::parse("b", &t).unwrap().zones.len(), 3);
+    }
+
+    #[test]
     fn lenient_spacing_any_order_count_and_nodes() {
         let t =
             "Node 0, zone     DMA     1    1\nNode 1,zone HighMem 7 8\n\nNode 3, zone Movable 0 9";

@@ -90,6 +90,7 @@ impl fmt::Display for Format {
 /// apart by the values the kernel can produce at order 0 (`__fragmentation_index()` gives −1.000
 /// or 0.000, `unusable_free_index()` gives 0.000 or 1.000), see [`debugfs_index::detect`].
 pub fn detect(text: &str) -> Option<Format> {
+    let text = without_bom(text);
     if dmesg::find_header(text).is_some() {
         return Some(Format::Dmesg);
     }
@@ -128,6 +129,11 @@ pub fn detect(text: &str) -> Option<Format> {
     None
 }
 
+/// Text saved by some editors starts with a byte-order mark.
+fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
 /// Detects the format of one file and parses it.
 pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
     match detect(text) {
@@ -150,6 +156,7 @@ pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
 
 /// Parses one file as the given format (for callers that know better than [`detect`]).
 pub fn parse_as(format: Format, file: &str, text: &str) -> Result<Capture, CaptureError> {
+    let text = without_bom(text);
     let mut capture = match format {
         Format::BuddyInfo => buddyinfo::parse(file, text),
         Format::PageTypeInfo => pagetypeinfo::parse(file, text),
