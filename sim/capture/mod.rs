@@ -1,13 +1,178 @@
 //! Parsers for the text real machines print: /proc/buddyinfo, pagetypeinfo, zoneinfo, slabinfo,
-//! dmesg page-allocation-failure reports and node_exporter metrics.
+//! vmstat, meminfo, the debugfs extfrag/unusable index files, dmesg page-allocation-failure
+//! reports and node_exporter metrics.
 //!
 //! Every parser fills the same [`Capture`]: one machine's zones keyed by (node, zone), with
-//! whatever each file knows. Several files of one machine merge into one capture. The engine
-//! produces the same types from its state, so the writers here print a simulated node in the
-//! kernel's own format and the parsers read it back.
+//! whatever each file knows. Several files of one machine merge into one capture
+//! ([`Capture::merge`]). The engine produces the same types from its state, so the writers here
+//! print a simulated node in the kernel's own format and the parsers read it back.
+//!
+//! The format of a file is recognised from its content ([`detect`]), never from its name.
+//! Parsers are lenient about spacing, line prefixes and optional columns, and strict about
+//! numbers: a bad count, a missing field, an unknown zone or migrate type gives a
+//! [`CaptureError`] with the file, the line and what was expected.
+
+pub mod buddyinfo;
+pub mod debugfs_index;
+pub mod dmesg;
+pub mod meminfo;
+pub mod node_exporter;
+pub mod pagetypeinfo;
+pub mod slabinfo;
+mod text;
+pub mod vmstat;
+pub mod zoneinfo;
+
+pub use zoneinfo::ZoneinfoLayout;
 
 use crate::mm::mmzone::{MigrateType, Watermarks, ZoneType};
 use std::collections::BTreeMap;
+use std::fmt;
+
+/// A capture file that cannot be read: `FILE:LINE: message`, where the message says what was
+/// expected and what was found.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {message}")]
+pub struct CaptureError {
+    pub file: String,
+    /// 1-based line number.
+    pub line: usize,
+    pub message: String,
+}
+
+/// The kinds of text [`parse`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub enum Format {
+    BuddyInfo,
+    PageTypeInfo,
+    ZoneInfo,
+    SlabInfo,
+    /// Kernel log text (dmesg, syslog, journal, or a document quoting one) with a
+    /// page-allocation-failure report.
+    Dmesg,
+    /// Prometheus text exposition with `node_buddyinfo_blocks` samples.
+    NodeExporter,
+    ExtfragIndex,
+    UnusableIndex,
+    MemInfo,
+    VmStat,
+}
+
+impl Format {
+    /// What the file is, as a user would name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::BuddyInfo => "/proc/buddyinfo",
+            Format::PageTypeInfo => "/proc/pagetypeinfo",
+            Format::ZoneInfo => "/proc/zoneinfo",
+            Format::SlabInfo => "/proc/slabinfo",
+            Format::Dmesg => "page allocation failure report (kernel log)",
+            Format::NodeExporter => "node_exporter metrics",
+            Format::ExtfragIndex => "extfrag/extfrag_index",
+            Format::UnusableIndex => "extfrag/unusable_index",
+            Format::MemInfo => "/proc/meminfo",
+            Format::VmStat => "/proc/vmstat",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Recognises a file's format from its content.
+///
+/// A kernel log is recognised by its `page allocation failure` header wherever it occurs (so a
+/// blog post or ticket quoting a report is read as one); the /proc files by their headers and
+/// line shapes. The extfrag and unusable index files print the same line shape; they are told
+/// apart by the values the kernel can produce at order 0 (`__fragmentation_index()` gives −1.000
+/// or 0.000, `unusable_free_index()` gives 0.000 or 1.000), see [`debugfs_index::detect`].
+pub fn detect(text: &str) -> Option<Format> {
+    let text = without_bom(text);
+    if dmesg::find_header(text).is_some() {
+        return Some(Format::Dmesg);
+    }
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next()?;
+    if text
+        .lines()
+        .any(|l| l.trim_start().starts_with("slabinfo - version:"))
+    {
+        return Some(Format::SlabInfo);
+    }
+    if text.lines().any(|l| {
+        let l = l.trim_start();
+        l.starts_with("Page block order:") || l.starts_with("Free pages count per migrate type")
+    }) {
+        return Some(Format::PageTypeInfo);
+    }
+    if text.lines().any(|l| {
+        let l = l.trim_start();
+        l.starts_with("pages free") || l.starts_with("per-node stats")
+    }) {
+        return Some(Format::ZoneInfo);
+    }
+    if node_exporter::looks_like(text) {
+        return Some(Format::NodeExporter);
+    }
+    if first.starts_with("MemTotal:") {
+        return Some(Format::MemInfo);
+    }
+    if text::starts_with_node(first) && first.contains("zone") {
+        return Some(debugfs_index::detect(text).unwrap_or(Format::BuddyInfo));
+    }
+    if vmstat::looks_like(text) {
+        return Some(Format::VmStat);
+    }
+    None
+}
+
+/// Text saved by some editors starts with a byte-order mark.
+fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
+/// Detects the format of one file and parses it.
+pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
+    match detect(text) {
+        Some(format) => parse_as(format, file, text),
+        None => {
+            let (line, first) = text
+                .lines()
+                .enumerate()
+                .find(|(_, l)| !l.trim().is_empty())
+                .map_or((1, ""), |(i, l)| (i + 1, l.trim()));
+            Err(text::Loc::new(file, line).expected(
+                "/proc/buddyinfo, pagetypeinfo, zoneinfo, slabinfo, vmstat or meminfo, an \
+                 extfrag/unusable index, node_exporter metrics or a kernel log with a page \
+                 allocation failure report",
+                first,
+            ))
+        }
+    }
+}
+
+/// Parses one file as the given format (for callers that know better than [`detect`]).
+pub fn parse_as(format: Format, file: &str, text: &str) -> Result<Capture, CaptureError> {
+    let text = without_bom(text);
+    let mut capture = match format {
+        Format::BuddyInfo => buddyinfo::parse(file, text),
+        Format::PageTypeInfo => pagetypeinfo::parse(file, text),
+        Format::ZoneInfo => zoneinfo::parse(file, text),
+        Format::SlabInfo => slabinfo::parse(file, text),
+        Format::Dmesg => dmesg::parse(file, text),
+        Format::NodeExporter => node_exporter::parse(file, text),
+        Format::ExtfragIndex => debugfs_index::parse(file, text, debugfs_index::Index::Extfrag),
+        Format::UnusableIndex => debugfs_index::parse(file, text, debugfs_index::Index::Unusable),
+        Format::MemInfo => meminfo::parse(file, text),
+        Format::VmStat => vmstat::parse(file, text),
+    }?;
+    capture.sources = vec![file.to_string()];
+    capture.zones.sort_by_key(|z| (z.node, z.zone));
+    Ok(capture)
+}
 
 /// Everything read about one machine from one or more files.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
@@ -22,11 +187,14 @@ pub struct Capture {
     pub pageblock_order: Option<u32>,
     /// /proc/slabinfo caches, in file order.
     pub slab_caches: Vec<SlabCache>,
-    /// Node-wide counters in pages: dmesg `Mem-Info:` items (`active_anon`, `slab_reclaimable`,
-    /// `free`, …) and zoneinfo per-node stats.
+    /// Machine-wide counters, in pages for memory amounts: dmesg `Mem-Info:` items
+    /// (`active_anon`, `slab_reclaimable`, `free`, …), zoneinfo per-node stats (summed over
+    /// nodes), /proc/vmstat items and /proc/meminfo items (kB converted to pages).
     pub node_stats: BTreeMap<String, u64>,
     /// Problems that do not stop parsing (a per-order sum that disagrees with a printed total).
     pub warnings: Vec<Warning>,
+    /// The files this capture was read from, in merge order.
+    pub sources: Vec<String>,
 }
 
 /// One zone as a capture (or the engine) sees it. `None` means no file said.
@@ -38,12 +206,18 @@ pub struct ZoneCapture {
     pub free_pages: Option<u64>,
     /// Free blocks per order (buddyinfo, the dmesg per-order line, or pagetypeinfo summed).
     pub free_blocks: Option<Vec<u64>>,
+    /// `free_blocks` was summed from `free_by_type` (pagetypeinfo), not read from a file that
+    /// prints `nr_free` itself; a direct count (buddyinfo, dmesg) replaces it on merge.
+    pub free_blocks_summed: bool,
     /// Free blocks per order and migrate type (pagetypeinfo).
     pub free_by_type: Option<BTreeMap<MigrateType, Vec<u64>>>,
     /// Migrate types with a non-empty list at each order (the `(UEM)` letters of dmesg).
     pub types_at_order: Option<Vec<Vec<MigrateType>>>,
     /// Pageblocks per migrate type (pagetypeinfo `Number of blocks type`).
     pub pageblocks: Option<BTreeMap<MigrateType, u64>>,
+    /// Pageblocks per migrate type that hold pages of another type (pagetypeinfo `Number of
+    /// mixed blocks`, printed with CONFIG_PAGE_OWNER).
+    pub mixed_pageblocks: Option<BTreeMap<MigrateType, u64>>,
     /// min/low/high (and promo/boost where printed) in pages, as printed (boosted in 5.x+).
     pub watermarks: Option<Watermarks>,
     pub spanned: Option<u64>,
@@ -54,7 +228,11 @@ pub struct ZoneCapture {
     pub start_pfn: Option<u64>,
     /// extfrag_index per order in thousandths (debugfs extfrag/extfrag_index).
     pub extfrag_index: Option<Vec<i64>>,
-    /// Per-zone counters (zoneinfo `nr_*` items, dmesg zone line items in pages).
+    /// unusable_index per order in thousandths (debugfs extfrag/unusable_index).
+    pub unusable_index: Option<Vec<i64>>,
+    /// Per-zone counters: zoneinfo stat items (`nr_*`, `numa_*`) and header counters it does not
+    /// model as fields (`cma`, `scanned`), dmesg zone-line items in pages (`slab_reclaimable`,
+    /// `free_pcp`, …; `all_unreclaimable` as 0/1).
     pub stats: BTreeMap<String, u64>,
 }
 
@@ -65,9 +243,11 @@ impl ZoneCapture {
             zone,
             free_pages: None,
             free_blocks: None,
+            free_blocks_summed: false,
             free_by_type: None,
             types_at_order: None,
             pageblocks: None,
+            mixed_pageblocks: None,
             watermarks: None,
             spanned: None,
             present: None,
@@ -75,6 +255,7 @@ impl ZoneCapture {
             protection: None,
             start_pfn: None,
             extfrag_index: None,
+            unusable_index: None,
             stats: BTreeMap::new(),
         }
     }
@@ -109,6 +290,268 @@ pub struct SlabCache {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Warning {
     pub file: String,
+    /// 1-based line number; 0 when the warning is about a whole file (a merge conflict).
     pub line: usize,
     pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+    }
+}
+
+/// Where a merge conflict is reported: the two sides' file lists and the zone (if any).
+struct Conflict<'a> {
+    first: &'a str,
+    second: &'a str,
+    file: &'a str,
+    what: String,
+}
+
+impl Conflict<'_> {
+    /// Keeps `mine` unless it is unknown; warns when both are known and differ.
+    fn field<T: PartialEq + fmt::Debug>(
+        &self,
+        name: &str,
+        mine: &mut Option<T>,
+        theirs: Option<T>,
+        warnings: &mut Vec<Warning>,
+    ) {
+        match (mine.as_ref(), theirs) {
+            (None, t) => *mine = t,
+            (Some(m), Some(t)) if *m != t => warnings.push(self.warning(name, m, &t)),
+            _ => {}
+        }
+    }
+
+    fn map<K: Ord + fmt::Display, V: PartialEq + fmt::Debug>(
+        &self,
+        mine: &mut BTreeMap<K, V>,
+        theirs: BTreeMap<K, V>,
+        warnings: &mut Vec<Warning>,
+    ) {
+        for (k, v) in theirs {
+            match mine.get(&k) {
+                None => {
+                    mine.insert(k, v);
+                }
+                Some(m) if *m != v => warnings.push(self.warning(&k.to_string(), m, &v)),
+                Some(_) => {}
+            }
+        }
+    }
+
+    fn warning(&self, name: &str, mine: &dyn fmt::Debug, theirs: &dyn fmt::Debug) -> Warning {
+        self.warning_keeping(name, mine, theirs, "keeping the first")
+    }
+
+    fn warning_keeping(
+        &self,
+        name: &str,
+        mine: &dyn fmt::Debug,
+        theirs: &dyn fmt::Debug,
+        keeping: &str,
+    ) -> Warning {
+        Warning {
+            file: self.file.to_string(),
+            line: 0,
+            message: format!(
+                "{}{name}: {} says {mine:?}, {} says {theirs:?}; {keeping}",
+                self.what, self.first, self.second
+            ),
+        }
+    }
+}
+
+impl Capture {
+    /// The zone (node, zone), if any file described it.
+    pub fn zone(&self, node: u32, zone: ZoneType) -> Option<&ZoneCapture> {
+        self.zones.iter().find(|z| (z.node, z.zone) == (node, zone))
+    }
+
+    /// Combines another file of the same machine into this capture, zone by zone (node + zone).
+    /// Where both know a value and they differ, the first is kept and a [`Warning`] names both
+    /// files; the one exception is a `free_blocks` summed from pagetypeinfo, which gives way to
+    /// a direct count (buddyinfo, dmesg) because pagetypeinfo may cap its cells (6.18 `>100000`).
+    pub fn merge(&mut self, other: Capture) {
+        let first = if self.sources.is_empty() {
+            "the first capture".to_string()
+        } else {
+            self.sources.join(", ")
+        };
+        let second = if other.sources.is_empty() {
+            "the second capture".to_string()
+        } else {
+            other.sources.join(", ")
+        };
+        let file = other.sources.first().cloned().unwrap_or_default();
+        let mut c = Conflict {
+            first: &first,
+            second: &second,
+            file: &file,
+            what: String::new(),
+        };
+        let mut warnings = std::mem::take(&mut self.warnings);
+        warnings.extend(other.warnings);
+        c.field(
+            "kernel release",
+            &mut self.kernel_release,
+            other.kernel_release,
+            &mut warnings,
+        );
+        c.field(
+            "failure report",
+            &mut self.failure,
+            other.failure,
+            &mut warnings,
+        );
+        c.field(
+            "pageblock order",
+            &mut self.pageblock_order,
+            other.pageblock_order,
+            &mut warnings,
+        );
+        if self.slab_caches.is_empty() {
+            self.slab_caches = other.slab_caches;
+        } else if !other.slab_caches.is_empty() && self.slab_caches != other.slab_caches {
+            warnings.push(Warning {
+                file: file.clone(),
+                line: 0,
+                message: format!(
+                    "slabinfo: {first} and {second} list different caches; keeping the first"
+                ),
+            });
+        }
+        c.what = "node stat ".to_string();
+        c.map(&mut self.node_stats, other.node_stats, &mut warnings);
+        for z in other.zones {
+            c.what = format!("node {} zone {} ", z.node, z.zone);
+            match self
+                .zones
+                .iter_mut()
+                .find(|m| (m.node, m.zone) == (z.node, z.zone))
+            {
+                Some(m) => m.merge_from(z, &c, &mut warnings),
+                None => self.zones.push(z),
+            }
+        }
+        self.zones.sort_by_key(|z| (z.node, z.zone));
+        self.warnings = warnings;
+        self.sources.extend(other.sources);
+    }
+}
+
+impl ZoneCapture {
+    fn merge_from(&mut self, o: ZoneCapture, c: &Conflict, w: &mut Vec<Warning>) {
+        c.field("pages free", &mut self.free_pages, o.free_pages, w);
+        if self.free_blocks_summed && !o.free_blocks_summed && o.free_blocks.is_some() {
+            if let (Some(m), Some(t)) = (&self.free_blocks, &o.free_blocks) {
+                if m != t {
+                    w.push(c.warning_keeping(
+                        "free blocks per order",
+                        m,
+                        t,
+                        "keeping the second: a direct count beats the pagetypeinfo sum",
+                    ));
+                }
+            }
+            self.free_blocks = o.free_blocks;
+            self.free_blocks_summed = false;
+        } else {
+            let was_none = self.free_blocks.is_none();
+            c.field(
+                "free blocks per order",
+                &mut self.free_blocks,
+                o.free_blocks,
+                w,
+            );
+            if was_none {
+                self.free_blocks_summed = o.free_blocks_summed;
+            }
+        }
+        c.field(
+            "free blocks per type",
+            &mut self.free_by_type,
+            o.free_by_type,
+            w,
+        );
+        c.field(
+            "migrate types per order",
+            &mut self.types_at_order,
+            o.types_at_order,
+            w,
+        );
+        c.field("pageblocks per type", &mut self.pageblocks, o.pageblocks, w);
+        c.field(
+            "mixed pageblocks per type",
+            &mut self.mixed_pageblocks,
+            o.mixed_pageblocks,
+            w,
+        );
+        c.field("watermarks", &mut self.watermarks, o.watermarks, w);
+        c.field("spanned", &mut self.spanned, o.spanned, w);
+        c.field("present", &mut self.present, o.present, w);
+        c.field("managed", &mut self.managed, o.managed, w);
+        c.field("protection", &mut self.protection, o.protection, w);
+        c.field("start_pfn", &mut self.start_pfn, o.start_pfn, w);
+        c.field("extfrag_index", &mut self.extfrag_index, o.extfrag_index, w);
+        c.field(
+            "unusable_index",
+            &mut self.unusable_index,
+            o.unusable_index,
+            w,
+        );
+        c.map(&mut self.stats, o.stats, w);
+    }
+}
+
+/// Collects zones keyed by (node, zone), rejecting a zone printed twice in one file.
+#[derive(Default)]
+struct Zones {
+    zones: BTreeMap<(u32, ZoneType), ZoneCapture>,
+    /// Number of orders of the first per-order line and where it was.
+    orders: Option<usize>,
+}
+
+impl Zones {
+    /// The zone (node, zone), created if new.
+    fn entry(&mut self, node: u32, zone: ZoneType) -> &mut ZoneCapture {
+        self.zones
+            .entry((node, zone))
+            .or_insert_with(|| ZoneCapture::new(node, zone))
+    }
+
+    /// A new zone; an error if this file already had it.
+    fn insert_new(
+        &mut self,
+        loc: &text::Loc,
+        node: u32,
+        zone: ZoneType,
+    ) -> Result<&mut ZoneCapture, CaptureError> {
+        if self.zones.contains_key(&(node, zone)) {
+            return Err(loc.err(format!(
+                "node {node} zone {zone} appears twice (expected each zone once)"
+            )));
+        }
+        Ok(self.entry(node, zone))
+    }
+
+    /// Checks that a per-order line has as many orders as the previous ones: the kernel prints
+    /// one column per order for every zone.
+    fn check_orders(&mut self, loc: &text::Loc, n: usize, what: &str) -> Result<(), CaptureError> {
+        match self.orders {
+            Some(p) if p != n => Err(loc.err(format!(
+                "mismatch in number of {what} buckets: previous count {p}, new count {n}"
+            ))),
+            _ => {
+                self.orders = Some(n);
+                Ok(())
+            }
+        }
+    }
+
+    fn into_vec(self) -> Vec<ZoneCapture> {
+        self.zones.into_values().collect()
+    }
 }

@@ -1,0 +1,273 @@
+//! Small lexing helpers shared by the parsers: a cursor over one line, strict number parsing and
+//! the `Node %d, zone %8s` prefix that buddyinfo, pagetypeinfo, zoneinfo and the debugfs index
+//! files all print (mm/vmstat.c). Every failure becomes a [`CaptureError`] naming the file, the
+//! line and what was expected.
+
+use super::CaptureError;
+use crate::mm::mmzone::{MigrateType, ZoneType};
+
+/// The most orders a parser accepts in one zone. Real kernels have 11 (x86-64) to ~14 (arm64
+/// with 64 KiB pages); the cap keeps `count << order` arithmetic exact in `u128`.
+pub const MAX_ORDERS: usize = 32;
+
+/// Where a parser is: the file name and the 1-based line number.
+#[derive(Clone, Copy, Debug)]
+pub struct Loc<'a> {
+    pub file: &'a str,
+    pub line: usize,
+}
+
+impl<'a> Loc<'a> {
+    pub fn new(file: &'a str, line: usize) -> Self {
+        Loc { file, line }
+    }
+
+    pub fn err(&self, message: impl Into<String>) -> CaptureError {
+        CaptureError {
+            file: self.file.to_string(),
+            line: self.line,
+            message: message.into(),
+        }
+    }
+
+    /// `expected {what}, found {found}`.
+    pub fn expected(&self, what: &str, found: &str) -> CaptureError {
+        self.err(format!("expected {what}, found {}", shown(found)))
+    }
+
+    pub fn warning(&self, message: impl Into<String>) -> super::Warning {
+        super::Warning {
+            file: self.file.to_string(),
+            line: self.line,
+            message: message.into(),
+        }
+    }
+}
+
+/// How a token is quoted in messages: `end of line` for nothing, else the token in backticks
+/// (shortened so a garbage line does not flood the message).
+pub fn shown(found: &str) -> String {
+    if found.is_empty() {
+        return "end of line".to_string();
+    }
+    let mut s: String = found.chars().take(40).collect();
+    if s.len() < found.len() {
+        s.push('…');
+    }
+    format!("`{s}`")
+}
+
+/// Parses an unsigned decimal count, rejecting signs, fractions and values above `u64::MAX`.
+pub fn parse_u64(loc: &Loc, tok: &str, what: &str) -> Result<u64, CaptureError> {
+    if tok.is_empty() || !tok.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(loc.expected(&format!("{what} (an unsigned integer)"), tok));
+    }
+    tok.parse::<u64>()
+        .map_err(|_| loc.err(format!("{what} `{tok}` does not fit in 64 bits")))
+}
+
+/// Parses `1234kB` (or `KB`, which 5.x+ prints for the highatomic items) and returns kB.
+pub fn parse_kb(loc: &Loc, tok: &str, what: &str) -> Result<u64, CaptureError> {
+    let digits = tok
+        .strip_suffix("kB")
+        .or_else(|| tok.strip_suffix("KB"))
+        .ok_or_else(|| loc.expected(&format!("{what} in kB (`<n>kB`)"), tok))?;
+    parse_u64(loc, digits, what)
+}
+
+/// Converts kB to 4 KiB pages; a value that is not a multiple of 4 is an error because the
+/// kernel's `K()` macro only ever prints whole pages.
+pub fn kb_to_pages(loc: &Loc, kb: u64, what: &str) -> Result<u64, CaptureError> {
+    if !kb.is_multiple_of(4) {
+        return Err(loc.err(format!(
+            "{what} {kb}kB is not a whole number of 4 kB pages (expected a multiple of 4)"
+        )));
+    }
+    Ok(kb / 4)
+}
+
+pub fn parse_zone(loc: &Loc, tok: &str) -> Result<ZoneType, CaptureError> {
+    if tok.is_empty() {
+        return Err(loc.expected("a zone name", tok));
+    }
+    tok.parse::<ZoneType>().map_err(|e| loc.err(e))
+}
+
+pub fn parse_migrate_type(loc: &Loc, tok: &str) -> Result<MigrateType, CaptureError> {
+    if tok.is_empty() {
+        return Err(loc.expected("a migrate type", tok));
+    }
+    tok.parse::<MigrateType>().map_err(|e| loc.err(e))
+}
+
+/// A cursor over one line: whitespace is skipped freely, words and numbers are taken strictly.
+pub struct Cursor<'s> {
+    rest: &'s str,
+}
+
+impl<'s> Cursor<'s> {
+    pub fn new(line: &'s str) -> Self {
+        Cursor { rest: line }
+    }
+
+    pub fn rest(&self) -> &'s str {
+        self.rest.trim()
+    }
+
+    pub fn at_end(&self) -> bool {
+        self.rest.trim().is_empty()
+    }
+
+    fn skip_ws(&mut self) {
+        self.rest = self.rest.trim_start();
+    }
+
+    /// The next token without consuming it (up to whitespace or a comma).
+    pub fn peek_word(&self) -> &'s str {
+        let r = self.rest.trim_start();
+        let end = r
+            .find(|c: char| c.is_whitespace() || c == ',')
+            .unwrap_or(r.len());
+        &r[..end]
+    }
+
+    /// Takes the next word (up to whitespace or a comma).
+    pub fn word(&mut self) -> &'s str {
+        self.skip_ws();
+        let end = self
+            .rest
+            .find(|c: char| c.is_whitespace() || c == ',')
+            .unwrap_or(self.rest.len());
+        let (w, r) = self.rest.split_at(end);
+        self.rest = r;
+        w
+    }
+
+    /// Consumes `lit` (after optional whitespace) or fails naming it.
+    pub fn expect(&mut self, loc: &Loc, lit: &str) -> Result<(), CaptureError> {
+        self.skip_ws();
+        match self.rest.strip_prefix(lit) {
+            Some(r) => {
+                self.rest = r;
+                Ok(())
+            }
+            None => Err(loc.expected(&format!("`{lit}`"), self.peek_word_or_char())),
+        }
+    }
+
+    /// Consumes `lit` if it comes next.
+    pub fn eat(&mut self, lit: &str) -> bool {
+        let r = self.rest.trim_start();
+        match r.strip_prefix(lit) {
+            Some(r) => {
+                self.rest = r;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn peek_word_or_char(&self) -> &'s str {
+        let w = self.peek_word();
+        if w.is_empty() {
+            let r = self.rest.trim_start();
+            let end = r.chars().next().map_or(0, char::len_utf8);
+            &r[..end]
+        } else {
+            w
+        }
+    }
+
+    pub fn u64(&mut self, loc: &Loc, what: &str) -> Result<u64, CaptureError> {
+        let w = self.word();
+        parse_u64(loc, w, what)
+    }
+
+    /// Reads `Node %d, zone %8s` (the prefix of buddyinfo, pagetypeinfo, zoneinfo and the
+    /// debugfs index lines).
+    pub fn node_zone(&mut self, loc: &Loc) -> Result<(u32, ZoneType), CaptureError> {
+        self.expect(loc, "Node")?;
+        let n = self.word();
+        let node = parse_u64(loc, n, "a node number")?;
+        let node =
+            u32::try_from(node).map_err(|_| loc.err(format!("node number {node} is too large")))?;
+        self.expect(loc, ",")?;
+        self.expect(loc, "zone")?;
+        let z = self.word();
+        if z.is_empty() {
+            return Err(loc.expected("a zone name after `zone`", self.rest()));
+        }
+        Ok((node, parse_zone(loc, z)?))
+    }
+
+    /// Reads whitespace-separated unsigned counts to the end of the line.
+    pub fn counts(&mut self, loc: &Loc, what: &str) -> Result<Vec<u64>, CaptureError> {
+        let mut v = Vec::new();
+        loop {
+            let w = self.word();
+            if w.is_empty() {
+                if !self.rest.trim().is_empty() {
+                    return Err(loc.expected(what, self.rest.trim()));
+                }
+                break;
+            }
+            if v.len() == MAX_ORDERS {
+                return Err(loc.err(format!("expected at most {MAX_ORDERS} {what}, found more")));
+            }
+            v.push(parse_u64(loc, w, what)?);
+        }
+        Ok(v)
+    }
+}
+
+/// True if the line starts with `Node <digits>` (the start of every per-zone line).
+pub fn starts_with_node(line: &str) -> bool {
+    let Some(r) = line.trim_start().strip_prefix("Node") else {
+        return false;
+    };
+    let r = r.trim_start();
+    r.starts_with(|c: char| c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_strict() {
+        let loc = Loc::new("f", 3);
+        assert_eq!(parse_u64(&loc, "42", "n").unwrap(), 42);
+        let e = parse_u64(&loc, "-1", "a count").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "f:3: expected a count (an unsigned integer), found `-1`"
+        );
+        let e = parse_u64(&loc, "18446744073709551616", "a count").unwrap_err();
+        assert!(e.to_string().contains("does not fit in 64 bits"), "{e}");
+        assert_eq!(parse_kb(&loc, "15908kB", "free").unwrap(), 15908);
+        assert_eq!(parse_kb(&loc, "0KB", "free").unwrap(), 0);
+        assert!(parse_kb(&loc, "15908", "free").is_err());
+        assert_eq!(kb_to_pages(&loc, 15908, "free").unwrap(), 3977);
+        assert!(kb_to_pages(&loc, 15907, "free").is_err());
+    }
+
+    #[test]
+    fn node_zone_prefix_is_lenient_about_spacing() {
+        let loc = Loc::new("f", 1);
+        let mut c = Cursor::new("Node 0,zone     DMA32   1 2");
+        assert_eq!(c.node_zone(&loc).unwrap(), (0, ZoneType::Dma32));
+        assert_eq!(c.counts(&loc, "counts").unwrap(), vec![1, 2]);
+        let mut c = Cursor::new("Node 0, zone");
+        let e = c.node_zone(&loc).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "f:1: expected a zone name after `zone`, found end of line"
+        );
+        let mut c = Cursor::new("Node 0, zone Weird 1");
+        assert!(c
+            .node_zone(&loc)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown zone `Weird`"));
+    }
+}
