@@ -510,7 +510,7 @@ impl ZoneCapture {
 #[derive(Default)]
 struct Zones {
     zones: BTreeMap<(u32, ZoneType), ZoneCapture>,
-    /// Number of orders of the first per-order line and where it was.
+    /// Number of orders of the first per-order line.
     orders: Option<usize>,
 }
 

@@ -10,6 +10,7 @@
 use super::text::{parse_u64, parse_zone, Loc, MAX_ORDERS};
 use super::{Capture, CaptureError, Zones};
 use crate::mm::mmzone::ZoneType;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 const METRIC: &str = "node_buddyinfo_blocks";
@@ -24,8 +25,33 @@ pub fn looks_like(text: &str) -> bool {
 
 /// One sample: labels and the value.
 struct Sample<'s> {
-    labels: Vec<(&'s str, String)>,
+    labels: Vec<(&'s str, Cow<'s, str>)>,
     value: &'s str,
+}
+
+/// A label value after its opening quote, and the index of the closing quote. Borrowed unless it
+/// has escapes (`\\`, `\"`, `\n`).
+fn label_value<'s>(loc: &Loc, v: &'s str) -> Result<(Cow<'s, str>, usize), CaptureError> {
+    let unclosed = || loc.expected("a closing `\"`", "");
+    match v.find(['"', '\\']) {
+        Some(i) if v.as_bytes()[i] == b'"' => return Ok((Cow::Borrowed(&v[..i]), i)),
+        None => return Err(unclosed()),
+        Some(_) => {}
+    }
+    let mut value = String::new();
+    let mut chars = v.char_indices();
+    loop {
+        match chars.next() {
+            Some((i, '"')) => return Ok((Cow::Owned(value), i)),
+            Some((_, '\\')) => match chars.next() {
+                Some((_, 'n')) => value.push('\n'),
+                Some((_, c)) => value.push(c),
+                None => return Err(unclosed()),
+            },
+            Some((_, c)) => value.push(c),
+            None => return Err(unclosed()),
+        }
+    }
 }
 
 /// Parses a sample line after the metric name: `{k="v",…} value [timestamp]`.
@@ -47,20 +73,7 @@ fn sample<'s>(loc: &Loc, rest: &'s str) -> Result<Sample<'s>, CaptureError> {
                 .trim_start()
                 .strip_prefix('"')
                 .ok_or_else(|| loc.expected("a quoted label value", &s[eq + 1..]))?;
-            let mut value = String::new();
-            let mut chars = v.char_indices();
-            let end = loop {
-                match chars.next() {
-                    Some((i, '"')) => break i,
-                    Some((_, '\\')) => match chars.next() {
-                        Some((_, 'n')) => value.push('\n'),
-                        Some((_, c)) => value.push(c),
-                        None => return Err(loc.expected("a closing `\"`", "")),
-                    },
-                    Some((_, c)) => value.push(c),
-                    None => return Err(loc.expected("a closing `\"`", "")),
-                }
-            };
+            let (value, end) = label_value(loc, v)?;
             labels.push((name, value));
             s = &v[end + 1..];
         }
@@ -112,7 +125,7 @@ pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
             s.labels
                 .iter()
                 .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.as_str())
+                .map(|(_, v)| v.as_ref())
                 .ok_or_else(|| loc.expected(&format!("a `{name}` label"), rest))
         };
         let node = parse_u64(&loc, label("node")?, "the node label")?;
@@ -170,6 +183,9 @@ node_cpu_seconds_total{cpu="0",mode="idle"} 12345.6
 "#;
         let c = parse("n", t).unwrap();
         assert_eq!(c.zones.len(), 2);
+        let escaped =
+            "node_buddyinfo_blocks{node=\"0\",size=\"0\",zone=\"Nor\\mal\",x=\"a\\\"b\"} 3\n";
+        assert_eq!(parse("n", escaped).unwrap().zones[0].zone, ZoneType::Normal);
         assert_eq!(c.zones[0].free_blocks, Some(vec![1, 0]));
         assert_eq!(c.zones[1].zone, ZoneType::Normal);
         assert_eq!(c.zones[1].free_blocks, Some(vec![1_050_000, 7]));
