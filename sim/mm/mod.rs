@@ -1,5 +1,7 @@
 //! The model of the kernel's memory management, one module per mechanism, named after the kernel
 //! file it models (`mm/mmzone.c`, `mm/page_alloc.c`, `mm/vmstat.c`, …).
 
+pub mod check;
 pub mod mmzone;
 pub mod page_alloc;
+pub mod vm_event;

@@ -1,2 +1,6 @@
 //! The page allocator (mm/page_alloc.c): watermarks, the buddy free lists, fallback and the
 //! allocation paths.
+
+pub mod buddy;
+pub mod fallback;
+pub mod pcp;
