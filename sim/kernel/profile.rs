@@ -395,8 +395,7 @@ pub fn for_release(release: &str) -> Option<&'static Profile> {
     PROFILES
         .iter()
         .filter(|p| p.name != "3.10-rhel7")
-        .filter(|p| version_of(p) <= (major, minor))
-        .next_back()
+        .rfind(|p| version_of(p) <= (major, minor))
 }
 
 fn version_of(p: &Profile) -> (u32, u32) {

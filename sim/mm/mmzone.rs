@@ -411,6 +411,7 @@ impl ZoneSpec {
     /// A zone from its four sizes, as zoneinfo prints them. The holes (spanned − present) sit at
     /// the top of the span, like the PCI hole below 4 GiB, and the reserved pages
     /// (present − managed) just below them, where memblock's top-down allocations land.
+    #[allow(clippy::single_range_in_vec_init)] // one PFN range per list, not a list of PFNs
     pub fn from_sizes(
         zone: ZoneType,
         start_pfn: Pfn,
@@ -522,6 +523,7 @@ const X86_NORMAL_START: Pfn = 4 * GIB_PAGES;
 /// to the 3 GiB PCI-hole start (all of RAM below 3.5 GiB) minus QEMU's 33-page e820 reservation,
 /// which gives the seed's DMA32 `present:3129212kB`; the rest is Normal from 4 GiB. Each node
 /// reserves its memmap (64 bytes per present page) at its top, as memblock allocates top-down.
+#[allow(clippy::single_range_in_vec_init)] // one PFN range per list, not a list of PFNs
 pub fn x86_64_layout(total_bytes: u64, nodes: u32) -> Result<Vec<NodeSpec>, LayoutError> {
     let total = total_bytes >> PAGE_SHIFT;
     if nodes == 0 {

@@ -15,7 +15,8 @@ use crate::mm::mmzone::{ListHead, MigrateType, PageInfo, Zone, NIL};
 pub enum PcpConfig {
     /// No per-cpu lists: every order-0 page goes to and from the buddy lists.
     Off,
-    /// `cpus` lists with the kernel's `zone_batchsize()` batch and `high = 6 × batch`.
+    /// `cpus` lists with the kernel's `zone_batchsize()` batch and `high = 6 × batch`
+    /// (`setup_pageset()`, 3.10 – 5.x).
     Kernel { cpus: u32 },
     /// `cpus` lists with a chosen batch and high.
     Fixed { cpus: u32, batch: u32, high: u32 },
@@ -58,11 +59,12 @@ impl Pcp {
     pub(crate) fn new(cfg: PcpConfig, managed: u64, buddy: &BuddyConfig) -> Pcp {
         let (cpus, batch, high) = match cfg {
             PcpConfig::Off => (0, 0, 0),
+            // setup_pageset(): high = 6 × batch, batch at least 1 (DMA: high 0, batch 1).
             PcpConfig::Kernel { cpus } => {
                 let b = zone_batchsize(managed);
-                (cpus, b, 6 * b)
+                (cpus, b.max(1), 6 * b)
             }
-            PcpConfig::Fixed { cpus, batch, high } => (cpus, batch.max(1), high.max(1)),
+            PcpConfig::Fixed { cpus, batch, high } => (cpus, batch.max(1), high),
         };
         let mut types = [
             MigrateType::Unmovable,
@@ -257,10 +259,7 @@ impl Zone {
             if batch_free == 3 {
                 batch_free = to_free;
             }
-            loop {
-                let Some(off) = self.pcp_pop(cpu, slot, true) else {
-                    break;
-                };
+            while let Some(off) = self.pcp_pop(cpu, slot, true) {
                 let mt = self.info[off as usize].mt();
                 self.free_one_page(off, 0, mt);
                 to_free -= 1;
