@@ -5,5 +5,6 @@
 //! does the I/O.
 
 pub mod capture;
+pub mod engine;
 pub mod kernel;
 pub mod mm;

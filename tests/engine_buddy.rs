@@ -98,6 +98,7 @@ impl RefBuddy {
 }
 
 /// A zone with an aligned start, a hole, reserved pages and a partial last pageblock.
+#[allow(clippy::single_range_in_vec_init)] // one PFN range per list
 fn test_spec(start: Pfn) -> ZoneSpec {
     ZoneSpec {
         zone: ZoneType::Normal,
