@@ -270,6 +270,18 @@ pub enum PageState {
     Pcp { migratetype: MigrateType },
 }
 
+/// Migrate type by its 3-bit code (the eighth code is never written).
+const MT_OF_BITS: [MigrateType; 8] = [
+    MigrateType::Unmovable,
+    MigrateType::Movable,
+    MigrateType::Reclaimable,
+    MigrateType::HighAtomic,
+    MigrateType::Reserve,
+    MigrateType::Cma,
+    MigrateType::Isolate,
+    MigrateType::Isolate,
+];
+
 /// Packed per-page state: bits 0-2 kind, 3-6 order, 7-9 migrate type, 10-13 owner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct PageInfo(pub(crate) u16);
@@ -308,7 +320,7 @@ impl PageInfo {
     }
     #[inline]
     pub(crate) fn mt(self) -> MigrateType {
-        MigrateType::ALL[usize::from((self.0 >> 7) & 7)]
+        MT_OF_BITS[usize::from((self.0 >> 7) & 7)]
     }
     #[inline]
     pub(crate) fn owner(self) -> OwnerKind {
@@ -794,7 +806,7 @@ impl Zone {
     /// Migrate type of the pageblock holding the page at `off` (`get_pageblock_migratetype()`).
     #[inline]
     pub(crate) fn pageblock_mt(&self, off: u32) -> MigrateType {
-        MigrateType::ALL[usize::from(self.blocks[(off >> self.cfg.pageblock_order) as usize] & 7)]
+        MT_OF_BITS[usize::from(self.blocks[(off >> self.cfg.pageblock_order) as usize] & 7)]
     }
 
     /// Migrate type of the pageblock holding `pfn`, if the zone spans it.

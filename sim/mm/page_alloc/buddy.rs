@@ -110,7 +110,7 @@ fn list_idx(order: u32, mt: MigrateType) -> usize {
 impl Zone {
     /// Puts the free block at `off` on `free_list[order][mt]` (`add_to_free_list()` /
     /// `add_to_free_list_tail()`), marking it PageBuddy with its order.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn add_free(&mut self, off: u32, order: u32, mt: MigrateType, tail: bool) {
         let i = list_idx(order, mt);
         let l = self.lists[i];
@@ -147,7 +147,7 @@ impl Zone {
 
     /// Unlinks the free block at `off` from its list (`del_page_from_free_list()`), returning
     /// its order and list type. The page keeps its info until the caller overwrites it.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn del_free(&mut self, off: u32) -> (u32, MigrateType) {
         let pi = self.info[off as usize];
         let (order, mt) = (pi.order(), pi.mt());
@@ -202,7 +202,7 @@ impl Zone {
     /// Models expand() (mm/page_alloc.c): splits the block of order `high` at `off` down to
     /// `low`, putting each upper half at the **head** of `free_list[half order][mt]`; the
     /// caller keeps the lowest-addressed `2^low` pages.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn expand(&mut self, off: u32, low: u32, mut high: u32, mt: MigrateType) {
         while high > low {
             high -= 1;
@@ -212,7 +212,7 @@ impl Zone {
 
     /// Models __rmqueue_smallest() (mm/page_alloc.c): the **first** block of the smallest
     /// order ≥ `order` on `mt`'s lists, removed and split down to `order`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn rmqueue_smallest(&mut self, order: u32, mt: MigrateType) -> Option<u32> {
         let mask = u32::from(self.nonempty[mt.index()]) >> order;
         if mask == 0 {

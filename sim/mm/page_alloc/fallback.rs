@@ -37,7 +37,22 @@ impl Zone {
     /// Models __rmqueue() (mm/page_alloc.c) for the profile's fallback rules: the requested
     /// type's lists, then CMA and fallback, then (3.10) MIGRATE_RESERVE. The block is off the
     /// free lists and not yet marked allocated.
+    #[inline]
     pub(crate) fn rmqueue(
+        &mut self,
+        order: u32,
+        mt: MigrateType,
+        opts: AllocOpts,
+    ) -> Result<u32, AllocFailure> {
+        match self.rmqueue_smallest(order, mt) {
+            Some(off) => Ok(off),
+            None => self.rmqueue_fallback(order, mt, opts),
+        }
+    }
+
+    /// The part of `__rmqueue()` after the requested type's lists came up empty.
+    #[inline(never)]
+    fn rmqueue_fallback(
         &mut self,
         order: u32,
         mt: MigrateType,
@@ -47,9 +62,6 @@ impl Zone {
             order,
             migratetype: mt,
         });
-        if let Some(off) = self.rmqueue_smallest(order, mt) {
-            return Ok(off);
-        }
         match self.cfg.fallback {
             FallbackRules::V3_10 => {
                 if let Some(off) = self.rmqueue_fallback_3_10(order, mt) {
