@@ -98,18 +98,20 @@ enum Op {
     },
 }
 
-const SLOTS: usize = 1 << 17;
+/// Trace sizes: slots (about half of them live at a time, so 8 Ki or 64 Ki live blocks of
+/// 26 pages on average: 5 % or 40 % of the zone).
+const SLOTS: [usize; 2] = [1 << 14, 1 << 17];
 const TRACE: usize = 1 << 20;
 
-/// A trace over `SLOTS` slots: each step picks a slot and frees it if (in the trace's own
+/// A trace over `slots` slots: each step picks a slot and frees it if (in the trace's own
 /// bookkeeping) it is held, otherwise allocates into it. Orders are mostly small, up to 10;
 /// types are MOVABLE 60 %, UNMOVABLE 30 %, RECLAIMABLE 10 %. Ends with every slot freed.
-fn trace() -> Vec<Op> {
+fn trace(slots: usize) -> Vec<Op> {
     let mut rng = Streams::new(7).stream("bench trace");
-    let mut held = vec![false; SLOTS];
-    let mut ops = Vec::with_capacity(TRACE + SLOTS);
+    let mut held = vec![false; slots];
+    let mut ops = Vec::with_capacity(TRACE + slots);
     for _ in 0..TRACE {
-        let slot = rng.random_range(0..SLOTS as u32);
+        let slot = rng.random_range(0..slots as u32);
         if held[slot as usize] {
             ops.push(Op::Free { slot });
         } else {
@@ -185,29 +187,31 @@ fn run_reference(a: &mut FrameAllocator<11>, ops: &[Op], table: &mut [(usize, us
 }
 
 fn mixed_trace(c: &mut Criterion) {
-    let ops = trace();
-    let mut node = node_16g(PcpConfig::Off);
-    let z = normal(&mut node);
-    let (start, managed) = (z.start_pfn as usize, z.managed as usize);
-    let mut g = c.benchmark_group("mixed_trace_orders_0_10");
-    g.throughput(Throughput::Elements(ops.len() as u64));
-    let mut table = vec![(Pfn::MAX, 0); SLOTS];
-    g.bench_function("buddysim engine", |b| {
-        b.iter(|| black_box(run_engine(z, &ops, &mut table)))
-    });
-    let mut rtable = vec![(usize::MAX, 0); SLOTS];
-    g.bench_function("buddy_system_allocator FrameAllocator", |b| {
-        b.iter_batched_ref(
-            || {
-                let mut a = FrameAllocator::<11>::new();
-                a.add_frame(start, start + managed);
-                a
-            },
-            |a| black_box(run_reference(a, &ops, &mut rtable)),
-            BatchSize::LargeInput,
-        )
-    });
-    g.finish();
+    for slots in SLOTS {
+        let ops = trace(slots);
+        let mut node = node_16g(PcpConfig::Off);
+        let z = normal(&mut node);
+        let (start, managed) = (z.start_pfn as usize, z.managed as usize);
+        let mut g = c.benchmark_group(format!("mixed_trace_orders_0_10/{}Ki_slots", slots >> 10));
+        g.throughput(Throughput::Elements(ops.len() as u64));
+        let mut table = vec![(Pfn::MAX, 0); slots];
+        g.bench_function("buddysim engine", |b| {
+            b.iter(|| black_box(run_engine(z, &ops, &mut table)))
+        });
+        let mut rtable = vec![(usize::MAX, 0); slots];
+        g.bench_function("buddy_system_allocator FrameAllocator", |b| {
+            b.iter_batched_ref(
+                || {
+                    let mut a = FrameAllocator::<11>::new();
+                    a.add_frame(start, start + managed);
+                    a
+                },
+                |a| black_box(run_reference(a, &ops, &mut rtable)),
+                BatchSize::LargeInput,
+            )
+        });
+        g.finish();
+    }
 }
 
 /// User + system CPU time of this thread (/proc/thread-self/stat, in USER_HZ = 100 ticks/s).
@@ -252,28 +256,34 @@ fn cpu_report() {
             },
         );
     }
-    let ops = trace();
-    let mut node = node_16g(PcpConfig::Off);
-    let z = normal(&mut node);
-    let (start, managed) = (z.start_pfn as usize, z.managed as usize);
-    let mut table = vec![(Pfn::MAX, 0); SLOTS];
-    per_cpu_second("mixed trace, engine", 10 * ops.len() as u64, || {
-        for _ in 0..10 {
-            black_box(run_engine(z, &ops, &mut table));
-        }
-    });
-    let mut rtable = vec![(usize::MAX, 0); SLOTS];
-    per_cpu_second(
-        "mixed trace, buddy_system_allocator",
-        4 * ops.len() as u64,
-        || {
-            for _ in 0..4 {
+    for slots in SLOTS {
+        let ops = trace(slots);
+        let mut node = node_16g(PcpConfig::Off);
+        let z = normal(&mut node);
+        let (start, managed) = (z.start_pfn as usize, z.managed as usize);
+        let mut table = vec![(Pfn::MAX, 0); slots];
+        per_cpu_second(
+            &format!("mixed trace {}Ki slots, engine", slots >> 10),
+            5 * ops.len() as u64,
+            || {
+                for _ in 0..5 {
+                    black_box(run_engine(z, &ops, &mut table));
+                }
+            },
+        );
+        let mut rtable = vec![(usize::MAX, 0); slots];
+        let name = format!(
+            "mixed trace {}Ki slots, buddy_system_allocator",
+            slots >> 10
+        );
+        per_cpu_second(&name, 5 * ops.len() as u64, || {
+            for _ in 0..5 {
                 let mut a = FrameAllocator::<11>::new();
                 a.add_frame(start, start + managed);
                 black_box(run_reference(&mut a, &ops, &mut rtable));
             }
-        },
-    );
+        });
+    }
 }
 
 criterion_group! {

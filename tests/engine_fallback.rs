@@ -407,3 +407,68 @@ fn per_cpu_pages_are_not_free() {
     assert_eq!((z.free_pages(), z.snapshot().free_blocks), (pages, fresh));
     check_zone(&z).unwrap();
 }
+
+#[test]
+fn v6_18_refuses_to_merge_highatomic_with_normal_blocks() {
+    // An ALLOC_HIGHATOMIC order-9 request claims an order-10 block (both pageblocks UNMOVABLE),
+    // keeps the low half and reserves its pageblock: ALIGN(4096/100, 512) = 512 pages.
+    for (kernel, merged) in [("6.18", false), ("4.19", true)] {
+        let mut z = zone(kernel, 4096, PcpConfig::Off);
+        let harder = AllocOpts {
+            harder: true,
+            ..opts()
+        };
+        let p = z
+            .alloc(0, 9, Unmovable, harder, OwnerKind::KmallocLarge)
+            .unwrap();
+        assert_eq!(z.pageblock_migratetype(p), Some(HighAtomic), "{kernel}");
+        assert_eq!(
+            z.pageblock_migratetype(p + 512),
+            Some(Unmovable),
+            "{kernel}"
+        );
+        z.free(0, p, 9).unwrap();
+        // 6.18's __free_one_page(): at pageblock order, HIGHATOMIC and UNMOVABLE do not merge.
+        let nr = (z.nr_free(9), z.nr_free(10));
+        assert_eq!(nr, if merged { (0, 4) } else { (2, 3) }, "{kernel}");
+        check_zone(&z).unwrap();
+    }
+}
+
+#[test]
+fn zones_from_captured_sizes_and_numa_layouts() {
+    let mut c = buddysim::capture::ZoneCapture::new(0, ZoneType::Dma32);
+    // The seed's DMA32: present:3129212kB managed:2884472kB, start_pfn 4096.
+    (c.present, c.managed, c.start_pfn) = (Some(782_303), Some(721_118), Some(4096));
+    let spec = ZoneSpec::from_capture(&c).unwrap();
+    assert_eq!(
+        (spec.spanned, spec.present(), spec.managed()),
+        (782_303, 782_303, 721_118)
+    );
+    let z = Zone::new(
+        0,
+        &spec,
+        BuddyConfig::from_profile(profile("3.10").unwrap(), 721_118),
+        PcpConfig::Off,
+    )
+    .unwrap();
+    assert_eq!(z.free_pages(), 721_118);
+    check_zone(&z).unwrap();
+    c.managed = Some(800_000);
+    assert!(ZoneSpec::from_capture(&c)
+        .unwrap_err()
+        .to_string()
+        .contains("managed ≤ present"));
+
+    let nodes = x86_64_layout(64 << 30, 2).unwrap();
+    assert_eq!(nodes.len(), 2);
+    assert_eq!(nodes[1].zones.len(), 1);
+    assert_eq!(nodes[1].zones[0].start_pfn, (4 << 18) + (29 << 18)); // after node 0's 29 GiB above 4 GiB
+    let total: u64 = nodes
+        .iter()
+        .flat_map(|n| &n.zones)
+        .map(ZoneSpec::present)
+        .sum();
+    assert_eq!(total, (64 << 18) - 97 - 1 - 33); // the legacy hole, PFN 0 and the e820 tail
+    assert!(x86_64_layout(16 << 20, 1).is_err());
+}

@@ -53,14 +53,14 @@ pub fn check_zone(z: &Zone) -> Result<(), Violation> {
     let orders = z.cfg.orders;
     let mut typed = [0u64; MAX_NR_ORDERS * MigrateType::COUNT];
     let (mut free_pages, mut used, mut pcp, mut reserved) = (0u64, 0u64, 0u64, 0u64);
-    let len = z.info.len() as u32;
+    let len = z.pages.len() as u32;
     let (lo, hi) = (
         (z.start_pfn - z.base_pfn) as u32,
         (z.end_pfn() - z.base_pfn) as u32,
     );
     let mut off = 0u32;
     while off < len {
-        let pi = z.info[off as usize];
+        let pi = z.pages[off as usize].info;
         let in_span = off >= lo && off < hi;
         match pi.kind() {
             KIND_HOLE => {
@@ -106,7 +106,9 @@ pub fn check_zone(z: &Zone) -> Result<(), Violation> {
                 format!("order-{order} block crosses the zone span"),
             ));
         }
-        if let Some(t) = (off + 1..off + size).find(|&t| z.info[t as usize].kind() != KIND_TAIL) {
+        if let Some(t) =
+            (off + 1..off + size).find(|&t| z.pages[t as usize].info.kind() != KIND_TAIL)
+        {
             return Err(bad(
                 Some(t),
                 format!(
@@ -119,7 +121,7 @@ pub fn check_zone(z: &Zone) -> Result<(), Violation> {
             typed[order as usize * nt + pi.mt().index()] += 1;
             free_pages += u64::from(size);
             let buddy = off ^ size;
-            if order + 1 < orders && z.info[buddy as usize].is_free_of_order(order) {
+            if order + 1 < orders && z.pages[buddy as usize].info.is_free_of_order(order) {
                 let (a, b) = (z.pageblock_mt(off), z.pageblock_mt(buddy));
                 let refused = z.cfg.fallback == FallbackRules::V6_18
                     && order >= z.cfg.pageblock_order
@@ -220,7 +222,7 @@ fn check_list(z: &Zone, o: u32, mt: MigrateType, expect: u64) -> Result<(), Stri
                 "free_list[{o}][{mt}] has more than {expect} entries (a cycle?)"
             ));
         }
-        let pi = z.info[cur as usize];
+        let pi = z.pages[cur as usize].info;
         if pi.kind() != KIND_FREE || pi.order() != o || pi.mt() != mt {
             return Err(format!(
                 "free_list[{o}][{mt}] holds {:#x}, which is {:?}",
@@ -228,7 +230,7 @@ fn check_list(z: &Zone, o: u32, mt: MigrateType, expect: u64) -> Result<(), Stri
                 pi.state()
             ));
         }
-        if z.links[cur as usize].prev != prev {
+        if z.pages[cur as usize].link.prev != prev {
             return Err(format!(
                 "free_list[{o}][{mt}]: bad prev link at {:#x}",
                 z.pfn_of(cur)
@@ -236,7 +238,7 @@ fn check_list(z: &Zone, o: u32, mt: MigrateType, expect: u64) -> Result<(), Stri
         }
         n += 1;
         prev = cur;
-        cur = z.links[cur as usize].next;
+        cur = z.pages[cur as usize].link.next;
     }
     if l.tail != prev {
         return Err(format!(
@@ -267,14 +269,16 @@ fn check_pcp_lists(z: &Zone) -> Result<(), String> {
             if seen > total {
                 return Err("per-cpu lists hold more entries than their counts".into());
             }
-            if z.info[cur as usize].kind() != KIND_PCP || z.links[cur as usize].prev != prev {
+            if z.pages[cur as usize].info.kind() != KIND_PCP
+                || z.pages[cur as usize].link.prev != prev
+            {
                 return Err(format!(
                     "per-cpu list entry {:#x} is not a linked per-cpu page",
                     z.pfn_of(cur)
                 ));
             }
             prev = cur;
-            cur = z.links[cur as usize].next;
+            cur = z.pages[cur as usize].link.next;
         }
         if heads.tail != prev {
             return Err("per-cpu list tail pointer is not the last entry".into());

@@ -192,9 +192,9 @@ pub trait FreeArea {
 //
 // A zone owns struct-of-arrays page state over its span, padded to whole max-order blocks so a
 // buddy (`pfn ^ (1 << order)`) is always inside the arrays; padding and holes are `Hole` pages
-// that never merge. Per page: 2 bytes of packed state (kind, order, migrate type, owner) and
-// 8 bytes of list links (`u32` offsets) used while the page heads a free block or sits on a
-// per-cpu list. Per pageblock: one byte (migrate type, compaction skip bit, counted bit).
+// that never merge. Per page, 12 bytes: 2 bytes of packed state (kind, order, migrate type,
+// owner) and 8 bytes of list links (`u32` offsets) used while the page heads a free block or
+// sits on a per-cpu list, kept side by side so a list operation touches one cache line. Per pageblock: one byte (migrate type, compaction skip bit, counted bit).
 // The mechanisms over this state live in `page_alloc::{buddy, fallback, pcp}`.
 // ---------------------------------------------------------------------------------------------
 
@@ -357,6 +357,14 @@ impl PageInfo {
 pub(crate) struct Link {
     pub(crate) next: u32,
     pub(crate) prev: u32,
+}
+
+/// One page's state: its list links and its packed info, together so that unlinking a block
+/// touches one cache line per page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PageSlot {
+    pub(crate) link: Link,
+    pub(crate) info: PageInfo,
 }
 
 /// Head and tail of an intrusive list.
@@ -642,8 +650,8 @@ pub struct Zone {
     pub(crate) cfg: BuddyConfig,
     /// PFN of array index 0: `start_pfn` rounded down to a max-order block.
     pub(crate) base_pfn: Pfn,
-    pub(crate) info: Vec<PageInfo>,
-    pub(crate) links: Vec<Link>,
+    /// Per-page state, one 12-byte slot per page from `base_pfn`.
+    pub(crate) pages: Vec<PageSlot>,
     pub(crate) blocks: Vec<u8>,
     pub(crate) lists: [ListHead; MAX_NR_ORDERS * MigrateType::COUNT],
     /// Per migrate type, bit `o` set when `free_list[o][mt]` is non-empty.
@@ -725,14 +733,16 @@ impl Zone {
             events: VmEvents::default(),
             cfg,
             base_pfn,
-            info,
-            links: vec![
-                Link {
-                    next: NIL,
-                    prev: NIL
-                };
-                len
-            ],
+            pages: info
+                .into_iter()
+                .map(|info| PageSlot {
+                    link: Link {
+                        next: NIL,
+                        prev: NIL,
+                    },
+                    info,
+                })
+                .collect(),
             blocks,
             lists: [ListHead::EMPTY; MAX_NR_ORDERS * MigrateType::COUNT],
             nonempty: [0; MigrateType::COUNT],
@@ -751,14 +761,14 @@ impl Zone {
     fn free_all_managed(&mut self) {
         let max = self.cfg.orders - 1;
         let mut i = 0u32;
-        let len = self.info.len() as u32;
+        let len = self.pages.len() as u32;
         while i < len {
-            if self.info[i as usize] != PageInfo::TAIL {
+            if self.pages[i as usize].info != PageInfo::TAIL {
                 i += 1;
                 continue;
             }
             let mut end = i;
-            while end < len && self.info[end as usize] == PageInfo::TAIL {
+            while end < len && self.pages[end as usize].info == PageInfo::TAIL {
                 end += 1;
             }
             while i < end {
@@ -800,7 +810,7 @@ impl Zone {
     /// The state of one page; `Hole` outside the zone.
     pub fn page_state(&self, pfn: Pfn) -> PageState {
         self.off_of(pfn)
-            .map_or(PageState::Hole, |o| self.info[o as usize].state())
+            .map_or(PageState::Hole, |o| self.pages[o as usize].info.state())
     }
 
     /// Migrate type of the pageblock holding the page at `off` (`get_pageblock_migratetype()`).
@@ -1023,8 +1033,7 @@ impl Zone {
     /// Bytes of engine state held by the zone (arrays and the struct itself).
     pub fn state_bytes(&self) -> usize {
         std::mem::size_of::<Zone>()
-            + self.info.len() * std::mem::size_of::<PageInfo>()
-            + self.links.len() * std::mem::size_of::<Link>()
+            + self.pages.len() * std::mem::size_of::<PageSlot>()
             + self.blocks.len()
             + self.pcp.state_bytes()
     }

@@ -115,7 +115,7 @@ impl Zone {
         let i = list_idx(order, mt);
         let l = self.lists[i];
         if l.head == NIL {
-            self.links[off as usize] = Link {
+            self.pages[off as usize].link = Link {
                 next: NIL,
                 prev: NIL,
             };
@@ -125,21 +125,21 @@ impl Zone {
             };
             self.nonempty[mt.index()] |= 1 << order;
         } else if tail {
-            self.links[off as usize] = Link {
+            self.pages[off as usize].link = Link {
                 next: NIL,
                 prev: l.tail,
             };
-            self.links[l.tail as usize].next = off;
+            self.pages[l.tail as usize].link.next = off;
             self.lists[i].tail = off;
         } else {
-            self.links[off as usize] = Link {
+            self.pages[off as usize].link = Link {
                 next: l.head,
                 prev: NIL,
             };
-            self.links[l.head as usize].prev = off;
+            self.pages[l.head as usize].link.prev = off;
             self.lists[i].head = off;
         }
-        self.info[off as usize] = PageInfo::free(order, mt);
+        self.pages[off as usize].info = PageInfo::free(order, mt);
         self.nr_free[order as usize] += 1;
         self.nr_free_typed[i] += 1;
         self.nr_free_pages += 1 << order;
@@ -149,19 +149,19 @@ impl Zone {
     /// its order and list type. The page keeps its info until the caller overwrites it.
     #[inline(always)]
     pub(crate) fn del_free(&mut self, off: u32) -> (u32, MigrateType) {
-        let pi = self.info[off as usize];
+        let pi = self.pages[off as usize].info;
         let (order, mt) = (pi.order(), pi.mt());
         let i = list_idx(order, mt);
-        let Link { next, prev } = self.links[off as usize];
+        let Link { next, prev } = self.pages[off as usize].link;
         if prev == NIL {
             self.lists[i].head = next;
         } else {
-            self.links[prev as usize].next = next;
+            self.pages[prev as usize].link.next = next;
         }
         if next == NIL {
             self.lists[i].tail = prev;
         } else {
-            self.links[next as usize].prev = prev;
+            self.pages[next as usize].link.prev = prev;
         }
         if self.lists[i].head == NIL {
             self.nonempty[mt.index()] &= !(1 << order);
@@ -187,7 +187,7 @@ impl Zone {
             NIL
         };
         std::iter::successors((head != NIL).then_some(head), |&o| {
-            let n = self.links[o as usize].next;
+            let n = self.pages[o as usize].link.next;
             (n != NIL).then_some(n)
         })
         .map(|o| self.pfn_of(o))
@@ -236,11 +236,11 @@ impl Zone {
     pub(crate) fn free_one_page(&mut self, mut off: u32, mut order: u32, mt: MigrateType) {
         let max = self.cfg.orders - 1;
         let strict = self.cfg.fallback == FallbackRules::V6_18;
-        self.info[off as usize] = PageInfo::TAIL;
+        self.pages[off as usize].info = PageInfo::TAIL;
         let mut buddy = off;
         while order < max {
             buddy = off ^ (1 << order);
-            if !self.info[buddy as usize].is_free_of_order(order) {
+            if !self.pages[buddy as usize].info.is_free_of_order(order) {
                 break;
             }
             if strict && order >= self.cfg.pageblock_order {
@@ -253,13 +253,15 @@ impl Zone {
                 }
             }
             self.del_free(buddy);
-            self.info[buddy as usize] = PageInfo::TAIL;
+            self.pages[buddy as usize].info = PageInfo::TAIL;
             off &= buddy;
             order += 1;
         }
         let tail = order + 2 < self.cfg.orders && {
             let higher = off & buddy;
-            self.info[(higher ^ (1 << (order + 1))) as usize].is_free_of_order(order + 1)
+            self.pages[(higher ^ (1 << (order + 1))) as usize]
+                .info
+                .is_free_of_order(order + 1)
         };
         self.add_free(off, order, mt, tail);
     }
@@ -286,7 +288,7 @@ impl Zone {
         let (mut free, mut movable) = (0, 0);
         let mut i = start;
         while i < end {
-            let pi = self.info[i as usize];
+            let pi = self.pages[i as usize].info;
             match pi.kind() {
                 KIND_FREE => {
                     self.move_free(i, mt);
@@ -310,7 +312,7 @@ impl Zone {
         let (mut free, mut movable) = (0, 0);
         let mut i = start;
         while i < end {
-            let pi = self.info[i as usize];
+            let pi = self.pages[i as usize].info;
             match pi.kind() {
                 KIND_FREE => {
                     free += 1 << pi.order();
@@ -370,7 +372,7 @@ impl Zone {
         } else {
             self.rmqueue_buddy(order, mt, opts)?
         };
-        self.info[off as usize] = PageInfo::allocated(order, mt, owner);
+        self.pages[off as usize].info = PageInfo::allocated(order, mt, owner);
         self.events.pgalloc[self.zone_type.index()] += 1 << order;
         if order > 0 && opts.harder && self.cfg.reserve == ReserveKind::HighAtomic {
             self.reserve_highatomic_pageblock(off, order);
@@ -408,7 +410,7 @@ impl Zone {
             pfn,
             zone: self.zone_type,
         })?;
-        let pi = self.info[off as usize];
+        let pi = self.pages[off as usize].info;
         if pi.kind() != KIND_ALLOC {
             return Err(FreeError::NotAllocated { pfn });
         }

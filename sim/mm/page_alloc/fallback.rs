@@ -421,13 +421,17 @@ impl Zone {
         let mut pfn = self.start_pfn.div_ceil(nr) * nr;
         while pfn < self.end_pfn() {
             let off = (pfn - self.base_pfn) as u32;
-            if self.info[off as usize] != PageInfo::HOLE {
+            if self.pages[off as usize].info != PageInfo::HOLE {
                 let mt = self.pageblock_mt(off);
                 let block_end = ((pfn + nr).min(self.end_pfn()) - self.base_pfn) as u32;
                 let mut retype = None;
                 if reserve > 0 {
-                    let has_reserved = (off..block_end)
-                        .any(|i| matches!(self.info[i as usize].kind(), KIND_RESERVED | KIND_HOLE));
+                    let has_reserved = (off..block_end).any(|i| {
+                        matches!(
+                            self.pages[i as usize].info.kind(),
+                            KIND_RESERVED | KIND_HOLE
+                        )
+                    });
                     if !has_reserved && mt == MigrateType::Reserve {
                         reserve -= 1;
                     } else if !has_reserved && mt == MigrateType::Movable {

@@ -8,7 +8,7 @@
 //! the caller chooses the configuration, "off" sends every page straight to the buddy lists.
 
 use super::buddy::{AllocFailure, AllocOpts, BuddyConfig};
-use crate::mm::mmzone::{ListHead, MigrateType, PageInfo, Zone, NIL};
+use crate::mm::mmzone::{Link, ListHead, MigrateType, PageInfo, Zone, NIL};
 
 /// How the per-cpu lists are set up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -138,9 +138,8 @@ impl Zone {
 
     fn pcp_push(&mut self, cpu: usize, slot: usize, off: u32, tail: bool) {
         let l = self.pcp.cpus[cpu].lists[slot];
-        let link = &mut self.links;
         if l.head == NIL {
-            link[off as usize] = crate::mm::mmzone::Link {
+            self.pages[off as usize].link = Link {
                 next: NIL,
                 prev: NIL,
             };
@@ -149,18 +148,18 @@ impl Zone {
                 tail: off,
             };
         } else if tail {
-            link[off as usize] = crate::mm::mmzone::Link {
+            self.pages[off as usize].link = Link {
                 next: NIL,
                 prev: l.tail,
             };
-            link[l.tail as usize].next = off;
+            self.pages[l.tail as usize].link.next = off;
             self.pcp.cpus[cpu].lists[slot].tail = off;
         } else {
-            link[off as usize] = crate::mm::mmzone::Link {
+            self.pages[off as usize].link = Link {
                 next: l.head,
                 prev: NIL,
             };
-            link[l.head as usize].prev = off;
+            self.pages[l.head as usize].link.prev = off;
             self.pcp.cpus[cpu].lists[slot].head = off;
         }
         self.pcp.cpus[cpu].count += 1;
@@ -172,17 +171,17 @@ impl Zone {
         if off == NIL {
             return None;
         }
-        let link = self.links[off as usize];
+        let link = self.pages[off as usize].link;
         let list = &mut self.pcp.cpus[cpu].lists[slot];
         if link.prev == NIL {
             list.head = link.next;
         } else {
-            self.links[link.prev as usize].next = link.next;
+            self.pages[link.prev as usize].link.next = link.next;
         }
         if link.next == NIL {
             list.tail = link.prev;
         } else {
-            self.links[link.next as usize].prev = link.prev;
+            self.pages[link.next as usize].link.prev = link.prev;
         }
         self.pcp.cpus[cpu].count -= 1;
         Some(off)
@@ -209,7 +208,7 @@ impl Zone {
                 } else {
                     mt
                 };
-                self.info[off as usize] = PageInfo::pcp(keep);
+                self.pages[off as usize].info = PageInfo::pcp(keep);
                 self.pcp_push(cpu, slot, off, true);
             }
         }
@@ -234,7 +233,7 @@ impl Zone {
         } else {
             self.pcp.slot(MigrateType::Movable)
         };
-        self.info[off as usize] = PageInfo::pcp(mt);
+        self.pages[off as usize].info = PageInfo::pcp(mt);
         self.pcp_push(cpu, slot, off, false);
         if self.pcp.cpus[cpu].count >= self.pcp.high {
             self.free_pcppages_bulk(cpu, self.pcp.batch);
@@ -260,7 +259,7 @@ impl Zone {
                 batch_free = to_free;
             }
             while let Some(off) = self.pcp_pop(cpu, slot, true) {
-                let mt = self.info[off as usize].mt();
+                let mt = self.pages[off as usize].info.mt();
                 self.free_one_page(off, 0, mt);
                 to_free -= 1;
                 batch_free -= 1;
