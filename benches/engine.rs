@@ -139,7 +139,7 @@ fn trace(slots: usize) -> Vec<Op> {
         held[slot as usize] = !held[slot as usize];
     }
     ops.extend(
-        (0..SLOTS as u32)
+        (0..slots as u32)
             .filter(|&s| held[s as usize])
             .map(|slot| Op::Free { slot }),
     );
