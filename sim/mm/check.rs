@@ -13,6 +13,7 @@ use crate::mm::mmzone::{
     MigrateType, Node, Pfn, Zone, ZoneType, KIND_ALLOC, KIND_FREE, KIND_HOLE, KIND_PCP,
     KIND_RESERVED, KIND_TAIL, MAX_NR_ORDERS, NIL, PB_COUNTED,
 };
+use crate::mm::page_alloc::buddy::mergeable;
 use std::fmt;
 
 /// A broken invariant: where, and what.
@@ -125,7 +126,8 @@ pub fn check_zone(z: &Zone) -> Result<(), Violation> {
                 let (a, b) = (z.pageblock_mt(off), z.pageblock_mt(buddy));
                 let refused = z.cfg.fallback == FallbackRules::V6_18
                     && order >= z.cfg.pageblock_order
-                    && a != b;
+                    && a != b
+                    && !(mergeable(a) && mergeable(b));
                 if !refused {
                     return Err(bad(
                         Some(off),

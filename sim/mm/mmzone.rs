@@ -447,7 +447,12 @@ impl ZoneSpec {
                 ),
             });
         }
-        let end = start_pfn + spanned;
+        let Some(end) = start_pfn.checked_add(spanned).filter(|&e| e < 1 << 52) else {
+            return Err(LayoutError::Zone {
+                zone,
+                what: format!("start_pfn {start_pfn} + spanned {spanned} is beyond 2^52 pages"),
+            });
+        };
         let present_end = start_pfn + present;
         let holes = if present < spanned {
             vec![present_end..end]
@@ -499,8 +504,16 @@ impl ZoneSpec {
                 what,
             })
         };
-        if self.spanned == 0 {
-            return err("spanned is 0".into());
+        if self.spanned == 0
+            || self
+                .start_pfn
+                .checked_add(self.spanned)
+                .is_none_or(|e| e >= 1 << 52)
+        {
+            return err(format!(
+                "span {} + {} pages is empty or beyond 2^52 pages",
+                self.start_pfn, self.spanned
+            ));
         }
         let span = self.start_pfn..self.end_pfn();
         let mut ranges: Vec<&Range<Pfn>> = self.holes.iter().chain(&self.reserved).collect();
@@ -681,6 +694,15 @@ impl Zone {
         pcp: PcpConfig,
     ) -> Result<Zone, LayoutError> {
         spec.validate()?;
+        if cfg.orders == 0 || cfg.orders as usize > MAX_NR_ORDERS || cfg.pageblock_order > 20 {
+            return Err(LayoutError::Zone {
+                zone: spec.zone,
+                what: format!(
+                    "expected 1..={MAX_NR_ORDERS} orders and pageblock order ≤ 20, got {} and {}",
+                    cfg.orders, cfg.pageblock_order
+                ),
+            });
+        }
         let max_block = 1u64 << (cfg.orders - 1).max(cfg.pageblock_order);
         let base_pfn = spec.start_pfn & !(max_block - 1);
         let end_pfn = spec.end_pfn().div_ceil(max_block) * max_block;

@@ -433,7 +433,7 @@ impl Zone {
 }
 
 /// `migratetype_is_mergeable()` (6.x): types below MIGRATE_PCPTYPES.
-fn mergeable(mt: MigrateType) -> bool {
+pub(crate) fn mergeable(mt: MigrateType) -> bool {
     matches!(
         mt,
         MigrateType::Unmovable | MigrateType::Movable | MigrateType::Reclaimable
