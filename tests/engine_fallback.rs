@@ -472,3 +472,47 @@ fn zones_from_captured_sizes_and_numa_layouts() {
     assert_eq!(total, (64 << 18) - 97 - 1 - 33); // the legacy hole, PFN 0 and the e820 tail
     assert!(x86_64_layout(16 << 20, 1).is_err());
 }
+
+#[test]
+fn isolate_split_and_free_back() {
+    use buddysim::mm::mmzone::PageState;
+    let mut z = zone("4.19", 4096, PcpConfig::Off);
+    // Make pageblock +0 UNMOVABLE with a free order-9 block in it (an order-10 steal), then
+    // take the order-9 block out the way compaction's free scanner does.
+    let p = z
+        .alloc(0, 9, Unmovable, opts(), OwnerKind::KmallocLarge)
+        .unwrap();
+    assert_eq!(p, START + 3072);
+    assert_eq!(
+        z.page_state(START + 3584),
+        PageState::Free {
+            order: 9,
+            migratetype: Unmovable
+        }
+    );
+    assert_eq!(z.isolate_free_page(START + 3584, OwnerKind::Anon), Ok(9));
+    // Half a pageblock or more: its pageblock becomes MOVABLE again.
+    assert_eq!(z.pageblock_migratetype(START + 3584), Some(Movable));
+    assert_eq!(z.free_pages(), 4096 - 1024);
+    assert!(z.isolate_free_page(START + 3584, OwnerKind::Anon).is_err());
+    z.split_page(START + 3584).unwrap();
+    assert_eq!(
+        z.page_state(START + 3600),
+        PageState::Allocated {
+            order: 0,
+            migratetype: Unmovable,
+            owner: OwnerKind::Anon
+        }
+    );
+    z.set_owner(START + 3600, OwnerKind::File).unwrap();
+    check_zone(&z).unwrap();
+    for q in START + 3584..START + 4096 {
+        z.free(0, q, 0).unwrap();
+    }
+    z.free(0, p, 9).unwrap();
+    assert_eq!(
+        z.snapshot().free_blocks,
+        Some(vec![0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4])
+    );
+    check_zone(&z).unwrap();
+}

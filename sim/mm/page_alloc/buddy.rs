@@ -102,6 +102,20 @@ pub enum FreeError {
     },
 }
 
+/// A page operation on a page in the wrong state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+pub enum PageError {
+    #[error("PFN {pfn:#x} is outside zone {zone}")]
+    OutsideZone {
+        pfn: Pfn,
+        zone: crate::mm::mmzone::ZoneType,
+    },
+    #[error("PFN {pfn:#x} is not the head of a free block")]
+    NotFree { pfn: Pfn },
+    #[error("PFN {pfn:#x} is not the head of an allocated block")]
+    NotAllocated { pfn: Pfn },
+}
+
 #[inline]
 fn list_idx(order: u32, mt: MigrateType) -> usize {
     order as usize * MigrateType::COUNT + mt.index()
@@ -438,4 +452,61 @@ pub(crate) fn mergeable(mt: MigrateType) -> bool {
         mt,
         MigrateType::Unmovable | MigrateType::Movable | MigrateType::Reclaimable
     )
+}
+
+/// Page-level operations the compaction and reclaim layers build on.
+impl Zone {
+    fn head_of(&self, pfn: Pfn, kind: u16) -> Result<u32, PageError> {
+        let off = self.off_of(pfn).ok_or(PageError::OutsideZone {
+            pfn,
+            zone: self.zone_type,
+        })?;
+        match self.pages[off as usize].info.kind() {
+            k if k == kind => Ok(off),
+            _ if kind == KIND_FREE => Err(PageError::NotFree { pfn }),
+            _ => Err(PageError::NotAllocated { pfn }),
+        }
+    }
+
+    /// Models __isolate_free_page() (mm/page_alloc.c) without its watermark check, which the
+    /// caller makes: the free block at `pfn` leaves the free lists and is held by `owner`, and
+    /// a block of at least half a pageblock makes its pageblocks MOVABLE unless they are
+    /// ISOLATE, CMA or HIGHATOMIC. Returns the block's order.
+    pub fn isolate_free_page(&mut self, pfn: Pfn, owner: OwnerKind) -> Result<u32, PageError> {
+        let off = self.head_of(pfn, KIND_FREE)?;
+        let (order, mt) = self.del_free(off);
+        let pb = self.cfg.pageblock_order;
+        if order + 1 >= pb {
+            let mut b = off;
+            while b < off + (1 << order) {
+                if mergeable(self.pageblock_mt(b)) {
+                    self.set_pageblock_mt(b, MigrateType::Movable);
+                }
+                b += 1 << pb;
+            }
+        }
+        self.pages[off as usize].info = PageInfo::allocated(order, mt, owner);
+        Ok(order)
+    }
+
+    /// Models split_page() (mm/page_alloc.c): the allocated block at `pfn` becomes `2^order`
+    /// allocated order-0 pages with the same owner and type, each freed on its own.
+    pub fn split_page(&mut self, pfn: Pfn) -> Result<(), PageError> {
+        let off = self.head_of(pfn, KIND_ALLOC)?;
+        let pi = self.pages[off as usize].info;
+        let one = PageInfo::allocated(0, pi.mt(), pi.owner());
+        for i in off..off + (1 << pi.order()) {
+            self.pages[i as usize].info = one;
+        }
+        Ok(())
+    }
+
+    /// Hands the allocated block at `pfn` to another owner (a migration target taking over
+    /// the moved page's identity).
+    pub fn set_owner(&mut self, pfn: Pfn, owner: OwnerKind) -> Result<(), PageError> {
+        let off = self.head_of(pfn, KIND_ALLOC)?;
+        let pi = self.pages[off as usize].info;
+        self.pages[off as usize].info = PageInfo::allocated(pi.order(), pi.mt(), owner);
+        Ok(())
+    }
 }
