@@ -116,14 +116,29 @@ fn zone_for(kernel: &str, spec: &ZoneSpec, pcp: PcpConfig) -> Zone {
 
 #[derive(Clone, Debug)]
 enum Op {
-    Alloc { order: u32, mt: usize, harder: bool },
+    Alloc {
+        order: u32,
+        mt: usize,
+        harder: bool,
+    },
     Free(usize),
+    /// Only in the multi-type runs.
+    Isolate(usize),
 }
 
 fn ops() -> impl Strategy<Value = Vec<Op>> {
     let op = prop_oneof![
         3 => (0u32..=10, 0usize..3, any::<bool>()).prop_map(|(order, mt, harder)| Op::Alloc { order, mt, harder }),
         2 => any::<usize>().prop_map(Op::Free),
+    ];
+    proptest::collection::vec(op, 1..160)
+}
+
+fn ops_with_isolation() -> impl Strategy<Value = Vec<Op>> {
+    let op = prop_oneof![
+        6 => (0u32..=10, 0usize..3, any::<bool>()).prop_map(|(order, mt, harder)| Op::Alloc { order, mt, harder }),
+        5 => any::<usize>().prop_map(Op::Free),
+        1 => any::<usize>().prop_map(Op::Isolate),
     ];
     proptest::collection::vec(op, 1..160)
 }
@@ -171,7 +186,7 @@ proptest! {
                         z.free(0, p, o).unwrap();
                         r.free_block(p, o);
                     }
-                    Op::Free(_) => {}
+                    Op::Free(_) | Op::Isolate(_) => {}
                 }
                 assert_same_as_reference(&z, &r);
                 check_zone(&z).map_err(|v| TestCaseError::fail(v.to_string()))?;
@@ -182,7 +197,7 @@ proptest! {
     /// Mixed migrate types, ALLOC_HARDER requests, per-cpu lists on and off, unaligned zone
     /// start: every invariant holds after every step, for every profile.
     #[test]
-    fn invariants_hold_for_every_profile(ops in ops(), pcp_on in any::<bool>(), unaligned in any::<bool>()) {
+    fn invariants_hold_for_every_profile(ops in ops_with_isolation(), pcp_on in any::<bool>(), unaligned in any::<bool>()) {
         let spec = test_spec(if unaligned { (1 << 20) + 1 } else { 1 << 20 });
         let pcp = if pcp_on { PcpConfig::Fixed { cpus: 2, batch: 7, high: 20 } } else { PcpConfig::Off };
         for p in PROFILES {
@@ -204,6 +219,20 @@ proptest! {
                         z.free(step % 2, pfn, o).unwrap();
                     }
                     Op::Free(_) => {}
+                    Op::Isolate(i) => {
+                        // compaction's free scanner: take a free block, split it, hold its pages
+                        let mut heads: Vec<(Pfn, u32)> = Vec::new();
+                        for o in 0..11u32 {
+                            for t in TYPES {
+                                heads.extend(z.free_list(o, t).map(|p| (p, o)));
+                            }
+                        }
+                        if let Some(&(pfn, o)) = heads.get(i % heads.len().max(1)) {
+                            prop_assert_eq!(z.isolate_free_page(pfn, OwnerKind::Anon), Ok(o));
+                            z.split_page(pfn).unwrap();
+                            live.extend((pfn..pfn + (1 << o)).map(|q| (q, 0)));
+                        }
+                    }
                 }
                 check_zone(&z).map_err(|v| TestCaseError::fail(format!("{} step {step}: {v}", p.name)))?;
             }
