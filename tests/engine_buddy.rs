@@ -162,7 +162,7 @@ fn assert_same_as_reference(z: &Zone, r: &RefBuddy) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(32))]
 
     /// Single-type runs (every request MOVABLE on an all-MOVABLE zone): the engine's free lists
     /// equal the reference's, entry by entry, after every step, for every fallback variant.

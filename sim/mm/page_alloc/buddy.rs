@@ -65,7 +65,8 @@ pub struct AllocOpts {
     pub highatomic_last: bool,
     /// ALLOC_NOFRAGMENT (5.0+): do not split another type's pageblock below pageblock order.
     pub nofragment: bool,
-    /// ALLOC_CMA: movable requests may use CMA pageblocks.
+    /// ALLOC_CMA: movable requests may use CMA pageblocks (`__rmqueue_cma_fallback()`); up to
+    /// 4.19 every movable request tries CMA, so set it for every movable request there.
     pub cma: bool,
     /// ALLOC_KSWAPD: a watermark boost also flags the zone so kswapd is woken.
     pub kswapd: bool,
