@@ -4,8 +4,9 @@
 //! reports. Model code never prints, reads files or looks at the wall clock; the binary's `cli`
 //! does the I/O.
 
-pub mod capture;
 pub mod analyze;
+pub mod capture;
+pub mod engine;
 pub mod kernel;
 pub mod mm;
 pub mod report;

@@ -1,10 +1,12 @@
 //! The model of the kernel's memory management, one module per mechanism, named after the kernel
 //! file it models (`mm/mmzone.c`, `mm/page_alloc.c`, `mm/vmstat.c`, …).
 
+pub mod check;
 pub mod compaction;
 pub mod memcontrol;
 pub mod mmzone;
 pub mod netns;
 pub mod page_alloc;
 pub mod slub;
+pub mod vm_event;
 pub mod vmstat;

@@ -2,4 +2,7 @@
 //! allocation paths.
 
 pub mod alloc_flags;
+pub mod buddy;
+pub mod fallback;
+pub mod pcp;
 pub mod watermark;

@@ -1,0 +1,301 @@
+//! Engine throughput on a 16 GiB node (the Normal zone, about 3.3 Mi pages): order-0
+//! alloc/free pairs, and a mixed trace of orders 0..=10 and all three request types, the
+//! latter also through `buddy_system_allocator::FrameAllocator` as a reference. Prints the
+//! engine's bytes of state per page. Run briefly:
+//! `cargo bench --bench engine -- --warm-up-time 1 --measurement-time 3`; with
+//! `BUDDYSIM_BENCH_CPU=1` it first prints the same workloads' throughput per CPU-second, which
+//! a shared, loaded machine does not distort.
+
+use buddy_system_allocator::FrameAllocator;
+use buddysim::engine::rng::Streams;
+use buddysim::kernel::profile::profile;
+use buddysim::mm::mmzone::{x86_64_layout, MigrateType, Node, OwnerKind, Pfn, Zone, ZoneType};
+use buddysim::mm::page_alloc::buddy::AllocOpts;
+use buddysim::mm::page_alloc::pcp::PcpConfig;
+use criterion::{criterion_group, BatchSize, Criterion, Throughput};
+use rand::RngExt;
+use std::hint::black_box;
+
+fn node_16g(pcp: PcpConfig) -> Node {
+    let specs = x86_64_layout(16 << 30, 1).expect("layout");
+    Node::build_all(&specs, profile("4.19").expect("profile"), pcp)
+        .expect("node")
+        .remove(0)
+}
+
+fn normal(node: &mut Node) -> &mut Zone {
+    node.zone_mut(ZoneType::Normal).expect("Normal zone")
+}
+
+const PAIRS: usize = 1 << 16;
+const RING: usize = 4096;
+
+const PCP: [(&str, PcpConfig); 2] = [
+    ("pcp off", PcpConfig::Off),
+    ("pcp on", PcpConfig::Kernel { cpus: 1 }),
+];
+
+/// A 16 GiB node with 4096 live order-0 pages in its Normal zone, and random ring indices.
+fn order0_setup(pcp: PcpConfig) -> (Node, Vec<Pfn>, Vec<usize>) {
+    let mut node = node_16g(pcp);
+    let z = normal(&mut node);
+    let ring = (0..RING)
+        .map(|_| {
+            z.alloc(
+                0,
+                0,
+                MigrateType::Movable,
+                AllocOpts::default(),
+                OwnerKind::Anon,
+            )
+            .expect("memory")
+        })
+        .collect();
+    let mut rng = Streams::new(1).stream("bench order0");
+    let idx = (0..PAIRS).map(|_| rng.random_range(0..RING)).collect();
+    (node, ring, idx)
+}
+
+/// Random order-0 pairs: allocate a page, free a random one of the 4096 live pages.
+fn order0_run(z: &mut Zone, ring: &mut [Pfn], idx: &[usize]) -> Pfn {
+    let opts = AllocOpts::default();
+    for &i in idx {
+        let p = z
+            .alloc(0, 0, MigrateType::Movable, opts, OwnerKind::Anon)
+            .expect("memory");
+        let old = std::mem::replace(&mut ring[i], p);
+        z.free(0, old, 0).expect("live page");
+    }
+    ring[0]
+}
+
+fn order0_pairs(c: &mut Criterion) {
+    for (name, pcp) in PCP {
+        let (mut node, mut ring, idx) = order0_setup(pcp);
+        println!(
+            "engine state: {:.2} bytes per page ({name})",
+            node.state_bytes_per_page()
+        );
+        let z = normal(&mut node);
+        let mut g = c.benchmark_group("order0_alloc_free_pairs");
+        g.throughput(Throughput::Elements(PAIRS as u64));
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(order0_run(z, &mut ring, &idx)))
+        });
+        g.finish();
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Op {
+    Alloc {
+        slot: u32,
+        order: u32,
+        mt: MigrateType,
+    },
+    Free {
+        slot: u32,
+    },
+}
+
+/// Trace sizes: slots (about half of them live at a time, so 8 Ki or 64 Ki live blocks of
+/// 26 pages on average: 5 % or 40 % of the zone).
+const SLOTS: [usize; 2] = [1 << 14, 1 << 17];
+const TRACE: usize = 1 << 20;
+
+/// A trace over `slots` slots: each step picks a slot and frees it if (in the trace's own
+/// bookkeeping) it is held, otherwise allocates into it. Orders are mostly small, up to 10;
+/// types are MOVABLE 60 %, UNMOVABLE 30 %, RECLAIMABLE 10 %. Ends with every slot freed.
+fn trace(slots: usize) -> Vec<Op> {
+    let mut rng = Streams::new(7).stream("bench trace");
+    let mut held = vec![false; slots];
+    let mut ops = Vec::with_capacity(TRACE + slots);
+    for _ in 0..TRACE {
+        let slot = rng.random_range(0..slots as u32);
+        if held[slot as usize] {
+            ops.push(Op::Free { slot });
+        } else {
+            let r: u32 = rng.random_range(0..1000);
+            let order = match r {
+                0..600 => 0,
+                600..750 => 1,
+                750..830 => 2,
+                830..900 => 3,
+                900..930 => 4,
+                _ => 5 + (r - 930) / 12,
+            };
+            let t: u32 = rng.random_range(0..10);
+            let mt = match t {
+                0..6 => MigrateType::Movable,
+                6..9 => MigrateType::Unmovable,
+                _ => MigrateType::Reclaimable,
+            };
+            ops.push(Op::Alloc {
+                slot,
+                order: order.min(10),
+                mt,
+            });
+        }
+        held[slot as usize] = !held[slot as usize];
+    }
+    ops.extend(
+        (0..slots as u32)
+            .filter(|&s| held[s as usize])
+            .map(|slot| Op::Free { slot }),
+    );
+    ops
+}
+
+fn run_engine(z: &mut Zone, ops: &[Op], table: &mut [(Pfn, u32)]) -> u64 {
+    let mut failed = 0;
+    for op in ops {
+        match *op {
+            Op::Alloc { slot, order, mt } => {
+                match z.alloc(0, order, mt, AllocOpts::default(), OwnerKind::Kernel) {
+                    Ok(p) => table[slot as usize] = (p, order),
+                    Err(_) => failed += 1,
+                }
+            }
+            Op::Free { slot } => {
+                let (p, o) = std::mem::replace(&mut table[slot as usize], (Pfn::MAX, 0));
+                if p != Pfn::MAX {
+                    z.free(0, p, o).expect("live block");
+                }
+            }
+        }
+    }
+    failed
+}
+
+fn run_reference(a: &mut FrameAllocator<11>, ops: &[Op], table: &mut [(usize, usize)]) -> u64 {
+    let mut failed = 0;
+    for op in ops {
+        match *op {
+            Op::Alloc { slot, order, .. } => match a.alloc(1 << order) {
+                Some(p) => table[slot as usize] = (p, 1 << order),
+                None => failed += 1,
+            },
+            Op::Free { slot } => {
+                let (p, n) = std::mem::replace(&mut table[slot as usize], (usize::MAX, 0));
+                if p != usize::MAX {
+                    a.dealloc(p, n);
+                }
+            }
+        }
+    }
+    failed
+}
+
+fn mixed_trace(c: &mut Criterion) {
+    for slots in SLOTS {
+        let ops = trace(slots);
+        let mut node = node_16g(PcpConfig::Off);
+        let z = normal(&mut node);
+        let (start, managed) = (z.start_pfn as usize, z.managed as usize);
+        let mut g = c.benchmark_group(format!("mixed_trace_orders_0_10/{}Ki_slots", slots >> 10));
+        g.throughput(Throughput::Elements(ops.len() as u64));
+        let mut table = vec![(Pfn::MAX, 0); slots];
+        g.bench_function("buddysim engine", |b| {
+            b.iter(|| black_box(run_engine(z, &ops, &mut table)))
+        });
+        let mut rtable = vec![(usize::MAX, 0); slots];
+        g.bench_function("buddy_system_allocator FrameAllocator", |b| {
+            b.iter_batched_ref(
+                || {
+                    let mut a = FrameAllocator::<11>::new();
+                    a.add_frame(start, start + managed);
+                    a
+                },
+                |a| black_box(run_reference(a, &ops, &mut rtable)),
+                BatchSize::LargeInput,
+            )
+        });
+        g.finish();
+    }
+}
+
+/// User + system CPU time of this thread (/proc/thread-self/stat, in USER_HZ = 100 ticks/s).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
+/// Throughput per CPU-second, which a loaded machine does not distort as it does wall time.
+fn per_cpu_second(what: &str, elements: u64, run: impl FnOnce()) {
+    let (Some(t0), w0) = (cpu_seconds(), std::time::Instant::now()) else {
+        return;
+    };
+    run();
+    if let Some(t1) = cpu_seconds() {
+        let wall = w0.elapsed().as_secs_f64();
+        println!(
+            "{what}: {:.1} M/CPU-s ({:.2} CPU-s, {:.1} M/s wall)",
+            elements as f64 / (t1 - t0) / 1e6,
+            t1 - t0,
+            elements as f64 / wall / 1e6
+        );
+    }
+}
+
+/// With `BUDDYSIM_BENCH_CPU=1`: the same workloads timed by CPU time over a few seconds each.
+fn cpu_report() {
+    for (name, pcp) in PCP {
+        let (mut node, mut ring, idx) = order0_setup(pcp);
+        let z = normal(&mut node);
+        let rounds = 600;
+        per_cpu_second(
+            &format!("order-0 pairs, {name}"),
+            (rounds * PAIRS) as u64,
+            || {
+                for _ in 0..rounds {
+                    black_box(order0_run(z, &mut ring, &idx));
+                }
+            },
+        );
+    }
+    for slots in SLOTS {
+        let ops = trace(slots);
+        let mut node = node_16g(PcpConfig::Off);
+        let z = normal(&mut node);
+        let (start, managed) = (z.start_pfn as usize, z.managed as usize);
+        let mut table = vec![(Pfn::MAX, 0); slots];
+        per_cpu_second(
+            &format!("mixed trace {}Ki slots, engine", slots >> 10),
+            5 * ops.len() as u64,
+            || {
+                for _ in 0..5 {
+                    black_box(run_engine(z, &ops, &mut table));
+                }
+            },
+        );
+        let mut rtable = vec![(usize::MAX, 0); slots];
+        let name = format!(
+            "mixed trace {}Ki slots, buddy_system_allocator",
+            slots >> 10
+        );
+        per_cpu_second(&name, 5 * ops.len() as u64, || {
+            for _ in 0..5 {
+                let mut a = FrameAllocator::<11>::new();
+                a.add_frame(start, start + managed);
+                black_box(run_reference(&mut a, &ops, &mut rtable));
+            }
+        });
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().without_plots();
+    targets = order0_pairs, mixed_trace
+}
+
+fn main() {
+    if std::env::var_os("BUDDYSIM_BENCH_CPU").is_some() {
+        cpu_report();
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
