@@ -16,8 +16,7 @@ use crate::mm::compaction::compaction_suitable;
 use crate::mm::mmzone::{FreeArea, MigrateType, Watermarks, ZoneType, PAGE_ALLOC_COSTLY_ORDER};
 use crate::mm::page_alloc::alloc_flags::{fast_path_alloc_flags, gfp_to_alloc_flags, AllocFlags};
 use crate::mm::page_alloc::watermark::{
-    default_min_free_kbytes, setup_per_zone_lowmem_reserve, setup_per_zone_wmarks,
-    watermark_check,
+    default_min_free_kbytes, setup_per_zone_lowmem_reserve, setup_per_zone_wmarks, watermark_check,
 };
 use crate::mm::vmstat;
 use serde::Serialize;
@@ -43,7 +42,11 @@ pub enum AnalyzeError {
     #[error("--gfp {given}: {reason}")]
     Gfp { given: String, reason: String },
     #[error("order {order} is above the largest order {max} of kernel {kernel}")]
-    Order { order: u32, max: u32, kernel: String },
+    Order {
+        order: u32,
+        max: u32,
+        kernel: String,
+    },
     #[error("--min-free-kbytes needs every zone's managed pages, and {zones} has none in the input (add its zoneinfo or the dmesg report)")]
     NoManaged { zones: String },
 }
@@ -141,10 +144,7 @@ impl FreeArea for CapturedZone<'_> {
         self.free_pages
     }
     fn nr_free(&self, order: u32) -> u64 {
-        blocks(self.zone)
-            .get(order as usize)
-            .copied()
-            .unwrap_or(0)
+        blocks(self.zone).get(order as usize).copied().unwrap_or(0)
     }
     /// Per-type knowledge comes from pagetypeinfo or the dmesg letters. Without either, the
     /// blocks are taken to be on the ordinary lists (Unmovable/Movable/Reclaimable), which is
@@ -172,11 +172,7 @@ fn blocks(zone: &ZoneCapture) -> &[u64] {
 }
 
 fn sum_of_blocks(zone: &ZoneCapture) -> u64 {
-    blocks(zone)
-        .iter()
-        .enumerate()
-        .map(|(o, &n)| n << o)
-        .sum()
+    blocks(zone).iter().enumerate().map(|(o, &n)| n << o).sum()
 }
 
 /// The zone types this capture's kernel was configured with, in zone-index order: the order of
@@ -378,7 +374,7 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
 }
 
 fn zone_populated(z: &ZoneCapture) -> bool {
-    z.managed.map_or(true, |m| m > 0) && (z.free_blocks.is_some() || z.free_pages.is_some())
+    z.managed.is_none_or(|m| m > 0) && (z.free_blocks.is_some() || z.free_pages.is_some())
 }
 
 /// The request and its mask: flags override the dmesg report, which overrides the defaults
@@ -406,7 +402,10 @@ fn request(
         },
     };
     let order = opts.order.or(failure.map(|f| f.order)).unwrap_or(6);
-    let source = match (opts.order.is_some() || opts.gfp.is_some(), failure.is_some()) {
+    let source = match (
+        opts.order.is_some() || opts.gfp.is_some(),
+        failure.is_some(),
+    ) {
         (true, _) => "flags",
         (false, true) => "dmesg report",
         (false, false) => "default (order 6 GFP_KERNEL: the nf_conntrack cache allocation)",
@@ -552,27 +551,44 @@ fn verdict(
     let has_block = |z: &ZoneAnalysis| z.largest_free_order.is_some_and(|o| o >= order);
 
     if list.iter().all(|z| z.fast_path.is_none()) {
-        // No watermarks: only the free lists can be judged.
-        return match list.iter().find(|z| has_block(z)) {
+        // No watermarks: only the free lists can be judged, and a lower zone's lowmem_reserve is
+        // unknown, so only zones at or above the preferred zone are trusted.
+        let trusted = list.iter().find(|z| z.zone >= preferred && has_block(z));
+        let lower: Vec<String> = list
+            .iter()
+            .filter(|z| z.zone < preferred && has_block(z))
+            .map(|z| zone_label(z, local))
+            .collect();
+        return match trusted {
             Some(z) => Verdict {
                 succeeds: true,
                 zone: Some(zone_label(z, local)),
                 path: "unknown",
                 reason: format!(
-                    "{} has a free block of order ≥ {order}; watermarks unknown (add zoneinfo or --min-free-kbytes with managed pages) so the watermark check cannot be made",
+                    "{} has a free block of order ≥ {order}; its watermarks are unknown (add zoneinfo, or a dmesg report) so the watermark check cannot be made",
                     zone_label(z, local)
                 ),
                 slow_path: vec![],
             },
-            None => Verdict {
-                succeeds: false,
-                zone: None,
-                path: "fails",
-                reason: format!(
-                    "no zone the request may use has a free block of order ≥ {order}: the {request} allocation fails whatever the watermarks"
-                ),
-                slow_path: vec![],
-            },
+            None => {
+                let mut reason = format!(
+                    "{preferred} has no free block of order ≥ {order}, so the {request} allocation fails there whatever the watermarks"
+                );
+                if !lower.is_empty() {
+                    reason.push_str(&format!(
+                        "; {} {} such blocks, but whether its lowmem_reserve lets a {preferred} request use them is unknown without zoneinfo",
+                        join_names(&lower),
+                        if lower.len() == 1 { "has" } else { "have" }
+                    ));
+                }
+                Verdict {
+                    succeeds: false,
+                    zone: None,
+                    path: "unknown",
+                    reason,
+                    slow_path: vec![],
+                }
+            }
         };
     }
 
@@ -583,7 +599,10 @@ fn verdict(
         });
         if let Some(z) = hit {
             let reason = if pick == 0 {
-                format!("{} passes the low watermark at order {order}", zone_label(z, local))
+                format!(
+                    "{} passes the low watermark at order {order}",
+                    zone_label(z, local)
+                )
             } else {
                 format!(
                     "no zone passes the low watermark; after waking kswapd, {} passes min at order {order}",
@@ -615,7 +634,11 @@ fn verdict(
                 z.reserve.unwrap_or(0)
             ));
         } else {
-            let why = z.min_path.as_ref().map(|c| c.reason.clone()).unwrap_or_default();
+            let why = z
+                .min_path
+                .as_ref()
+                .map(|c| c.reason.clone())
+                .unwrap_or_default();
             below.push(format!("{label} is below its min watermark ({why})"));
         }
     }
@@ -678,7 +701,10 @@ fn slow_path(profile: &Profile, zones: &[ZoneAnalysis], order: u32, gfp: &GfpFla
             }
         ));
     } else {
-        steps.push("direct reclaim and compaction retry until progress stops; the OOM killer may run".into());
+        steps.push(
+            "direct reclaim and compaction retry until progress stops; the OOM killer may run"
+                .into(),
+        );
     }
     steps
 }

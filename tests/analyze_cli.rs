@@ -59,7 +59,10 @@ fn seed_failure_report_reads_order6_gfp_kernel_fails() {
     assert_eq!(v["kernel"], "3.10");
     assert_eq!(v["request"]["order"], 6);
     assert_eq!(v["request"]["mode"], "0x10c0d0");
-    assert_eq!(v["request"]["gfp"], "GFP_KERNEL|__GFP_COMP|__GFP_ZERO|__GFP_KMEMCG");
+    assert_eq!(
+        v["request"]["gfp"],
+        "GFP_KERNEL|__GFP_COMP|__GFP_ZERO|__GFP_KMEMCG"
+    );
     assert_eq!(v["verdict"]["succeeds"], false);
     assert_eq!(v["verdict"]["zone"], Value::Null);
     let reason = v["verdict"]["reason"].as_str().unwrap();
@@ -86,7 +89,10 @@ fn seed_failure_report_reads_order6_gfp_kernel_fails() {
     assert_eq!(normal["extfrag_index"][6], 978);
     assert_eq!(normal["extfrag_index"][5], -1000);
     let dma = zone(&v, "DMA");
-    assert_eq!(dma["protection"], serde_json::json!([0, 2815, 15868, 15868]));
+    assert_eq!(
+        dma["protection"],
+        serde_json::json!([0, 2815, 15868, 15868])
+    );
     assert_eq!(dma["managed"], 3977);
     // The slow path on 3.10 compacts (fragindex 0.978 > 500) and does not retry a costly order.
     let slow = v["verdict"]["slow_path"].to_string();
@@ -101,7 +107,8 @@ fn seed_failure_report_reads_order6_gfp_kernel_fails() {
 
 #[test]
 fn seed_report_parses_from_the_blog_post_itself() {
-    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seeds/000_f0f90844c0f64700.txt");
+    let seed =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seeds/000_f0f90844c0f64700.txt");
     if !seed.exists() {
         eprintln!("note: ../shared/seeds is missing; skipping");
         return;
@@ -141,7 +148,14 @@ fn healthy_node_succeeds_with_watermarks_and_fails_extfrag_unknown_without() {
 fn fragmented_buddyinfo_fails_without_watermarks() {
     let Some(dir) = captures() else { return };
     let f = dir.join("A/k8s_centos7_fragmented_buddyinfo_lijiaocn_or_SE346208.txt");
-    let v = json(&["analyze", f.to_str().unwrap(), "--kernel", "3.10", "--order", "6"]);
+    let v = json(&[
+        "analyze",
+        f.to_str().unwrap(),
+        "--kernel",
+        "3.10",
+        "--order",
+        "6",
+    ]);
     assert_eq!(v["verdict"]["succeeds"], false);
     // DMA is in the zonelist of a GFP_KERNEL request and has order-10 blocks, but without
     // watermarks the reserve cannot be judged: the verdict rests on the free lists alone.
@@ -152,7 +166,12 @@ fn fragmented_buddyinfo_fails_without_watermarks() {
 fn min_free_kbytes_recomputes_the_seed_watermarks_on_3_10() {
     let Some(dir) = captures() else { return };
     let report = dir.join(SEED_REPORT);
-    let v = json(&["analyze", report.to_str().unwrap(), "--min-free-kbytes", "67584"]);
+    let v = json(&[
+        "analyze",
+        report.to_str().unwrap(),
+        "--min-free-kbytes",
+        "67584",
+    ]);
     // From the managed pages the report prints (DMA 3977, DMA32 721118, Normal 3341755), the
     // 3.10 formulas give min/low/high one or two pages off what the kernel printed (13884/17355/
     // 20826): the kernel computed them at boot, before free_initmem() added a few hundred pages
@@ -173,9 +192,17 @@ fn min_free_kbytes_recomputes_the_seed_watermarks_on_3_10() {
         serde_json::json!([0, 0, 13053, 13053])
     );
     let notes = v["notes"].to_string();
-    assert!(notes.contains("Normal min 13883 (printed 13884)"), "{notes}");
+    assert!(
+        notes.contains("Normal min 13883 (printed 13884)"),
+        "{notes}"
+    );
     // A much larger min_free_kbytes raises every mark.
-    let v2 = json(&["analyze", report.to_str().unwrap(), "--min-free-kbytes", "262144"]);
+    let v2 = json(&[
+        "analyze",
+        report.to_str().unwrap(),
+        "--min-free-kbytes",
+        "262144",
+    ]);
     assert!(zone(&v2, "Normal")["watermarks"]["min"].as_u64() > Some(50000));
 }
 
@@ -195,6 +222,7 @@ fn live_machine_watermarks_and_protection_recompute_exactly() {
     let wsf = std::fs::read_to_string("/proc/sys/vm/watermark_scale_factor").unwrap_or_default();
     let ratio = std::fs::read_to_string("/proc/sys/vm/lowmem_reserve_ratio").unwrap_or_default();
     let mut args = vec![
+        "analyze",
         "/proc/buddyinfo",
         "/proc/zoneinfo",
         "--min-free-kbytes",
@@ -286,7 +314,12 @@ fn gfp_decodes_and_encodes_per_kernel() {
     );
     let o = run(&["gfp", "0xcc0", "--kernel", "5.15"]);
     assert!(stdout(&o).contains("GFP_KERNEL"), "{}", stdout(&o));
-    let v = json(&["gfp", "GFP_KERNEL|__GFP_COMP|__GFP_ZERO", "--kernel", "4.19"]);
+    let v = json(&[
+        "gfp",
+        "GFP_KERNEL|__GFP_COMP|__GFP_ZERO",
+        "--kernel",
+        "4.19",
+    ]);
     assert_eq!(v["mode"], "0x60c0c0");
     // Without --kernel, every profile's reading of the same mask.
     let o = run(&["gfp", "GFP_KERNEL"]);

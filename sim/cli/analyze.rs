@@ -37,6 +37,12 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    let kernel = args
+        .kernel
+        .as_deref()
+        .map(buddysim::kernel::profile)
+        .transpose()
+        .map_err(|e| anyhow!("--kernel: {e}"))?;
     let live = args.files.is_empty();
     let inputs = if live {
         read_live_proc()?
@@ -54,12 +60,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut cap = merged.ok_or_else(|| anyhow!("no input"))?;
 
     let mut opts = Options {
-        kernel: args
-            .kernel
-            .as_deref()
-            .map(buddysim::kernel::profile)
-            .transpose()
-            .map_err(|e| anyhow!("--kernel: {e}"))?,
+        kernel,
         order: args.order,
         gfp: args.gfp,
         min_free_kbytes: args.min_free_kbytes,
@@ -85,7 +86,9 @@ pub fn run(args: Args) -> Result<()> {
             })
             .transpose()?,
     };
-    if live {
+    // Files read from this machine's /proc describe this machine: take its settings too.
+    let this_machine = live || args.files.iter().any(|f| f.starts_with("/proc/"));
+    if this_machine {
         // This machine's own settings, unless given.
         if cap.kernel_release.is_none() {
             cap.kernel_release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
@@ -93,9 +96,12 @@ pub fn run(args: Args) -> Result<()> {
                 .map(|s| s.trim().to_string());
         }
         let vm = |name: &str| read_sysctl(&format!("/proc/sys/vm/{name}"));
-        opts.extfrag_threshold = opts.extfrag_threshold.or(vm("extfrag_threshold").map(|v| v as u32));
-        opts.watermark_scale_factor =
-            opts.watermark_scale_factor.or(vm("watermark_scale_factor").map(|v| v as u32));
+        opts.extfrag_threshold = opts
+            .extfrag_threshold
+            .or(vm("extfrag_threshold").map(|v| v as u32));
+        opts.watermark_scale_factor = opts
+            .watermark_scale_factor
+            .or(vm("watermark_scale_factor").map(|v| v as u32));
         opts.lowmem_reserve_ratio = opts
             .lowmem_reserve_ratio
             .or_else(|| read_sysctl_list("/proc/sys/vm/lowmem_reserve_ratio"));

@@ -61,7 +61,11 @@ pub fn read_live_proc() -> Result<Vec<Input>> {
 
 /// A number from a /proc/sys file of this machine, if readable.
 pub fn read_sysctl(path: &str) -> Option<u64> {
-    std::fs::read_to_string(Path::new(path)).ok()?.trim().parse().ok()
+    std::fs::read_to_string(Path::new(path))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// `/proc/sys/vm/lowmem_reserve_ratio` of this machine, if readable.

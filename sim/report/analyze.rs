@@ -19,8 +19,19 @@ pub fn text(a: &Analysis, profile: &Profile) -> String {
         "kernel {} ({}); request: order {}, {} (mode {}, from {})",
         a.kernel, a.kernel_source, r.order, r.gfp, r.mode, r.source
     );
-    let orders = a.zones.iter().map(|z| z.free_blocks.len()).max().unwrap_or(0);
-    let width = a.zones.iter().map(|z| label(z).len()).max().unwrap_or(0).max(14);
+    let orders = a
+        .zones
+        .iter()
+        .map(|z| z.free_blocks.len())
+        .max()
+        .unwrap_or(0);
+    let width = a
+        .zones
+        .iter()
+        .map(|z| label(z).len())
+        .max()
+        .unwrap_or(0)
+        .max(14);
 
     let _ = write!(out, "\n{:<width$}", "free blocks");
     for o in 0..orders {
@@ -42,7 +53,9 @@ pub fn text(a: &Analysis, profile: &Profile) -> String {
     );
     for z in &a.zones {
         let wm = |f: fn(&crate::analyze::WatermarkInfo) -> u64| {
-            z.watermarks.as_ref().map_or("-".to_string(), |w| f(w).to_string())
+            z.watermarks
+                .as_ref()
+                .map_or("-".to_string(), |w| f(w).to_string())
         };
         let check = |c: &Option<crate::analyze::Check>| match c {
             Some(c) if c.ok => "ok",
@@ -63,7 +76,8 @@ pub fn text(a: &Analysis, profile: &Profile) -> String {
             wm(|w| w.low),
             wm(|w| w.high),
             z.reserve.map_or("-".to_string(), |v| v.to_string()),
-            z.largest_free_order.map_or("-".to_string(), |v| v.to_string()),
+            z.largest_free_order
+                .map_or("-".to_string(), |v| v.to_string()),
             fi,
             check(&z.fast_path),
             check(&z.min_path),
@@ -93,7 +107,11 @@ pub fn text(a: &Analysis, profile: &Profile) -> String {
         out,
         "\nverdict: {}{}",
         if v.succeeds { "succeeds" } else { "fails" },
-        if v.path == "fails" { String::new() } else { format!(" ({})", v.path) }
+        if v.path == "fails" {
+            String::new()
+        } else {
+            format!(" ({})", v.path)
+        }
     );
     let _ = writeln!(out, "  {}", v.reason);
     if !v.slow_path.is_empty() {
