@@ -135,9 +135,9 @@ pub fn from_saphyr(
         _ => None,
     };
     let message = reword(&saphyr_message(err), raw);
-    // An unknown key is reported against the mapping it was found in.
+    // An unknown or missing key is reported against the mapping it belongs to.
     let path = path.map(|mut p| {
-        if message.starts_with("unknown key") {
+        if message.starts_with("unknown key") || message.starts_with("missing key") {
             p.0.pop();
         }
         p

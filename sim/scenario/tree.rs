@@ -211,11 +211,12 @@ impl Node {
         node.pos
     }
 
-    /// The path of the key or value written at `at`, if any.
+    /// The path of the key or value written at `at`, if any; the deepest one when a collection
+    /// starts where its first key or item does.
     pub fn path_at(&self, at: Pos) -> Option<Path> {
         fn walk(node: &Node, at: Pos, path: &Path) -> Option<Path> {
-            match &node.kind {
-                Kind::Scalar { .. } => (node.pos == at).then(|| path.clone()),
+            let inner = match &node.kind {
+                Kind::Scalar { .. } => None,
                 Kind::Seq(items) => items
                     .iter()
                     .enumerate()
@@ -228,7 +229,8 @@ impl Node {
                         walk(v, at, &here)
                     }
                 }),
-            }
+            };
+            inner.or_else(|| (node.pos == at).then(|| path.clone()))
         }
         walk(self, at, &Path::root())
     }
@@ -355,7 +357,7 @@ mod tests {
         assert_eq!(tree.locate(&managed), Pos { line: 7, column: 16 });
         assert_eq!(tree.get(&managed).and_then(Node::raw), Some("721118"));
         // A default the document left out points at its nearest written ancestor.
-        assert_eq!(tree.locate(&zones.index(0).key("present")), Pos { line: 5, column: 8 });
+        assert_eq!(tree.locate(&zones.index(0).key("present")), Pos { line: 5, column: 7 });
         assert_eq!(tree.path_at(Pos { line: 7, column: 7 }), Some(zones.index(1).key("managed")));
         assert_eq!(managed.to_string(), "machine.zones[1].managed");
     }
