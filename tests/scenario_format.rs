@@ -183,7 +183,10 @@ fn impossible_machines_are_rejected_at_the_value() {
          16MiB (PFN 4096)"
     );
     assert_eq!(
-        error(&zones("16GiB", "    - {zone: HighMem, start_pfn: 1, spanned: 1, present: 1, managed: 1}\n")),
+        error(&zones(
+            "16GiB",
+            "    - {zone: HighMem, start_pfn: 1, spanned: 1, present: 1, managed: 1}\n"
+        )),
         "t.yaml:7:14: machine.zones[0].zone: zone `HighMem` does not exist on x86-64 with \
          buddy-managed pages (expected DMA, DMA32, Normal or Movable)"
     );
@@ -212,12 +215,17 @@ fn kernel_dependent_checks_name_the_kernel() {
          exist on kernel 3.10: its watermarks are spaced min/4 and min/2 apart"
     );
     assert_eq!(
-        error(&with("tunables:\n  vm.compaction_proactiveness: 20\n").replace("\"3.10\"", "\"4.19\"")),
+        error(
+            &with("tunables:\n  vm.compaction_proactiveness: 20\n").replace("\"3.10\"", "\"4.19\"")
+        ),
         "t.yaml:8:32: tunables.vm.compaction_proactiveness: vm.compaction_proactiveness does \
          not exist on kernel 4.19: it has no proactive compaction"
     );
     assert_eq!(
-        error(&with("tunables:\n  vm.compaction_proactiveness: 101\n").replace("\"3.10\"", "\"5.15\"")),
+        error(
+            &with("tunables:\n  vm.compaction_proactiveness: 101\n")
+                .replace("\"3.10\"", "\"5.15\"")
+        ),
         "t.yaml:8:32: tunables.vm.compaction_proactiveness: vm.compaction_proactiveness = 101 is \
          out of range: allowed 0 to 100"
     );
@@ -231,7 +239,9 @@ fn kernel_dependent_checks_name_the_kernel() {
 #[test]
 fn workload_and_action_checks_are_located() {
     assert_eq!(
-        error(&with("workload:\n  pods:\n    arrivals: {daily: [10/h, 20/h]}\n    lifetime: {fixed: 1h}\n")),
+        error(&with(
+            "workload:\n  pods:\n    arrivals: {daily: [10/h, 20/h]}\n    lifetime: {fixed: 1h}\n"
+        )),
         "t.yaml:9:23: workload.pods.arrivals.daily: 2 hourly rates: give 24, one per hour from \
          midnight"
     );
@@ -249,7 +259,9 @@ fn workload_and_action_checks_are_located() {
         "t.yaml:8:25: workload.leaks.zombie_memcg: 1.5 is not a share: allowed 0 to 1"
     );
     assert_eq!(
-        error(&with("actions:\n  - {at: 2h, drop_caches: 3, reboot: true}\n")),
+        error(&with(
+            "actions:\n  - {at: 2h, drop_caches: 3, reboot: true}\n"
+        )),
         "t.yaml:8:5: actions[0]: an action does exactly one of drop_caches, compact_memory, \
          sysctl or reboot (this one does 2)"
     );
@@ -263,12 +275,16 @@ fn workload_and_action_checks_are_located() {
         "t.yaml:8:10: actions[0].at: 2d is after the end of the run (1d)"
     );
     assert_eq!(
-        error(&with("actions:\n  - {at: 2h, sysctl: {vm.extfrag_threshold: 1001}}\n")),
+        error(&with(
+            "actions:\n  - {at: 2h, sysctl: {vm.extfrag_threshold: 1001}}\n"
+        )),
         "t.yaml:8:45: actions[0].sysctl.vm.extfrag_threshold: vm.extfrag_threshold = 1001 is out \
          of range: allowed 0 to 1000"
     );
     assert_eq!(
-        error(&with("probes:\n  alloc: [{order: 6, gfp: GFP_KERNAL|lots, every: 1h}]\n")),
+        error(&with(
+            "probes:\n  alloc: [{order: 6, gfp: GFP_KERNAL|lots, every: 1h}]\n"
+        )),
         "t.yaml:8:27: probes.alloc[0].gfp: `GFP_KERNAL|lots` is not a GFP mask: write flag \
          names joined by | (GFP_KERNEL, GFP_KERNEL|__GFP_COMP) or a hexadecimal mask (0x10c0d0)"
     );
@@ -302,14 +318,23 @@ fn overrides_change_values_and_revalidate() {
     assert_eq!(s.kernel, "3.10");
     apply_override(&mut s, "workload.pods.arrivals.poisson=60/h").unwrap();
     let pods = s.workload.pods.as_ref().unwrap();
-    assert_eq!(pods.arrivals, Arrivals::Poisson("60/h".parse::<Rate>().unwrap()));
+    assert_eq!(
+        pods.arrivals,
+        Arrivals::Poisson("60/h".parse::<Rate>().unwrap())
+    );
     apply_override(&mut s, "workload.pods.lifetime.fixed=1h").unwrap();
     assert_eq!(
         s.workload.pods.as_ref().unwrap().lifetime,
         Lifetime::Fixed("1h".parse().unwrap())
     );
-    apply_override(&mut s, "workload.pods.arrivals.waves=[{at: 1h, count: 50, spread: 10m}]").unwrap();
-    assert!(matches!(&s.workload.pods.as_ref().unwrap().arrivals, Arrivals::Waves(w) if w[0].count == 50));
+    apply_override(
+        &mut s,
+        "workload.pods.arrivals.waves=[{at: 1h, count: 50, spread: 10m}]",
+    )
+    .unwrap();
+    assert!(
+        matches!(&s.workload.pods.as_ref().unwrap().arrivals, Arrivals::Waves(w) if w[0].count == 50)
+    );
     apply_override(&mut s, "vm.lowmem_reserve_ratio=256 256 32").unwrap();
     assert_eq!(s.tunables.lowmem_reserve_ratio, Some(vec![256, 256, 32]));
     apply_override(&mut s, "machine.memory=32GiB").unwrap();
@@ -386,10 +411,22 @@ fn sweep_expands_to_400_runs_in_grid_then_seed_order() {
         runs[0].id,
         "vm.extfrag_threshold=0,vm.min_free_kbytes=16133,seed#0"
     );
-    assert_eq!(runs[19].id, "vm.extfrag_threshold=0,vm.min_free_kbytes=16133,seed#19");
-    assert_eq!(runs[20].id, "vm.extfrag_threshold=0,vm.min_free_kbytes=67584,seed#0");
-    assert_eq!(runs[80].id, "vm.extfrag_threshold=250,vm.min_free_kbytes=16133,seed#0");
-    assert_eq!(runs[399].id, "vm.extfrag_threshold=1000,vm.min_free_kbytes=270336,seed#19");
+    assert_eq!(
+        runs[19].id,
+        "vm.extfrag_threshold=0,vm.min_free_kbytes=16133,seed#19"
+    );
+    assert_eq!(
+        runs[20].id,
+        "vm.extfrag_threshold=0,vm.min_free_kbytes=67584,seed#0"
+    );
+    assert_eq!(
+        runs[80].id,
+        "vm.extfrag_threshold=250,vm.min_free_kbytes=16133,seed#0"
+    );
+    assert_eq!(
+        runs[399].id,
+        "vm.extfrag_threshold=1000,vm.min_free_kbytes=270336,seed#19"
+    );
     // Replicate k has one seed at every grid point; replicates differ.
     assert_eq!(runs[3].seed, runs[23].seed);
     assert_eq!(runs[3].seed, runs[383].seed);
@@ -438,7 +475,9 @@ fn shards_partition_the_runs() {
 #[test]
 fn sweep_values_are_checked_where_written() {
     assert_eq!(
-        error(&with("sweep:\n  grid:\n    vm.extfrag_threshold: [0, 2000]\n  seeds: 2\n")),
+        error(&with(
+            "sweep:\n  grid:\n    vm.extfrag_threshold: [0, 2000]\n  seeds: 2\n"
+        )),
         "t.yaml:9:31: sweep.grid.vm.extfrag_threshold[1]: tunables.vm.extfrag_threshold: \
          vm.extfrag_threshold = 2000 is out of range: allowed 0 to 1000"
     );
@@ -447,7 +486,13 @@ fn sweep_values_are_checked_where_written() {
         "t.yaml:9:10: sweep.seeds: 0 seeds: allowed 1 or more"
     );
     // Any --set key can be an axis: kernels keep their spelling.
-    let s = Scenario::parse(&with("sweep:\n  grid: {kernel: [3.10, 5.15], kmem_accounting: [true, false]}\n  seeds: 1\n"), "t.yaml").unwrap();
+    let s = Scenario::parse(
+        &with(
+            "sweep:\n  grid: {kernel: [3.10, 5.15], kmem_accounting: [true, false]}\n  seeds: 1\n",
+        ),
+        "t.yaml",
+    )
+    .unwrap();
     let runs = s.sweep.as_ref().unwrap().runs(&s);
     assert_eq!(runs.len(), 4);
     assert_eq!(runs[1].id, "kernel=3.10,kmem_accounting=false,seed#0");
@@ -460,8 +505,20 @@ fn the_json_schema_is_json_and_names_the_top_level_keys() {
     let props = schema["properties"].as_object().unwrap();
     let keys: Vec<&str> = props.keys().map(String::as_str).collect();
     for key in [
-        "name", "description", "seed", "kernel", "machine", "tunables", "transparent_hugepage",
-        "kmem_accounting", "initial", "workload", "actions", "probes", "duration", "outputs",
+        "name",
+        "description",
+        "seed",
+        "kernel",
+        "machine",
+        "tunables",
+        "transparent_hugepage",
+        "kmem_accounting",
+        "initial",
+        "workload",
+        "actions",
+        "probes",
+        "duration",
+        "outputs",
         "sweep",
     ] {
         assert!(keys.contains(&key), "{key} missing from {keys:?}");
@@ -491,7 +548,10 @@ fn shipped_scenarios_load_and_round_trip() {
     for name in names {
         let path = scenarios_dir().join(name);
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with(&format!("# {name}: ")), "{name} has a comment header");
+        assert!(
+            text.starts_with(&format!("# {name}: ")),
+            "{name} has a comment header"
+        );
         if name == "seed-failing-node.yaml" && !captures_present() {
             continue;
         }
@@ -508,8 +568,14 @@ fn seed_node_scenarios_use_the_seed_report_numbers() {
     let z = &s.machine.zones;
     // present/managed in the report's kB, as pages.
     assert_eq!((z[0].present, z[0].managed), (Pages(3998), Pages(3977)));
-    assert_eq!((z[1].present, z[1].managed), (Pages(782_303), Pages(721_118)));
-    assert_eq!((z[2].present, z[2].managed), (Pages(3_407_872), Pages(3_341_755)));
+    assert_eq!(
+        (z[1].present, z[1].managed),
+        (Pages(782_303), Pages(721_118))
+    );
+    assert_eq!(
+        (z[2].present, z[2].managed),
+        (Pages(3_407_872), Pages(3_341_755))
+    );
     // "4194173 pages RAM" in the report.
     assert_eq!(z.iter().map(|z| z.present.0).sum::<u64>(), 4_194_173);
     assert_eq!(s.machine.cpus, 4);
@@ -535,7 +601,11 @@ fn the_failing_node_starts_from_the_seed_captures() {
     let slabinfo = std::fs::read_to_string(&files[1]).unwrap();
     assert_eq!(slabinfo.matches("nf_conntrack_ffff").count(), 8);
     // The seed's remedies, in the order its author tried them.
-    let kinds: Vec<String> = s.actions.iter().map(|a| format!("{:?}", a.kind())).collect();
+    let kinds: Vec<String> = s
+        .actions
+        .iter()
+        .map(|a| format!("{:?}", a.kind()))
+        .collect();
     assert_eq!(kinds, ["DropCaches(2)", "CompactMemory"]);
 }
 
@@ -548,7 +618,11 @@ fn missing_files_and_bad_event_logs_are_located() {
         format!("{BASE}initial:\n  capture: [there.txt, missing.txt]\n"),
     )
     .unwrap();
-    std::fs::write(dir.path().join("there.txt"), "Node 0, zone DMA 1 0 0 0 0 0 0 0 0 0 0\n").unwrap();
+    std::fs::write(
+        dir.path().join("there.txt"),
+        "Node 0, zone DMA 1 0 0 0 0 0 0 0 0 0 0\n",
+    )
+    .unwrap();
     let err = Scenario::load(&scenario).unwrap_err().to_string();
     let file = scenario.display().to_string();
     assert_eq!(
@@ -580,5 +654,7 @@ fn missing_files_and_bad_event_logs_are_located() {
 fn unreadable_scenarios_name_the_file() {
     let err = Scenario::load(Path::new("/nonexistent/s.yaml")).unwrap_err();
     assert!(matches!(err, ScenarioError::Read { .. }));
-    assert!(err.to_string().starts_with("/nonexistent/s.yaml: cannot read: "));
+    assert!(err
+        .to_string()
+        .starts_with("/nonexistent/s.yaml: cannot read: "));
 }

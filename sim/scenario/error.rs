@@ -97,7 +97,10 @@ fn reword(message: &str, raw: Option<&str>) -> String {
         return format!("unknown key {rest}");
     }
     if let Some(rest) = message.strip_prefix("unknown variant ") {
-        return format!("unknown value {}", rest.replacen(", expected one of ", "; allowed: ", 1));
+        return format!(
+            "unknown value {}",
+            rest.replacen(", expected one of ", "; allowed: ", 1)
+        );
     }
     if let Some(rest) = message.strip_prefix("missing field ") {
         return format!("missing key {rest}");

@@ -77,7 +77,9 @@ impl<'de> Deserialize<'de> for SlabAmount {
                 Ok(SlabAmount::Objects(v))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<SlabAmount, E> {
-                Err(E::custom(format!("`{v}` is negative: give an object count or a size")))
+                Err(E::custom(format!(
+                    "`{v}` is negative: give an object count or a size"
+                )))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<SlabAmount, E> {
                 if v.trim().bytes().all(|b| b.is_ascii_digit()) {

@@ -117,7 +117,7 @@ impl Machine {
                 format!("{} is less than 4MiB, one order-10 block", self.memory),
             ));
         }
-        if memory % PAGE_SIZE != 0 {
+        if !memory.is_multiple_of(PAGE_SIZE) {
             return Err(Invalid::new(
                 &at,
                 format!("{} is not a whole number of 4KiB pages", self.memory),
@@ -126,7 +126,10 @@ impl Machine {
         if !(1..=MAX_CPUS).contains(&self.cpus) {
             return Err(Invalid::new(
                 &path.key("cpus"),
-                format!("{} CPUs: allowed 1 to {MAX_CPUS} (CONFIG_NR_CPUS)", self.cpus),
+                format!(
+                    "{} CPUs: allowed 1 to {MAX_CPUS} (CONFIG_NR_CPUS)",
+                    self.cpus
+                ),
             ));
         }
         if !(1..=MAX_NODES).contains(&self.numa_nodes) {
@@ -198,7 +201,7 @@ impl Machine {
                     ),
                 ));
             }
-            let end = z.start_pfn.checked_add(z.spanned.0).unwrap_or(u64::MAX);
+            let end = z.start_pfn.saturating_add(z.spanned.0);
             let limit = match z.zone {
                 ZoneType::Dma => Some((MAX_DMA_PFN, "16MiB")),
                 ZoneType::Dma32 => Some((MAX_DMA32_PFN, "4GiB")),
@@ -221,9 +224,11 @@ impl Machine {
                     format!("{name} ends at PFN {end}, above the 64TiB physical address limit"),
                 ));
             }
-            if let Some((j, o)) = self.zones[..i].iter().enumerate().find(|(_, o)| {
-                z.start_pfn < o.start_pfn + o.spanned.0 && o.start_pfn < end
-            }) {
+            if let Some((j, o)) = self.zones[..i]
+                .iter()
+                .enumerate()
+                .find(|(_, o)| z.start_pfn < o.start_pfn + o.spanned.0 && o.start_pfn < end)
+            {
                 return Err(Invalid::new(
                     &at.key("start_pfn"),
                     format!(

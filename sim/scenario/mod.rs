@@ -37,7 +37,7 @@ pub use sweep::{Grid, Run, Shard, Sweep};
 pub use tunables::{ThpMode, Tunables};
 pub use units::{Duration, Pages, Rate, Size};
 pub use workload::{
-    Arrivals, Background, DailyEntry, DailyPoint, Daemons, Kmalloc, Leaks, Lifetime, LogRotation,
+    Arrivals, Background, Daemons, DailyEntry, DailyPoint, Kmalloc, Leaks, Lifetime, LogRotation,
     PageCacheJob, PodProfile, Pods, Wave, Workload,
 };
 
@@ -121,7 +121,8 @@ impl Scenario {
         })?;
         let mut scenario = Scenario::parse(&text, &file)?;
         scenario.source = Some(path.to_path_buf());
-        let tree = Node::parse(&text).map_err(|e| from_saphyr(&file, &e, ErrorKind::Syntax, None))?;
+        let tree =
+            Node::parse(&text).map_err(|e| from_saphyr(&file, &e, ErrorKind::Syntax, None))?;
         if let Initial::Capture(capture) = &scenario.initial {
             let list = Path::root().key("initial").key("capture");
             let list = if tree.get(&list.key("files")).is_some() {
@@ -190,7 +191,10 @@ impl Scenario {
         if self.duration.0 == 0 || self.duration > MAX_DURATION {
             return Err(Invalid::new(
                 &root.key("duration"),
-                format!("{}: allowed from 1ns to 100 years ({MAX_DURATION})", self.duration),
+                format!(
+                    "{}: allowed from 1ns to 100 years ({MAX_DURATION})",
+                    self.duration
+                ),
             ));
         }
         for (i, action) in self.actions.iter().enumerate() {
@@ -202,7 +206,10 @@ impl Scenario {
             if action.at > self.duration {
                 return Err(Invalid::new(
                     &at.key("at"),
-                    format!("{} is after the end of the run ({})", action.at, self.duration),
+                    format!(
+                        "{} is after the end of the run ({})",
+                        action.at, self.duration
+                    ),
                 ));
             }
         }

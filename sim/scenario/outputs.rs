@@ -24,7 +24,9 @@ pub struct AllocProbe {
     pub order: u32,
     /// Flag names joined by `|` (`GFP_KERNEL`, `GFP_KERNEL|__GFP_COMP`) or a mask (`0x10c0d0`).
     #[serde(default = "gfp_kernel")]
-    #[schemars(regex(pattern = r"^\s*(0[xX][0-9a-fA-F]+|_{0,3}GFP_[A-Z0-9_]+)(\s*\|\s*(0[xX][0-9a-fA-F]+|_{0,3}GFP_[A-Z0-9_]+))*\s*$"))]
+    #[schemars(regex(
+        pattern = r"^\s*(0[xX][0-9a-fA-F]+|_{0,3}GFP_[A-Z0-9_]+)(\s*\|\s*(0[xX][0-9a-fA-F]+|_{0,3}GFP_[A-Z0-9_]+))*\s*$"
+    ))]
     pub gfp: String,
     pub every: Duration,
 }
@@ -74,14 +76,19 @@ impl AllocProbe {
             ));
         }
         if self.every.0 == 0 {
-            return Err(Invalid::new(&path.key("every"), "a probe every 0s: give a positive interval"));
+            return Err(Invalid::new(
+                &path.key("every"),
+                "a probe every 0s: give a positive interval",
+            ));
         }
         Ok(())
     }
 }
 
 /// Files a run writes into its output folder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum OutputFile {
     /// Time series per zone and order (CSV, kernel counter names).

@@ -16,7 +16,11 @@ use super::tree::{Kind, Node, Seg};
 use super::Scenario;
 
 /// Paths whose value is a choice of one variant, keyed by the variant's name.
-const CHOICES: [&str; 3] = ["initial", "workload.pods.arrivals", "workload.pods.lifetime"];
+const CHOICES: [&str; 3] = [
+    "initial",
+    "workload.pods.arrivals",
+    "workload.pods.lifetime",
+];
 
 /// The path a `--set` key names.
 fn key_path(key: &str) -> Result<Vec<Seg>, String> {
@@ -63,13 +67,19 @@ pub fn apply_override(scenario: &mut Scenario, setting: &str) -> Result<(), Scen
         message,
     };
     let (key, value) = setting.split_once('=').ok_or_else(|| {
-        fail("expected KEY=VALUE, such as vm.extfrag_threshold=250 or \
+        fail(
+            "expected KEY=VALUE, such as vm.extfrag_threshold=250 or \
               workload.pods.arrivals.poisson=60/h"
-            .into())
+                .into(),
+        )
     })?;
     let mut path = key_path(key.trim()).map_err(&fail)?;
-    let value_node = Node::parse(value.trim())
-        .map_err(|e| fail(format!("the value is not YAML: {}", super::error::saphyr_message(&e))))?;
+    let value_node = Node::parse(value.trim()).map_err(|e| {
+        fail(format!(
+            "the value is not YAML: {}",
+            super::error::saphyr_message(&e)
+        ))
+    })?;
     let mut tree = Node::parse(&scenario.to_yaml())
         .map_err(|e| fail(format!("internal: the scenario does not read back: {e}")))?;
     let mut value_node = value_node;
@@ -97,7 +107,9 @@ pub fn apply_override(scenario: &mut Scenario, setting: &str) -> Result<(), Scen
         }
     })?;
     updated.source = scenario.source.clone();
-    updated.validate_paths().map_err(|e| fail(format!("{}: {}", e.path, e.message)))?;
+    updated
+        .validate_paths()
+        .map_err(|e| fail(format!("{}: {}", e.path, e.message)))?;
     *scenario = updated;
     Ok(())
 }
@@ -110,8 +122,14 @@ mod tests {
     fn keys_keep_sysctl_names_whole() {
         let k = |s: &str| dotted(&key_path(s).unwrap());
         assert_eq!(k("vm.extfrag_threshold"), "tunables.vm.extfrag_threshold");
-        assert_eq!(k("sweep.grid.vm.min_free_kbytes"), "sweep.grid.vm.min_free_kbytes");
-        assert_eq!(key_path("machine.zones.1.managed").unwrap()[2], Seg::Index(1));
+        assert_eq!(
+            k("sweep.grid.vm.min_free_kbytes"),
+            "sweep.grid.vm.min_free_kbytes"
+        );
+        assert_eq!(
+            key_path("machine.zones.1.managed").unwrap()[2],
+            Seg::Index(1)
+        );
         assert!(key_path("machine..memory").is_err());
     }
 }

@@ -38,7 +38,9 @@ fn parse_time(text: &str) -> Result<Duration, String> {
     if text.starts_with(|c: char| c.is_ascii_digit() || c == '.')
         && text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
     {
-        return format!("{text}s").parse().map_err(|e: super::units::UnitError| e.0);
+        return format!("{text}s")
+            .parse()
+            .map_err(|e: super::units::UnitError| e.0);
     }
     text.parse()
         .map_err(|e: super::units::UnitError| format!("{e}, or seconds such as `5400`"))
@@ -83,7 +85,11 @@ pub fn parse_events(text: &str, file: &str) -> Result<Vec<PodEvent>, ScenarioErr
         }
         if !header_seen {
             if fields.iter().map(|f| f.0.to_ascii_lowercase()).ne(HEADER) {
-                return Err(err(line_no, 1, "expected the header `time,event,pod`".into()));
+                return Err(err(
+                    line_no,
+                    1,
+                    "expected the header `time,event,pod`".into(),
+                ));
             }
             header_seen = true;
             continue;
@@ -95,7 +101,10 @@ pub fn parse_events(text: &str, file: &str) -> Result<Vec<PodEvent>, ScenarioErr
                 return Err(err(
                     line_no,
                     tcol,
-                    format!("time {time} is before the previous event's {}: events go in time order", prev.time),
+                    format!(
+                        "time {time} is before the previous event's {}: events go in time order",
+                        prev.time
+                    ),
                 ));
             }
         }
@@ -115,10 +124,18 @@ pub fn parse_events(text: &str, file: &str) -> Result<Vec<PodEvent>, ScenarioErr
         }
         match kind {
             PodEventKind::Start if !running.insert(pod.to_string()) => {
-                return Err(err(line_no, pcol, format!("pod `{pod}` starts again while running")));
+                return Err(err(
+                    line_no,
+                    pcol,
+                    format!("pod `{pod}` starts again while running"),
+                ));
             }
             PodEventKind::Stop if !running.remove(pod) => {
-                return Err(err(line_no, pcol, format!("pod `{pod}` stops but is not running")));
+                return Err(err(
+                    line_no,
+                    pcol,
+                    format!("pod `{pod}` stops but is not running"),
+                ));
             }
             _ => {}
         }
@@ -129,7 +146,11 @@ pub fn parse_events(text: &str, file: &str) -> Result<Vec<PodEvent>, ScenarioErr
         });
     }
     if !header_seen {
-        return Err(err(1, 1, "empty event log: expected the header `time,event,pod`".into()));
+        return Err(err(
+            1,
+            1,
+            "empty event log: expected the header `time,event,pod`".into(),
+        ));
     }
     Ok(events)
 }
@@ -144,8 +165,11 @@ mod tests {
 
     #[test]
     fn reads_events() {
-        let ev = parse_events("time,event,pod\n# boot\n0s,start,a\n5400, start ,\"b\"\n2h30m,stop,b\n", "ev.csv")
-            .unwrap();
+        let ev = parse_events(
+            "time,event,pod\n# boot\n0s,start,a\n5400, start ,\"b\"\n2h30m,stop,b\n",
+            "ev.csv",
+        )
+        .unwrap();
         assert_eq!(ev.len(), 3);
         assert_eq!(ev[1].time, Duration::from_secs(5400));
         assert_eq!(ev[1].pod, "b");
@@ -155,9 +179,18 @@ mod tests {
 
     #[test]
     fn errors_name_file_line_and_column() {
-        assert_eq!(msg("t,e,p\n"), "ev.csv:1:1: expected the header `time,event,pod`");
-        assert_eq!(msg(""), "ev.csv:1:1: empty event log: expected the header `time,event,pod`");
-        assert_eq!(msg("time,event,pod\n1h,start\n"), "ev.csv:2:1: 2 fields: expected 3 (time,event,pod)");
+        assert_eq!(
+            msg("t,e,p\n"),
+            "ev.csv:1:1: expected the header `time,event,pod`"
+        );
+        assert_eq!(
+            msg(""),
+            "ev.csv:1:1: empty event log: expected the header `time,event,pod`"
+        );
+        assert_eq!(
+            msg("time,event,pod\n1h,start\n"),
+            "ev.csv:2:1: 2 fields: expected 3 (time,event,pod)"
+        );
         assert_eq!(
             msg("time,event,pod\n1h,begin,a\n"),
             "ev.csv:2:4: unknown event `begin`: allowed start or stop"
@@ -170,7 +203,11 @@ mod tests {
             msg("time,event,pod\n1h,start,a\n2h, start, a\n"),
             "ev.csv:3:12: pod `a` starts again while running"
         );
-        assert_eq!(msg("time,event,pod\n1h,stop,zz\n"), "ev.csv:2:9: pod `zz` stops but is not running");
-        assert!(msg("time,event,pod\nsoon,start,a\n").starts_with("ev.csv:2:1: `soon` is not a duration"));
+        assert_eq!(
+            msg("time,event,pod\n1h,stop,zz\n"),
+            "ev.csv:2:9: pod `zz` stops but is not running"
+        );
+        assert!(msg("time,event,pod\nsoon,start,a\n")
+            .starts_with("ev.csv:2:1: `soon` is not a duration"));
     }
 }

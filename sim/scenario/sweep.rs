@@ -45,9 +45,9 @@ struct GridValue(String);
 
 impl<'de> Deserialize<'de> for GridValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)
-            .map(GridValue)
-            .map_err(|_| de::Error::custom("a grid value is a scalar such as `250`, `60/h` or `5.15`"))
+        String::deserialize(d).map(GridValue).map_err(|_| {
+            de::Error::custom("a grid value is a scalar such as `250`, `60/h` or `5.15`")
+        })
     }
 }
 
@@ -126,10 +126,9 @@ pub fn replicate_seed(base: u64, k: u32) -> u64 {
 impl Sweep {
     /// Number of runs: the product of the axis lengths × seeds.
     pub fn run_count(&self) -> u64 {
-        self.grid
-            .0
-            .iter()
-            .fold(self.seeds as u64, |n, (_, v)| n.saturating_mul(v.len() as u64))
+        self.grid.0.iter().fold(self.seeds as u64, |n, (_, v)| {
+            n.saturating_mul(v.len() as u64)
+        })
     }
 
     /// Every grid combination × seed replicate, in the fixed order described in the module doc.
@@ -169,7 +168,10 @@ impl Sweep {
 
     pub(crate) fn validate(&self, path: &Path, scenario: &Scenario) -> Result<(), Invalid> {
         if self.seeds == 0 {
-            return Err(Invalid::new(&path.key("seeds"), "0 seeds: allowed 1 or more"));
+            return Err(Invalid::new(
+                &path.key("seeds"),
+                "0 seeds: allowed 1 or more",
+            ));
         }
         if let Some(t) = self.target {
             if !(t > 0.0 && t < 1.0) {
@@ -220,11 +222,19 @@ impl FromStr for Shard {
         let err = |m: &str| ScenarioError::Argument {
             flag: "--shard",
             value: text.to_string(),
-            message: format!("{m}: write K/N with 1 ≤ K ≤ N, e.g. 3/8 for the third of eight slices"),
+            message: format!(
+                "{m}: write K/N with 1 ≤ K ≤ N, e.g. 3/8 for the third of eight slices"
+            ),
         };
         let (k, n) = text.split_once('/').ok_or_else(|| err("no `/`"))?;
-        let k: u32 = k.trim().parse().map_err(|_| err("K is not a whole number"))?;
-        let n: u32 = n.trim().parse().map_err(|_| err("N is not a whole number"))?;
+        let k: u32 = k
+            .trim()
+            .parse()
+            .map_err(|_| err("K is not a whole number"))?;
+        let n: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| err("N is not a whole number"))?;
         if n == 0 || k == 0 || k > n {
             return Err(err("K is out of range"));
         }

@@ -73,7 +73,10 @@ pub struct Node {
 pub enum Kind {
     /// `raw` is the scalar as written (quotes included); `string` its value when YAML reads it
     /// as a string.
-    Scalar { raw: String, string: Option<String> },
+    Scalar {
+        raw: String,
+        string: Option<String>,
+    },
     Seq(Vec<Node>),
     /// Entries in document order, each with the position of its key.
     Map(Vec<(String, Pos, Node)>),
@@ -152,9 +155,9 @@ fn build(text: &str, raw: Spanned<RawKind>) -> Node {
     let kind = match raw.value {
         RawKind::Scalar(string) => {
             let source = match (span.byte_offset(), span.byte_len()) {
-                (Some(start), Some(len)) => {
-                    text.get(start as usize..(start + len) as usize).unwrap_or("")
-                }
+                (Some(start), Some(len)) => text
+                    .get(start as usize..(start + len) as usize)
+                    .unwrap_or(""),
                 _ => "",
             };
             Kind::Scalar {
@@ -267,16 +270,20 @@ impl Node {
             }
             (Kind::Seq(items), Seg::Index(i)) => {
                 let len = items.len();
-                items
-                    .get_mut(*i)
-                    .ok_or_else(|| format!("index {i} is past the end (the list has {len} items)"))?
+                items.get_mut(*i).ok_or_else(|| {
+                    format!("index {i} is past the end (the list has {len} items)")
+                })?
             }
             (Kind::Seq(_), Seg::Key(key)) => {
                 return Err(format!("`{key}` is a key, but this value is a list"))
             }
-            (_, Seg::Index(i)) => return Err(format!("[{i}] is an index, but this value is not a list")),
+            (_, Seg::Index(i)) => {
+                return Err(format!("[{i}] is an index, but this value is not a list"))
+            }
             (Kind::Scalar { raw, .. }, Seg::Key(key)) => {
-                return Err(format!("`{key}` is a key, but this value is the scalar `{raw}`"))
+                return Err(format!(
+                    "`{key}` is a key, but this value is the scalar `{raw}`"
+                ))
             }
         };
         child.set(rest, value)
@@ -354,11 +361,23 @@ mod tests {
         let tree = Node::parse(DOC).unwrap();
         let zones = Path::root().key("machine").key("zones");
         let managed = zones.index(1).key("managed");
-        assert_eq!(tree.locate(&managed), Pos { line: 7, column: 16 });
+        assert_eq!(
+            tree.locate(&managed),
+            Pos {
+                line: 7,
+                column: 16
+            }
+        );
         assert_eq!(tree.get(&managed).and_then(Node::raw), Some("721118"));
         // A default the document left out points at its nearest written ancestor.
-        assert_eq!(tree.locate(&zones.index(0).key("present")), Pos { line: 5, column: 7 });
-        assert_eq!(tree.path_at(Pos { line: 7, column: 7 }), Some(zones.index(1).key("managed")));
+        assert_eq!(
+            tree.locate(&zones.index(0).key("present")),
+            Pos { line: 5, column: 7 }
+        );
+        assert_eq!(
+            tree.path_at(Pos { line: 7, column: 7 }),
+            Some(zones.index(1).key("managed"))
+        );
         assert_eq!(managed.to_string(), "machine.zones[1].managed");
     }
 
@@ -368,7 +387,10 @@ mod tests {
         let value = Node::parse("5.10").unwrap();
         tree.set(&[Seg::Key("kernel".into())], value).unwrap();
         let flow = tree.to_flow();
-        assert!(flow.starts_with(r#"{"kernel": 5.10, "machine": {"memory": 16GiB"#), "{flow}");
+        assert!(
+            flow.starts_with(r#"{"kernel": 5.10, "machine": {"memory": 16GiB"#),
+            "{flow}"
+        );
         assert!(flow.ends_with(r#""text": "a, b"}"#), "{flow}");
         let again = Node::parse(&flow).unwrap();
         assert_eq!(again.to_flow(), flow);

@@ -14,11 +14,19 @@ use serde::{Deserialize, Deserializer, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct Tunables {
     /// `vm.min_free_kbytes`: the min watermark summed over lowmem zones, in KiB.
-    #[serde(rename = "vm.min_free_kbytes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "vm.min_free_kbytes",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub min_free_kbytes: Option<u64>,
     /// `vm.extfrag_threshold` (0..1000): compaction is skipped while the fragmentation index is
     /// at or below it.
-    #[serde(rename = "vm.extfrag_threshold", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "vm.extfrag_threshold",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub extfrag_threshold: Option<u32>,
     /// `vm.watermark_scale_factor` (1..1000), 4.6+.
     #[serde(
@@ -64,7 +72,10 @@ fn ratio_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u32>>, D::Er
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.write_str("a list of ratios such as [256, 256, 32], or the text `256 256 32`")
         }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
             let mut out = Vec::new();
             while let Some(v) = seq.next_element::<u32>()? {
                 out.push(v);
@@ -77,7 +88,11 @@ fn ratio_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u32>>, D::Er
                 .map(|s| s.parse::<u32>())
                 .collect::<Result<Vec<_>, _>>()
                 .map(Some)
-                .map_err(|_| E::custom(format!("`{v}` is not a list of ratios such as `256 256 32`")))
+                .map_err(|_| {
+                    E::custom(format!(
+                        "`{v}` is not a list of ratios such as `256 256 32`"
+                    ))
+                })
         }
         fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
             u32::try_from(v)
@@ -94,7 +109,14 @@ fn ratio_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u32>>, D::Er
     d.deserialize_any(V)
 }
 
-fn range(path: &Path, value: u64, min: u64, max: u64, name: &str, why: &str) -> Result<(), Invalid> {
+fn range(
+    path: &Path,
+    value: u64,
+    min: u64,
+    max: u64,
+    name: &str,
+    why: &str,
+) -> Result<(), Invalid> {
     if (min..=max).contains(&value) {
         Ok(())
     } else {
@@ -108,7 +130,12 @@ fn range(path: &Path, value: u64, min: u64, max: u64, name: &str, why: &str) -> 
 impl Tunables {
     /// Checks ranges and that `profile` has each tunable set. `memory_kib` bounds
     /// `vm.min_free_kbytes`.
-    pub(crate) fn validate(&self, path: &Path, profile: &Profile, memory_kib: u64) -> Result<(), Invalid> {
+    pub(crate) fn validate(
+        &self,
+        path: &Path,
+        profile: &Profile,
+        memory_kib: u64,
+    ) -> Result<(), Invalid> {
         let missing = |key: &str, what: &str| {
             Invalid::new(
                 &path.key(key),
@@ -127,7 +154,14 @@ impl Tunables {
             )?;
         }
         if let Some(v) = self.extfrag_threshold {
-            range(&path.key("vm.extfrag_threshold"), v.into(), 0, 1000, "vm.extfrag_threshold", "")?;
+            range(
+                &path.key("vm.extfrag_threshold"),
+                v.into(),
+                0,
+                1000,
+                "vm.extfrag_threshold",
+                "",
+            )?;
         }
         if let Some(v) = self.watermark_scale_factor {
             if profile.watermark_gaps != WatermarkGaps::ScaleFactor {
@@ -147,7 +181,10 @@ impl Tunables {
         }
         if let Some(v) = self.watermark_boost_factor {
             if profile.watermark_boost_factor == 0 {
-                return Err(missing("vm.watermark_boost_factor", "it has no watermark boosting"));
+                return Err(missing(
+                    "vm.watermark_boost_factor",
+                    "it has no watermark boosting",
+                ));
             }
             range(
                 &path.key("vm.watermark_boost_factor"),
@@ -214,7 +251,9 @@ impl Tunables {
 
 /// `transparent_hugepage` (/sys/kernel/mm/transparent_hugepage/enabled). With `always` or
 /// `madvise`, khugepaged raises `min_free_kbytes` (`set_recommended_min_free_kbytes()`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ThpMode {
     /// The RHEL/CentOS 7 default.

@@ -57,7 +57,11 @@ fn exact_product(number: &str, multiplier: u64) -> Option<u64> {
         whole.parse().ok()?
     };
     let scale = 10u128.pow(frac.len() as u32);
-    let frac: u128 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
+    let frac: u128 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().ok()?
+    };
     let frac_part = frac.checked_mul(multiplier as u128)?;
     if frac_part % scale != 0 {
         return None;
@@ -134,7 +138,7 @@ impl fmt::Display for Size {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (prefix, shift) in SIZE_UNITS {
             let unit = 1u64 << shift;
-            if self.0 != 0 && self.0 % unit == 0 {
+            if self.0 != 0 && self.0.is_multiple_of(unit) {
                 return write!(f, "{}{prefix}iB", self.0 / unit);
             }
         }
@@ -165,7 +169,7 @@ impl FromStr for Pages {
                  a size such as `15992kB`"
             ))
         })?;
-        if size.0 % PAGE_SIZE != 0 {
+        if !size.0.is_multiple_of(PAGE_SIZE) {
             return Err(UnitError(format!(
                 "`{text}` is not a whole number of 4 KiB pages"
             )));
@@ -212,7 +216,8 @@ impl Duration {
 impl FromStr for Duration {
     type Err = UnitError;
     fn from_str(text: &str) -> Result<Self, UnitError> {
-        let err = |why: &str| UnitError(format!("`{text}` is not a duration{why}: {DURATION_FORMS}"));
+        let err =
+            |why: &str| UnitError(format!("`{text}` is not a duration{why}: {DURATION_FORMS}"));
         let mut rest = text.trim();
         if rest.is_empty() {
             return Err(err(""));
@@ -228,9 +233,17 @@ impl FromStr for Duration {
             let index = DURATION_UNITS
                 .iter()
                 .position(|(u, _)| *u == unit)
-                .ok_or_else(|| err(if unit.is_empty() { " (a unit is missing)" } else { "" }))?;
+                .ok_or_else(|| {
+                    err(if unit.is_empty() {
+                        " (a unit is missing)"
+                    } else {
+                        ""
+                    })
+                })?;
             if last_unit != usize::MAX && index <= last_unit {
-                return Err(err(" (units must go from the largest to the smallest, once each)"));
+                return Err(err(
+                    " (units must go from the largest to the smallest, once each)",
+                ));
             }
             last_unit = index;
             let part = exact_product(number, DURATION_UNITS[index].1)
@@ -455,7 +468,11 @@ mod tests {
             "120 per hour".parse::<Rate>().unwrap_err().0,
             format!("`120 per hour` is not a rate: {RATE_FORMS}")
         );
-        assert!("1/0s".parse::<Rate>().unwrap_err().0.contains("period is zero"));
+        assert!("1/0s"
+            .parse::<Rate>()
+            .unwrap_err()
+            .0
+            .contains("period is zero"));
         assert_eq!("0/h".parse::<Rate>().unwrap().mean_interval(), None);
     }
 

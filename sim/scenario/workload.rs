@@ -98,7 +98,8 @@ impl<'de> Deserialize<'de> for DailyEntry {
                 v.parse().map(DailyEntry::Hourly).map_err(E::custom)
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<DailyEntry, A::Error> {
-                DailyPoint::deserialize(de::value::MapAccessDeserializer::new(map)).map(DailyEntry::From)
+                DailyPoint::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(DailyEntry::From)
             }
         }
         d.deserialize_any(V)
@@ -130,7 +131,10 @@ impl Arrivals {
             Arrivals::Poisson(_) | Arrivals::Replay(_) => Ok(()),
             Arrivals::Daily(entries) => {
                 let at = path.key("daily");
-                let hourly = entries.iter().filter(|e| matches!(e, DailyEntry::Hourly(_))).count();
+                let hourly = entries
+                    .iter()
+                    .filter(|e| matches!(e, DailyEntry::Hourly(_)))
+                    .count();
                 if hourly > 0 {
                     if hourly != entries.len() {
                         return Err(Invalid::new(
@@ -147,7 +151,10 @@ impl Arrivals {
                     return Ok(());
                 }
                 if entries.is_empty() {
-                    return Err(Invalid::new(&at, "no rates: give 24 hourly rates or {at, rate} points"));
+                    return Err(Invalid::new(
+                        &at,
+                        "no rates: give 24 hourly rates or {at, rate} points",
+                    ));
                 }
                 let points = self.daily_points();
                 for (i, (t, _)) in points.iter().enumerate() {
@@ -160,7 +167,10 @@ impl Arrivals {
                     if i > 0 && *t <= points[i - 1].0 {
                         return Err(Invalid::new(
                             &at.index(i).key("at"),
-                            format!("{t} does not come after {}: points go in time order", points[i - 1].0),
+                            format!(
+                                "{t} does not come after {}: points go in time order",
+                                points[i - 1].0
+                            ),
                         ));
                     }
                 }
@@ -168,7 +178,10 @@ impl Arrivals {
             }
             Arrivals::Waves(waves) => {
                 if waves.is_empty() {
-                    return Err(Invalid::new(&path.key("waves"), "no waves: give at least one {at, count}"));
+                    return Err(Invalid::new(
+                        &path.key("waves"),
+                        "no waves: give at least one {at, count}",
+                    ));
                 }
                 for (i, w) in waves.iter().enumerate() {
                     if w.count == 0 {
@@ -205,7 +218,10 @@ pub enum Lifetime {
     /// Exponential with this mean.
     Exponential(Duration),
     /// Log-normal with this median and shape σ.
-    Lognormal { median: Duration, sigma: f64 },
+    Lognormal {
+        median: Duration,
+        sigma: f64,
+    },
     Fixed(Duration),
 }
 
@@ -229,7 +245,10 @@ impl Lifetime {
                 Lifetime::Lognormal { .. } => path.key(key).key("median"),
                 _ => path.key(key),
             };
-            return Err(Invalid::new(&at, "a pod lifetime of 0s: give a positive duration"));
+            return Err(Invalid::new(
+                &at,
+                "a pod lifetime of 0s: give a positive duration",
+            ));
         }
         Ok(())
     }
@@ -296,7 +315,10 @@ impl PodProfile {
         if self.threads > MAX_THREADS {
             return Err(Invalid::new(
                 &path.key("threads"),
-                format!("{} threads: allowed 0 to {MAX_THREADS} (PID_MAX_LIMIT)", self.threads),
+                format!(
+                    "{} threads: allowed 0 to {MAX_THREADS} (PID_MAX_LIMIT)",
+                    self.threads
+                ),
             ));
         }
         for name in self.slab.keys() {
@@ -306,7 +328,10 @@ impl PodProfile {
             if k.size.0 == 0 || k.size.0 > KMALLOC_MAX {
                 return Err(Invalid::new(
                     &path.key("kmalloc").index(i).key("size"),
-                    format!("kmalloc of {}: allowed 1B to 4MiB (KMALLOC_MAX_SIZE)", k.size),
+                    format!(
+                        "kmalloc of {}: allowed 1B to 4MiB (KMALLOC_MAX_SIZE)",
+                        k.size
+                    ),
                 ));
             }
         }
