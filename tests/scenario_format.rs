@@ -532,8 +532,26 @@ fn the_json_schema_is_json_and_names_the_top_level_keys() {
         .filter_map(|v| v.as_str())
         .collect();
     assert_eq!(required, ["name", "kernel", "machine", "duration"]);
-    let tunables = &schema["$defs"]["Tunables"]["properties"];
-    assert!(tunables.get("vm.extfrag_threshold").is_some());
+    let defs = &schema["$defs"];
+    assert!(defs["Tunables"]["properties"]
+        .get("vm.extfrag_threshold")
+        .is_some());
+    assert_eq!(defs["Tunables"]["additionalProperties"], false);
+    assert_eq!(
+        defs["ZoneSpec"]["properties"]["zone"]["enum"],
+        serde_json::json!(["DMA", "DMA32", "Normal", "Movable"])
+    );
+    assert!(defs["AllocProbe"]["properties"]["gfp"]["pattern"]
+        .as_str()
+        .unwrap()
+        .contains("GFP_"));
+    // Units are strings with patterns.
+    assert_eq!(defs["Duration"]["type"], "string");
+    assert_eq!(defs["Rate"]["type"], "string");
+    assert!(defs["Size"]["oneOf"][0]["pattern"]
+        .as_str()
+        .unwrap()
+        .contains("GgTt"));
 }
 
 #[test]
@@ -657,4 +675,47 @@ fn unreadable_scenarios_name_the_file() {
     assert!(err
         .to_string()
         .starts_with("/nonexistent/s.yaml: cannot read: "));
+}
+
+mod garbage {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn seed_node() -> String {
+        std::fs::read_to_string(scenarios_dir().join("seed-rhel7-node.yaml")).unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Damaged scenario files never panic, and every error is located inside the text.
+        #[test]
+        fn damaged_files_give_located_errors(at in 0usize..4000, len in 0usize..40, insert in "\\PC{0,12}") {
+            let text = seed_node();
+            let chars: Vec<char> = text.chars().collect();
+            let at = at.min(chars.len());
+            let end = (at + len).min(chars.len());
+            let damaged: String = chars[..at].iter().chain(insert.chars().collect::<Vec<_>>().iter()).chain(chars[end..].iter()).collect();
+            if let Err(e) = Scenario::parse(&damaged, "t.yaml") {
+                match e {
+                    ScenarioError::At { file, line, column, message, .. } => {
+                        prop_assert_eq!(file, "t.yaml");
+                        prop_assert!(line >= 1 && line as usize <= damaged.lines().count() + 1);
+                        prop_assert!(column >= 1);
+                        prop_assert!(!message.is_empty());
+                    }
+                    other => prop_assert!(false, "unlocated error {other}"),
+                }
+            }
+        }
+
+        #[test]
+        fn random_overrides_never_panic(key in "[a-z_.0-9]{0,30}", value in "\\PC{0,20}") {
+            let mut s = Scenario::parse(PODS, "t.yaml").unwrap();
+            let before = s.clone();
+            if apply_override(&mut s, &format!("{key}={value}")).is_err() {
+                prop_assert_eq!(s, before);
+            }
+        }
+    }
 }

@@ -55,7 +55,7 @@ pub struct ZoneSpec {
     pub node: u32,
     /// `DMA`, `DMA32`, `Normal` or `Movable`.
     #[serde(deserialize_with = "zone_type")]
-    #[schemars(with = "ZoneName")]
+    #[schemars(schema_with = "zone_schema")]
     pub zone: ZoneType,
     pub start_pfn: u64,
     /// Pages from the first to the last PFN, holes included.
@@ -67,15 +67,8 @@ pub struct ZoneSpec {
 }
 
 /// The zone names a scenario accepts (x86-64 has no HighMem; ZONE_DEVICE has no buddy pages).
-#[derive(schemars::JsonSchema)]
-#[allow(dead_code)]
-enum ZoneName {
-    #[serde(rename = "DMA")]
-    Dma,
-    #[serde(rename = "DMA32")]
-    Dma32,
-    Normal,
-    Movable,
+fn zone_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": "string", "enum": ["DMA", "DMA32", "Normal", "Movable"]})
 }
 
 const ZONE_TYPES: &str = "DMA, DMA32, Normal or Movable";

@@ -271,3 +271,28 @@ impl Scenario {
         serde_saphyr::to_string(self).expect("scenario types always serialize")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scenarios_built_in_code_are_checked_by_path() {
+        let mut s = Scenario::parse(
+            "name: t\nkernel: \"6.18\"\nmachine: {memory: 8GiB, cpus: 2}\nduration: 1h\n",
+            "t.yaml",
+        )
+        .unwrap();
+        s.machine.cpus = 0;
+        assert_eq!(
+            s.validate().unwrap_err().to_string(),
+            "machine.cpus: 0 CPUs: allowed 1 to 8192 (CONFIG_NR_CPUS)"
+        );
+        s.machine.cpus = 2;
+        s.tunables.compaction_proactiveness = Some(40);
+        s.validate().unwrap();
+        assert_eq!(s.resolve(FsPath::new("x.csv")), PathBuf::from("x.csv"));
+        s.source = Some(PathBuf::from("dir/s.yaml"));
+        assert_eq!(s.resolve(FsPath::new("x.csv")), PathBuf::from("dir/x.csv"));
+    }
+}

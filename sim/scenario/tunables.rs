@@ -262,3 +262,35 @@ pub enum ThpMode {
     Madvise,
     Never,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_takes_the_values_that_are_set() {
+        let mut t = Tunables {
+            extfrag_threshold: Some(500),
+            min_free_kbytes: Some(67584),
+            ..Tunables::default()
+        };
+        t.merge(&Tunables {
+            extfrag_threshold: Some(250),
+            lowmem_reserve_ratio: Some(vec![256, 256, 32]),
+            ..Tunables::default()
+        });
+        assert_eq!(t.extfrag_threshold, Some(250));
+        assert_eq!(t.min_free_kbytes, Some(67584));
+        assert_eq!(t.lowmem_reserve_ratio, Some(vec![256, 256, 32]));
+    }
+
+    #[test]
+    fn lowmem_reserve_ratio_takes_the_sysctl_text() {
+        let t: Tunables = serde_saphyr::from_str("vm.lowmem_reserve_ratio: 256 256 32\n").unwrap();
+        assert_eq!(t.lowmem_reserve_ratio, Some(vec![256, 256, 32]));
+        let err =
+            serde_saphyr::from_str::<Tunables>("vm.lowmem_reserve_ratio: 256 x\n").unwrap_err();
+        assert!(crate::scenario::error::saphyr_message(&err)
+            .contains("`256 x` is not a list of ratios"));
+    }
+}
