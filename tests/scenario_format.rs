@@ -185,6 +185,15 @@ fn impossible_machines_are_rejected_at_the_value() {
     assert_eq!(
         error(&zones(
             "16GiB",
+            "    - {zone: Normal, start_pfn: 1048576, spanned: 10, present: 10, managed: 10}\n    - {zone: Movable, start_pfn: 1000000, spanned: 10, present: 10, managed: 10}\n"
+        )),
+        "t.yaml:8:34: machine.zones[1].start_pfn: node 0 Movable starts at PFN 1000000, on the \
+         wrong side of zones[0], Normal at PFN 1048576: a node's zones go up in address in the \
+         order DMA, DMA32, Normal, Movable"
+    );
+    assert_eq!(
+        error(&zones(
+            "16GiB",
             "    - {zone: HighMem, start_pfn: 1, spanned: 1, present: 1, managed: 1}\n"
         )),
         "t.yaml:7:14: machine.zones[0].zone: zone `HighMem` does not exist on x86-64 with \

@@ -234,6 +234,20 @@ impl Machine {
                     ),
                 ));
             }
+            if let Some((j, o)) = self.zones[..i]
+                .iter()
+                .enumerate()
+                .find(|(_, o)| o.node == z.node && (o.zone < z.zone) != (o.start_pfn < z.start_pfn))
+            {
+                return Err(Invalid::new(
+                    &at.key("start_pfn"),
+                    format!(
+                        "{name} starts at PFN {}, on the wrong side of zones[{j}], {} at PFN {}: \
+                         a node's zones go up in address in the order DMA, DMA32, Normal, Movable",
+                        z.start_pfn, o.zone, o.start_pfn
+                    ),
+                ));
+            }
             total_present += z.present.0;
         }
         if total_present > memory_pages {

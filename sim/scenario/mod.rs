@@ -102,13 +102,18 @@ impl Scenario {
     /// Reads a scenario from YAML text; `file` names it in errors. Relative paths stay
     /// unresolved and files they name are not checked (see [`Scenario::load`]).
     pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+        Scenario::parse_located(text, file).map(|(scenario, _)| scenario)
+    }
+
+    /// [`Scenario::parse`], also returning the document tree for locating later checks.
+    fn parse_located(text: &str, file: &str) -> Result<(Scenario, Node), ScenarioError> {
         let tree = Node::parse(text).map_err(|e| from_saphyr(file, &e, ErrorKind::Syntax, None))?;
         let scenario: Scenario = serde_saphyr::from_str(text)
             .map_err(|e| from_saphyr(file, &e, ErrorKind::Type, Some(&tree)))?;
         scenario
             .validate_paths()
             .map_err(|e| e.locate(file, &tree))?;
-        Ok(scenario)
+        Ok((scenario, tree))
     }
 
     /// Reads and checks a scenario file, and checks that the files it names exist (capture
@@ -119,10 +124,8 @@ impl Scenario {
             file: file.clone(),
             message: e.to_string(),
         })?;
-        let mut scenario = Scenario::parse(&text, &file)?;
+        let (mut scenario, tree) = Scenario::parse_located(&text, &file)?;
         scenario.source = Some(path.to_path_buf());
-        let tree =
-            Node::parse(&text).map_err(|e| from_saphyr(&file, &e, ErrorKind::Syntax, None))?;
         if let Initial::Capture(capture) = &scenario.initial {
             let list = Path::root().key("initial").key("capture");
             let list = if tree.get(&list.key("files")).is_some() {
