@@ -2,8 +2,8 @@
 //! overrides, sweep expansion and sharding, the JSON Schema, and the shipped scenario files.
 
 use buddysim::scenario::{
-    apply_override, json_schema, Arrivals, ErrorKind, Initial, Lifetime, Pages, Rate, Scenario,
-    ScenarioError, Shard, Size,
+    apply_override, json_schema, Arrivals, ErrorKind, Grid, Initial, Lifetime, Pages, Rate,
+    Scenario, ScenarioError, Shard, Size,
 };
 use std::path::{Path, PathBuf};
 
@@ -61,6 +61,34 @@ fn yaml_syntax_errors_are_located() {
         Err(ScenarioError::At { kind, .. }) => assert_eq!(kind, ErrorKind::Syntax),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn documents_of_the_wrong_shape_are_located() {
+    assert_eq!(
+        error(" \n"),
+        "t.yaml:1:1: the file is empty: a scenario needs at least name, kernel, machine and duration"
+    );
+    assert_eq!(
+        error("[1, 2]\n"),
+        "t.yaml:1:1: expected a mapping of `key: value` entries"
+    );
+    assert_eq!(
+        error(&with("name: u\n")),
+        "t.yaml:7:1: duplicate key `name`: each key may appear once"
+    );
+    assert_eq!(
+        error(&format!("{BASE}---\n{BASE}")),
+        "t.yaml:8:1: more than one YAML document: a scenario file holds one"
+    );
+    assert_eq!(
+        error("name: t\n\tkernel: x\n"),
+        "t.yaml:1:7: while scanning a plain scalar, found a tab"
+    );
+    assert_eq!(
+        error(&with("initial: {fill: {anon: 20GiB}}\n")),
+        "t.yaml:7:17: initial.fill: the fill uses 20GiB, more than the machine's memory 16GiB"
+    );
 }
 
 #[test]
@@ -506,6 +534,24 @@ fn sweep_values_are_checked_where_written() {
     assert_eq!(runs.len(), 4);
     assert_eq!(runs[1].id, "kernel=3.10,kmem_accounting=false,seed#0");
     assert_eq!(runs[3].scenario(&s).unwrap().kernel, "5.15");
+}
+
+#[test]
+fn command_line_axes_build_the_same_grid_as_the_file() {
+    let file = Scenario::load(&scenarios_dir().join("sweep-extfrag-minfree.yaml")).unwrap();
+    let mut grid = Grid::default();
+    grid.set_axis("vm.extfrag_threshold=0,250,500,750,1000")
+        .unwrap();
+    grid.set_axis("vm.min_free_kbytes=1").unwrap();
+    grid.set_axis("vm.min_free_kbytes=16133, 67584,135168,270336")
+        .unwrap();
+    assert_eq!(&grid, &file.sweep.as_ref().unwrap().grid);
+    assert_eq!(
+        grid.set_axis("vm.extfrag_threshold=0,,5")
+            .unwrap_err()
+            .to_string(),
+        "--set vm.extfrag_threshold=0,,5: expected KEY=V1,V2,… with no empty key or value"
+    );
 }
 
 #[test]

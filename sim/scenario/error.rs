@@ -105,6 +105,19 @@ fn reword(message: &str, raw: Option<&str>) -> String {
     if let Some(rest) = message.strip_prefix("missing field ") {
         return format!("missing key {rest}");
     }
+    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest);
+        return format!("duplicate key `{key}`: each key may appear once");
+    }
+    if message.starts_with("multiple YAML documents detected") {
+        return "more than one YAML document: a scenario file holds one".into();
+    }
+    if message == "expected mapping start" {
+        return "expected a mapping of `key: value` entries".into();
+    }
     let number = |what: &str| {
         let found = raw.map(|r| format!(", found `{r}`")).unwrap_or_default();
         format!("expected {what}{found}")

@@ -241,8 +241,8 @@ impl Initial {
                     return Err(Invalid::new(
                         &at,
                         format!(
-                            "the fill uses {} bytes, more than the machine's memory {}",
-                            total, memory
+                            "the fill uses {}, more than the machine's memory {memory}",
+                            Size(u64::try_from(total).unwrap_or(u64::MAX))
                         ),
                     ));
                 }

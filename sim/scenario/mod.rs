@@ -107,6 +107,17 @@ impl Scenario {
 
     /// [`Scenario::parse`], also returning the document tree for locating later checks.
     fn parse_located(text: &str, file: &str) -> Result<(Scenario, Node), ScenarioError> {
+        if text.trim().is_empty() {
+            return Err(ScenarioError::At {
+                file: file.to_string(),
+                line: 1,
+                column: 1,
+                kind: ErrorKind::Type,
+                message: "the file is empty: a scenario needs at least name, kernel, machine and \
+                          duration"
+                    .into(),
+            });
+        }
         let tree = Node::parse(text).map_err(|e| from_saphyr(file, &e, ErrorKind::Syntax, None))?;
         let scenario: Scenario = serde_saphyr::from_str(text)
             .map_err(|e| from_saphyr(file, &e, ErrorKind::Type, Some(&tree)))?;

@@ -81,6 +81,32 @@ impl Serialize for Grid {
     }
 }
 
+impl Grid {
+    /// Adds the axis of a command-line `--set KEY=V1,V2,…` (values split on commas; a list
+    /// value such as a lowmem_reserve_ratio is written with spaces, `256 256 32`). An axis of
+    /// the same key is replaced.
+    pub fn set_axis(&mut self, setting: &str) -> Result<(), ScenarioError> {
+        let fail = |message: &str| ScenarioError::Argument {
+            flag: "--set",
+            value: setting.to_string(),
+            message: message.to_string(),
+        };
+        let (key, values) = setting
+            .split_once('=')
+            .ok_or_else(|| fail("expected KEY=V1,V2,…, such as vm.extfrag_threshold=0,250,500"))?;
+        let values: Vec<String> = values.split(',').map(|v| v.trim().to_string()).collect();
+        if key.trim().is_empty() || values.iter().any(String::is_empty) {
+            return Err(fail("expected KEY=V1,V2,… with no empty key or value"));
+        }
+        let key = key.trim().to_string();
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(axis) => axis.1 = values,
+            None => self.0.push((key, values)),
+        }
+        Ok(())
+    }
+}
+
 /// Most runs one sweep may expand to.
 pub const MAX_RUNS: u64 = 10_000_000;
 
