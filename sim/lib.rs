@@ -10,3 +10,4 @@ pub mod engine;
 pub mod kernel;
 pub mod mm;
 pub mod report;
+pub mod scenario;
