@@ -4,6 +4,7 @@
 mod analyze;
 mod gfp;
 mod input;
+mod scenario;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -28,6 +29,10 @@ enum Command {
     Analyze(analyze::Args),
     /// Decode a GFP mask (0x…) or encode flag names for a kernel version.
     Gfp(gfp::Args),
+    /// Check scenario files (with `--set` overrides) and report the first error with its line.
+    Validate(scenario::ValidateArgs),
+    /// Print the JSON Schema of scenario files, for editors.
+    Schema,
 }
 
 /// Output format of a command.
@@ -43,6 +48,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(args),
         Command::Gfp(args) => gfp::run(args),
+        Command::Validate(args) => scenario::validate(args),
+        Command::Schema => scenario::schema(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
