@@ -7,3 +7,4 @@
 pub mod capture;
 pub mod kernel;
 pub mod mm;
+pub mod workload;

@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "buddysim", version, about = "A deterministic simulator of the Linux page allocator")]
+#[command(
+    name = "buddysim",
+    version,
+    about = "A deterministic simulator of the Linux page allocator"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

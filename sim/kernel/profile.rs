@@ -219,7 +219,8 @@ pub static PROFILES: &[Profile] = &[
     V3_10,
     Profile {
         name: "3.10-rhel7",
-        summary: "RHEL/CentOS 7.9 (3.10.0-1160.el7): 3.10 with user_min_free_kbytes, the 262144 kB \
+        summary:
+            "RHEL/CentOS 7.9 (3.10.0-1160.el7): 3.10 with user_min_free_kbytes, the 262144 kB \
                   clamp, __GFP_ACCOUNT in place of __GFP_KMEMCG and nf_conntrack_%llu caches",
         min_free_kbytes_max: 262144,
         user_min_free_kbytes_kept: true,
@@ -263,7 +264,8 @@ pub static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "4.19",
-        summary: "4.19 (4.19.304): zone-indexed lowmem_reserve_ratio, counted \"alike\" pages when \
+        summary:
+            "4.19 (4.19.304): zone-indexed lowmem_reserve_ratio, counted \"alike\" pages when \
                   stealing, non-movable requests compact first, GFP_KERNEL = 0x6000c0",
         migrate_types: TYPES_4_4,
         user_min_free_kbytes_kept: true,
@@ -398,7 +400,10 @@ pub fn for_release(release: &str) -> Option<&'static Profile> {
 }
 
 fn version_of(p: &Profile) -> (u32, u32) {
-    let mut it = p.name.split(['.', '-']).map(|s| s.parse::<u32>().unwrap_or(0));
+    let mut it = p
+        .name
+        .split(['.', '-'])
+        .map(|s| s.parse::<u32>().unwrap_or(0));
     (it.next().unwrap_or(0), it.next().unwrap_or(0))
 }
 
@@ -408,7 +413,16 @@ mod tests {
 
     #[test]
     fn every_named_profile_exists() {
-        for name in ["3.10", "3.10-rhel7", "4.4", "4.9", "4.19", "5.15", "6.1", "6.18"] {
+        for name in [
+            "3.10",
+            "3.10-rhel7",
+            "4.4",
+            "4.9",
+            "4.19",
+            "5.15",
+            "6.1",
+            "6.18",
+        ] {
             assert_eq!(profile(name).unwrap().name, name);
         }
         assert!(profile("2.6").unwrap_err().contains("3.10-rhel7"));

@@ -61,7 +61,9 @@ impl FromStr for ZoneType {
             .into_iter()
             .find(|z| z.name().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
-                format!("unknown zone `{s}` (expected DMA, DMA32, Normal, HighMem, Movable or Device)")
+                format!(
+                    "unknown zone `{s}` (expected DMA, DMA32, Normal, HighMem, Movable or Device)"
+                )
             })
     }
 }
