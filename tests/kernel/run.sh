@@ -5,7 +5,7 @@
 #   bash tests/kernel/run.sh                 every trace at every memory size
 #   bash tests/kernel/run.sh fresh-order10   only the named traces (file names without .trace)
 #
-# Environment: BUDDYSIM_MEMS (MiB, default "512 1024"), BUDDYSIM_JOBS (parallel VMs, default 1),
+# Environment: BUDDYSIM_MEMS (MiB, default "512 1024"), BUDDYSIM_JOBS (parallel VMs, default: the number of CPUs),
 # BUDDYSIM_WORK (build area, default /var/tmp/buddysim-kernel), BUDDYSIM_TIMEOUT (s per VM, 900).
 # Needs root on Debian 12 (it installs packages with apt-get) and the Debian archive; the VM itself
 # has no network.
@@ -15,7 +15,7 @@ export LC_ALL=C
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 WORK=${BUDDYSIM_WORK:-/var/tmp/buddysim-kernel}
 MEMS=${BUDDYSIM_MEMS:-512 1024}
-JOBS=${BUDDYSIM_JOBS:-1}
+JOBS=${BUDDYSIM_JOBS:-$(nproc)}
 TIMEOUT=${BUDDYSIM_TIMEOUT:-900}
 RESULTS=$HERE/results
 START=$(date +%s)
