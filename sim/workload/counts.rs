@@ -180,7 +180,7 @@ mod tests {
                 .expect("meta names the trace");
             let trace_path = root.join("traces").join(format!("{trace_name}.trace"));
             let trace_text = std::fs::read_to_string(&trace_path).expect("the run's trace exists");
-            let trace = parse(&trace_name, &trace_text).unwrap_or_else(|e| panic!("{e}"));
+            let trace = parse(trace_name, &trace_text).unwrap_or_else(|e| panic!("{e}"));
             let counts = parse_counts("counts", &read("counts")).unwrap_or_else(|e| panic!("{e}"));
             let run_name = dir.display();
             assert_eq!(counts.lines.len(), trace.ops.len(), "{run_name}");
