@@ -33,7 +33,7 @@ mkdir -p "$WORK"
 
 # --- 1. Packages --------------------------------------------------------------------------------
 say "apt-get update"
-apt-get update -q > "$WORK.apt.log" 2>&1 || { cat "$WORK.apt.log" >&2; die "apt-get update failed"; }
+apt-get update -q > "$WORK/apt.log" 2>&1 || { cat "$WORK/apt.log" >&2; die "apt-get update failed"; }
 KPKG=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
 [ -n "$KPKG" ] || die "cannot resolve the linux-image-amd64 dependency (apt-cache depends)"
 KREL=${KPKG#linux-image-}
@@ -43,7 +43,7 @@ say "kernel package $KPKG ($KVER)"
 say "apt-get install qemu-system-x86 busybox-static gcc make cpio linux-headers-$KREL"
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 	qemu-system-x86 busybox-static gcc make cpio libc6-dev "linux-headers-$KREL" \
-	>> "$WORK.apt.log" 2>&1 || { tail -30 "$WORK.apt.log" >&2; die "apt-get install failed"; }
+	>> "$WORK/apt.log" 2>&1 || { tail -30 "$WORK/apt.log" >&2; die "apt-get install failed"; }
 
 # --- 2. The kernel image ------------------------------------------------------------------------
 KDIR=$WORK/kernel-$KREL-$KVER
