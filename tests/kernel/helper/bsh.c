@@ -30,6 +30,7 @@
 #define PAGE 4096UL
 #define CTL "/sys/kernel/debug/buddysim/ctl"
 #define MAX_GROUPS 128
+#define GROUP_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 
 enum gkind { G_KERNEL, G_ANON, G_FILE };
 
@@ -277,8 +278,9 @@ static struct group *group(const char *name, enum gkind kind, int create)
 		}
 	if (!create)
 		die("unknown group '%s'", name);
-	if (ngroups == MAX_GROUPS || strlen(name) >= sizeof(groups[0].name))
-		die("too many groups or group name too long: '%s'", name);
+	if (ngroups == MAX_GROUPS || strlen(name) >= sizeof(groups[0].name) ||
+	    strspn(name, GROUP_CHARS) != strlen(name))
+		die("too many groups, or not a GROUP name (1-31 of A-Z a-z 0-9 _ -): '%s'", name);
 	strcpy(groups[ngroups].name, name);
 	groups[ngroups].kind = kind;
 	return &groups[ngroups++];
