@@ -11,3 +11,4 @@ pub mod kernel;
 pub mod mm;
 pub mod report;
 pub mod scenario;
+pub mod workload;
