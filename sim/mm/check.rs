@@ -8,7 +8,7 @@
 //! NR_FREE_PAGES, the pageblock counts, managed pages) equals what the walk finds. It costs a
 //! pass over the zone: for tests and `--check` runs, not for the hot path.
 
-use crate::kernel::profile::FallbackRules;
+use crate::kernel::profile::MergeRule;
 use crate::mm::mmzone::{
     MigrateType, Node, Pfn, Zone, ZoneType, KIND_ALLOC, KIND_FREE, KIND_HOLE, KIND_PCP,
     KIND_RESERVED, KIND_TAIL, MAX_NR_ORDERS, NIL, PB_COUNTED,
@@ -124,7 +124,7 @@ pub fn check_zone(z: &Zone) -> Result<(), Violation> {
             let buddy = off ^ size;
             if order + 1 < orders && z.pages[buddy as usize].info.is_free_of_order(order) {
                 let (a, b) = (z.pageblock_mt(off), z.pageblock_mt(buddy));
-                let refused = z.cfg.fallback == FallbackRules::V6_18
+                let refused = z.cfg.merge == MergeRule::MergeableTypesOnly
                     && order >= z.cfg.pageblock_order
                     && a != b
                     && !(mergeable(a) && mergeable(b));
