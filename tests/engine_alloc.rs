@@ -4,14 +4,17 @@
 
 use buddysim::kernel::profile::{profile, Profile, PROFILES};
 use buddysim::mm::check::check;
+use buddysim::mm::memcontrol::MemcgKmem;
 use buddysim::mm::mmzone::{
-    x86_64_layout, FreeArea, Node, NodeSpec, OwnerKind, Pfn, ZoneSpec, ZoneType,
+    x86_64_layout, FreeArea, Node, NodeSpec, OwnerKind, PageState, Pfn, ZoneSpec, ZoneType,
 };
-use buddysim::mm::page_alloc::alloc::{alloc_pages, free_pages, AllocPath, Refusal};
+use buddysim::mm::netns::{CacheOutcome, Conntrack};
+use buddysim::mm::page_alloc::alloc::{alloc_pages, free_pages, AllocPath, NodeAllocator, Refusal};
 use buddysim::mm::page_alloc::alloc_flags::Wmark;
 use buddysim::mm::page_alloc::pcp::PcpConfig;
 use buddysim::mm::page_alloc::setup::{setup_watermarks, Thp, Tunables};
 use buddysim::mm::page_alloc::watermark::WatermarkVerdict;
+use buddysim::mm::slub::{AllocFailure as SlabAllocFailure, Gfp, Kmalloc, SlubTunables};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
@@ -374,4 +377,89 @@ proptest! {
             }
         }
     }
+}
+
+/// Pages of the node held by `owner`, from the per-page state.
+fn pages_owned(node: &Node, owner: OwnerKind) -> u64 {
+    node.zones
+        .iter()
+        .flat_map(|z| (z.start_pfn..z.end_pfn()).map(move |pfn| z.page_state(pfn)))
+        .map(|s| match s {
+            PageState::Allocated {
+                order, owner: o, ..
+            } if o == owner => 1u64 << order,
+            _ => 0,
+        })
+        .sum()
+}
+
+/// The incident on a simulated 3.10 node: with 12287 kmem-accounted memcgs the conntrack
+/// cache's memcg array is an order-6 `kmalloc_large()` (mode 0x10c0d0). On a node whose free
+/// memory is all order-0 (every other page free) the per-order watermark loop refuses it in
+/// DMA32 and DMA, at LOW and at MIN, and the netns is not created; a fresh node serves it,
+/// and the new cache's slabs land on the node as slab pages.
+#[test]
+fn conntrack_cache_creation_runs_on_a_simulated_node() {
+    let p = profile("3.10").unwrap();
+    let t = SlubTunables::with_cpus(8);
+    let mut memcg = MemcgKmem::new(p.memcg_rules(), true);
+    for _ in 0..12_287 {
+        let m = memcg.create();
+        memcg.activate_kmem(m, |_| Ok(())).unwrap();
+        memcg.charge_kmem(m, 1).unwrap();
+    }
+    let mut conntrack = Conntrack::new(p.conntrack, p.slab_rules(), t, p.gfp);
+    let mut kmalloc = Kmalloc::new(p.slab_rules(), &t).unwrap();
+    let specs = x86_64_layout(256 << 20, 1).unwrap();
+
+    let mut frag = Node::build_all(&specs, p, PcpConfig::Off).unwrap();
+    for pfn in alloc_all(&mut frag, p)
+        .into_iter()
+        .filter(|pfn| pfn % 2 == 0)
+    {
+        free_pages(&mut frag, pfn, 0).unwrap();
+    }
+    setup_watermarks(&mut frag, p, &Tunables::defaults(p, Thp::Never));
+    let mut pa = NodeAllocator::new(&mut frag, p, 0);
+    let probe = conntrack.setup_net(&memcg, &mut kmalloc, &mut pa).unwrap();
+    assert_eq!(probe.params.unwrap().gfp_mode, 0x10c0d0);
+    assert_eq!(
+        probe.outcome,
+        CacheOutcome::Failed(SlabAllocFailure::NoBlockOfOrder)
+    );
+    assert_eq!(probe.netns, None);
+    let f = pa.last_failure.unwrap();
+    assert_eq!((f.order, f.reserve_zone), (6, ZoneType::Dma32));
+    for refusals in [&f.fast, &f.min] {
+        for zone in [ZoneType::Dma32, ZoneType::Dma] {
+            assert!(
+                matches!(
+                    refusals.get(0, zone),
+                    Some(Refusal::Watermark(WatermarkVerdict::BelowMinAtOrder {
+                        order: 0,
+                        ..
+                    }))
+                ),
+                "{zone}: {f}"
+            );
+        }
+    }
+    assert_eq!(pa.last_free_error, None);
+    check(&frag[0]).unwrap();
+
+    let mut fresh = Node::build_all(&specs, p, PcpConfig::Kernel { cpus: 1 }).unwrap();
+    setup_watermarks(&mut fresh, p, &Tunables::defaults(p, Thp::Never));
+    let mut pa = NodeAllocator::new(&mut fresh, p, 0);
+    let probe = conntrack.setup_net(&memcg, &mut kmalloc, &mut pa).unwrap();
+    assert_eq!(probe.outcome, CacheOutcome::Created);
+    let cache = conntrack.cache_mut(probe.netns.unwrap()).unwrap();
+    for _ in 0..500 {
+        cache.alloc_object(Gfp::GFP_KERNEL, &mut pa).unwrap();
+    }
+    let slab_pages = cache.pages();
+    assert!(slab_pages > 0);
+    assert_eq!(pa.last_failure, None);
+    assert_eq!(pages_owned(&fresh[0], OwnerKind::Slab), slab_pages);
+    assert_eq!(pages_owned(&fresh[0], OwnerKind::KmallocLarge), 64);
+    check(&fresh[0]).unwrap();
 }

@@ -20,6 +20,7 @@ use crate::mm::mmzone::{MigrateType, Node, OwnerKind, Pfn, ZoneType};
 use crate::mm::page_alloc::alloc_flags::{fast_path_alloc_flags, gfp_to_alloc_flags, AllocFlags};
 use crate::mm::page_alloc::buddy::{self, AllocOpts, FreeError};
 use crate::mm::page_alloc::watermark::{zone_watermark_fast, WatermarkVerdict};
+use crate::mm::slub::{self, PageAllocator, PageOwner, SlabPageRequest};
 use std::fmt;
 
 /// Most zonelist entries a failure records (e.g. 4 nodes × 4 zones); further refusals are
@@ -446,4 +447,86 @@ pub fn free_pages(nodes: &mut [Node], pfn: Pfn, order: u32) -> Result<(), FreePa
         }
     }
     Err(FreePagesError::NoZone { pfn })
+}
+
+impl AllocationFailure {
+    /// The coarse reason the slab layer reports: below the min watermark when every zone of the
+    /// MIN walk failed its order-0 test (or was empty), otherwise no block of the order.
+    pub fn slab_reason(&self) -> slub::AllocFailure {
+        let below_min = self.min.iter().all(|r| {
+            matches!(
+                r.refusal,
+                Refusal::NotPopulated | Refusal::Watermark(WatermarkVerdict::BelowMin { .. })
+            )
+        });
+        if below_min && !self.min.is_empty() {
+            slub::AllocFailure::BelowMinWatermark
+        } else {
+            slub::AllocFailure::NoBlockOfOrder
+        }
+    }
+}
+
+/// The node allocator as the slab layer's [`PageAllocator`]: slab and `kmalloc_large()` pages
+/// come from [`alloc_pages`] with the request's GFP flags in the profile's layout, and go back
+/// through [`free_pages`]. The structured reason of the last failure is kept for `explain`.
+pub struct NodeAllocator<'a> {
+    pub nodes: &'a mut [Node],
+    pub profile: &'a Profile,
+    /// Index of the node the requests come from.
+    pub local_node: usize,
+    /// The last allocation failure, zone by zone.
+    pub last_failure: Option<AllocationFailure>,
+    /// The last free the nodes rejected (a slab-layer bug if it is ever set).
+    pub last_free_error: Option<FreePagesError>,
+}
+
+impl<'a> NodeAllocator<'a> {
+    pub fn new(nodes: &'a mut [Node], profile: &'a Profile, local_node: usize) -> Self {
+        NodeAllocator {
+            nodes,
+            profile,
+            local_node,
+            last_failure: None,
+            last_free_error: None,
+        }
+    }
+}
+
+impl PageAllocator for NodeAllocator<'_> {
+    /// PFNs above `u32::MAX` (nodes beyond 16 TiB) do not fit the slab layer's PFNs: such a
+    /// block is given back and the request reported as having found no block.
+    fn alloc_pages(&mut self, order: u32, req: SlabPageRequest) -> Result<u32, slub::AllocFailure> {
+        let mask = req.gfp.mode(self.profile.gfp);
+        let owner = match req.owner {
+            PageOwner::Slab => OwnerKind::Slab,
+            PageOwner::KmallocLarge => OwnerKind::KmallocLarge,
+        };
+        match alloc_pages(
+            self.nodes,
+            self.profile,
+            order,
+            mask,
+            owner,
+            self.local_node,
+        ) {
+            Ok(a) => u32::try_from(a.pfn).or_else(|_| {
+                if let Err(e) = free_pages(self.nodes, a.pfn, order) {
+                    self.last_free_error = Some(e);
+                }
+                Err(slub::AllocFailure::NoBlockOfOrder)
+            }),
+            Err(f) => {
+                let reason = f.slab_reason();
+                self.last_failure = Some(f);
+                Err(reason)
+            }
+        }
+    }
+
+    fn free_pages(&mut self, pfn: u32, order: u32) {
+        if let Err(e) = free_pages(self.nodes, u64::from(pfn), order) {
+            self.last_free_error = Some(e);
+        }
+    }
 }
