@@ -14,6 +14,7 @@ use buddysim::mm::page_alloc::alloc_flags::Wmark;
 use buddysim::mm::page_alloc::pcp::PcpConfig;
 use buddysim::mm::page_alloc::setup::{setup_watermarks, Thp, Tunables};
 use buddysim::mm::page_alloc::watermark::WatermarkVerdict;
+use buddysim::mm::procfs;
 use buddysim::mm::slub::{AllocFailure as SlabAllocFailure, Gfp, Kmalloc, SlubTunables};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -462,4 +463,75 @@ fn conntrack_cache_creation_runs_on_a_simulated_node() {
     assert_eq!(pages_owned(&fresh[0], OwnerKind::Slab), slab_pages);
     assert_eq!(pages_owned(&fresh[0], OwnerKind::KmallocLarge), 64);
     check(&fresh[0]).unwrap();
+}
+
+/// A 2-node machine after allocations of every migrate type (with fallbacks) and some frees,
+/// printed as buddyinfo, pagetypeinfo and zoneinfo and parsed back: the counts equal the
+/// model's, for kernels of every zoneinfo layout and both migrate-type orders.
+#[test]
+fn procfs_text_round_trips_through_the_parsers() {
+    for name in ["3.10", "4.4", "4.19", "5.15", "6.18"] {
+        let p = profile(name).unwrap();
+        let mut nodes = Node::build_all(
+            &x86_64_layout(512 << 20, 2).unwrap(),
+            p,
+            PcpConfig::Kernel { cpus: 2 },
+        )
+        .unwrap();
+        setup_watermarks(&mut nodes, p, &Tunables::defaults(p, Thp::Always));
+        let mut live = Vec::new();
+        for i in 0..3000u32 {
+            let mask = gfp(p, GFPS[i as usize % GFPS.len()]);
+            if let Ok(a) = alloc_pages(
+                &mut nodes,
+                p,
+                i % 4,
+                mask,
+                OwnerKind::Kernel,
+                (i % 2) as usize,
+            ) {
+                live.push((a.pfn, i % 4));
+            }
+        }
+        for (pfn, order) in live.iter().step_by(3) {
+            free_pages(&mut nodes, *pfn, *order).unwrap();
+        }
+        let want: Vec<_> = nodes.iter().flat_map(Node::snapshot).collect();
+        let buddy = buddysim::capture::parse("buddyinfo", &procfs::buddyinfo(&nodes)).unwrap();
+        let types =
+            buddysim::capture::parse("pagetypeinfo", &procfs::pagetypeinfo(&nodes, p)).unwrap();
+        let info = buddysim::capture::parse("zoneinfo", &procfs::zoneinfo(&nodes, p)).unwrap();
+        for c in [&buddy, &types, &info] {
+            assert_eq!(c.zones.len(), want.len(), "{name}");
+        }
+        let mut fallbacks = 0;
+        for (i, w) in want.iter().enumerate() {
+            let (b, t, z) = (&buddy.zones[i], &types.zones[i], &info.zones[i]);
+            assert_eq!((b.node, b.zone), (w.node, w.zone), "{name}");
+            assert_eq!(b.free_blocks, w.free_blocks, "{name} {}", w.zone);
+            assert_eq!(t.free_by_type, w.free_by_type, "{name} {}", w.zone);
+            assert_eq!(t.pageblocks, w.pageblocks, "{name} {}", w.zone);
+            assert_eq!(z.free_pages, w.free_pages, "{name} {}", w.zone);
+            assert_eq!(
+                z.watermarks.map(|m| (m.min, m.low, m.high)),
+                w.watermarks.map(|m| (m.min, m.low, m.high)),
+                "{name} {}",
+                w.zone
+            );
+            assert_eq!(
+                (z.spanned, z.present, z.managed, z.start_pfn),
+                (w.spanned, w.present, w.managed, w.start_pfn),
+                "{name} {}",
+                w.zone
+            );
+            assert_eq!(z.protection, w.protection, "{name} {}", w.zone);
+            assert_eq!(z.protection.as_ref().map(Vec::len), Some(p.zones.len()));
+            fallbacks += nodes[w.node as usize]
+                .zone(w.zone)
+                .unwrap()
+                .events
+                .extfrag_fallback;
+        }
+        assert!(fallbacks > 0, "{name}: the workload made no fallback");
+    }
 }
