@@ -535,3 +535,44 @@ fn procfs_text_round_trips_through_the_parsers() {
         assert!(fallbacks > 0, "{name}: the workload made no fallback");
     }
 }
+
+/// The checker's watermark rules: set-up marks pass on every profile; out-of-order marks, a
+/// reserve at the zone's own slot or a decreasing row are violations.
+#[test]
+fn checker_catches_broken_watermark_arithmetic() {
+    for p in PROFILES {
+        let mut nodes =
+            Node::build_all(&x86_64_layout(4 * GIB, 1).unwrap(), p, PcpConfig::Off).unwrap();
+        setup_watermarks(&mut nodes, p, &Tunables::defaults(p, Thp::Always));
+        check(&nodes[0]).unwrap();
+    }
+    let p = profile("4.19").unwrap();
+    let fresh = || {
+        let mut nodes =
+            Node::build_all(&x86_64_layout(4 * GIB, 1).unwrap(), p, PcpConfig::Off).unwrap();
+        setup_watermarks(&mut nodes, p, &Tunables::defaults(p, Thp::Never));
+        nodes
+    };
+    let mut nodes = fresh();
+    nodes[0].zones[1].watermarks.low = nodes[0].zones[1].watermarks.min - 1;
+    assert!(check(&nodes[0]).unwrap_err().what.contains("out of order"));
+    let mut nodes = fresh();
+    nodes[0].zones[1].lowmem_reserve[1] = 5;
+    assert!(check(&nodes[0])
+        .unwrap_err()
+        .what
+        .contains("lowmem_reserve"));
+    let mut nodes = fresh();
+    assert!(nodes[0].zones[0].lowmem_reserve[2] > 0);
+    nodes[0].zones[0].lowmem_reserve[4] = 0;
+    assert!(check(&nodes[0])
+        .unwrap_err()
+        .what
+        .contains("non-decreasing"));
+    let mut nodes = fresh();
+    nodes[0].zones[0].lowmem_reserve.pop();
+    assert!(check(&nodes[0])
+        .unwrap_err()
+        .what
+        .contains("configured zones"));
+}

@@ -210,6 +210,36 @@ pub fn check_zone(z: &Zone) -> Result<(), Violation> {
             ),
         ));
     }
+    check_watermarks(z).map_err(|w| bad(None, w))
+}
+
+/// Watermark arithmetic: `min ≤ low ≤ high` (`≤ promo` when the kernel has it), and the
+/// zone's `lowmem_reserve[]` (once set up) has one slot per configured zone, 0 at and below
+/// the zone's own index and non-decreasing to the right (`setup_per_zone_lowmem_reserve()`).
+fn check_watermarks(z: &Zone) -> Result<(), String> {
+    let w = z.watermarks;
+    if !(w.min <= w.low && w.low <= w.high && (w.promo == 0 || w.high <= w.promo)) {
+        return Err(format!(
+            "watermarks out of order: min {} low {} high {} promo {}",
+            w.min, w.low, w.high, w.promo
+        ));
+    }
+    let r = &z.lowmem_reserve;
+    if r.is_empty() {
+        return Ok(());
+    }
+    let own = z.cfg.zones.iter().position(|&t| t == z.zone_type);
+    let Some(own) = own.filter(|_| r.len() == z.cfg.zones.len()) else {
+        return Err(format!(
+            "lowmem_reserve {r:?} does not match the configured zones {:?}",
+            z.cfg.zones
+        ));
+    };
+    if r[..=own].iter().any(|&v| v != 0) || r.windows(2).any(|p| p[0] > p[1]) {
+        return Err(format!(
+            "lowmem_reserve {r:?} is not 0 up to slot {own} and non-decreasing after it"
+        ));
+    }
     Ok(())
 }
 

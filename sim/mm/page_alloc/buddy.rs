@@ -35,6 +35,8 @@ pub struct BuddyConfig {
     pub merge: MergeRule,
     /// The highatomic reserve's cap (`reserve_highatomic_pageblock()`).
     pub highatomic_limit: HighatomicLimit,
+    /// The configured zones (`Profile::zones`): the slots of `lowmem_reserve[]`.
+    pub zones: &'static [crate::mm::mmzone::ZoneType],
 }
 
 impl BuddyConfig {
@@ -52,6 +54,7 @@ impl BuddyConfig {
             move_to_tail: p.move_to_tail,
             merge: p.merge,
             highatomic_limit: p.highatomic_limit,
+            zones: p.zones,
         }
     }
 
