@@ -2,6 +2,7 @@
 //! fast path and the MIN-watermark retry, ALLOC_NOFRAGMENT, watermark boost, and the boot-time
 //! watermark setup, against the kernel's arithmetic (KERNEL_MM.md 1, 2, 5.1, 5.3) and the seed.
 
+use buddysim::kernel::gfp::GfpFlags;
 use buddysim::kernel::profile::{profile, Profile, PROFILES};
 use buddysim::mm::check::check;
 use buddysim::mm::memcontrol::MemcgKmem;
@@ -15,7 +16,7 @@ use buddysim::mm::page_alloc::pcp::PcpConfig;
 use buddysim::mm::page_alloc::setup::{setup_watermarks, Thp, Tunables};
 use buddysim::mm::page_alloc::watermark::WatermarkVerdict;
 use buddysim::mm::procfs;
-use buddysim::mm::slub::{AllocFailure as SlabAllocFailure, Gfp, Kmalloc, SlubTunables};
+use buddysim::mm::slub::{AllocFailure as SlabAllocFailure, Kmalloc, SlubTunables};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
@@ -455,7 +456,7 @@ fn conntrack_cache_creation_runs_on_a_simulated_node() {
     assert_eq!(probe.outcome, CacheOutcome::Created);
     let cache = conntrack.cache_mut(probe.netns.unwrap()).unwrap();
     for _ in 0..500 {
-        cache.alloc_object(Gfp::GFP_KERNEL, &mut pa).unwrap();
+        cache.alloc_object(GfpFlags::GFP_KERNEL, &mut pa).unwrap();
     }
     let slab_pages = cache.pages();
     assert!(slab_pages > 0);

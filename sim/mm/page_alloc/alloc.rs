@@ -497,7 +497,7 @@ impl PageAllocator for NodeAllocator<'_> {
     /// PFNs above `u32::MAX` (nodes beyond 16 TiB) do not fit the slab layer's PFNs: such a
     /// block is given back and the request reported as having found no block.
     fn alloc_pages(&mut self, order: u32, req: SlabPageRequest) -> Result<u32, slub::AllocFailure> {
-        let mask = req.gfp.mode(self.profile.gfp);
+        let mask = self.profile.gfp.mask(&req.gfp);
         let owner = match req.owner {
             PageOwner::Slab => OwnerKind::Slab,
             PageOwner::KmallocLarge => OwnerKind::KmallocLarge,
