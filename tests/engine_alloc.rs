@@ -142,7 +142,7 @@ fn exhaust(
             }
         }
     }
-    (zones, last.unwrap())
+    (zones, *last.unwrap())
 }
 
 /// The seed's 16 GiB 3.10 node: DMA's lowmem_reserve for a Normal-classzone request is

@@ -703,12 +703,34 @@ impl GfpLayout {
     }
 
     /// The value of each bit in this layout (0 where the layout lacks it).
-    fn values(self) -> [u64; NBITS] {
-        let mut v = [0; NBITS];
-        for &(bit, value) in self.table() {
-            v[bit as usize] = value;
+    /// The value of every bit in this layout, 0 where it has none (computed at compile time:
+    /// the allocator decodes a mask on every request).
+    fn values(self) -> &'static [u64; NBITS] {
+        const fn values_of(table: &[(Bit, u64)]) -> [u64; NBITS] {
+            let mut v = [0; NBITS];
+            let mut i = 0;
+            while i < table.len() {
+                v[table[i].0 as usize] = table[i].1;
+                i += 1;
+            }
+            v
         }
-        v
+        static V3_10: [u64; NBITS] = values_of(T3_10);
+        static VRHEL7: [u64; NBITS] = values_of(TRHEL7);
+        static V4_4: [u64; NBITS] = values_of(T4_4);
+        static V4_6: [u64; NBITS] = values_of(T4_6);
+        static V4_19: [u64; NBITS] = values_of(T4_19);
+        static V5_15: [u64; NBITS] = values_of(T5_15);
+        static V6_18: [u64; NBITS] = values_of(T6_18);
+        match self {
+            GfpLayout::V3_10 => &V3_10,
+            GfpLayout::Rhel7 => &VRHEL7,
+            GfpLayout::V4_4 => &V4_4,
+            GfpLayout::V4_6 => &V4_6,
+            GfpLayout::V4_19 => &V4_19,
+            GfpLayout::V5_15 => &V5_15,
+            GfpLayout::V6_18 => &V6_18,
+        }
     }
 
     /// The mask of a list of bits, or `None` if the layout lacks one of them.
@@ -724,7 +746,7 @@ impl GfpLayout {
         let mut out: Vec<(&'static str, u64)> = self
             .composites()
             .iter()
-            .filter_map(|&(name, bits)| Some((name, Self::mask_of(&values, bits)?)))
+            .filter_map(|&(name, bits)| Some((name, Self::mask_of(values, bits)?)))
             .collect();
         match self {
             GfpLayout::V6_18 => out.extend(
@@ -736,7 +758,7 @@ impl GfpLayout {
             _ => out.extend(
                 SINGLES_OLD
                     .iter()
-                    .filter_map(|&(name, bits)| Some((name, Self::mask_of(&values, bits)?))),
+                    .filter_map(|&(name, bits)| Some((name, Self::mask_of(values, bits)?))),
             ),
         }
         out
@@ -769,7 +791,7 @@ impl GfpLayout {
         let mut out: Vec<(&'static str, u64)> = self
             .composites()
             .iter()
-            .filter_map(|&(name, bits)| Some((name, Self::mask_of(&values, bits)?)))
+            .filter_map(|&(name, bits)| Some((name, Self::mask_of(values, bits)?)))
             .collect();
         out.extend(self.table().iter().map(|&(b, v)| (b.name(), v)));
         if values[DirectReclaim as usize] != 0 {

@@ -75,8 +75,8 @@ pub struct ZoneRefusal {
 }
 
 /// The refusals of one walk over the zonelist, in zonelist order, in a fixed-size array so the
-/// allocation path never allocates.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// allocation path never allocates. Entries beyond `len` are stale and never read.
+#[derive(Clone, Copy, Debug)]
 pub struct ZoneRefusals {
     len: u8,
     dropped: u8,
@@ -129,6 +129,14 @@ impl ZoneRefusals {
             .map(|r| r.refusal)
     }
 }
+
+impl PartialEq for ZoneRefusals {
+    fn eq(&self, other: &Self) -> bool {
+        self.dropped == other.dropped && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for ZoneRefusals {}
 
 impl serde::Serialize for ZoneRefusals {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -253,7 +261,8 @@ fn get_page_from_freelist(
     path: AllocPath,
     out: &mut ZoneRefusals,
 ) -> Walk {
-    *out = ZoneRefusals::EMPTY;
+    out.len = 0;
+    out.dropped = 0;
     let opts = alloc_opts(flags);
     let n = nodes.len();
     for k in 0..n {
@@ -349,7 +358,7 @@ pub fn alloc_pages(
     gfp_mask: u64,
     owner: OwnerKind,
     local_node: usize,
-) -> Result<Allocation, AllocationFailure> {
+) -> Result<Allocation, Box<AllocationFailure>> {
     let gfp = profile.gfp.flags(gfp_mask);
     let highest = gfp_zone(&gfp);
     let mobility_disabled = nodes
@@ -381,21 +390,25 @@ pub fn alloc_pages(
         highest,
         reserve_idx: profile.zone_index(reserve_zone).unwrap_or(usize::MAX),
     };
-    let mut failure = AllocationFailure {
-        order,
-        gfp_mask,
-        migratetype: mt,
-        highest_zone: highest,
-        reserve_zone,
-        fast_flags: AllocFlags::default(),
-        fast: ZoneRefusals::EMPTY,
-        nofragment_retried: false,
-        min_flags: AllocFlags::default(),
-        min: ZoneRefusals::EMPTY,
-        wake_kswapd: false,
+    let failure = |fast, nofragment_retried, fast_flags, min, min_flags, wake_kswapd| {
+        Box::new(AllocationFailure {
+            order,
+            gfp_mask,
+            migratetype: mt,
+            highest_zone: highest,
+            reserve_zone,
+            fast_flags,
+            fast,
+            nofragment_retried,
+            min_flags,
+            min,
+            wake_kswapd,
+        })
     };
     let Some((pnode, ptype)) = preferred else {
-        return Err(failure);
+        let none = AllocFlags::default();
+        let empty = ZoneRefusals::EMPTY;
+        return Err(failure(empty, false, none, empty, none, false));
     };
     // alloc_flags_nofragment(): on several nodes, DMA32 of the preferred zone's node must be
     // populated; on one node the kernel assumes it is.
@@ -404,37 +417,40 @@ pub fn alloc_pages(
             .zone(ZoneType::Dma32)
             .is_some_and(|z| z.managed > 0);
     let mut flags = fast_path_alloc_flags(profile, &gfp, ptype, dma32_populated);
+    let mut fast = ZoneRefusals::EMPTY;
+    let mut nofragment_retried = false;
     loop {
-        match get_page_from_freelist(nodes, &req, flags, AllocPath::FastPath, &mut failure.fast) {
+        match get_page_from_freelist(nodes, &req, flags, AllocPath::FastPath, &mut fast) {
             Walk::Found(a) => {
                 return Ok(Allocation {
-                    nofragment_retried: failure.nofragment_retried,
+                    nofragment_retried,
                     ..a
                 })
             }
             _ if flags.contains(AllocFlags::NOFRAGMENT) => {
                 flags = flags.without(AllocFlags::NOFRAGMENT);
-                failure.nofragment_retried = true;
+                nofragment_retried = true;
             }
             _ => break,
         }
     }
-    failure.fast_flags = flags;
-    failure.wake_kswapd = gfp.kswapd_reclaim;
-    failure.min_flags = gfp_to_alloc_flags(profile, &gfp, order).without(AllocFlags::NO_WATERMARKS);
-    match get_page_from_freelist(
-        nodes,
-        &req,
-        failure.min_flags,
-        AllocPath::MinWatermark,
-        &mut failure.min,
-    ) {
+    let wake_kswapd = gfp.kswapd_reclaim;
+    let min_flags = gfp_to_alloc_flags(profile, &gfp, order).without(AllocFlags::NO_WATERMARKS);
+    let mut min = ZoneRefusals::EMPTY;
+    match get_page_from_freelist(nodes, &req, min_flags, AllocPath::MinWatermark, &mut min) {
         Walk::Found(a) => Ok(Allocation {
-            wake_kswapd: a.wake_kswapd || failure.wake_kswapd,
-            nofragment_retried: failure.nofragment_retried,
+            wake_kswapd: a.wake_kswapd || wake_kswapd,
+            nofragment_retried,
             ..a
         }),
-        _ => Err(failure),
+        _ => Err(failure(
+            fast,
+            nofragment_retried,
+            flags,
+            min,
+            min_flags,
+            wake_kswapd,
+        )),
     }
 }
 
@@ -476,7 +492,7 @@ pub struct NodeAllocator<'a> {
     /// Index of the node the requests come from.
     pub local_node: usize,
     /// The last allocation failure, zone by zone.
-    pub last_failure: Option<AllocationFailure>,
+    pub last_failure: Option<Box<AllocationFailure>>,
     /// The last free the nodes rejected (a slab-layer bug if it is ever set).
     pub last_free_error: Option<FreePagesError>,
 }
@@ -510,11 +526,11 @@ impl PageAllocator for NodeAllocator<'_> {
             owner,
             self.local_node,
         ) {
-            Ok(a) => u32::try_from(a.pfn).or_else(|_| {
+            Ok(a) => u32::try_from(a.pfn).map_err(|_| {
                 if let Err(e) = free_pages(self.nodes, a.pfn, order) {
                     self.last_free_error = Some(e);
                 }
-                Err(slub::AllocFailure::NoBlockOfOrder)
+                slub::AllocFailure::NoBlockOfOrder
             }),
             Err(f) => {
                 let reason = f.slab_reason();
