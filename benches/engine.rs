@@ -240,19 +240,6 @@ fn run_reference(a: &mut FrameAllocator<11>, ops: &[Op], table: &mut [(usize, us
 }
 
 fn mixed_trace(c: &mut Criterion) {
-    for (name, pcp) in PCP {
-        let (mut nodes, p, mask, mut ring, idx) = alloc_path_setup(pcp);
-        let rounds = 300;
-        per_cpu_second(
-            &format!("alloc_pages order-0 pairs, {name}"),
-            (rounds * PAIRS) as u64,
-            || {
-                for _ in 0..rounds {
-                    black_box(alloc_path_run(&mut nodes, p, mask, &mut ring, &idx));
-                }
-            },
-        );
-    }
     for slots in SLOTS {
         let ops = trace(slots);
         let mut node = node_16g(PcpConfig::Off);

@@ -664,6 +664,37 @@ mod tests {
     }
 
     #[test]
+    fn zone_lists_and_slab_rules_per_profile() {
+        let p = |n: &str| profile(n).unwrap();
+        // 3.10's failure report prints 4 protection entries, 6.18's zoneinfo 5.
+        assert_eq!(p("3.10").zones.len(), 4);
+        assert_eq!(p("6.18").zones.len(), 5);
+        assert_eq!(p("4.19").zone_index(ZoneType::Normal), Some(2));
+        assert_eq!(p("4.19").zone_index(ZoneType::HighMem), None);
+        let first_try: Vec<SlabFirstTry> = PROFILES.iter().map(|p| p.slab_first_try).collect();
+        assert_eq!(
+            first_try
+                .iter()
+                .filter(|&&f| f == SlabFirstTry::NoRetry)
+                .count(),
+            3
+        );
+        assert_eq!(p("3.10").memcg_rules().params, CacheParamsRule::V3_10);
+        assert_eq!(
+            p("3.10-rhel7").slab_rules().kmalloc_large,
+            KmallocLargeFlags::Comp
+        );
+        assert_eq!(p("4.9").memcg_params, CacheParamsRule::CacheArray);
+        assert_eq!(p("5.15").memcg_params, CacheParamsRule::NoArray);
+        assert_eq!(p("6.18").slab_rules().order, SlabOrderRule::WasteFractions);
+        assert_eq!(p("6.1").slab_rules().order, SlabOrderRule::MinObjectsLoop);
+        assert!(!p("4.19").move_to_tail);
+        assert!(p("5.15").move_to_tail);
+        assert_eq!(p("6.1").merge, MergeRule::AnyType);
+        assert_eq!(p("6.18").merge, MergeRule::MergeableTypesOnly);
+    }
+
+    #[test]
     fn releases_map_to_the_newest_older_profile() {
         let name = |r: &str| for_release(r).map(|p| p.name);
         assert_eq!(name("3.10.0-514.el7.x86_64"), Some("3.10"));
