@@ -248,7 +248,10 @@ pub struct Profile {
     pub zones: &'static [ZoneType],
     /// Which `lowmem_reserve[]` entry the watermark check reads.
     pub reserve_index: ReserveIndex,
-    /// The layout of `/proc/zoneinfo` (`zoneinfo_show_print()`, KERNEL_MM.md 9.3).
+    /// The layout of `/proc/zoneinfo` (`zoneinfo_show_print()`, KERNEL_MM.md 9.3). 4.9 is given
+    /// the 4.19 layout as the nearest: it already prints `per-node stats` and 6-space zone stats
+    /// (4.8), but, by memory and **unconfirmed**, still prints `protection:` after the stats and
+    /// only populated zones (both changed with "print non-populated zones in zoneinfo", 4.12).
     pub zoneinfo_layout: ZoneinfoLayout,
     /// `move_to_free_list()` puts moved blocks at the list tail (5.10+, `list_move_tail`)
     /// rather than the head (`list_move` up to 5.9).
