@@ -7,6 +7,7 @@ pub mod memcontrol;
 pub mod mmzone;
 pub mod netns;
 pub mod page_alloc;
+pub mod procfs;
 pub mod slub;
 pub mod vm_event;
 pub mod vmstat;
