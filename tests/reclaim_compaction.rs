@@ -505,3 +505,179 @@ proptest! {
         prop_assert!(check(&n).is_ok(), "{:?}", check(&n));
     }
 }
+
+fn gfp_kernel() -> buddysim::kernel::gfp::GfpFlags {
+    buddysim::kernel::gfp::GfpFlags {
+        io: true,
+        fs: true,
+        direct_reclaim: true,
+        kswapd_reclaim: true,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn costly_direct_compaction_counts_stall_and_fail_and_defers_after_sync_on_3_10() {
+    use buddysim::mm::compaction::{direct_compaction_done, try_to_compact_pages};
+    let p = profile("3.10").unwrap();
+    let mut n = node(p, 32768);
+    let mut mm = NodeMm::new(&n, 0);
+    scatter(&mut n, &mut mm, OwnerKind::Slab);
+    let gfp = gfp_kernel();
+    let flags = AllocFlags::WMARK_MIN;
+    for (round, prio) in [CompactPriority::Async, CompactPriority::SyncLight]
+        .into_iter()
+        .enumerate()
+    {
+        let out = try_to_compact_pages(p, &mut n, &mut mm, &[0], 6, &gfp, flags, prio, 500);
+        assert!(out.stalled, "round {round}");
+        assert_eq!(out.result, CompactResult::Complete, "nothing could move");
+        assert!(!out.page_available);
+        direct_compaction_done(p, &mut n, &mut mm, &out, None);
+    }
+    let e = n.events();
+    assert_eq!(
+        (e.compact_stall, e.compact_fail, e.compact_success),
+        (2, 2, 0)
+    );
+    // Only the sync failure deferred the preferred zone: the next attempt is skipped.
+    assert_eq!(mm.compact[0].defer_shift, 1);
+    let out = try_to_compact_pages(
+        p,
+        &mut n,
+        &mut mm,
+        &[0],
+        6,
+        &gfp,
+        flags,
+        CompactPriority::Async,
+        500,
+    );
+    assert_eq!(out.result, CompactResult::Deferred);
+    assert!(!out.stalled);
+    // A request that cannot do IO and FS does not compact at all.
+    let nofs = buddysim::kernel::gfp::GfpFlags { fs: false, ..gfp };
+    let out = try_to_compact_pages(
+        p,
+        &mut n,
+        &mut mm,
+        &[0],
+        6,
+        &nofs,
+        flags,
+        CompactPriority::Async,
+        500,
+    );
+    assert_eq!((out.result, out.stalled), (CompactResult::Skipped, false));
+}
+
+#[test]
+fn movable_direct_compaction_succeeds_and_counts_success_on_4_19() {
+    use buddysim::mm::compaction::{direct_compaction_done, try_to_compact_pages};
+    let p = profile("4.19").unwrap();
+    let mut n = node(p, 32768);
+    let mut mm = NodeMm::new(&n, 0);
+    scatter(&mut n, &mut mm, OwnerKind::File);
+    let gfp = buddysim::kernel::gfp::GfpFlags {
+        movable: true,
+        ..gfp_kernel()
+    };
+    let out = try_to_compact_pages(
+        p,
+        &mut n,
+        &mut mm,
+        &[0],
+        9,
+        &gfp,
+        AllocFlags::WMARK_MIN,
+        CompactPriority::Async,
+        500,
+    );
+    assert_eq!(out.result, CompactResult::Success);
+    assert!(out.stalled && out.page_available);
+    direct_compaction_done(p, &mut n, &mut mm, &out, Some(0));
+    let e = n.events();
+    assert_eq!(
+        (e.compact_stall, e.compact_success, e.compact_fail),
+        (1, 1, 0)
+    );
+    assert!(n.zones[0].nr_free(9) + n.zones[0].nr_free(10) > 0);
+    check(&n).unwrap();
+}
+
+#[test]
+fn kcompactd_wakes_for_high_orders_on_4_6_and_later_only() {
+    use buddysim::mm::compaction::{kcompactd_do_work, wakeup_kcompactd};
+    for (name, exists) in [("3.10", false), ("4.9", true), ("4.19", true)] {
+        let p = profile(name).unwrap();
+        let mut n = node(p, 32768);
+        let mut mm = NodeMm::new(&n, 0);
+        scatter(&mut n, &mut mm, OwnerKind::File);
+        assert!(
+            !wakeup_kcompactd(p, &n, &mut mm, 0, 0, 500),
+            "{name}: order 0"
+        );
+        assert_eq!(
+            wakeup_kcompactd(p, &n, &mut mm, 9, 0, 500),
+            exists,
+            "{name}"
+        );
+        if !exists {
+            continue;
+        }
+        let res = kcompactd_do_work(p, &mut n, &mut mm, 500);
+        assert_eq!(res[0].result, CompactResult::Success, "{name}");
+        let e = n.events();
+        assert_eq!(e.compact_daemon_wake, 1);
+        assert!(e.compact_daemon_migrate_scanned > 0 && e.compact_daemon_free_scanned > 0);
+        assert!(!mm.kcompactd.awake);
+        check(&n).unwrap();
+    }
+}
+
+#[test]
+fn proactive_compaction_runs_above_the_high_score_and_stops_at_low() {
+    use buddysim::kernel::profile::ProactiveRule;
+    use buddysim::mm::compaction::{
+        fragmentation_score_node, fragmentation_score_wmarks, fragmentation_score_zone,
+        proactive_compaction,
+    };
+    assert_eq!(
+        fragmentation_score_wmarks(ProactiveRule::V5_9, 20),
+        (80, 90)
+    );
+    assert_eq!(
+        fragmentation_score_wmarks(ProactiveRule::V5_9, 100),
+        (5, 15)
+    );
+    assert_eq!(
+        fragmentation_score_wmarks(ProactiveRule::V6_18, 20),
+        (80, 90)
+    );
+    assert_eq!(
+        fragmentation_score_wmarks(ProactiveRule::V6_18, 90),
+        (10, 15)
+    );
+    let p = profile("5.15").unwrap();
+    let mut n = node(p, 32768);
+    let mut mm = NodeMm::new(&n, 0);
+    scatter(&mut n, &mut mm, OwnerKind::File);
+    assert!(fragmentation_score_node(p, &n) > 90);
+    assert!(
+        proactive_compaction(p, &mut n, &mut mm, 20, true).is_none(),
+        "kswapd running"
+    );
+    assert!(
+        proactive_compaction(p, &mut n, &mut mm, 0, false).is_none(),
+        "proactiveness 0"
+    );
+    let res = proactive_compaction(p, &mut n, &mut mm, 20, false).expect("runs");
+    assert_eq!(res[0].result, CompactResult::Success);
+    let score = fragmentation_score_zone(p, &n.zones[0]);
+    assert!(score <= 80, "{score}");
+    // It stops at the low mark rather than compacting everything: some 63-page runs remain.
+    assert!(score > 0);
+    assert!(proactive_compaction(p, &mut n, &mut mm, 20, false).is_none());
+    assert!(proactive_compaction(profile("4.19").unwrap(), &mut n, &mut mm, 20, false).is_none());
+    check(&n).unwrap();
+}
