@@ -109,7 +109,7 @@ fn full_of_page_cache() -> (Node, NodeMm) {
         id: 0,
         zones: vec![z],
     };
-    let mut mm = NodeMm::new(&node, 0);
+    let mut mm = NodeMm::new(p, &node, 0);
     let z = &mut node.zones[0];
     let min = z.watermarks.min;
     while z.free_pages() > min {

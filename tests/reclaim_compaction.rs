@@ -78,7 +78,7 @@ fn compaction_cannot_move_slab_pages() {
         let p = profile(name).unwrap();
         for (owner, moves) in [(OwnerKind::Slab, false), (OwnerKind::File, true)] {
             let mut n = node(p, 32768);
-            let mut mm = NodeMm::new(&n, 0);
+            let mut mm = NodeMm::new(p, &n, 0);
             scatter(&mut n, &mut mm, owner);
             let before = order6_blocks(&n.zones[0]);
             assert_eq!(before, 0, "{name}: the pattern leaves no order-6 block");
@@ -104,7 +104,7 @@ fn compact_memory_merges_free_pages_into_high_orders() {
     for name in ["3.10", "4.4", "4.9", "5.15", "6.18"] {
         let p = profile(name).unwrap();
         let mut n = node(p, 32768);
-        let mut mm = NodeMm::new(&n, 0);
+        let mut mm = NodeMm::new(p, &n, 0);
         scatter(&mut n, &mut mm, OwnerKind::Anon);
         let max_before = n.zones[0].nr_free(10);
         let res = compact_memory(p, &mut n, &mut mm);
@@ -161,7 +161,7 @@ fn deferral_skips_the_next_2_pow_k_minus_1_attempts() {
 fn skip_bits_are_set_and_ignored_by_compact_memory() {
     let p = profile("4.19").unwrap();
     let mut n = node(p, 32768);
-    let mut mm = NodeMm::new(&n, 0);
+    let mut mm = NodeMm::new(p, &n, 0);
     let slab = scatter(&mut n, &mut mm, OwnerKind::Slab);
     // A direct sync compaction sets the skip bit on the slab-only blocks it scanned.
     let cc = CompactControl::direct(
@@ -184,7 +184,7 @@ fn skip_bits_are_set_and_ignored_by_compact_memory() {
     // With movable pages scattered and the first block's skip bit set, a run that honours the
     // hint leaves that block's pages alone; compact_memory moves them.
     let mut n = node(p, 32768);
-    let mut mm = NodeMm::new(&n, 0);
+    let mut mm = NodeMm::new(p, &n, 0);
     let pages = scatter(&mut n, &mut mm, OwnerKind::File);
     let first = n.zones[0].start_pfn;
     n.zones[0].set_pageblock_skip(first, true);
@@ -246,7 +246,7 @@ fn fill_page_cache(n: &mut Node, mm: &mut NodeMm, free: u64) {
 
 fn kswapd_to_sleep(p: &Profile, mfk: u64) -> (u64, u64) {
     let mut n = node(p, 65536);
-    let mut mm = NodeMm::new(&n, 0);
+    let mut mm = NodeMm::new(p, &n, 0);
     set_wmarks(p, &mut n, mfk);
     let w = n.zones[0].watermarks;
     fill_page_cache(&mut n, &mut mm, w.min + 1);
@@ -365,7 +365,7 @@ fn shrinker_frees_few_whole_slab_pages_when_objects_are_freed_at_random() {
 fn drop_caches_frees_page_cache_and_shrinks_slab() {
     let p = profile("4.19").unwrap();
     let mut n = node(p, 32768);
-    let mut mm = NodeMm::new(&n, 0);
+    let mut mm = NodeMm::new(p, &n, 0);
     let mut cache = dentry_cache();
     fill_cache(&mut n, &mut cache, 5000);
     fill_page_cache(&mut n, &mut mm, 8192);
@@ -427,7 +427,7 @@ fn reclaim_cost_is_proportional_to_pages_scanned() {
     // LRU work: every page kswapd looks at is counted once in pgscan, and it reclaimed only
     // pages it scanned.
     let mut n = node(p, 65536);
-    let mut mm = NodeMm::new(&n, 0);
+    let mut mm = NodeMm::new(p, &n, 0);
     set_wmarks(p, &mut n, 8192);
     fill_page_cache(&mut n, &mut mm, 10);
     let lru_before = mm.lru[0].total();
@@ -472,7 +472,7 @@ proptest! {
     ) {
         let p = profile(name).unwrap();
         let mut n = node(p, 8192);
-        let mut mm = NodeMm::new(&n, if swap { 1024 } else { 0 });
+        let mut mm = NodeMm::new(p, &n, if swap { 1024 } else { 0 });
         set_wmarks(p, &mut n, 1024);
         let mut live: Vec<(Pfn, u32, OwnerKind)> = Vec::new();
         for (kind, order, free) in ops {
@@ -521,7 +521,7 @@ fn costly_direct_compaction_counts_stall_and_fail_and_defers_after_sync_on_3_10(
     use buddysim::mm::compaction::{direct_compaction_done, try_to_compact_pages};
     let p = profile("3.10").unwrap();
     let mut n = node(p, 32768);
-    let mut mm = NodeMm::new(&n, 0);
+    let mut mm = NodeMm::new(p, &n, 0);
     scatter(&mut n, &mut mm, OwnerKind::Slab);
     let gfp = gfp_kernel();
     let flags = AllocFlags::WMARK_MIN;
@@ -529,7 +529,7 @@ fn costly_direct_compaction_counts_stall_and_fail_and_defers_after_sync_on_3_10(
         .into_iter()
         .enumerate()
     {
-        let out = try_to_compact_pages(p, &mut n, &mut mm, &[0], 6, &gfp, flags, prio, 500);
+        let out = try_to_compact_pages(p, &mut n, &mut mm, &[0], 6, &gfp, flags, prio);
         assert!(out.stalled, "round {round}");
         assert_eq!(out.result, CompactResult::Complete, "nothing could move");
         assert!(!out.page_available);
@@ -551,7 +551,6 @@ fn costly_direct_compaction_counts_stall_and_fail_and_defers_after_sync_on_3_10(
         &gfp,
         flags,
         CompactPriority::Async,
-        500,
     );
     assert_eq!(out.result, CompactResult::Deferred);
     assert!(!out.stalled);
@@ -566,7 +565,6 @@ fn costly_direct_compaction_counts_stall_and_fail_and_defers_after_sync_on_3_10(
         &nofs,
         flags,
         CompactPriority::Async,
-        500,
     );
     assert_eq!((out.result, out.stalled), (CompactResult::Skipped, false));
 }
@@ -576,7 +574,7 @@ fn movable_direct_compaction_succeeds_and_counts_success_on_4_19() {
     use buddysim::mm::compaction::{direct_compaction_done, try_to_compact_pages};
     let p = profile("4.19").unwrap();
     let mut n = node(p, 32768);
-    let mut mm = NodeMm::new(&n, 0);
+    let mut mm = NodeMm::new(p, &n, 0);
     scatter(&mut n, &mut mm, OwnerKind::File);
     let gfp = buddysim::kernel::gfp::GfpFlags {
         movable: true,
@@ -591,7 +589,6 @@ fn movable_direct_compaction_succeeds_and_counts_success_on_4_19() {
         &gfp,
         AllocFlags::WMARK_MIN,
         CompactPriority::Async,
-        500,
     );
     assert_eq!(out.result, CompactResult::Success);
     assert!(out.stalled && out.page_available);
@@ -611,21 +608,14 @@ fn kcompactd_wakes_for_high_orders_on_4_6_and_later_only() {
     for (name, exists) in [("3.10", false), ("4.9", true), ("4.19", true)] {
         let p = profile(name).unwrap();
         let mut n = node(p, 32768);
-        let mut mm = NodeMm::new(&n, 0);
+        let mut mm = NodeMm::new(p, &n, 0);
         scatter(&mut n, &mut mm, OwnerKind::File);
-        assert!(
-            !wakeup_kcompactd(p, &n, &mut mm, 0, 0, 500),
-            "{name}: order 0"
-        );
-        assert_eq!(
-            wakeup_kcompactd(p, &n, &mut mm, 9, 0, 500),
-            exists,
-            "{name}"
-        );
+        assert!(!wakeup_kcompactd(p, &n, &mut mm, 0, 0), "{name}: order 0");
+        assert_eq!(wakeup_kcompactd(p, &n, &mut mm, 9, 0), exists, "{name}");
         if !exists {
             continue;
         }
-        let res = kcompactd_do_work(p, &mut n, &mut mm, 500);
+        let res = kcompactd_do_work(p, &mut n, &mut mm);
         assert_eq!(res[0].result, CompactResult::Success, "{name}");
         let e = n.events();
         assert_eq!(e.compact_daemon_wake, 1);
@@ -660,7 +650,7 @@ fn proactive_compaction_runs_above_the_high_score_and_stops_at_low() {
     );
     let p = profile("5.15").unwrap();
     let mut n = node(p, 32768);
-    let mut mm = NodeMm::new(&n, 0);
+    let mut mm = NodeMm::new(p, &n, 0);
     scatter(&mut n, &mut mm, OwnerKind::File);
     assert!(fragmentation_score_node(p, &n) > 90);
     assert!(
@@ -680,4 +670,32 @@ fn proactive_compaction_runs_above_the_high_score_and_stops_at_low() {
     assert!(proactive_compaction(p, &mut n, &mut mm, 20, false).is_none());
     assert!(proactive_compaction(profile("4.19").unwrap(), &mut n, &mut mm, 20, false).is_none());
     check(&n).unwrap();
+}
+
+#[test]
+fn reclaimable_page_cache_makes_a_skipped_zone_worth_retrying() {
+    use buddysim::mm::compaction::compaction_zonelist_suitable;
+    let p = profile("4.19").unwrap();
+    for (owner, suitable) in [(OwnerKind::File, true), (OwnerKind::Slab, false)] {
+        let mut n = node(p, 32768);
+        let mut mm = NodeMm::new(p, &n, 0);
+        set_wmarks(p, &mut n, 8192);
+        // Everything allocated, then every 64th page freed: 512 free pages, far below the
+        // order-9 gate low + 2<<9.
+        let z = &mut n.zones[0];
+        let mut all = Vec::new();
+        while let Ok(q) = z.alloc(0, 0, MigrateType::Movable, AllocOpts::default(), owner) {
+            all.push(q);
+        }
+        for q in all {
+            if q % 64 == 0 {
+                z.free(0, q, 0).unwrap();
+            } else if owner == OwnerKind::File {
+                mm.lru[0].add(z, q).unwrap();
+            }
+        }
+        assert!(z.free_pages() < z.watermarks.low + 1024);
+        let ok = compaction_zonelist_suitable(p, &n, &mm, &[0], 9, AllocFlags::WMARK_MIN);
+        assert_eq!(ok, suitable, "{owner:?}");
+    }
 }

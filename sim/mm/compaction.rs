@@ -1074,9 +1074,9 @@ pub fn try_to_compact_pages(
     gfp: &GfpFlags,
     alloc_flags: AllocFlags,
     prio: CompactPriority,
-    extfrag_threshold: u32,
 ) -> CompactOutcome {
     let rules = CompactionRules::of(profile);
+    let extfrag_threshold = mm.extfrag_threshold;
     let mt = if gfp.movable && !gfp.reclaimable {
         MigrateType::Movable
     } else if gfp.reclaimable && !gfp.movable {
@@ -1207,6 +1207,71 @@ pub fn direct_compaction_done(
     }
 }
 
+/// The zone as it would be with `available` free pages (free plus what reclaim could free).
+struct WithAvailable<'a> {
+    zone: &'a Zone,
+    available: u64,
+}
+
+impl FreeArea for WithAvailable<'_> {
+    fn free_pages(&self) -> u64 {
+        self.available
+    }
+    fn nr_free(&self, order: u32) -> u64 {
+        self.zone.nr_free(order)
+    }
+    fn has_free(&self, order: u32, mt: MigrateType) -> bool {
+        self.zone.has_free(order, mt)
+    }
+    fn free_cma(&self) -> u64 {
+        self.zone.free_cma()
+    }
+    fn nr_reserved_highatomic(&self) -> u64 {
+        self.zone.nr_reserved_highatomic()
+    }
+}
+
+/// Whether reclaim could make compaction worth retrying (4.7+ `should_compact_retry()` after a
+/// SKIPPED result): some zone of `zonelist` would pass the suitability gates with its
+/// reclaimable LRU pages / order added to its free pages (`available = reclaimable/order +
+/// free`); the fragmentation index is not consulted. Models `compaction_zonelist_suitable()`.
+pub fn compaction_zonelist_suitable(
+    profile: &Profile,
+    node: &Node,
+    mm: &NodeMm,
+    zonelist: &[usize],
+    order: u32,
+    alloc_flags: AllocFlags,
+) -> bool {
+    let Some(classzone) = zonelist.first().map(|&i| node.zones[i].zone_type) else {
+        return false;
+    };
+    zonelist.iter().any(|&i| {
+        let zone = &node.zones[i];
+        let lru = &mm.lru[i];
+        let reclaimable = lru.len(crate::mm::vmscan::LruType::File)
+            + if mm.swap.free_pages() > 0 {
+                lru.len(crate::mm::vmscan::LruType::Anon)
+            } else {
+                0
+            };
+        let available = reclaimable / u64::from(order.max(1)) + zone.free_pages();
+        let view = WithAvailable { zone, available };
+        !matches!(
+            compaction_suitable(
+                profile,
+                &view,
+                Some(order),
+                &zone.watermarks,
+                reserve_for(zone, classzone),
+                alloc_flags,
+                mm.extfrag_threshold,
+            ),
+            Suitability::Skipped { .. }
+        )
+    })
+}
+
 /// kcompactd's per-node state (`pgdat->kcompactd_*`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Kcompactd {
@@ -1253,8 +1318,8 @@ pub fn wakeup_kcompactd(
     mm: &mut NodeMm,
     order: u32,
     highest_zoneidx: usize,
-    extfrag_threshold: u32,
 ) -> bool {
+    let extfrag_threshold = mm.extfrag_threshold;
     if !profile.kcompactd || order == 0 || node.zones.is_empty() {
         return false;
     }
@@ -1286,8 +1351,8 @@ pub fn kcompactd_do_work(
     profile: &Profile,
     node: &mut Node,
     mm: &mut NodeMm,
-    extfrag_threshold: u32,
 ) -> Vec<ZoneCompaction> {
+    let extfrag_threshold = mm.extfrag_threshold;
     let order = mm.kcompactd.max_order;
     let highest = mm
         .kcompactd

@@ -114,8 +114,9 @@ impl Lru {
         Ok((off, t, 1 << pi.order()))
     }
 
-    /// Puts the allocated anon or file block at `pfn` at the tail of its list. Models
-    /// `lru_cache_add()` → `add_page_to_lru_list_tail()`-ordering of the cold end.
+    /// Puts the allocated anon or file block at `pfn` at the young end of its list (the
+    /// kernel's list head; here the tail, since reclaim takes from the head). Models
+    /// `lru_cache_add()` → `add_page_to_lru_list()`.
     pub fn add(&mut self, zone: &mut Zone, pfn: Pfn) -> Result<(), LruError> {
         let (off, t, pages) = Self::lru_page(zone, pfn)?;
         if self.is_on(off) {
@@ -323,11 +324,15 @@ pub struct NodeMm {
     pub kswapd: Kswapd,
     pub kcompactd: Kcompactd,
     pub swap: Swap,
+    /// `vm.extfrag_threshold` (the profile's default until the operator changes it).
+    pub extfrag_threshold: u32,
 }
 
 impl NodeMm {
-    pub fn new(node: &Node, swap_pages: u64) -> NodeMm {
+    /// Empty LRUs, boot-time compaction state, both daemons asleep, `swap_pages` of swap.
+    pub fn new(profile: &Profile, node: &Node, swap_pages: u64) -> NodeMm {
         NodeMm {
+            extfrag_threshold: profile.extfrag_threshold,
             lru: node.zones.iter().map(Lru::new).collect(),
             compact: node.zones.iter().map(CompactState::new).collect(),
             kswapd: Kswapd::default(),
@@ -461,7 +466,13 @@ pub fn shrink_zone(
 
 /// Models `zone_balanced()`: the zone meets its high watermark at `order` for the classzone
 /// (`zone_watermark_ok_safe()`); 3.10 – 4.7 also want compaction not SKIPPED for order > 0.
-fn zone_balanced(profile: &Profile, zone: &Zone, order: u32, classzone: ZoneType) -> bool {
+fn zone_balanced(
+    profile: &Profile,
+    zone: &Zone,
+    order: u32,
+    classzone: ZoneType,
+    extfrag_threshold: u32,
+) -> bool {
     let reserve = zone
         .lowmem_reserve
         .get(classzone.index())
@@ -479,7 +490,7 @@ fn zone_balanced(profile: &Profile, zone: &Zone, order: u32, classzone: ZoneType
             &zone.watermarks,
             0,
             AllocFlags::default(),
-            profile.extfrag_threshold,
+            extfrag_threshold,
         );
         return !matches!(
             s,
@@ -492,8 +503,14 @@ fn zone_balanced(profile: &Profile, zone: &Zone, order: u32, classzone: ZoneType
 /// Whether kswapd may stop for `order` with zones `0..=classzone` eligible. Models
 /// `pgdat_balanced()`: 3.10 – 4.7 want every eligible zone balanced at order 0, and for
 /// order > 0 balanced zones with ≥ 25 % of the eligible managed pages; 4.8+ want any
-/// eligible zone balanced at the order.
-pub fn pgdat_balanced(profile: &Profile, node: &Node, order: u32, classzone: usize) -> bool {
+/// eligible zone balanced at the order. `extfrag` is `vm.extfrag_threshold`.
+pub fn pgdat_balanced(
+    profile: &Profile,
+    node: &Node,
+    order: u32,
+    classzone: usize,
+    extfrag: u32,
+) -> bool {
     let eligible = node
         .zones
         .iter()
@@ -506,14 +523,14 @@ pub fn pgdat_balanced(profile: &Profile, node: &Node, order: u32, classzone: usi
     match KswapdRule::of(profile) {
         KswapdRule::PerNode => eligible
             .clone()
-            .any(|z| zone_balanced(profile, z, order, cz)),
-        KswapdRule::PerZone if order == 0 => {
-            eligible.clone().all(|z| zone_balanced(profile, z, 0, cz))
-        }
+            .any(|z| zone_balanced(profile, z, order, cz, extfrag)),
+        KswapdRule::PerZone if order == 0 => eligible
+            .clone()
+            .all(|z| zone_balanced(profile, z, 0, cz, extfrag)),
         KswapdRule::PerZone => {
             let managed: u64 = eligible.clone().map(|z| z.managed).sum();
             let balanced: u64 = eligible
-                .filter(|z| zone_balanced(profile, z, order, cz))
+                .filter(|z| zone_balanced(profile, z, order, cz, extfrag))
                 .map(|z| z.managed)
                 .sum();
             balanced >= managed / 4
@@ -552,18 +569,11 @@ pub fn wakeup_kswapd(
             let low = zone.watermarks.mark(Wmark::Low);
             zone_watermark_ok(profile, zone, order, low, 0, AllocFlags::default())
         }
-        KswapdRule::PerNode => pgdat_balanced(profile, node, order, zone_idx),
+        KswapdRule::PerNode => pgdat_balanced(profile, node, order, zone_idx, mm.extfrag_threshold),
     };
     if balanced {
         if KswapdRule::of(profile) == KswapdRule::PerNode && !can_direct_reclaim {
-            wakeup_kcompactd(
-                profile,
-                node,
-                mm,
-                order,
-                zone_idx,
-                profile.extfrag_threshold,
-            );
+            wakeup_kcompactd(profile, node, mm, order, zone_idx);
         }
         return false;
     }
@@ -628,7 +638,7 @@ pub fn kswapd_run(
     };
     let mut priority = DEF_PRIORITY;
     while priority >= 1 {
-        if pgdat_balanced(profile, node, order, classzone) {
+        if pgdat_balanced(profile, node, order, classzone, mm.extfrag_threshold) {
             rep.balanced = true;
             break;
         }
@@ -646,7 +656,7 @@ pub fn kswapd_run(
             }
             let target = match rule {
                 KswapdRule::PerZone => {
-                    if zone_balanced(profile, zone, order, cz) {
+                    if zone_balanced(profile, zone, order, cz, mm.extfrag_threshold) {
                         continue;
                     }
                     zone.watermarks.mark(Wmark::High).max(SWAP_CLUSTER_MAX)
@@ -673,7 +683,7 @@ pub fn kswapd_run(
         priority -= 1;
     }
     if !rep.balanced {
-        rep.balanced = pgdat_balanced(profile, node, order, classzone);
+        rep.balanced = pgdat_balanced(profile, node, order, classzone, mm.extfrag_threshold);
     }
     rep.final_order = order;
     if rep.stats.reclaimed == 0 && !rep.balanced {
@@ -698,20 +708,17 @@ pub fn kswapd_run(
                         CompactPriority::Async,
                         AllocFlags::default(),
                         0,
-                        profile.extfrag_threshold,
+                        mm.extfrag_threshold,
                     )
                 };
                 let _ = compact_zone(profile, zone, &mut mm.lru[i], &mut mm.compact[i], cc);
+                let low = zone.watermarks.mark(Wmark::Low);
+                if zone_watermark_ok(profile, &*zone, woken_order, low, 0, AllocFlags::default()) {
+                    mm.compact[i].compaction_defer_reset(woken_order, false);
+                }
             }
         }
-        wakeup_kcompactd(
-            profile,
-            node,
-            mm,
-            woken_order,
-            classzone,
-            profile.extfrag_threshold,
-        );
+        wakeup_kcompactd(profile, node, mm, woken_order, classzone);
     }
     for (zone, st) in node.zones.iter_mut().zip(mm.compact.iter_mut()) {
         if st.blockskip_flush {
@@ -751,7 +758,8 @@ pub fn try_to_free_pages(
             if zone.managed == 0 {
                 continue;
             }
-            if order > PAGE_ALLOC_COSTLY_ORDER && compaction_ready(profile, zone, order, classzone)
+            if order > PAGE_ALLOC_COSTLY_ORDER
+                && compaction_ready(profile, zone, order, classzone, mm.extfrag_threshold)
             {
                 continue;
             }
@@ -778,7 +786,13 @@ pub fn try_to_free_pages(
 
 /// Models `compaction_ready()` (mm/vmscan.c): the zone has `high + 2<<order` free at order 0
 /// and compaction would not be skipped, so reclaiming more would not help.
-fn compaction_ready(profile: &Profile, zone: &Zone, order: u32, classzone: ZoneType) -> bool {
+fn compaction_ready(
+    profile: &Profile,
+    zone: &Zone,
+    order: u32,
+    classzone: ZoneType,
+    extfrag: u32,
+) -> bool {
     let reserve = zone
         .lowmem_reserve
         .get(classzone.index())
@@ -796,7 +810,7 @@ fn compaction_ready(profile: &Profile, zone: &Zone, order: u32, classzone: ZoneT
             &zone.watermarks,
             reserve,
             AllocFlags::default(),
-            profile.extfrag_threshold
+            extfrag
         ),
         Suitability::Skipped { .. } | Suitability::NotSuitable { .. }
     )
