@@ -699,3 +699,64 @@ fn reclaimable_page_cache_makes_a_skipped_zone_worth_retrying() {
         assert_eq!(ok, suitable, "{owner:?}");
     }
 }
+
+#[test]
+fn anon_pages_are_reclaimed_only_with_swap() {
+    let p = profile("5.15").unwrap();
+    for swap in [0u64, 1 << 20] {
+        let mut n = node(p, 65536);
+        let mut mm = NodeMm::new(p, &n, swap);
+        set_wmarks(p, &mut n, 8192);
+        let z = &mut n.zones[0];
+        while z.free_pages() > z.watermarks.min {
+            let q = z
+                .alloc(
+                    0,
+                    0,
+                    MigrateType::Movable,
+                    AllocOpts::default(),
+                    OwnerKind::Anon,
+                )
+                .unwrap();
+            mm.lru[0].add(z, q).unwrap();
+        }
+        assert!(wakeup_kswapd(p, &mut n, &mut mm, 0, 0, true));
+        let rep = kswapd_run(p, &mut n, &mut mm, &mut [], &mut |k| k / 2);
+        let e = n.events();
+        if swap == 0 {
+            assert!(!rep.balanced && rep.stats.reclaimed == 0);
+            assert_eq!((e.pswpout, e.pgsteal_kswapd[0]), (0, 0));
+            assert_eq!(mm.kswapd.failures, 1);
+        } else {
+            assert!(rep.balanced);
+            assert_eq!(e.pswpout, e.pgsteal_kswapd[0]);
+            assert_eq!(mm.swap.used_pages, e.pswpout);
+            let t = vmstat_events_text(&n, VmstatNames::of(p));
+            assert!(t.contains(&format!("pgsteal_anon {}\n", e.pswpout)));
+        }
+        check(&n).unwrap();
+    }
+}
+
+#[test]
+fn a_wakeup_during_kswapds_nap_counts_low_wmark_hit_quickly() {
+    use buddysim::mm::vmscan::kswapd_nap_over;
+    let p = profile("4.19").unwrap();
+    let mut n = node(p, 65536);
+    let mut mm = NodeMm::new(p, &n, 0);
+    set_wmarks(p, &mut n, 8192);
+    fill_page_cache(&mut n, &mut mm, 10);
+    assert!(wakeup_kswapd(p, &mut n, &mut mm, 0, 0, true));
+    kswapd_run(p, &mut n, &mut mm, &mut [], &mut |k| k / 2);
+    assert!(mm.kswapd.napping);
+    // Balanced: a wakeup now does nothing.
+    assert!(!wakeup_kswapd(p, &mut n, &mut mm, 0, 0, true));
+    // Pressure returns during the nap.
+    fill_page_cache(&mut n, &mut mm, 10);
+    assert!(wakeup_kswapd(p, &mut n, &mut mm, 0, 0, true));
+    assert_eq!(n.events().kswapd_low_wmark_hit_quickly, 1);
+    kswapd_run(p, &mut n, &mut mm, &mut [], &mut |k| k / 2);
+    kswapd_nap_over(&mut n, &mut mm);
+    assert_eq!(n.events().kswapd_high_wmark_hit_quickly, 1);
+    assert!(!mm.kswapd.napping);
+}

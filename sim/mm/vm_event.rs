@@ -141,7 +141,9 @@ pub enum VmstatNames {
     /// 3.10 – 4.5: reclaim counters per zone (`pgsteal_kswapd_normal`, …); no kcompactd, no
     /// drop_caches counters.
     V3_10,
-    /// 4.6 – 4.8: per-zone reclaim names, `compact_daemon_wake`, `drop_pagecache`/`drop_slab`.
+    /// 4.6 – 4.8: per-zone reclaim names, `compact_daemon_wake`, `drop_pagecache`/`drop_slab`
+    /// (the release that added the drop_caches counters is unconfirmed; 4.4 is modelled
+    /// without them).
     V4_6,
     /// 4.9 – 4.18: node-wide `pgsteal_kswapd`, … (the per-zone names were dropped in 4.8 or 4.9).
     V4_9,

@@ -286,7 +286,8 @@ pub fn shrink_slab(
     freed
 }
 
-/// Swap space (optional): anon pages are reclaimed only while it has room.
+/// Swap space (optional): anon pages are reclaimed only while it has room. The model has no
+/// swap-in, so used swap is never given back.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Swap {
     pub total_pages: u64,
