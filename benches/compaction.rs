@@ -85,6 +85,11 @@ fn bench_compaction(c: &mut Criterion) {
         z2.nr_free(10),
         pass.as_secs_f64() / read.as_secs_f64()
     );
+    println!(
+        "state per page: zone {:.2} bytes + LRU bitmap {:.3} bytes",
+        z.state_bytes() as f64 / z.spanned as f64,
+        lru.bytes_per_page(&z)
+    );
     let mut g = c.benchmark_group("compaction 16GiB");
     g.sample_size(10);
     g.bench_function("read per-page state once", |b| {

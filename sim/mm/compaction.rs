@@ -1060,8 +1060,8 @@ pub struct CompactOutcome {
 ///   compacted and the walk stops once a zone meets `low` at the order.
 /// * 4.x+: it needs `__GFP_IO`; each zone is skipped while deferred (unless SYNC_FULL);
 ///   SUCCESS resets the zone's deferral (`compaction_defer_reset(zone, order, false)`) and
-///   stops; a non-async COMPLETE / PARTIAL_SKIPPED defers the zone; `compact_stall` is
-///   counted only if the result is better than DEFERRED.
+///   stops; a non-async COMPLETE / PARTIAL_SKIPPED defers the zone; an async CONTENDED stops
+///   the walk; `compact_stall` is counted only if the result is better than DEFERRED.
 ///
 /// Follow with [`direct_compaction_done`] once the allocation was retried.
 #[allow(clippy::too_many_arguments)]
@@ -1155,6 +1155,9 @@ pub fn try_to_compact_pages(
             )
         {
             mm.compact[i].defer_compaction(order);
+        }
+        if prio == CompactPriority::Async && result == CompactResult::Contended {
+            break;
         }
     }
     if !v3 && out.result.rank(rules) > CompactResult::Deferred.rank(rules) {
@@ -1749,6 +1752,28 @@ mod tests {
         assert!(high > 0);
         let (low, _) = run(CompactPriority::SyncLight);
         assert!(low > 0, "sync-light did not take UNMOVABLE blocks");
+    }
+
+    #[test]
+    fn results_rank_and_name_as_each_kernel_orders_them() {
+        use CompactResult::*;
+        let v3 = CompactionRules::V3_10;
+        let v4 = CompactionRules::V4_19;
+        // 3.10: SKIPPED 0 < CONTINUE 1 < PARTIAL 2 < COMPLETE 3.
+        assert!(Success.rank(v3) < Complete.rank(v3));
+        assert_eq!(Success.name(v3), "COMPACT_PARTIAL");
+        // 4.x+: ... COMPLETE < PARTIAL_SKIPPED < CONTENDED < SUCCESS.
+        let order = [
+            Skipped,
+            Deferred,
+            Continue,
+            Complete,
+            PartialSkipped,
+            Contended,
+            Success,
+        ];
+        assert!(order.windows(2).all(|w| w[0].rank(v4) < w[1].rank(v4)));
+        assert_eq!(Success.name(v4), "COMPACT_SUCCESS");
     }
 
     proptest! {
