@@ -519,3 +519,24 @@ impl Zone {
         Ok(())
     }
 }
+
+impl Zone {
+    /// Splits the allocated block at `pfn` into allocated blocks of `order` with the same owner
+    /// and type (split_page() generalised to a target order, as `split_page_owner()`/`__split_page()`
+    /// leave the pieces); used to carve a migration target of one order out of a larger
+    /// isolated free block.
+    pub fn split_block(&mut self, pfn: Pfn, order: u32) -> Result<(), PageError> {
+        let off = self.head_of(pfn, KIND_ALLOC)?;
+        let pi = self.pages[off as usize].info;
+        if order > pi.order() {
+            return Err(PageError::NotAllocated { pfn });
+        }
+        let piece = PageInfo::allocated(order, pi.mt(), pi.owner());
+        let mut i = off;
+        while i < off + (1 << pi.order()) {
+            self.pages[i as usize].info = piece;
+            i += 1 << order;
+        }
+        Ok(())
+    }
+}
