@@ -335,7 +335,7 @@ fn fill_cache(n: &mut Node, cache: &mut KmemCache, objects: u64) {
     let mut pa = ZonePa(&mut n.zones[0]);
     for _ in 0..objects {
         cache
-            .alloc_object(buddysim::mm::slub::Gfp::EMPTY, &mut pa)
+            .alloc_object(buddysim::kernel::gfp::GfpFlags::NONE, &mut pa)
             .unwrap();
     }
 }
