@@ -6,7 +6,6 @@ use buddysim::kernel::profile::{profile, Profile};
 use buddysim::mm::check::check;
 use buddysim::mm::compaction::{
     compact_memory, compact_zone, CompactControl, CompactPriority, CompactResult, CompactState,
-    CompactionRules,
 };
 use buddysim::mm::mmzone::{FreeArea, MigrateType, Node, OwnerKind, Pfn, Zone, ZoneSpec, ZoneType};
 use buddysim::mm::page_alloc::alloc_flags::AllocFlags;
@@ -17,7 +16,7 @@ use buddysim::mm::slub::{
     AllocFailure, CacheFlags, CpuPartialRule, KmallocLargeFlags, KmemCache, MinPartialRule,
     PageAllocator, SlabFirstTry, SlabOrderRule, SlabPageRequest, SlabRules, SlubTunables,
 };
-use buddysim::mm::vm_event::{vmstat_events_text, VmstatNames};
+use buddysim::mm::vm_event::vmstat_events_text;
 use buddysim::mm::vmscan::{
     drop_caches, kswapd_run, shrink_slab, try_to_free_pages, wakeup_kswapd, NodeMm, Shrinker,
     SlabShrinker,
@@ -165,7 +164,7 @@ fn skip_bits_are_set_and_ignored_by_compact_memory() {
     let slab = scatter(&mut n, &mut mm, OwnerKind::Slab);
     // A direct sync compaction sets the skip bit on the slab-only blocks it scanned.
     let cc = CompactControl::direct(
-        CompactionRules::of(p),
+        p.compaction,
         9,
         MigrateType::Unmovable,
         CompactPriority::SyncLight,
@@ -191,7 +190,7 @@ fn skip_bits_are_set_and_ignored_by_compact_memory() {
     let in_first: Vec<Pfn> = pages.iter().copied().filter(|&q| q < first + 512).collect();
     assert_eq!(in_first.len(), 8);
     let cc = CompactControl::direct(
-        CompactionRules::of(p),
+        p.compaction,
         9,
         MigrateType::Movable,
         CompactPriority::SyncLight,
@@ -448,15 +447,15 @@ fn reclaim_cost_is_proportional_to_pages_scanned() {
 fn vmstat_names_follow_the_profile() {
     let p = profile("3.10").unwrap();
     let n = node(p, 4096);
-    let t = vmstat_events_text(&n, VmstatNames::of(p));
+    let t = vmstat_events_text(&n, p.vmstat_names);
     assert!(t.contains("pgsteal_kswapd_normal 0\n") && !t.contains("compact_daemon_wake"));
     let p = profile("4.19").unwrap();
-    let t = vmstat_events_text(&n, VmstatNames::of(p));
+    let t = vmstat_events_text(&n, p.vmstat_names);
     assert!(t.contains("\npgsteal_kswapd 0\n") && t.contains("compact_daemon_migrate_scanned 0"));
     assert!(!t.contains("pgsteal_file"));
-    let t = vmstat_events_text(&n, VmstatNames::of(profile("5.15").unwrap()));
+    let t = vmstat_events_text(&n, profile("5.15").unwrap().vmstat_names);
     assert!(t.contains("pgsteal_file 0") && !t.contains("pgsteal_proactive"));
-    let t = vmstat_events_text(&n, VmstatNames::of(profile("6.18").unwrap()));
+    let t = vmstat_events_text(&n, profile("6.18").unwrap().vmstat_names);
     assert!(t.contains("pgsteal_proactive 0"));
 }
 
@@ -493,7 +492,7 @@ proptest! {
             }
         }
         check(&n).unwrap();
-        let cc = CompactControl::direct(CompactionRules::of(p), 6, MigrateType::Unmovable, CompactPriority::Async, AllocFlags::WMARK_MIN, 0, 0);
+        let cc = CompactControl::direct(p.compaction, 6, MigrateType::Unmovable, CompactPriority::Async, AllocFlags::WMARK_MIN, 0, 0);
         compact_zone(p, &mut n.zones[0], &mut mm.lru[0], &mut mm.compact[0], cc);
         prop_assert!(check(&n).is_ok(), "{:?}", check(&n));
         compact_memory(p, &mut n, &mut mm);
@@ -731,7 +730,7 @@ fn anon_pages_are_reclaimed_only_with_swap() {
             assert!(rep.balanced);
             assert_eq!(e.pswpout, e.pgsteal_kswapd[0]);
             assert_eq!(mm.swap.used_pages, e.pswpout);
-            let t = vmstat_events_text(&n, VmstatNames::of(p));
+            let t = vmstat_events_text(&n, p.vmstat_names);
             assert!(t.contains(&format!("pgsteal_anon {}\n", e.pswpout)));
         }
         check(&n).unwrap();

@@ -7,11 +7,14 @@
 
 use super::gfp::GfpLayout;
 use crate::capture::zoneinfo::ZoneinfoLayout;
+use crate::mm::compaction::CompactionRules;
 use crate::mm::memcontrol::{CacheParamsRule, KmemIdRelease, MemcgRules};
 use crate::mm::mmzone::{MigrateType, ZoneType};
 use crate::mm::slub::{
     CpuPartialRule, KmallocLargeFlags, MinPartialRule, SlabFirstTry, SlabOrderRule, SlabRules,
 };
+use crate::mm::vm_event::VmstatNames;
+use crate::mm::vmscan::KswapdRule;
 
 /// How `__setup_per_zone_wmarks()` spaces low and high above min.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -273,6 +276,12 @@ pub struct Profile {
     pub memcg_params: CacheParamsRule,
     /// When a memcg's kmem id is released.
     pub kmem_id_release: KmemIdRelease,
+    /// Compaction's scanner, finish and deferral rules (`compact_zone()` and friends).
+    pub compaction: CompactionRules,
+    /// Whether kswapd balances zones (3.10 – 4.7) or the node (4.8+ node-based LRU).
+    pub kswapd: KswapdRule,
+    /// Which event names /proc/vmstat prints (`vmstat_text[]`).
+    pub vmstat_names: VmstatNames,
 }
 
 const TYPES_3_10: &[MigrateType] = &[
@@ -359,6 +368,9 @@ const V3_10: Profile = Profile {
     kmalloc_large: KmallocLargeFlags::CompKmemcg,
     memcg_params: CacheParamsRule::V3_10,
     kmem_id_release: KmemIdRelease::OnFree,
+    compaction: CompactionRules::V3_10,
+    kswapd: KswapdRule::PerZone,
+    vmstat_names: VmstatNames::V3_10,
 };
 
 /// Every profile, oldest first.
@@ -395,6 +407,9 @@ pub static PROFILES: &[Profile] = &[
         kmalloc_large: KmallocLargeFlags::Comp,
         memcg_params: CacheParamsRule::CacheArray,
         kmem_id_release: KmemIdRelease::OnOffline,
+        compaction: CompactionRules::V4_4,
+        kswapd: KswapdRule::PerZone,
+        vmstat_names: VmstatNames::V3_10,
         slab_min_partial: MinPartialRule::AtLeast,
         ..V3_10
     },
@@ -420,6 +435,9 @@ pub static PROFILES: &[Profile] = &[
         zones: ZONES_4_4,
         kmalloc_large: KmallocLargeFlags::Comp,
         kmem_id_release: KmemIdRelease::OnOffline,
+        compaction: CompactionRules::V4_4,
+        kswapd: KswapdRule::PerNode,
+        vmstat_names: VmstatNames::V4_9,
         slab_min_partial: MinPartialRule::AtLeast,
         slab_first_try: SlabFirstTry::NoReclaim,
         memcg_params: CacheParamsRule::CacheArray,
@@ -453,6 +471,9 @@ pub static PROFILES: &[Profile] = &[
         zones: ZONES_4_4,
         kmalloc_large: KmallocLargeFlags::Comp,
         kmem_id_release: KmemIdRelease::OnOffline,
+        compaction: CompactionRules::V4_19,
+        kswapd: KswapdRule::PerNode,
+        vmstat_names: VmstatNames::V4_19,
         slab_min_partial: MinPartialRule::AtLeast,
         slab_first_try: SlabFirstTry::NoReclaim,
         memcg_params: CacheParamsRule::CacheArray,
@@ -489,6 +510,9 @@ pub static PROFILES: &[Profile] = &[
         zones: ZONES_4_4,
         kmalloc_large: KmallocLargeFlags::Comp,
         kmem_id_release: KmemIdRelease::OnOffline,
+        compaction: CompactionRules::V4_19,
+        kswapd: KswapdRule::PerNode,
+        vmstat_names: VmstatNames::V5_15,
         slab_min_partial: MinPartialRule::AtLeast,
         slab_first_try: SlabFirstTry::NoReclaim,
         memcg_params: CacheParamsRule::NoArray,
@@ -528,6 +552,9 @@ pub static PROFILES: &[Profile] = &[
         zones: ZONES_4_4,
         kmalloc_large: KmallocLargeFlags::Comp,
         kmem_id_release: KmemIdRelease::OnOffline,
+        compaction: CompactionRules::V4_19,
+        kswapd: KswapdRule::PerNode,
+        vmstat_names: VmstatNames::V5_15,
         slab_min_partial: MinPartialRule::AtLeast,
         slab_first_try: SlabFirstTry::NoReclaim,
         memcg_params: CacheParamsRule::NoArray,
@@ -568,6 +595,9 @@ pub static PROFILES: &[Profile] = &[
         zones: ZONES_4_4,
         kmalloc_large: KmallocLargeFlags::Comp,
         kmem_id_release: KmemIdRelease::OnOffline,
+        compaction: CompactionRules::V6_18,
+        kswapd: KswapdRule::PerNode,
+        vmstat_names: VmstatNames::V6_18,
         slab_min_partial: MinPartialRule::AtLeast,
         slab_first_try: SlabFirstTry::NoReclaim,
         memcg_params: CacheParamsRule::NoArray,

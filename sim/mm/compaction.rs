@@ -270,8 +270,8 @@ pub const COMPACT_CLUSTER_MAX: usize = 32;
 /// `COMPACT_MAX_DEFER_SHIFT`: deferral skips at most 2^6 − 1 attempts.
 pub const COMPACT_MAX_DEFER_SHIFT: u32 = 6;
 
-/// The scanner and `compact_finished()` rules of a kernel (KERNEL_MM.md 4.2, 4.3). The lead
-/// should add it to `Profile` as `compaction`; until then [`CompactionRules::of`] derives it.
+/// The scanner and `compact_finished()` rules of a kernel (KERNEL_MM.md 4.2, 4.3);
+/// `Profile::compaction`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum CompactionRules {
     /// 3.10: one cached migrate PFN; scanners meet at `free_pfn <= migrate_pfn`; async takes only
@@ -289,20 +289,6 @@ pub enum CompactionRules {
     /// 6.18: as 4.19; the free scanner skips buddies of order ≥ cc->order (≥ pageblock order
     /// for order −1).
     V6_18,
-}
-
-impl CompactionRules {
-    /// Interim: derived from the profile's `compaction_suitability` and `kcompactd` rules,
-    /// which mark the same kernels. Replace by a `Profile::compaction` field.
-    pub fn of(p: &Profile) -> CompactionRules {
-        match p.compaction_suitability {
-            CompactionSuitability::V3_10 => CompactionRules::V3_10,
-            CompactionSuitability::V4_6 => CompactionRules::V4_4,
-            CompactionSuitability::V4_9 if !p.compact_first_non_movable => CompactionRules::V4_4,
-            CompactionSuitability::V4_9 => CompactionRules::V4_19,
-            CompactionSuitability::V6_18 => CompactionRules::V6_18,
-        }
-    }
 }
 
 /// `enum migrate_mode` as compaction uses it.
@@ -914,7 +900,7 @@ pub fn compact_zone(
     state: &mut CompactState,
     cc: CompactControl,
 ) -> (CompactResult, CompactStats) {
-    let rules = CompactionRules::of(profile);
+    let rules = profile.compaction;
     if let Some(order) = cc.order {
         let w = zone.watermarks;
         let s = compaction_suitable(
@@ -1018,7 +1004,7 @@ pub struct ZoneCompaction {
 /// positions in SYNC_LIGHT, 4.x+ over the whole zone in MIGRATE_SYNC. Models `compact_node()` →
 /// `__compact_pgdat()` (3.10) / `compact_zone()` (4.x+).
 pub fn compact_memory(profile: &Profile, node: &mut Node, mm: &mut NodeMm) -> Vec<ZoneCompaction> {
-    let cc = CompactControl::compact_memory(CompactionRules::of(profile));
+    let cc = CompactControl::compact_memory(profile.compaction);
     let mut out = Vec::new();
     for (i, zone) in node.zones.iter_mut().enumerate() {
         if zone.managed == 0 {
@@ -1075,7 +1061,7 @@ pub fn try_to_compact_pages(
     alloc_flags: AllocFlags,
     prio: CompactPriority,
 ) -> CompactOutcome {
-    let rules = CompactionRules::of(profile);
+    let rules = profile.compaction;
     let extfrag_threshold = mm.extfrag_threshold;
     let mt = if gfp.movable && !gfp.reclaimable {
         MigrateType::Movable
@@ -1194,7 +1180,7 @@ pub fn direct_compaction_done(
     if !outcome.stalled || preferred >= node.zones.len() {
         return;
     }
-    let v3 = CompactionRules::of(profile) == CompactionRules::V3_10;
+    let v3 = profile.compaction == CompactionRules::V3_10;
     match allocated_from {
         Some(i) => {
             let z = if v3 { preferred } else { i };

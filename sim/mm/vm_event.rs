@@ -10,7 +10,6 @@
 //!
 //! Which names exist depends on the kernel ([`VmstatNames`], KERNEL_MM.md 9.4).
 
-use crate::kernel::profile::{CompactionSuitability, ProactiveRule, Profile};
 use crate::mm::mmzone::{Node, ZoneType};
 use std::fmt::Write as _;
 
@@ -134,8 +133,7 @@ impl VmEvents {
     }
 }
 
-/// Which event names a kernel's /proc/vmstat prints (KERNEL_MM.md 9.4). The lead should add it
-/// to `Profile` as `vmstat_names`; until then [`VmstatNames::of`] derives it from the profile.
+/// Which event names a kernel's /proc/vmstat prints (KERNEL_MM.md 9.4); `Profile::vmstat_names`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum VmstatNames {
     /// 3.10 – 4.5: reclaim counters per zone (`pgsteal_kswapd_normal`, …); no kcompactd, no
@@ -157,22 +155,6 @@ pub enum VmstatNames {
 }
 
 impl VmstatNames {
-    /// Interim: derives the variant from fields the profile already has (the `kcompactd`,
-    /// `compaction_suitability`, `compact_first_non_movable` and `proactive` rules mark the same
-    /// kernels). Replace by a `Profile::vmstat_names` field.
-    pub fn of(p: &Profile) -> VmstatNames {
-        match (p.proactive, p.compaction_suitability) {
-            (Some((ProactiveRule::V6_18, _)), _) => VmstatNames::V6_18,
-            (Some(_), _) => VmstatNames::V5_15,
-            (None, CompactionSuitability::V3_10 | CompactionSuitability::V4_6) if !p.kcompactd => {
-                VmstatNames::V3_10
-            }
-            (None, CompactionSuitability::V3_10 | CompactionSuitability::V4_6) => VmstatNames::V4_6,
-            (None, _) if p.compact_first_non_movable => VmstatNames::V4_19,
-            (None, _) => VmstatNames::V4_9,
-        }
-    }
-
     fn per_zone_reclaim(self) -> bool {
         matches!(self, VmstatNames::V3_10 | VmstatNames::V4_6)
     }

@@ -193,7 +193,7 @@ impl Lru {
 // ---------------------------------------------------------------------------------------------
 // Reclaim.
 
-use crate::kernel::profile::{Profile, SlowPath};
+use crate::kernel::profile::Profile;
 use crate::mm::compaction::{
     compact_zone, compaction_suitable, reset_isolation_suitable, wakeup_kcompactd, CompactControl,
     CompactPriority, CompactState, CompactionRules, Compactor, Kcompactd, Suitability,
@@ -213,8 +213,7 @@ pub const DEFAULT_SEEKS: u64 = 2;
 /// `MAX_RECLAIM_RETRIES`: kswapd failures after which a node is hopeless (4.8+).
 pub const MAX_RECLAIM_RETRIES: u32 = 16;
 
-/// How kswapd balances a node (KERNEL_MM.md 5; mm/vmscan.c). The lead should add it to
-/// `Profile` as `kswapd`; until then [`KswapdRule::of`] derives it from `slow_path`.
+/// How kswapd balances a node (KERNEL_MM.md 5; mm/vmscan.c); `Profile::kswapd`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum KswapdRule {
     /// 3.10 – 4.7: per zone. The node is balanced when every zone up to the classzone meets
@@ -226,17 +225,6 @@ pub enum KswapdRule {
     /// node's LRU is shrunk toward the sum of `max(high, SWAP_CLUSTER_MAX)`; kcompactd does the
     /// compaction after kswapd sleeps.
     PerNode,
-}
-
-impl KswapdRule {
-    /// Interim: the node-based LRU came with the 4.8 slow-path rework. Replace by a
-    /// `Profile::kswapd` field.
-    pub fn of(p: &Profile) -> KswapdRule {
-        match p.slow_path {
-            SlowPath::V3_10 | SlowPath::V4_7 => KswapdRule::PerZone,
-            SlowPath::V4_8 => KswapdRule::PerNode,
-        }
-    }
 }
 
 /// A reclaimable cache shrinkers free objects from (`struct shrinker`).
@@ -483,7 +471,7 @@ fn zone_balanced(
     if !zone_watermark_ok(profile, zone, order, high, reserve, AllocFlags::default()) {
         return false;
     }
-    if KswapdRule::of(profile) == KswapdRule::PerZone && order > 0 {
+    if profile.kswapd == KswapdRule::PerZone && order > 0 {
         let s = compaction_suitable(
             profile,
             zone,
@@ -521,7 +509,7 @@ pub fn pgdat_balanced(
         .zones
         .get(classzone)
         .map_or(ZoneType::Dma, |z| z.zone_type);
-    match KswapdRule::of(profile) {
+    match profile.kswapd {
         KswapdRule::PerNode => eligible
             .clone()
             .any(|z| zone_balanced(profile, z, order, cz, extfrag)),
@@ -565,7 +553,7 @@ pub fn wakeup_kswapd(
         k.classzone_idx = k.classzone_idx.min(zone_idx);
         return false;
     }
-    let balanced = match KswapdRule::of(profile) {
+    let balanced = match profile.kswapd {
         KswapdRule::PerZone => {
             let low = zone.watermarks.mark(Wmark::Low);
             zone_watermark_ok(profile, zone, order, low, 0, AllocFlags::default())
@@ -573,7 +561,7 @@ pub fn wakeup_kswapd(
         KswapdRule::PerNode => pgdat_balanced(profile, node, order, zone_idx, mm.extfrag_threshold),
     };
     if balanced {
-        if KswapdRule::of(profile) == KswapdRule::PerNode && !can_direct_reclaim {
+        if profile.kswapd == KswapdRule::PerNode && !can_direct_reclaim {
             wakeup_kcompactd(profile, node, mm, order, zone_idx);
         }
         return false;
@@ -626,7 +614,7 @@ pub fn kswapd_run(
     shrinkers: &mut [&mut dyn Shrinker],
     pick: &mut dyn FnMut(u64) -> u64,
 ) -> KswapdReport {
-    let rule = KswapdRule::of(profile);
+    let rule = profile.kswapd;
     let classzone = mm
         .kswapd
         .classzone_idx
@@ -694,7 +682,7 @@ pub fn kswapd_run(
     }
     // kswapd_try_to_sleep() / 3.10's high-order tail of balance_pgdat().
     if woken_order > 0 {
-        if rule == KswapdRule::PerZone && CompactionRules::of(profile) == CompactionRules::V3_10 {
+        if rule == KswapdRule::PerZone && profile.compaction == CompactionRules::V3_10 {
             for i in 0..=classzone {
                 let zone = &mut node.zones[i];
                 if zone.managed == 0 || mm.compact[i].compaction_deferred(woken_order) {
