@@ -213,6 +213,9 @@ fn is_header(message: &str) -> bool {
 
 /// The 0-based index of the first line with a page allocation failure header.
 pub fn find_header(text: &str) -> Option<usize> {
+    if !text.contains(FAILURE) {
+        return None;
+    }
     text.lines()
         .position(|l| l.contains(FAILURE) && is_header(strip(l).message))
 }

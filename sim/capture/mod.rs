@@ -96,22 +96,22 @@ pub fn detect(text: &str) -> Option<Format> {
     }
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
     let first = lines.next()?;
-    if text
-        .lines()
-        .any(|l| l.trim_start().starts_with("slabinfo - version:"))
-    {
+    // Each line test is tried only when its marker occurs somewhere in the text at all: one
+    // fast substring scan instead of a walk over every line of a large file.
+    let any_line_starts = |markers: &[&str]| {
+        markers.iter().any(|m| text.contains(m))
+            && text.lines().any(|l| {
+                let l = text::trim_start(l);
+                markers.iter().any(|m| l.starts_with(m))
+            })
+    };
+    if any_line_starts(&["slabinfo - version:"]) {
         return Some(Format::SlabInfo);
     }
-    if text.lines().any(|l| {
-        let l = l.trim_start();
-        l.starts_with("Page block order:") || l.starts_with("Free pages count per migrate type")
-    }) {
+    if any_line_starts(&["Page block order:", "Free pages count per migrate type"]) {
         return Some(Format::PageTypeInfo);
     }
-    if text.lines().any(|l| {
-        let l = l.trim_start();
-        l.starts_with("pages free") || l.starts_with("per-node stats")
-    }) {
+    if any_line_starts(&["pages free", "per-node stats"]) {
         return Some(Format::ZoneInfo);
     }
     if node_exporter::looks_like(text) {
@@ -301,12 +301,30 @@ impl fmt::Display for Warning {
     }
 }
 
-/// Where a merge conflict is reported: the two sides' file lists and the zone (if any).
+/// Where a merge conflict is reported: the two sides' file lists and what the value belongs to.
 struct Conflict<'a> {
     first: &'a str,
     second: &'a str,
     file: &'a str,
-    what: String,
+    scope: Scope,
+}
+
+/// What a conflicting value belongs to, printed before its name (formatted only for a warning).
+#[derive(Clone, Copy)]
+enum Scope {
+    Capture,
+    NodeStat,
+    Zone(u32, ZoneType),
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::Capture => Ok(()),
+            Scope::NodeStat => f.write_str("node stat "),
+            Scope::Zone(node, zone) => write!(f, "node {node} zone {zone} "),
+        }
+    }
 }
 
 impl Conflict<'_> {
@@ -358,7 +376,7 @@ impl Conflict<'_> {
             line: 0,
             message: format!(
                 "{}{name}: {} says {mine:?}, {} says {theirs:?}; {keeping}",
-                self.what, self.first, self.second
+                self.scope, self.first, self.second
             ),
         }
     }
@@ -390,7 +408,7 @@ impl Capture {
             first: &first,
             second: &second,
             file: &file,
-            what: String::new(),
+            scope: Scope::Capture,
         };
         let mut warnings = std::mem::take(&mut self.warnings);
         warnings.extend(other.warnings);
@@ -423,20 +441,30 @@ impl Capture {
                 ),
             });
         }
-        c.what = "node stat ".to_string();
+        c.scope = Scope::NodeStat;
         c.map(&mut self.node_stats, other.node_stats, &mut warnings);
-        for z in other.zones {
-            c.what = format!("node {} zone {} ", z.node, z.zone);
-            match self
-                .zones
-                .iter_mut()
-                .find(|m| (m.node, m.zone) == (z.node, z.zone))
-            {
+        // Both sides sorted by (node, zone) (parsers give them so; a no-op then): each zone of
+        // the other capture is found by binary search, new ones are added after the loop.
+        let key = |z: &ZoneCapture| (z.node, z.zone);
+        self.zones.sort_by_key(key);
+        let mut theirs = other.zones;
+        theirs.sort_by_key(key);
+        let mut added: Vec<ZoneCapture> = Vec::new();
+        for z in theirs {
+            c.scope = Scope::Zone(z.node, z.zone);
+            let mine = match self.zones.binary_search_by_key(&key(&z), key) {
+                Ok(i) => Some(&mut self.zones[i]),
+                Err(_) => added.last_mut().filter(|a| key(a) == key(&z)),
+            };
+            match mine {
                 Some(m) => m.merge_from(z, &c, &mut warnings),
-                None => self.zones.push(z),
+                None => added.push(z),
             }
         }
-        self.zones.sort_by_key(|z| (z.node, z.zone));
+        if !added.is_empty() {
+            self.zones.extend(added);
+            self.zones.sort_by_key(key);
+        }
         self.warnings = warnings;
         self.sources.extend(other.sources);
     }
@@ -509,17 +537,35 @@ impl ZoneCapture {
 /// Collects zones keyed by (node, zone), rejecting a zone printed twice in one file.
 #[derive(Default)]
 struct Zones {
-    zones: BTreeMap<(u32, ZoneType), ZoneCapture>,
+    /// Sorted by (node, zone). Files print zones in that order, so a new zone is usually
+    /// appended; others are found or placed by binary search.
+    zones: Vec<ZoneCapture>,
     /// Number of orders of the first per-order line.
     orders: Option<usize>,
 }
 
 impl Zones {
+    /// Where (node, zone) is (`Ok`) or would go (`Err`).
+    fn find(&self, node: u32, zone: ZoneType) -> Result<usize, usize> {
+        let key = (node, zone);
+        match self.zones.last() {
+            None => Err(0),
+            Some(l) if (l.node, l.zone) < key => Err(self.zones.len()),
+            Some(l) if (l.node, l.zone) == key => Ok(self.zones.len() - 1),
+            Some(_) => self.zones.binary_search_by_key(&key, |z| (z.node, z.zone)),
+        }
+    }
+
     /// The zone (node, zone), created if new.
     fn entry(&mut self, node: u32, zone: ZoneType) -> &mut ZoneCapture {
-        self.zones
-            .entry((node, zone))
-            .or_insert_with(|| ZoneCapture::new(node, zone))
+        let i = match self.find(node, zone) {
+            Ok(i) => i,
+            Err(i) => {
+                self.zones.insert(i, ZoneCapture::new(node, zone));
+                i
+            }
+        };
+        &mut self.zones[i]
     }
 
     /// A new zone; an error if this file already had it.
@@ -529,12 +575,15 @@ impl Zones {
         node: u32,
         zone: ZoneType,
     ) -> Result<&mut ZoneCapture, CaptureError> {
-        if self.zones.contains_key(&(node, zone)) {
-            return Err(loc.err(format!(
+        match self.find(node, zone) {
+            Ok(_) => Err(loc.err(format!(
                 "node {node} zone {zone} appears twice (expected each zone once)"
-            )));
+            ))),
+            Err(i) => {
+                self.zones.insert(i, ZoneCapture::new(node, zone));
+                Ok(&mut self.zones[i])
+            }
         }
-        Ok(self.entry(node, zone))
     }
 
     /// Checks that a per-order line has as many orders as the previous ones: the kernel prints
@@ -552,6 +601,6 @@ impl Zones {
     }
 
     fn into_vec(self) -> Vec<ZoneCapture> {
-        self.zones.into_values().collect()
+        self.zones
     }
 }

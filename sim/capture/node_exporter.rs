@@ -17,10 +17,13 @@ const METRIC: &str = "node_buddyinfo_blocks";
 
 /// Whether the text looks like a Prometheus exposition with buddyinfo samples or comments.
 pub fn looks_like(text: &str) -> bool {
-    text.lines().any(|l| {
-        let l = l.trim_start();
-        l.starts_with(METRIC) || l.starts_with("# HELP ") || l.starts_with("# TYPE ")
-    })
+    let markers = [METRIC, "# HELP ", "# TYPE "];
+    // One substring scan first: most files have none of the markers anywhere.
+    markers.iter().any(|m| text.contains(m))
+        && text.lines().any(|l| {
+            let l = l.trim_start();
+            markers.iter().any(|m| l.starts_with(m))
+        })
 }
 
 /// One sample: labels and the value.

@@ -57,13 +57,81 @@ pub fn shown(found: &str) -> String {
     format!("`{s}`")
 }
 
+/// Why a token is not a count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BadNumber {
+    /// Empty, or a byte other than a decimal digit (a sign, a point, a letter).
+    NotDigits,
+    /// All digits, but above `u64::MAX`.
+    TooLarge,
+}
+
+/// Reads an unsigned decimal count from its digits.
+pub fn digits_u64(tok: &str) -> Result<u64, BadNumber> {
+    if tok.is_empty() {
+        return Err(BadNumber::NotDigits);
+    }
+    let mut n: u64 = 0;
+    let mut too_large = false;
+    for b in tok.bytes() {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return Err(BadNumber::NotDigits);
+        }
+        match n.checked_mul(10).and_then(|n| n.checked_add(u64::from(d))) {
+            Some(v) => n = v,
+            None => too_large = true,
+        }
+    }
+    if too_large {
+        return Err(BadNumber::TooLarge);
+    }
+    Ok(n)
+}
+
+/// The error for a token [`digits_u64`] rejected, naming what was expected.
+pub fn bad_number(loc: &Loc, tok: &str, what: &str, why: BadNumber) -> CaptureError {
+    match why {
+        BadNumber::NotDigits => loc.expected(&format!("{what} (an unsigned integer)"), tok),
+        BadNumber::TooLarge => loc.err(format!("{what} `{tok}` does not fit in 64 bits")),
+    }
+}
+
 /// Parses an unsigned decimal count, rejecting signs, fractions and values above `u64::MAX`.
 pub fn parse_u64(loc: &Loc, tok: &str, what: &str) -> Result<u64, CaptureError> {
-    if tok.is_empty() || !tok.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(loc.expected(&format!("{what} (an unsigned integer)"), tok));
+    digits_u64(tok).map_err(|why| bad_number(loc, tok, what, why))
+}
+
+/// `char::is_whitespace` for an ASCII byte (space, `\t`, `\n`, vertical tab, form feed, `\r`).
+fn ascii_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t'..=b'\r')
+}
+
+/// `s.trim_start()`, with a byte loop over the ASCII prefix (the common case).
+pub fn trim_start(s: &str) -> &str {
+    let skip = s.bytes().take_while(|&b| ascii_space(b)).count();
+    let r = &s[skip..];
+    if r.as_bytes().first().is_some_and(|&b| b >= 0x80) {
+        r.trim_start()
+    } else {
+        r
     }
-    tok.parse::<u64>()
-        .map_err(|_| loc.err(format!("{what} `{tok}` does not fit in 64 bits")))
+}
+
+/// The length of the word at the start of `s`: up to whitespace or a comma.
+fn word_len(s: &str) -> usize {
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if b >= 0x80 {
+            // Unicode whitespace is rare: let `char` decide from here on.
+            return i + s[i..]
+                .find(|c: char| c.is_whitespace() || c == ',')
+                .unwrap_or(s.len() - i);
+        }
+        if ascii_space(b) || b == b',' {
+            return i;
+        }
+    }
+    s.len()
 }
 
 /// Parses `1234kB` (or `KB`, which 5.x+ prints for the highatomic items) and returns kB.
@@ -115,30 +183,23 @@ impl<'s> Cursor<'s> {
     }
 
     pub fn at_end(&self) -> bool {
-        self.rest.trim().is_empty()
+        trim_start(self.rest).is_empty()
     }
 
     fn skip_ws(&mut self) {
-        self.rest = self.rest.trim_start();
+        self.rest = trim_start(self.rest);
     }
 
     /// The next token without consuming it (up to whitespace or a comma).
     pub fn peek_word(&self) -> &'s str {
-        let r = self.rest.trim_start();
-        let end = r
-            .find(|c: char| c.is_whitespace() || c == ',')
-            .unwrap_or(r.len());
-        &r[..end]
+        let r = trim_start(self.rest);
+        &r[..word_len(r)]
     }
 
     /// Takes the next word (up to whitespace or a comma).
     pub fn word(&mut self) -> &'s str {
         self.skip_ws();
-        let end = self
-            .rest
-            .find(|c: char| c.is_whitespace() || c == ',')
-            .unwrap_or(self.rest.len());
-        let (w, r) = self.rest.split_at(end);
+        let (w, r) = self.rest.split_at(word_len(self.rest));
         self.rest = r;
         w
     }
@@ -157,7 +218,7 @@ impl<'s> Cursor<'s> {
 
     /// Consumes `lit` if it comes next.
     pub fn eat(&mut self, lit: &str) -> bool {
-        let r = self.rest.trim_start();
+        let r = trim_start(self.rest);
         match r.strip_prefix(lit) {
             Some(r) => {
                 self.rest = r;
@@ -170,7 +231,7 @@ impl<'s> Cursor<'s> {
     fn peek_word_or_char(&self) -> &'s str {
         let w = self.peek_word();
         if w.is_empty() {
-            let r = self.rest.trim_start();
+            let r = trim_start(self.rest);
             let end = r.chars().next().map_or(0, char::len_utf8);
             &r[..end]
         } else {
@@ -202,21 +263,23 @@ impl<'s> Cursor<'s> {
 
     /// Reads whitespace-separated unsigned counts to the end of the line.
     pub fn counts(&mut self, loc: &Loc, what: &str) -> Result<Vec<u64>, CaptureError> {
-        let mut v = Vec::new();
+        let mut v = [0u64; MAX_ORDERS];
+        let mut n = 0;
         loop {
             let w = self.word();
             if w.is_empty() {
-                if !self.rest.trim().is_empty() {
+                if !self.at_end() {
                     return Err(loc.expected(what, self.rest.trim()));
                 }
                 break;
             }
-            if v.len() == MAX_ORDERS {
+            if n == MAX_ORDERS {
                 return Err(loc.err(format!("expected at most {MAX_ORDERS} {what}, found more")));
             }
-            v.push(parse_u64(loc, w, what)?);
+            v[n] = parse_u64(loc, w, what)?;
+            n += 1;
         }
-        Ok(v)
+        Ok(v[..n].to_vec())
     }
 }
 
