@@ -118,6 +118,18 @@ pub fn trim_start(s: &str) -> &str {
     }
 }
 
+/// `s.trim()`, with byte loops over ASCII whitespace at both ends.
+pub fn trim(s: &str) -> &str {
+    let s = trim_start(s);
+    let keep = s.len() - s.bytes().rev().take_while(|&b| ascii_space(b)).count();
+    let r = &s[..keep];
+    if r.as_bytes().last().is_some_and(|&b| b >= 0x80) {
+        r.trim_end()
+    } else {
+        r
+    }
+}
+
 /// The length of the word at the start of `s`: up to whitespace or a comma.
 fn word_len(s: &str) -> usize {
     for (i, &b) in s.as_bytes().iter().enumerate() {
@@ -312,6 +324,32 @@ mod tests {
         assert!(parse_kb(&loc, "15908", "free").is_err());
         assert_eq!(kb_to_pages(&loc, 15908, "free").unwrap(), 3977);
         assert!(kb_to_pages(&loc, 15907, "free").is_err());
+    }
+
+    #[test]
+    fn byte_level_trimming_and_words_agree_with_unicode_whitespace() {
+        for s in [
+            "",
+            "  \t a b,c \r\n",
+            "\u{a0}\u{2003}x\u{a0}y\u{3000}",
+            "\u{b}\u{c}Node\u{85}7 é,",
+            "ü  ",
+            "  ü",
+        ] {
+            assert_eq!(trim_start(s), s.trim_start(), "{s:?}");
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+            let mut c = Cursor::new(s);
+            let mut words = Vec::new();
+            while !c.at_end() && words.len() < 8 {
+                words.push(c.word());
+                c.eat(",");
+            }
+            let expected: Vec<&str> = s
+                .split(|c: char| c.is_whitespace() || c == ',')
+                .filter(|w| !w.is_empty())
+                .collect();
+            assert_eq!(words, expected, "{s:?}");
+        }
     }
 
     #[test]

@@ -74,7 +74,7 @@ pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
     let mut open: Option<Open> = None;
     for (i, raw) in text.lines().enumerate() {
         let loc = Loc::new(file, i + 1);
-        let line = raw.trim();
+        let line = super::text::trim(raw);
         if line.is_empty() {
             continue;
         }
