@@ -271,7 +271,7 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
     let fast_flags = fast_path_alloc_flags(profile, &gfp_flags, preferred, dma32_populated);
     let slow_flags = gfp_to_alloc_flags(profile, &gfp_flags, order);
 
-    let mut zones = Vec::new();
+    let mut zones = Vec::with_capacity(capture.zones.len());
     for (i, zc) in capture.zones.iter().enumerate() {
         let (free_pages, free_pages_source) = match zc.free_pages {
             Some(n) => (n, "counter"),

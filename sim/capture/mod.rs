@@ -96,26 +96,21 @@ pub fn detect(text: &str) -> Option<Format> {
     }
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
     let first = lines.next()?;
-    // Each line test is tried only when its marker occurs somewhere in the text at all: one
-    // fast substring scan instead of a walk over every line of a large file.
-    let any_line_starts = |markers: &[&str]| {
-        markers.iter().any(|m| text.contains(m))
-            && text.lines().any(|l| {
-                let l = text::trim_start(l);
-                markers.iter().any(|m| l.starts_with(m))
-            })
-    };
-    if any_line_starts(&["slabinfo - version:"]) {
-        return Some(Format::SlabInfo);
-    }
-    if any_line_starts(&["Page block order:", "Free pages count per migrate type"]) {
-        return Some(Format::PageTypeInfo);
-    }
-    if any_line_starts(&["pages free", "per-node stats"]) {
-        return Some(Format::ZoneInfo);
-    }
-    if node_exporter::looks_like(text) {
-        return Some(Format::NodeExporter);
+    // A line starting with one of these markers (after indentation) anywhere in the text makes
+    // the format; the first format in this list wins.
+    let [metric, help, type_] = node_exporter::LINE_MARKERS;
+    let markers = [
+        ("slabinfo - version:", Format::SlabInfo),
+        ("Page block order:", Format::PageTypeInfo),
+        ("Free pages count per migrate type", Format::PageTypeInfo),
+        ("pages free", Format::ZoneInfo),
+        ("per-node stats", Format::ZoneInfo),
+        (metric, Format::NodeExporter),
+        (help, Format::NodeExporter),
+        (type_, Format::NodeExporter),
+    ];
+    if let Some(format) = first_marked(text, &markers) {
+        return Some(format);
     }
     if first.starts_with("MemTotal:") {
         return Some(Format::MemInfo);
@@ -127,6 +122,30 @@ pub fn detect(text: &str) -> Option<Format> {
         return Some(Format::VmStat);
     }
     None
+}
+
+/// The first of `markers` (in list order) that starts some line of `text` after its
+/// indentation. One pass over the lines; a line's first byte picks the markers to compare.
+fn first_marked(text: &str, markers: &[(&str, Format)]) -> Option<Format> {
+    let mut best: Option<usize> = None;
+    for line in text.lines() {
+        let line = text::trim_start(line);
+        let Some(&first) = line.as_bytes().first() else {
+            continue;
+        };
+        for (k, (marker, _)) in markers.iter().enumerate() {
+            if marker.as_bytes().first() == Some(&first)
+                && best.is_none_or(|b| k < b)
+                && line.starts_with(marker)
+            {
+                best = Some(k);
+            }
+        }
+        if best == Some(0) {
+            break;
+        }
+    }
+    best.map(|k| markers[k].1)
 }
 
 /// Text saved by some editors starts with a byte-order mark.
@@ -545,6 +564,14 @@ struct Zones {
 }
 
 impl Zones {
+    /// Room for `n` zones (one per line of a buddyinfo).
+    fn with_capacity(n: usize) -> Self {
+        Zones {
+            zones: Vec::with_capacity(n),
+            orders: None,
+        }
+    }
+
     /// Where (node, zone) is (`Ok`) or would go (`Err`).
     fn find(&self, node: u32, zone: ZoneType) -> Result<usize, usize> {
         let key = (node, zone);

@@ -15,16 +15,9 @@ use std::collections::BTreeMap;
 
 const METRIC: &str = "node_buddyinfo_blocks";
 
-/// Whether the text looks like a Prometheus exposition with buddyinfo samples or comments.
-pub fn looks_like(text: &str) -> bool {
-    let markers = [METRIC, "# HELP ", "# TYPE "];
-    // One substring scan first: most files have none of the markers anywhere.
-    markers.iter().any(|m| text.contains(m))
-        && text.lines().any(|l| {
-            let l = l.trim_start();
-            markers.iter().any(|m| l.starts_with(m))
-        })
-}
+/// Line starts that mark a Prometheus exposition with buddyinfo samples or comments (what
+/// [`super::detect`] looks for).
+pub const LINE_MARKERS: [&str; 3] = [METRIC, "# HELP ", "# TYPE "];
 
 /// One sample: labels and the value.
 struct Sample<'s> {
