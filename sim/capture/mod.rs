@@ -124,28 +124,29 @@ pub fn detect(text: &str) -> Option<Format> {
     None
 }
 
-/// The first of `markers` (in list order) that starts some line of `text` after its
-/// indentation. One pass over the lines; a line's first byte picks the markers to compare.
+/// The first format of `markers` (in list order) whose marker starts some line of `text` after
+/// its indentation. One pass over the lines (a line's first byte picks the markers to compare)
+/// that stops at the first marked line when no marker of an earlier format occurs anywhere in
+/// the text (a substring scan, much cheaper than a walk over every line of a large file).
 fn first_marked(text: &str, markers: &[(&str, Format)]) -> Option<Format> {
-    let mut best: Option<usize> = None;
-    for line in text.lines() {
+    let marked = |line: &str| {
         let line = text::trim_start(line);
-        let Some(&first) = line.as_bytes().first() else {
-            continue;
-        };
-        for (k, (marker, _)) in markers.iter().enumerate() {
-            if marker.as_bytes().first() == Some(&first)
-                && best.is_none_or(|b| k < b)
-                && line.starts_with(marker)
-            {
-                best = Some(k);
-            }
-        }
-        if best == Some(0) {
-            break;
-        }
+        let first = *line.as_bytes().first()?;
+        markers
+            .iter()
+            .position(|(m, _)| m.as_bytes().first() == Some(&first) && line.starts_with(m))
+    };
+    let mut lines = text.lines();
+    let k = lines.by_ref().find_map(marked)?;
+    let format = markers[k].1;
+    let mut best = markers.iter().position(|(_, f)| *f == format)?;
+    if markers[..best].iter().all(|(m, _)| !text.contains(m)) {
+        return Some(format);
     }
-    best.map(|k| markers[k].1)
+    for k in lines.filter_map(marked) {
+        best = best.min(k);
+    }
+    Some(markers[best].1)
 }
 
 /// Text saved by some editors starts with a byte-order mark.
@@ -629,5 +630,57 @@ impl Zones {
 
     fn into_vec(self) -> Vec<ZoneCapture> {
         self.zones
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detect_gives_the_earlier_format_wherever_its_line_is() {
+        let zoneinfo = "Node 0, zone DMA\n  pages free 1\n  min 1\n  low 2\n  high 3\n";
+        assert_eq!(detect(zoneinfo), Some(Format::ZoneInfo));
+        // A pagetypeinfo header after zoneinfo-looking lines still makes it pagetypeinfo, and a
+        // slabinfo header beats both; a marker inside a line (not at its start) does not count.
+        let t = format!("{zoneinfo}\tPage block order: 9\n");
+        assert_eq!(detect(&t), Some(Format::PageTypeInfo));
+        let t = format!("{zoneinfo}Page block order: 9\n slabinfo - version: 2.1\n");
+        assert_eq!(detect(&t), Some(Format::SlabInfo));
+        let t = format!("{zoneinfo}x Page block order: 9\n");
+        assert_eq!(detect(&t), Some(Format::ZoneInfo));
+        let t = "# TYPE node_buddyinfo_blocks gauge\nper-node stats\n";
+        assert_eq!(detect(t), Some(Format::ZoneInfo));
+        assert_eq!(
+            detect("Node 0, zone DMA 1 2\n\u{a0}# HELP x\n"),
+            Some(Format::NodeExporter)
+        );
+    }
+
+    #[test]
+    fn merge_adds_new_zones_in_order_and_warns_on_conflicts() {
+        let mut a = parse("a", "Node 0, zone DMA 1 2\nNode 1, zone Normal 3 4\n").unwrap();
+        let b = parse(
+            "b",
+            "Node 0, zone DMA 1 5\nNode 0, zone Normal 7 8\nNode 2, zone DMA 0 0\n",
+        )
+        .unwrap();
+        a.merge(b);
+        let keys: Vec<(u32, ZoneType)> = a.zones.iter().map(|z| (z.node, z.zone)).collect();
+        assert_eq!(
+            keys,
+            [
+                (0, ZoneType::Dma),
+                (0, ZoneType::Normal),
+                (1, ZoneType::Normal),
+                (2, ZoneType::Dma)
+            ]
+        );
+        assert_eq!(a.zones[0].free_blocks, Some(vec![1, 2]));
+        assert_eq!(a.warnings.len(), 1);
+        assert_eq!(
+            a.warnings[0].to_string(),
+            "b:0: node 0 zone DMA free blocks per order: a says [1, 2], b says [1, 5]; keeping the first"
+        );
     }
 }
