@@ -72,6 +72,17 @@ pub fn digits_u64(tok: &str) -> Result<u64, BadNumber> {
         return Err(BadNumber::NotDigits);
     }
     let mut n: u64 = 0;
+    if tok.len() <= 19 {
+        // At most 19 digits: below 10^19 < 2^64, no overflow check needed.
+        for b in tok.bytes() {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return Err(BadNumber::NotDigits);
+            }
+            n = n * 10 + u64::from(d);
+        }
+        return Ok(n);
+    }
     let mut too_large = false;
     for b in tok.bytes() {
         let d = b.wrapping_sub(b'0');
@@ -259,6 +270,9 @@ impl<'s> Cursor<'s> {
     /// Reads `Node %d, zone %8s` (the prefix of buddyinfo, pagetypeinfo, zoneinfo and the
     /// debugfs index lines).
     pub fn node_zone(&mut self, loc: &Loc) -> Result<(u32, ZoneType), CaptureError> {
+        if let Some(nz) = self.plain_node_zone() {
+            return Ok(nz);
+        }
         self.expect(loc, "Node")?;
         let n = self.word();
         let node = parse_u64(loc, n, "a node number")?;
@@ -271,6 +285,28 @@ impl<'s> Cursor<'s> {
             return Err(loc.expected("a zone name after `zone`", self.rest()));
         }
         Ok((node, parse_zone(loc, z)?))
+    }
+
+    /// [`Cursor::node_zone`] for the kernel's own spacing (`Node 0, zone   Normal`, the name
+    /// spelled as the kernel does and followed by whitespace or the end), read without
+    /// searching. `None` (the cursor untouched) for anything else, which the general path then
+    /// reads or rejects with its message.
+    fn plain_node_zone(&mut self) -> Option<(u32, ZoneType)> {
+        let r = self.rest.strip_prefix("Node ")?;
+        let digits = r.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 || digits > 9 {
+            return None;
+        }
+        let node = u32::try_from(digits_u64(&r[..digits]).ok()?).ok()?;
+        let r = r[digits..].strip_prefix(", zone ")?;
+        let r = &r[r.bytes().take_while(|&b| b == b' ').count()..];
+        let len = r.bytes().take_while(u8::is_ascii_alphanumeric).count();
+        let zone = ZoneType::ALL.into_iter().find(|z| z.name() == &r[..len])?;
+        if r.as_bytes().get(len).is_some_and(|&b| !ascii_space(b)) {
+            return None;
+        }
+        self.rest = &r[len..];
+        Some((node, zone))
     }
 
     /// Reads whitespace-separated unsigned counts to the end of the line.
@@ -302,22 +338,24 @@ impl<'s> Cursor<'s> {
         let b = self.rest.as_bytes();
         let mut v = Vec::with_capacity(16);
         let mut i = 0;
-        loop {
-            while i < b.len() && ascii_space(b[i]) {
+        while i < b.len() {
+            if ascii_space(b[i]) {
                 i += 1;
+                continue;
             }
-            if i == b.len() {
-                break;
-            }
-            if !b[i].is_ascii_digit() || v.len() == MAX_ORDERS {
-                return None;
-            }
+            let start = i;
             let mut n: u64 = 0;
-            while let Some(d) = b.get(i).filter(|d| d.is_ascii_digit()) {
-                n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+            while let Some(d) = b.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d <= 9) {
+                n = n.wrapping_mul(10).wrapping_add(u64::from(d));
                 i += 1;
             }
-            if b.get(i).is_some_and(|&c| !ascii_space(c)) {
+            // 1 to 19 digits (below 2^64) ending the token; longer runs take the general path.
+            let digits = i - start;
+            if digits == 0
+                || digits > 19
+                || b.get(i).is_some_and(|&c| !ascii_space(c))
+                || v.len() == MAX_ORDERS
+            {
                 return None;
             }
             v.push(n);

@@ -41,40 +41,33 @@ pub fn fill_contig_page_info(
     info
 }
 
-/// `fill_contig_page_info()` for every suitable order below `orders` from one pass over the free
-/// lists: the totals do not depend on the order, and Σ_{o ≥ k} nr_free[o] << (o − k) is
-/// nr_free[k] + 2 × (the same sum for k + 1), with the kernel's wrapping u64 arithmetic. Orders at
-/// or above the profile's have no suitable block, as in the per-order function.
-pub fn fill_contig_page_infos(
-    profile: &Profile,
-    zone: &impl FreeArea,
-    orders: u32,
-) -> Vec<ContigPageInfo> {
+/// `extfrag_index` and `unusable_index` of a zone for orders 0..`orders` (what debugfs prints for
+/// a zone): the same values as [`fragmentation_index`] and [`unusable_free_index`] per order,
+/// from one pass over the free lists. `fill_contig_page_info()`'s totals do not depend on the
+/// order, and its Σ_{o ≥ k} nr_free[o] << (o − k) is nr_free[k] + 2 × (the same sum for k + 1),
+/// with the kernel's wrapping u64 arithmetic; orders at or above the profile's have no suitable
+/// block, as in the per-order function.
+pub fn zone_indices(profile: &Profile, zone: &impl FreeArea, orders: u32) -> (Vec<i32>, Vec<i32>) {
     let totals = fill_contig_page_info(profile, zone, profile.orders);
-    let mut infos = vec![totals; orders as usize];
+    let mut frag = vec![0; orders as usize];
+    let mut unusable = vec![0; orders as usize];
     let mut suitable: u64 = 0;
-    for order in (0..profile.orders).rev() {
-        suitable = zone.nr_free(order).wrapping_add(suitable.wrapping_shl(1));
-        if let Some(info) = infos.get_mut(order as usize) {
-            info.free_blocks_suitable = suitable;
+    for order in (0..orders.max(profile.orders)).rev() {
+        if order < profile.orders {
+            suitable = zone.nr_free(order).wrapping_add(suitable.wrapping_shl(1));
+        }
+        if let (Some(f), Some(u)) = (
+            frag.get_mut(order as usize),
+            unusable.get_mut(order as usize),
+        ) {
+            let info = ContigPageInfo {
+                free_blocks_suitable: suitable,
+                ..totals
+            };
+            *f = fragmentation_index_at(profile, order, &info);
+            *u = unusable_free_index_of(order, &info);
         }
     }
-    infos
-}
-
-/// `extfrag_index` and `unusable_index` of a zone for orders 0..`orders` (what debugfs prints for
-/// a zone), the same values as [`fragmentation_index`] and [`unusable_free_index`] per order from
-/// one [`fill_contig_page_infos`] pass.
-pub fn zone_indices(profile: &Profile, zone: &impl FreeArea, orders: u32) -> (Vec<i32>, Vec<i32>) {
-    let infos = fill_contig_page_infos(profile, zone, orders);
-    let frag = (0..orders)
-        .zip(&infos)
-        .map(|(o, info)| fragmentation_index_at(profile, o, info))
-        .collect();
-    let unusable = (0..orders)
-        .zip(&infos)
-        .map(|(o, info)| unusable_free_index_of(o, info))
-        .collect();
     (frag, unusable)
 }
 
@@ -217,10 +210,8 @@ mod tests {
             let p = profile(name).unwrap();
             let zone = Counts(counts.clone());
             let orders = counts.len() as u32 + 1;
-            let infos = fill_contig_page_infos(p, &zone, orders);
             let (frag, unusable) = zone_indices(p, &zone, orders);
             for o in 0..orders {
-                proptest::prop_assert_eq!(infos[o as usize], fill_contig_page_info(p, &zone, o));
                 proptest::prop_assert_eq!(frag[o as usize], fragmentation_index(p, &zone, o));
                 proptest::prop_assert_eq!(unusable[o as usize], unusable_free_index(p, &zone, o));
             }
