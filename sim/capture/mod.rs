@@ -127,7 +127,7 @@ pub fn detect(text: &str) -> Option<Format> {
 /// The first format of `markers` (in list order) whose marker starts some line of `text` after
 /// its indentation. One pass over the lines (a line's first byte picks the markers to compare)
 /// that stops at the first marked line when no marker of an earlier format occurs anywhere in
-/// the text (a substring scan, much cheaper than a walk over every line of a large file).
+/// the text (a substring scan, cheaper than a walk over every line of a large file).
 fn first_marked(text: &str, markers: &[(&str, Format)]) -> Option<Format> {
     let marked = |line: &str| {
         let line = text::trim_start(line);
@@ -140,7 +140,12 @@ fn first_marked(text: &str, markers: &[(&str, Format)]) -> Option<Format> {
     let k = lines.by_ref().find_map(marked)?;
     let format = markers[k].1;
     let mut best = markers.iter().position(|(_, f)| *f == format)?;
-    if markers[..best].iter().all(|(m, _)| !text.contains(m)) {
+    // A marker's first 16 bytes are distinctive enough and keep the substring search on its
+    // vectorised path.
+    if markers[..best]
+        .iter()
+        .all(|(m, _)| !text.contains(m.get(..16).unwrap_or(m)))
+    {
         return Some(format);
     }
     for k in lines.filter_map(marked) {

@@ -212,7 +212,8 @@ fn field(
 fn single(loc: &Loc, c: &mut Cursor, what: &str) -> Result<u64, CaptureError> {
     let w = c.word();
     // The message names the item: formatted only when the value is bad.
-    let v = digits_u64(w).map_err(|why| bad_number(loc, w, &format!("a value for `{what}`"), why))?;
+    let v =
+        digits_u64(w).map_err(|why| bad_number(loc, w, &format!("a value for `{what}`"), why))?;
     if !c.at_end() {
         return Err(loc.expected(&format!("one value for `{what}`"), c.rest()));
     }
