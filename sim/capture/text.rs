@@ -335,32 +335,34 @@ impl<'s> Cursor<'s> {
     /// runs that fit in 64 bits, read in one pass over the bytes. `None` (the cursor untouched)
     /// for anything else, which the general path then reads or rejects with its message.
     fn plain_counts(&mut self) -> Option<Vec<u64>> {
-        let b = self.rest.as_bytes();
         let mut v = Vec::with_capacity(16);
-        let mut i = 0;
-        while i < b.len() {
-            if ascii_space(b[i]) {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            let mut n: u64 = 0;
-            while let Some(d) = b.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d <= 9) {
-                n = n.wrapping_mul(10).wrapping_add(u64::from(d));
-                i += 1;
-            }
-            // 1 to 19 digits (below 2^64) ending the token; longer runs take the general path.
-            let digits = i - start;
-            if digits == 0
-                || digits > 19
-                || b.get(i).is_some_and(|&c| !ascii_space(c))
-                || v.len() == MAX_ORDERS
-            {
-                return None;
+        let (mut n, mut digits) = (0u64, 0usize);
+        // A token ends: 1 to 19 digits (below 2^64); longer runs take the general path.
+        let mut end_token = |n: u64, digits: usize| {
+            if digits > 19 || v.len() == MAX_ORDERS {
+                return false;
             }
             v.push(n);
+            true
+        };
+        for &c in self.rest.as_bytes() {
+            let d = c.wrapping_sub(b'0');
+            if d <= 9 {
+                n = n.wrapping_mul(10).wrapping_add(u64::from(d));
+                digits += 1;
+            } else if !ascii_space(c) {
+                return None;
+            } else if digits > 0 {
+                if !end_token(n, digits) {
+                    return None;
+                }
+                (n, digits) = (0, 0);
+            }
         }
-        self.rest = &self.rest[b.len()..];
+        if digits > 0 && !end_token(n, digits) {
+            return None;
+        }
+        self.rest = &self.rest[self.rest.len()..];
         Some(v)
     }
 }
@@ -420,6 +422,35 @@ mod tests {
                 .collect();
             assert_eq!(words, expected, "{s:?}");
         }
+    }
+
+    #[test]
+    fn counts_fast_and_general_paths_agree() {
+        let loc = Loc::new("f", 2);
+        let counts = |s: &str| Cursor::new(s).counts(&loc, "counts");
+        assert_eq!(counts(" 1  22\t333 \r"), Ok(vec![1, 22, 333]));
+        assert_eq!(counts(""), Ok(vec![]));
+        assert_eq!(counts("00000000000000000000007 1"), Ok(vec![7, 1]));
+        assert_eq!(counts("1\u{a0}2"), Ok(vec![1, 2]));
+        assert_eq!(counts("1\u{b}2"), Ok(vec![1, 2]));
+        assert_eq!(
+            counts("1 18446744073709551616").unwrap_err().to_string(),
+            "f:2: counts `18446744073709551616` does not fit in 64 bits"
+        );
+        assert_eq!(
+            counts("1 2x").unwrap_err().to_string(),
+            "f:2: expected counts (an unsigned integer), found `2x`"
+        );
+        assert_eq!(
+            counts("1,2").unwrap_err().to_string(),
+            "f:2: expected counts, found `,2`"
+        );
+        let many = vec!["1"; MAX_ORDERS + 1].join(" ");
+        assert!(counts(&many)
+            .unwrap_err()
+            .to_string()
+            .contains("at most 32"));
+        assert_eq!(counts(&many[2..]).map(|v| v.len()), Ok(MAX_ORDERS));
     }
 
     #[test]
