@@ -373,244 +373,130 @@ const V3_10: Profile = Profile {
     vmstat_names: VmstatNames::V3_10,
 };
 
-/// Every profile, oldest first.
-pub static PROFILES: &[Profile] = &[
-    V3_10,
-    Profile {
-        name: "3.10-rhel7",
-        summary:
-            "RHEL/CentOS 7.9 (3.10.0-1160.el7): 3.10 with user_min_free_kbytes, the 262144 kB \
-                  clamp, __GFP_ACCOUNT in place of __GFP_KMEMCG and nf_conntrack_%llu caches",
-        min_free_kbytes_max: 262144,
-        user_min_free_kbytes_kept: true,
-        gfp: GfpLayout::Rhel7,
-        conntrack: ConntrackCache::PerNetnsCounter,
-        kmalloc_large: KmallocLargeFlags::Comp,
-        memcg_params: CacheParamsRule::Rhel7,
-        ..V3_10
+const V3_10_RHEL7: Profile = Profile {
+    name: "3.10-rhel7",
+    summary: "RHEL/CentOS 7.9 (3.10.0-1160.el7): 3.10 with user_min_free_kbytes, the 262144 kB \
+              clamp, __GFP_ACCOUNT in place of __GFP_KMEMCG and nf_conntrack_%llu caches",
+    min_free_kbytes_max: 262144,
+    user_min_free_kbytes_kept: true,
+    gfp: GfpLayout::Rhel7,
+    conntrack: ConntrackCache::PerNetnsCounter,
+    kmalloc_large: KmallocLargeFlags::Comp,
+    memcg_params: CacheParamsRule::Rhel7,
+    ..V3_10
+};
+
+const V4_4: Profile = Profile {
+    name: "4.4",
+    summary: "4.4 (4.4.0): MIGRATE_HIGHATOMIC replaces MIGRATE_RESERVE, the free-list \
+              watermark check, __GFP_DIRECT_RECLAIM/__GFP_KSWAPD_RECLAIM",
+    migrate_types: TYPES_4_4,
+    user_min_free_kbytes_kept: true,
+    watermark_check: WatermarkCheck::FreeLists {
+        harder_any_list: true,
     },
-    Profile {
-        name: "4.4",
-        summary: "4.4 (4.4.0): MIGRATE_HIGHATOMIC replaces MIGRATE_RESERVE, the free-list \
-                  watermark check, __GFP_DIRECT_RECLAIM/__GFP_KSWAPD_RECLAIM",
-        migrate_types: TYPES_4_4,
-        user_min_free_kbytes_kept: true,
-        watermark_check: WatermarkCheck::FreeLists {
-            harder_any_list: true,
-        },
-        reserve: ReserveKind::HighAtomic,
-        fallback: FallbackRules::V4_4,
-        compaction_suitability: CompactionSuitability::V4_6,
-        gfp: GfpLayout::V4_4,
-        alloc_flags: AllocFlagsRule::V4_4,
-        zones: ZONES_4_4,
-        kmalloc_large: KmallocLargeFlags::Comp,
-        memcg_params: CacheParamsRule::CacheArray,
-        kmem_id_release: KmemIdRelease::OnOffline,
-        compaction: CompactionRules::V4_4,
-        kswapd: KswapdRule::PerZone,
-        vmstat_names: VmstatNames::V3_10,
-        slab_min_partial: MinPartialRule::AtLeast,
-        ..V3_10
+    alloc_flags: AllocFlagsRule::V4_4,
+    reserve: ReserveKind::HighAtomic,
+    fallback: FallbackRules::V4_4,
+    compaction_suitability: CompactionSuitability::V4_6,
+    gfp: GfpLayout::V4_4,
+    zones: ZONES_4_4,
+    slab_min_partial: MinPartialRule::AtLeast,
+    kmalloc_large: KmallocLargeFlags::Comp,
+    memcg_params: CacheParamsRule::CacheArray,
+    kmem_id_release: KmemIdRelease::OnOffline,
+    compaction: CompactionRules::V4_4,
+    ..V3_10
+};
+
+const V4_9: Profile = Profile {
+    name: "4.9",
+    summary: "4.9 (4.9.154): watermark_scale_factor, kcompactd, should_reclaim_retry, costly \
+              orders compact first, one global nf_conntrack cache",
+    watermark_gaps: WatermarkGaps::ScaleFactor,
+    watermark_check: WatermarkCheck::FreeLists {
+        harder_any_list: false,
     },
-    Profile {
-        name: "4.9",
-        summary: "4.9 (4.9.154): watermark_scale_factor, kcompactd, should_reclaim_retry, costly \
-                  orders compact first, one global nf_conntrack cache",
-        migrate_types: TYPES_4_4,
-        user_min_free_kbytes_kept: true,
-        watermark_gaps: WatermarkGaps::ScaleFactor,
-        watermark_check: WatermarkCheck::FreeLists {
-            harder_any_list: false,
-        },
-        reserve: ReserveKind::HighAtomic,
-        fallback: FallbackRules::V4_4,
-        compaction_suitability: CompactionSuitability::V4_9,
-        kcompactd: true,
-        slow_path: SlowPath::V4_8,
-        gfp: GfpLayout::V4_6,
-        conntrack: ConntrackCache::Global,
-        alloc_flags: AllocFlagsRule::V4_4,
-        watermark_fast: WatermarkFast::Order0IgnoresHighAtomic,
-        zones: ZONES_4_4,
-        kmalloc_large: KmallocLargeFlags::Comp,
-        kmem_id_release: KmemIdRelease::OnOffline,
-        compaction: CompactionRules::V4_4,
-        kswapd: KswapdRule::PerNode,
-        vmstat_names: VmstatNames::V4_9,
-        slab_min_partial: MinPartialRule::AtLeast,
-        slab_first_try: SlabFirstTry::NoReclaim,
-        memcg_params: CacheParamsRule::CacheArray,
-        zoneinfo_layout: ZoneinfoLayout::V4_19,
-        ..V3_10
-    },
-    Profile {
-        name: "4.19",
-        summary:
-            "4.19 (4.19.304): zone-indexed lowmem_reserve_ratio, counted \"alike\" pages when \
-                  stealing, non-movable requests compact first, GFP_KERNEL = 0x6000c0",
-        migrate_types: TYPES_4_4,
-        user_min_free_kbytes_kept: true,
-        thp_counts_movable_zone: false,
-        watermark_gaps: WatermarkGaps::ScaleFactor,
-        lowmem_reserve: LowmemReserveRule::ZeroRatioNoReserve,
-        lowmem_reserve_ratio: RATIO_NEW,
-        watermark_check: WatermarkCheck::FreeLists {
-            harder_any_list: false,
-        },
-        reserve: ReserveKind::HighAtomic,
-        fallback: FallbackRules::V4_13,
-        compaction_suitability: CompactionSuitability::V4_9,
-        kcompactd: true,
-        slow_path: SlowPath::V4_8,
-        compact_first_non_movable: true,
-        gfp: GfpLayout::V4_19,
-        conntrack: ConntrackCache::Global,
-        alloc_flags: AllocFlagsRule::V4_4,
-        watermark_fast: WatermarkFast::Order0IgnoresHighAtomic,
-        zones: ZONES_4_4,
-        kmalloc_large: KmallocLargeFlags::Comp,
-        kmem_id_release: KmemIdRelease::OnOffline,
-        compaction: CompactionRules::V4_19,
-        kswapd: KswapdRule::PerNode,
-        vmstat_names: VmstatNames::V4_19,
-        slab_min_partial: MinPartialRule::AtLeast,
-        slab_first_try: SlabFirstTry::NoReclaim,
-        memcg_params: CacheParamsRule::CacheArray,
-        zoneinfo_layout: ZoneinfoLayout::V4_19,
-        ..V3_10
-    },
-    Profile {
-        name: "5.15",
-        summary: "5.15 (5.15.135): watermark boost, ALLOC_NOFRAGMENT, proactive compaction, the \
-                  262144 kB clamp, GFP_KERNEL = 0xcc0",
-        migrate_types: TYPES_4_4,
-        min_free_kbytes_max: 262144,
-        user_min_free_kbytes_kept: true,
-        thp_counts_movable_zone: false,
-        watermark_gaps: WatermarkGaps::ScaleFactor,
-        watermark_boost_factor: 15000,
-        lowmem_reserve: LowmemReserveRule::ZeroRatioOrEmptyNoReserve,
-        lowmem_reserve_ratio: RATIO_NEW,
-        watermark_check: WatermarkCheck::FreeLists {
-            harder_any_list: false,
-        },
-        reserve: ReserveKind::HighAtomic,
-        alloc_nofragment: true,
-        fallback: FallbackRules::V4_13,
-        compaction_suitability: CompactionSuitability::V4_9,
-        kcompactd: true,
-        proactive: Some((ProactiveRule::V5_9, 20)),
-        slow_path: SlowPath::V4_8,
-        compact_first_non_movable: true,
-        gfp: GfpLayout::V5_15,
-        conntrack: ConntrackCache::Global,
-        alloc_flags: AllocFlagsRule::V5_0,
-        watermark_fast: WatermarkFast::BoostRetryGfpAtomic,
-        zones: ZONES_4_4,
-        kmalloc_large: KmallocLargeFlags::Comp,
-        kmem_id_release: KmemIdRelease::OnOffline,
-        compaction: CompactionRules::V4_19,
-        kswapd: KswapdRule::PerNode,
-        vmstat_names: VmstatNames::V5_15,
-        slab_min_partial: MinPartialRule::AtLeast,
-        slab_first_try: SlabFirstTry::NoReclaim,
-        memcg_params: CacheParamsRule::NoArray,
-        zoneinfo_layout: ZoneinfoLayout::V4_19,
-        reserve_index: ReserveIndex::HighestZoneidx,
-        move_to_tail: true,
-        ..V3_10
-    },
-    Profile {
-        name: "6.1",
-        summary: "6.1: as 5.15 for the allocator (before the ALLOC_HARDER split and the \
-                  claim/steal split); WMARK_PROMO (release unconfirmed)",
-        migrate_types: TYPES_4_4,
-        min_free_kbytes_max: 262144,
-        user_min_free_kbytes_kept: true,
-        thp_counts_movable_zone: false,
-        watermark_gaps: WatermarkGaps::ScaleFactor,
-        promo_watermark: true,
-        watermark_boost_factor: 15000,
-        lowmem_reserve: LowmemReserveRule::ZeroRatioOrEmptyNoReserve,
-        lowmem_reserve_ratio: RATIO_NEW,
-        watermark_check: WatermarkCheck::FreeLists {
-            harder_any_list: false,
-        },
-        reserve: ReserveKind::HighAtomic,
-        alloc_nofragment: true,
-        fallback: FallbackRules::V4_13,
-        compaction_suitability: CompactionSuitability::V4_9,
-        kcompactd: true,
-        proactive: Some((ProactiveRule::V5_9, 20)),
-        slow_path: SlowPath::V4_8,
-        compact_first_non_movable: true,
-        gfp: GfpLayout::V5_15,
-        conntrack: ConntrackCache::Global,
-        alloc_flags: AllocFlagsRule::V5_0,
-        watermark_fast: WatermarkFast::BoostRetryGfpAtomic,
-        zones: ZONES_4_4,
-        kmalloc_large: KmallocLargeFlags::Comp,
-        kmem_id_release: KmemIdRelease::OnOffline,
-        compaction: CompactionRules::V4_19,
-        kswapd: KswapdRule::PerNode,
-        vmstat_names: VmstatNames::V5_15,
-        slab_min_partial: MinPartialRule::AtLeast,
-        slab_first_try: SlabFirstTry::NoReclaim,
-        memcg_params: CacheParamsRule::NoArray,
-        zoneinfo_layout: ZoneinfoLayout::V6_18,
-        reserve_index: ReserveIndex::HighestZoneidx,
-        move_to_tail: true,
-        slab_cpu_partial: CpuPartialRule::Large,
-        ..V3_10
-    },
-    Profile {
-        name: "6.18",
-        summary: "6.18 (6.18.2): ALLOC_HARDER split, __rmqueue_claim/__rmqueue_steal, \
-                  compaction_suit_allocation_order, MAX_PAGE_ORDER",
-        migrate_types: TYPES_4_4,
-        min_free_kbytes_max: 262144,
-        user_min_free_kbytes_kept: true,
-        thp_counts_movable_zone: false,
-        watermark_gaps: WatermarkGaps::ScaleFactor,
-        promo_watermark: true,
-        watermark_boost_factor: 15000,
-        lowmem_reserve: LowmemReserveRule::ZeroRatioOrEmptyNoReserve,
-        lowmem_reserve_ratio: RATIO_NEW,
-        watermark_check: WatermarkCheck::FreeListsReserves,
-        reserve: ReserveKind::HighAtomic,
-        alloc_nofragment: true,
-        fallback: FallbackRules::V6_18,
-        compaction_suitability: CompactionSuitability::V6_18,
-        kcompactd: true,
-        proactive: Some((ProactiveRule::V6_18, 20)),
-        slow_path: SlowPath::V4_8,
-        compact_first_non_movable: true,
-        gfp: GfpLayout::V6_18,
-        conntrack: ConntrackCache::Global,
-        alloc_flags: AllocFlagsRule::V6_3,
-        watermark_fast: WatermarkFast::BoostRetryMinReserve,
-        wmark_movable_as_highmem: true,
-        extfrag_format: IndexFormat::Width2,
-        zones: ZONES_4_4,
-        kmalloc_large: KmallocLargeFlags::Comp,
-        kmem_id_release: KmemIdRelease::OnOffline,
-        compaction: CompactionRules::V6_18,
-        kswapd: KswapdRule::PerNode,
-        vmstat_names: VmstatNames::V6_18,
-        slab_min_partial: MinPartialRule::AtLeast,
-        slab_first_try: SlabFirstTry::NoReclaim,
-        memcg_params: CacheParamsRule::NoArray,
-        zoneinfo_layout: ZoneinfoLayout::V6_18,
-        reserve_index: ReserveIndex::HighestZoneidx,
-        move_to_tail: true,
-        slab_cpu_partial: CpuPartialRule::Large,
-        slab_order: SlabOrderRule::WasteFractions,
-        merge: MergeRule::MergeableTypesOnly,
-        highatomic_limit: HighatomicLimit::AlignedPercent,
-        ..V3_10
-    },
-];
+    watermark_fast: WatermarkFast::Order0IgnoresHighAtomic,
+    compaction_suitability: CompactionSuitability::V4_9,
+    kcompactd: true,
+    slow_path: SlowPath::V4_8,
+    gfp: GfpLayout::V4_6,
+    conntrack: ConntrackCache::Global,
+    zoneinfo_layout: ZoneinfoLayout::V4_19,
+    slab_first_try: SlabFirstTry::NoReclaim,
+    kswapd: KswapdRule::PerNode,
+    vmstat_names: VmstatNames::V4_9,
+    ..V4_4
+};
+
+const V4_19: Profile = Profile {
+    name: "4.19",
+    summary: "4.19 (4.19.304): zone-indexed lowmem_reserve_ratio, counted \"alike\" pages when \
+              stealing, non-movable requests compact first, GFP_KERNEL = 0x6000c0",
+    thp_counts_movable_zone: false,
+    lowmem_reserve: LowmemReserveRule::ZeroRatioNoReserve,
+    lowmem_reserve_ratio: RATIO_NEW,
+    fallback: FallbackRules::V4_13,
+    compact_first_non_movable: true,
+    gfp: GfpLayout::V4_19,
+    compaction: CompactionRules::V4_19,
+    vmstat_names: VmstatNames::V4_19,
+    ..V4_9
+};
+
+const V5_15: Profile = Profile {
+    name: "5.15",
+    summary: "5.15 (5.15.135): watermark boost, ALLOC_NOFRAGMENT, proactive compaction, the \
+              262144 kB clamp, GFP_KERNEL = 0xcc0",
+    min_free_kbytes_max: 262144,
+    watermark_boost_factor: 15000,
+    lowmem_reserve: LowmemReserveRule::ZeroRatioOrEmptyNoReserve,
+    watermark_fast: WatermarkFast::BoostRetryGfpAtomic,
+    alloc_flags: AllocFlagsRule::V5_0,
+    alloc_nofragment: true,
+    proactive: Some((ProactiveRule::V5_9, 20)),
+    gfp: GfpLayout::V5_15,
+    reserve_index: ReserveIndex::HighestZoneidx,
+    move_to_tail: true,
+    memcg_params: CacheParamsRule::NoArray,
+    vmstat_names: VmstatNames::V5_15,
+    ..V4_19
+};
+
+const V6_1: Profile = Profile {
+    name: "6.1",
+    summary: "6.1: as 5.15 for the allocator (before the ALLOC_HARDER split and the \
+              claim/steal split); WMARK_PROMO (release unconfirmed)",
+    promo_watermark: true,
+    zoneinfo_layout: ZoneinfoLayout::V6_18,
+    slab_cpu_partial: CpuPartialRule::Large,
+    ..V5_15
+};
+
+const V6_18: Profile = Profile {
+    name: "6.18",
+    summary: "6.18 (6.18.2): ALLOC_HARDER split, __rmqueue_claim/__rmqueue_steal, \
+              compaction_suit_allocation_order, MAX_PAGE_ORDER",
+    wmark_movable_as_highmem: true,
+    watermark_check: WatermarkCheck::FreeListsReserves,
+    watermark_fast: WatermarkFast::BoostRetryMinReserve,
+    alloc_flags: AllocFlagsRule::V6_3,
+    fallback: FallbackRules::V6_18,
+    compaction_suitability: CompactionSuitability::V6_18,
+    extfrag_format: IndexFormat::Width2,
+    proactive: Some((ProactiveRule::V6_18, 20)),
+    gfp: GfpLayout::V6_18,
+    merge: MergeRule::MergeableTypesOnly,
+    highatomic_limit: HighatomicLimit::AlignedPercent,
+    slab_order: SlabOrderRule::WasteFractions,
+    compaction: CompactionRules::V6_18,
+    vmstat_names: VmstatNames::V6_18,
+    ..V6_1
+};
+
+/// Every profile, oldest first; each newer kernel is written as what changed from the one before.
+pub static PROFILES: &[Profile] = &[V3_10, V3_10_RHEL7, V4_4, V4_9, V4_19, V5_15, V6_1, V6_18];
 
 /// The profile called `name`, or an error listing the names that exist.
 pub fn profile(name: &str) -> Result<&'static Profile, String> {
