@@ -864,8 +864,8 @@ fn free_types_and_blocks(
             ));
         }
     }
-    // Mobility weights: unmovable kinds and reserved pages, movable kinds and free pages,
-    // reclaimable slab.
+    // Mobility weights: unmovable kinds and reserved pages, movable kinds and (for the split of
+    // free blocks by type) free pages, reclaimable slab.
     let mut weight = [0u64; MigrateType::COUNT];
     weight[MigrateType::Unmovable.index()] = plan.present - plan.managed;
     weight[MigrateType::Movable.index()] = plan.free_pages();
@@ -881,7 +881,7 @@ fn free_types_and_blocks(
         MigrateType::Reclaimable,
     ];
     if c.free_by_type.is_none() {
-        for o in 0..orders {
+        for (o, &n) in plan.free.iter().enumerate() {
             let listed: Vec<MigrateType> = match c.types_at_order.as_ref().and_then(|t| t.get(o)) {
                 Some(l) if !l.is_empty() => l.clone(),
                 _ if o as u32 >= cfg.pageblock_order => vec![MigrateType::Movable],
@@ -890,7 +890,6 @@ fn free_types_and_blocks(
             for &t in &listed {
                 check_type(t)?;
             }
-            let n = plan.free[o];
             let at_least = if n >= listed.len() as u64 { 1 } else { 0 };
             let w: Vec<u64> = listed.iter().map(|t| weight[t.index()]).collect();
             let shares = apportion(n - at_least * listed.len() as u64, &w);
@@ -935,8 +934,22 @@ fn free_types_and_blocks(
                 large[t] += n << (o - pb);
             }
         }
+        // The other pageblocks by mobility, free pages counted with their own type.
         let rest = counted.saturating_sub(large.iter().sum());
-        let w: Vec<u64> = mobility.iter().map(|t| weight[t.index()]).collect();
+        let w: Vec<u64> = mobility
+            .iter()
+            .map(|t| {
+                let small: u64 = (0..pb.min(orders))
+                    .map(|o| by_type[t.index()][o] << o)
+                    .sum();
+                weight[t.index()] + small
+                    - if *t == MigrateType::Movable {
+                        plan.free_pages()
+                    } else {
+                        0
+                    }
+            })
+            .collect();
         for (t, n) in mobility.iter().zip(apportion(rest, &w)) {
             large[t.index()] += n;
         }
