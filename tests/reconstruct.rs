@@ -345,3 +345,85 @@ fn impossible_captures_give_clear_errors() {
          block apart from its buddy"
     );
 }
+
+#[test]
+fn free_blocks_sit_in_pageblocks_of_their_type_and_the_engine_runs_on() {
+    use buddysim::mm::mmzone::OwnerKind;
+    use buddysim::mm::page_alloc::buddy::AllocOpts;
+    let p = profile("6.1").unwrap();
+    let boot = &kernel_results()[0];
+    let cap = load(&[boot.join("pagetypeinfo"), boot.join("zoneinfo")]);
+    let mut r = reconstruct(&cap, 9, &Options::new(p)).unwrap();
+    for z in &r.nodes[0].zones {
+        let mut own = 0;
+        for pfn in z.start_pfn..z.end_pfn() {
+            if let PageState::Free { migratetype, .. } = z.page_state(pfn) {
+                assert_eq!(z.pageblock_migratetype(pfn), Some(migratetype), "{pfn:#x}");
+                own += 1;
+            }
+        }
+        assert!(own > 0);
+    }
+    // Reserved pages are present − managed; every other page of the span is accounted for.
+    let dma32 = &mut r.nodes[0].zones[1];
+    let reserved = (dma32.start_pfn..dma32.end_pfn())
+        .filter(|&pfn| dma32.page_state(pfn) == PageState::Reserved)
+        .count() as u64;
+    assert_eq!(reserved, dma32.present - dma32.managed);
+    let mut held = Vec::new();
+    for order in [0, 3, 9, 10] {
+        let pfn = dma32
+            .alloc(
+                0,
+                order,
+                MigrateType::Movable,
+                AllocOpts::default(),
+                OwnerKind::Anon,
+            )
+            .unwrap();
+        held.push((pfn, order));
+    }
+    check::check(&r.nodes[0]).unwrap();
+    let dma32 = &mut r.nodes[0].zones[1];
+    for (pfn, order) in held {
+        dma32.free(0, pfn, order).unwrap();
+    }
+    check::check(&r.nodes[0]).unwrap();
+}
+
+#[test]
+fn set_layout_refuses_free_buddies() {
+    use buddysim::mm::mmzone::{NodeSpec, OwnerKind, ZoneSpec, ZoneType};
+    use buddysim::mm::page_alloc::pcp::PcpConfig;
+    let spec = NodeSpec {
+        node: 0,
+        zones: vec![ZoneSpec::from_sizes(ZoneType::Normal, 1 << 20, 4096, 4096, 4096).unwrap()],
+    };
+    let mut node = Node::build_all(&[spec], profile("6.1").unwrap(), PcpConfig::Off)
+        .unwrap()
+        .remove(0);
+    let z = &mut node.zones[0];
+    let used = |_| (MigrateType::Movable, OwnerKind::Anon);
+    let mt = |_| MigrateType::Movable;
+    let base = 1u64 << 20;
+    let buddies = [
+        (base, 3, MigrateType::Movable),
+        (base + 8, 3, MigrateType::Movable),
+    ];
+    assert_eq!(
+        z.set_layout(mt, &buddies, used).unwrap_err().to_string(),
+        "zone Normal: free order-3 blocks at PFN 0x100000 and its buddy would have merged"
+    );
+    let apart = [
+        (base, 3, MigrateType::Movable),
+        (base + 16, 3, MigrateType::Unmovable),
+    ];
+    z.set_layout(mt, &apart, used).unwrap();
+    check::check(&node).unwrap();
+    assert_eq!(
+        node.zones[0]
+            .free_list(3, MigrateType::Unmovable)
+            .collect::<Vec<_>>(),
+        [base + 16]
+    );
+}

@@ -175,7 +175,10 @@ impl ZonePlan<'_> {
     }
 
     fn free_pages(&self) -> u64 {
-        self.free.iter().enumerate().map(|(o, n)| n << o).sum()
+        self.free
+            .iter()
+            .enumerate()
+            .fold(0u64, |a, (o, n)| a.saturating_add(n.saturating_mul(1 << o)))
     }
 }
 
@@ -267,8 +270,10 @@ fn zone_plans<'c>(
                     .iter()
                     .any(|z| z.node == c.node && z.zone > ZoneType::Dma32);
                 let spanned = c.spanned.unwrap_or(match c.zone {
-                    ZoneType::Dma => present.max((16 << 8) - start),
-                    ZoneType::Dma32 if normal_above => present.max(X86_NORMAL_START - start),
+                    ZoneType::Dma => present.max((16u64 << 8).saturating_sub(start)),
+                    ZoneType::Dma32 if normal_above => {
+                        present.max(X86_NORMAL_START.saturating_sub(start))
+                    }
                     _ => present,
                 });
                 if managed > present || present > spanned {
@@ -276,6 +281,11 @@ fn zone_plans<'c>(
                     "expected managed ≤ present ≤ spanned, the capture gives managed {managed}, \
                      present {present}, spanned {spanned}"
                 )));
+                }
+                if start.checked_add(spanned).is_none_or(|e| e >= 1 << 52) {
+                    return Err(zerr(format!(
+                        "start PFN {start} + spanned {spanned} is beyond 2^52 pages"
+                    )));
                 }
                 (
                     start,
@@ -285,6 +295,7 @@ fn zone_plans<'c>(
                     holes(c.zone, start, spanned, present),
                 )
             } else if let Some(spec) = machine {
+                spec.validate()?;
                 (
                     spec.start_pfn,
                     spec.spanned,
@@ -300,7 +311,7 @@ fn zone_plans<'c>(
                 ));
             };
         if let Some(prev) = plans.last() {
-            if prev.node == c.node && prev.start + prev.spanned > start {
+            if prev.node == c.node && prev.start.saturating_add(prev.spanned) > start {
                 return Err(zerr(format!(
                     "the zone starts at PFN {start:#x}, inside {} (PFN {:#x}..{:#x})",
                     prev.zone,
@@ -838,19 +849,29 @@ fn free_types_and_blocks(
         let mut moved = 0;
         let mut at = Vec::new();
         for o in 0..orders {
-            let sum: u64 = by_type.iter().map(|v| v[o]).sum();
-            if sum != plan.free[o] {
-                at.push(o.to_string());
+            let sum = by_type.iter().fold(0u64, |a, v| a.saturating_add(v[o]));
+            if sum == plan.free[o] {
+                continue;
             }
-            for _ in plan.free[o]..sum {
-                let t = largest(&by_type, o, types);
-                by_type[t][o] -= 1;
-                moved += 1;
-            }
-            for _ in sum..plan.free[o] {
-                let t = largest(&by_type, o, types);
-                by_type[t][o] += 1;
-                moved += 1;
+            at.push(o.to_string());
+            let t = largest(&by_type, o, types);
+            if sum > plan.free[o] {
+                // The largest list holds more than the excess: the total is a sum of ≤ 7 lists.
+                let k = (sum - plan.free[o]).min(by_type[t][o]);
+                by_type[t][o] -= k;
+                moved += k;
+                let rest = (sum - plan.free[o]) - k;
+                for v in by_type.iter_mut() {
+                    let k = rest.min(v[o]);
+                    v[o] -= k;
+                    moved += k;
+                    if k == rest {
+                        break;
+                    }
+                }
+            } else {
+                by_type[t][o] += plan.free[o] - sum;
+                moved += plan.free[o] - sum;
             }
         }
         if moved > 0 {
@@ -996,6 +1017,13 @@ fn build_zone(
         reserved: Vec::new(),
     };
     spec.validate()?;
+    let align = 1u64 << (cfg.orders - 1).max(cfg.pageblock_order);
+    let window = spec.end_pfn().div_ceil(align) * align - (spec.start_pfn & !(align - 1));
+    if window >= u64::from(u32::MAX) {
+        return Err(plan.err(format!(
+            "{window} pages do not fit the engine's 32-bit page offsets (at most 16 TiB a zone)"
+        )));
+    }
     let mut g = Grid::new(&spec, cfg);
     let counted = g.counted.iter().filter(|&&c| c).count() as u64;
     let (by_type, mut quota) = free_types_and_blocks(plan, cfg, owners, counted, notes)?;
