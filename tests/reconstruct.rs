@@ -427,3 +427,21 @@ fn set_layout_refuses_free_buddies() {
         [base + 16]
     );
 }
+
+#[test]
+fn two_nodes_from_a_machine_description() {
+    let p = profile("4.19").unwrap();
+    let text = "Node 0, zone      DMA      1      1      1      0      2      1      1      0      1      1      3 \n\
+                Node 0, zone    DMA32    500    300    100     50     20     10      5      2      1      0      0 \n\
+                Node 0, zone   Normal   9000   4000   1000    300    100     40     10      4      2      1      0 \n\
+                Node 1, zone   Normal   7000   3000    800    200     90     30     12      6      3      2    100 \n";
+    let cap = capture::parse("buddyinfo", text).unwrap();
+    let machine = x86_64_layout(32 << 30, 2).unwrap();
+    let mut opts = Options::new(p);
+    opts.machine = Some(&machine);
+    let r = reconstruct(&cap, 2, &opts).unwrap();
+    assert_eq!(r.nodes.iter().map(|n| n.id).collect::<Vec<_>>(), [0, 1]);
+    assert_eq!(r.nodes[1].zones[0].start_pfn, machine[1].zones[0].start_pfn);
+    assert_round_trip(&cap, &r, p);
+    assert_consistent(&r);
+}
