@@ -445,3 +445,19 @@ fn two_nodes_from_a_machine_description() {
     assert_round_trip(&cap, &r, p);
     assert_consistent(&r);
 }
+
+#[test]
+fn other_real_captures_round_trip() {
+    let Some(dir) = shared() else { return };
+    for (name, kernel) in [("sosreport_rhel8_4.18", "4.9"), ("ubuntu12_3.2.0", "3.10")] {
+        let cap = load(&[
+            dir.join(format!("A/{name}_buddyinfo.txt")),
+            dir.join(format!("C/{name}_pagetypeinfo.txt")),
+            dir.join(format!("C/{name}_zoneinfo.txt")),
+        ]);
+        let p = profile(kernel).unwrap();
+        let r = reconstruct(&cap, 4, &Options::new(p)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_round_trip(&cap, &r, p);
+        assert_consistent(&r);
+    }
+}

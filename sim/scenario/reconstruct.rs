@@ -11,7 +11,12 @@
 //!    at 4 GiB, a later node's zones right after the previous zone, aligned to a max-order
 //!    block; see [`x86_64_layout`](crate::mm::mmzone::x86_64_layout)); else from the caller's machine description. Holes
 //!    (spanned − present): in DMA the first 97 pages are the legacy ISA hole at PFN 159..256
-//!    (as [`x86_64_layout`](crate::mm::mmzone::x86_64_layout)), all others lie at the top of the span (the PCI hole below 4 GiB).
+//!    (as [`x86_64_layout`](crate::mm::mmzone::x86_64_layout)) and the next ones lie just
+//!    below it (EBDA, BIOS data); all others lie at the top of the span (the PCI hole below
+//!    4 GiB), unless pagetypeinfo counts more pageblocks than that leaves: then the top hole
+//!    starts after the last counted one and the rest of it lies inside the pageblocks below.
+//!    zoneinfo without `managed` (before 3.8) prints `present` without the zone's memmap: the
+//!    memmap (64 bytes a spanned page) is added back as present, managed pages.
 //!    Reserved pages (present − managed) are placed last, among the pages left neither free
 //!    nor holes (step 4).
 //! 2. **Pageblock types**: pagetypeinfo's `Number of blocks type` counts when given, over the
@@ -187,16 +192,19 @@ const DMA_LEGACY_HOLE: Range<Pfn> = 159..256;
 /// First PFN above ZONE_DMA32 on x86-64 (4 GiB).
 const X86_NORMAL_START: Pfn = 1 << 20;
 
-/// Holes of a zone with `spanned − present` missing pages: DMA's legacy hole first, then the
-/// top of the span.
+/// Holes of a zone with `spanned − present` missing pages: in DMA the legacy hole first, then
+/// the pages just below it; the rest at the top of the span.
 fn holes(zone: ZoneType, start: Pfn, spanned: u64, present: u64) -> Vec<Range<Pfn>> {
     let end = start + spanned;
     let mut missing = spanned - present;
     let mut out = Vec::new();
     if zone == ZoneType::Dma && missing > 0 && start <= DMA_LEGACY_HOLE.start && end >= 256 {
         let n = missing.min(DMA_LEGACY_HOLE.end - DMA_LEGACY_HOLE.start);
-        out.push(DMA_LEGACY_HOLE.start..DMA_LEGACY_HOLE.start + n);
         missing -= n;
+        // More missing pages sit just below it (the EBDA and BIOS area, e820-reserved).
+        let below = missing.min(DMA_LEGACY_HOLE.start - start);
+        out.push(DMA_LEGACY_HOLE.start - below..DMA_LEGACY_HOLE.start + n);
+        missing -= below;
     }
     if missing > 0 {
         out.push(end - missing..end);
@@ -215,6 +223,7 @@ fn zone_plans<'c>(
     let align = 1u64 << (p.orders - 1).max(p.pageblock_order);
     let mut plans: Vec<ZonePlan> = Vec::new();
     let mut used_x86 = false;
+    let mut pre_3_8 = false;
     for c in &capture.zones {
         let zerr = |what: String| ReconstructError::Zone {
             node: c.node,
@@ -253,8 +262,20 @@ fn zone_plans<'c>(
             .map(|z: &ZonePlan| z.start + z.spanned)
             .unwrap_or(0);
         let (start, spanned, present, managed, zone_holes) =
-            if let Some(managed) = c.managed.or(c.present) {
-                let present = c.present.unwrap_or(managed);
+            if let Some(printed) = c.managed.or(c.present) {
+                let (present, managed) = match (c.managed, c.present, c.spanned) {
+                    // Before 3.8 there is no `managed` and `present` excludes the zone's memmap
+                    // (free_area_init_core()), which often lives elsewhere: take the memmap
+                    // (64 bytes a spanned page) back as present, managed pages.
+                    (None, Some(p), Some(s)) => {
+                        pre_3_8 = true;
+                        let real = p
+                            .saturating_add(s.saturating_mul(64).div_ceil(1 << 12))
+                            .min(s);
+                        (real, real)
+                    }
+                    _ => (c.present.unwrap_or(printed), printed),
+                };
                 let start = match (c.start_pfn, c.zone) {
                     (Some(s), _) => s,
                     (None, ZoneType::Dma) => 1,
@@ -343,6 +364,14 @@ fn zone_plans<'c>(
         notes.push(
             "zone start PFNs and spans not in the capture follow the x86-64 layout (DMA from \
              PFN 1 to 16 MiB, DMA32 from 16 MiB to 4 GiB below a Normal zone, Normal from 4 GiB)"
+                .into(),
+        );
+    }
+    if pre_3_8 {
+        notes.push(
+            "zoneinfo has no `managed` lines (a kernel before 3.8, whose `present` leaves out \
+             the zone's memmap): present and managed pages are taken as present + 64 bytes of \
+             memmap per spanned page, with no reserved pages"
                 .into(),
         );
     }
@@ -1017,6 +1046,26 @@ fn build_zone(
         reserved: Vec::new(),
     };
     spec.validate()?;
+    if let Some(want) = plan
+        .cap
+        .pageblocks
+        .as_ref()
+        .map(|m| m.values().sum::<u64>())
+    {
+        let have = spec.counted_pageblock_pfns(cfg.pageblock_order).count() as u64;
+        if want > have {
+            if let Some(h) = spread_top_hole(&spec, want, cfg.pageblock_order) {
+                notes.push(format!(
+                    "node {} zone {}: pagetypeinfo counts {want} pageblocks, {have} with the \
+                     holes at the top: the top hole now starts after the {want}th, and the rest \
+                     of it lies in the pageblocks below (after each one's first PFN)",
+                    plan.node, plan.zone
+                ));
+                spec.holes = h;
+                spec.validate()?;
+            }
+        }
+    }
     let align = 1u64 << (cfg.orders - 1).max(cfg.pageblock_order);
     let window = spec.end_pfn().div_ceil(align) * align - (spec.start_pfn & !(align - 1));
     if window >= u64::from(u32::MAX) {
@@ -1232,6 +1281,44 @@ fn build_zone(
     Ok(zone)
 }
 
+/// Holes that let pagetypeinfo count `want` pageblocks where the top hole hides some: the
+/// top hole shrinks to start just after the `want`th counted PFN, and the pages it no longer
+/// covers become holes at the end of the pageblocks below, each keeping its first counted PFN
+/// (firmware-reserved ranges inside memory sections are valid PFNs the kernel counts). `None`
+/// when there is no top hole to move or no room for it.
+fn spread_top_hole(spec: &ZoneSpec, want: u64, pb: u32) -> Option<Vec<Range<Pfn>>> {
+    let step = 1u64 << pb;
+    let end = spec.end_pfn();
+    let top = spec.holes.iter().position(|h| h.end == end)?;
+    let old = spec.holes[top].clone();
+    let last = spec
+        .start_pfn
+        .checked_add(want.checked_sub(1)?.checked_mul(step)?)?;
+    if last >= end || last < old.start {
+        return None;
+    }
+    let mut holes: Vec<Range<Pfn>> = spec.holes.clone();
+    holes.remove(top);
+    if last + 1 < end {
+        holes.push(last + 1..end);
+    }
+    let mut displaced = last + 1 - old.start;
+    let mut k = want - 1;
+    while displaced > 0 {
+        k = k.checked_sub(1)?;
+        let first = spec.start_pfn + k * step;
+        let take = displaced.min(step - 1);
+        let r = first + step - take..first + step;
+        if holes.iter().any(|h| h.start < r.end && r.start < h.end) {
+            return None;
+        }
+        holes.push(r);
+        displaced -= take;
+    }
+    holes.sort_by_key(|h| h.start);
+    Some(holes)
+}
+
 /// The mobility class an allocation type belongs to.
 fn class_of(mt: MigrateType) -> MigrateType {
     match mt {
@@ -1334,9 +1421,10 @@ mod tests {
     #[test]
     fn dma_holes_take_the_legacy_isa_hole_first() {
         assert_eq!(holes(ZoneType::Dma, 1, 4095, 3998), vec![159..256]);
+        assert_eq!(holes(ZoneType::Dma, 16, 4080, 3964), vec![140..256]);
         assert_eq!(
-            holes(ZoneType::Dma, 1, 4095, 3898),
-            vec![159..256, 3996..4096]
+            holes(ZoneType::Dma, 1, 4095, 3800),
+            vec![1..256, 4056..4096]
         );
         assert_eq!(
             holes(ZoneType::Dma32, 4096, 1044480, 782303),
