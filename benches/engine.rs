@@ -1,5 +1,6 @@
 //! Engine throughput on a 16 GiB node (the Normal zone, about 3.3 Mi pages): order-0
-//! alloc/free pairs, and a mixed trace of orders 0..=10 and all three request types, the
+//! alloc/free pairs on the zone and through the allocation path (`alloc_pages`/`free_pages`
+//! with watermarks), and a mixed trace of orders 0..=10 and all three request types, the
 //! latter also through `buddy_system_allocator::FrameAllocator` as a reference. Prints the
 //! engine's bytes of state per page. Run briefly:
 //! `cargo bench --bench engine -- --warm-up-time 1 --measurement-time 3`; with
@@ -9,9 +10,12 @@
 use buddy_system_allocator::FrameAllocator;
 use buddysim::engine::rng::Streams;
 use buddysim::kernel::profile::profile;
+use buddysim::kernel::profile::Profile;
 use buddysim::mm::mmzone::{x86_64_layout, MigrateType, Node, OwnerKind, Pfn, Zone, ZoneType};
+use buddysim::mm::page_alloc::alloc::{alloc_pages, free_pages};
 use buddysim::mm::page_alloc::buddy::AllocOpts;
 use buddysim::mm::page_alloc::pcp::PcpConfig;
+use buddysim::mm::page_alloc::setup::{setup_watermarks, Thp, Tunables};
 use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 use rand::RngExt;
 use std::hint::black_box;
@@ -81,6 +85,55 @@ fn order0_pairs(c: &mut Criterion) {
         g.throughput(Throughput::Elements(PAIRS as u64));
         g.bench_function(name, |b| {
             b.iter(|| black_box(order0_run(z, &mut ring, &idx)))
+        });
+        g.finish();
+    }
+}
+
+/// A 16 GiB node (profile 4.19) with boot watermarks (THP always), 4096 live order-0
+/// GFP_HIGHUSER_MOVABLE pages from `alloc_pages`, and random ring indices.
+fn alloc_path_setup(pcp: PcpConfig) -> (Vec<Node>, &'static Profile, u64, Vec<Pfn>, Vec<usize>) {
+    let p = profile("4.19").expect("profile");
+    let specs = x86_64_layout(16 << 30, 1).expect("layout");
+    let mut nodes = Node::build_all(&specs, p, pcp).expect("node");
+    setup_watermarks(&mut nodes, p, &Tunables::defaults(p, Thp::Always));
+    let mask = p.gfp.parse("GFP_HIGHUSER_MOVABLE").expect("gfp");
+    let ring = (0..RING)
+        .map(|_| {
+            alloc_pages(&mut nodes, p, 0, mask, OwnerKind::Anon, 0)
+                .expect("memory")
+                .pfn
+        })
+        .collect();
+    let mut rng = Streams::new(1).stream("bench alloc path");
+    let idx = (0..PAIRS).map(|_| rng.random_range(0..RING)).collect();
+    (nodes, p, mask, ring, idx)
+}
+
+/// Random order-0 pairs through the allocation path: `alloc_pages` (zonelist, watermark check
+/// with lowmem_reserve, rmqueue) and `free_pages` of a random live page.
+fn alloc_path_run(
+    nodes: &mut [Node],
+    p: &Profile,
+    mask: u64,
+    ring: &mut [Pfn],
+    idx: &[usize],
+) -> Pfn {
+    for &i in idx {
+        let a = alloc_pages(nodes, p, 0, mask, OwnerKind::Anon, 0).expect("memory");
+        let old = std::mem::replace(&mut ring[i], a.pfn);
+        free_pages(nodes, old, 0).expect("live page");
+    }
+    ring[0]
+}
+
+fn alloc_path_pairs(c: &mut Criterion) {
+    for (name, pcp) in PCP {
+        let (mut nodes, p, mask, mut ring, idx) = alloc_path_setup(pcp);
+        let mut g = c.benchmark_group("alloc_pages_order0_pairs");
+        g.throughput(Throughput::Elements(PAIRS as u64));
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(alloc_path_run(&mut nodes, p, mask, &mut ring, &idx)))
         });
         g.finish();
     }
@@ -256,6 +309,19 @@ fn cpu_report() {
             },
         );
     }
+    for (name, pcp) in PCP {
+        let (mut nodes, p, mask, mut ring, idx) = alloc_path_setup(pcp);
+        let rounds = 300;
+        per_cpu_second(
+            &format!("alloc_pages order-0 pairs, {name}"),
+            (rounds * PAIRS) as u64,
+            || {
+                for _ in 0..rounds {
+                    black_box(alloc_path_run(&mut nodes, p, mask, &mut ring, &idx));
+                }
+            },
+        );
+    }
     for slots in SLOTS {
         let ops = trace(slots);
         let mut node = node_16g(PcpConfig::Off);
@@ -289,7 +355,7 @@ fn cpu_report() {
 criterion_group! {
     name = benches;
     config = Criterion::default().without_plots();
-    targets = order0_pairs, mixed_trace
+    targets = order0_pairs, alloc_path_pairs, mixed_trace
 }
 
 fn main() {

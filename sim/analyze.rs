@@ -271,7 +271,7 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
     let fast_flags = fast_path_alloc_flags(profile, &gfp_flags, preferred, dma32_populated);
     let slow_flags = gfp_to_alloc_flags(profile, &gfp_flags, order);
 
-    let mut zones = Vec::new();
+    let mut zones = Vec::with_capacity(capture.zones.len());
     for (i, zc) in capture.zones.iter().enumerate() {
         let (free_pages, free_pages_source) = match zc.free_pages {
             Some(n) => (n, "counter"),
@@ -293,12 +293,7 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
             .zip(classzone)
             .and_then(|(p, c)| p.get(c).copied());
         let nr_orders = blocks(zc).len().max(1) as u32;
-        let extfrag_index = (0..nr_orders)
-            .map(|o| vmstat::fragmentation_index(profile, &view, o))
-            .collect();
-        let unusable_index = (0..nr_orders)
-            .map(|o| vmstat::unusable_free_index(profile, &view, o))
-            .collect();
+        let (extfrag_index, unusable_index) = vmstat::zone_indices(profile, &view, nr_orders);
         let largest_free_order = (0..nr_orders).rev().find(|&o| view.nr_free(o) > 0);
         let in_zonelist = zc.zone <= highest && zone_populated(zc);
 

@@ -4,7 +4,7 @@
 
 use buddy_system_allocator::FrameAllocator;
 use buddysim::capture::SlabCache;
-use buddysim::kernel::gfp::GfpLayout;
+use buddysim::kernel::gfp::{GfpFlags, GfpLayout};
 use buddysim::kernel::profile::ConntrackCache;
 use buddysim::mm::memcontrol::{
     CacheParamsRule, KmemIdRelease, MemcgId, MemcgKmem, MemcgRules, MemcgState,
@@ -12,9 +12,9 @@ use buddysim::mm::memcontrol::{
 use buddysim::mm::mmzone::MigrateType;
 use buddysim::mm::netns::{CacheOutcome, Conntrack, NetnsId};
 use buddysim::mm::slub::{
-    AllocFailure, CacheFlags, CpuPartialRule, FreeSpread, Gfp, Kmalloc, KmallocLargeFlags,
-    KmallocRoute, KmemCache, MinPartialRule, PageAllocator, PageOwner, SlabFirstTry, SlabGeometry,
-    SlabOrderRule, SlabPageRequest, SlabRules, SlubTunables,
+    AllocFailure, CacheFlags, CpuPartialRule, FreeSpread, Kmalloc, KmallocLargeFlags, KmallocRoute,
+    KmemCache, MinPartialRule, PageAllocator, PageOwner, SlabFirstTry, SlabGeometry, SlabOrderRule,
+    SlabPageRequest, SlabRules, SlubTunables,
 };
 use proptest::prelude::*;
 use rand::{RngExt, SeedableRng};
@@ -355,7 +355,7 @@ fn free_ninety_percent(random: bool) -> (KmemCache, TestPages) {
     )
     .unwrap();
     let objs: Vec<_> = (0..10_000)
-        .map(|_| c.alloc_object(Gfp::GFP_ATOMIC, &mut pa).unwrap())
+        .map(|_| c.alloc_object(GfpFlags::GFP_ATOMIC, &mut pa).unwrap())
         .collect();
     assert_eq!((c.nr_slabs(), c.pages()), (400, 800));
     let mut rng = ChaCha8Rng::seed_from_u64(7);
@@ -416,7 +416,7 @@ proptest! {
         let mut c = KmemCache::new("p", size, CacheFlags::default(), RULES_3_10, &SlubTunables::with_cpus(cpus)).unwrap();
         for (alloc, k) in ops {
             if alloc || c.objects_in_use() == 0 {
-                c.alloc_object(Gfp::GFP_KERNEL, &mut pa).unwrap();
+                c.alloc_object(GfpFlags::GFP_KERNEL, &mut pa).unwrap();
             } else {
                 let obj = c.nth_object(u64::from(k) % c.objects_in_use()).unwrap();
                 c.free_object(obj, &mut pa).unwrap();
@@ -706,7 +706,9 @@ fn counter_names_and_destroy_returns_every_page() {
         let cache = node.conntrack.cache_mut(n).unwrap();
         assert_eq!(cache.geometry().oo.objects, 25);
         for _ in 0..60 {
-            cache.alloc_object(Gfp::GFP_ATOMIC, &mut node.pa).unwrap();
+            cache
+                .alloc_object(GfpFlags::GFP_ATOMIC, &mut node.pa)
+                .unwrap();
         }
         assert_eq!(cache.nr_slabs(), 3);
         assert!(!cache.flags().mergeable());

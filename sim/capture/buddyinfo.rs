@@ -14,7 +14,7 @@ use std::fmt::Write;
 
 /// Parses /proc/buddyinfo text.
 pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
-    let mut zones = Zones::default();
+    let mut zones = Zones::with_capacity(text.bytes().filter(|&b| b == b'\n').count() + 1);
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;

@@ -46,6 +46,9 @@ fn thousandths(loc: &Loc, tok: &str) -> Result<i64, CaptureError> {
 /// decides (every row all zeros: an empty zone in extfrag, or only top-order blocks in
 /// unusable); [`super::detect`] then calls it unusable.
 pub fn detect(text: &str) -> Option<Format> {
+    if !text.contains('.') {
+        return None; // no index value anywhere (a buddyinfo)
+    }
     let mut any_index = false;
     for line in text.lines() {
         let mut vals = line.split_whitespace().filter(|t| t.contains('.'));

@@ -213,6 +213,9 @@ fn is_header(message: &str) -> bool {
 
 /// The 0-based index of the first line with a page allocation failure header.
 pub fn find_header(text: &str) -> Option<usize> {
+    if !text.contains(FAILURE) {
+        return None;
+    }
     text.lines()
         .position(|l| l.contains(FAILURE) && is_header(strip(l).message))
 }
@@ -228,17 +231,23 @@ fn report_lines(text: &str, start: usize) -> Vec<(usize, String)> {
     let mut out: Vec<(usize, String)> = Vec::new();
     let mut prefixed_report = false;
     let mut open = false;
+    // An unprefixed report quoted as an indented (Markdown) code block: its lines share the
+    // header's indentation, and only a deeper one marks a wrapped continuation.
+    let mut block_indent = 0;
+    let indent = |raw: &str| raw.len() - raw.trim_start().len();
     for (i, raw) in text.lines().enumerate().skip(start) {
         let s = strip(raw);
         if i == start {
             prefixed_report = s.prefixed;
+            if !prefixed_report {
+                block_indent = indent(raw);
+            }
             out.push((i + 1, s.message.to_string()));
             open = true;
             continue;
         }
         let trimmed = raw.trim();
-        let continuation =
-            raw.starts_with(char::is_whitespace) && !s.prefixed && !trimmed.is_empty();
+        let continuation = indent(raw) > block_indent && !s.prefixed && !trimmed.is_empty();
         if continuation {
             if open && !starts_item(trimmed) {
                 if let Some(last) = out.last_mut() {
@@ -837,6 +846,29 @@ Node 0 Normal: 1*4kB = 4kB\n";
                 .starts_with("d:1: expected a `<comm>: page allocation failure"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_report_in_an_indented_code_block_keeps_its_lines() {
+        let t = "The node logged this before the pod failed:
+
+    exe: page allocation failure: order:6, mode:0x10c0d0
+    CPU: 3 PID: 18377 Comm: exe Not tainted 3.10.0-514.el7.x86_64 #1
+    Node 0 Normal free:4000kB min:2000kB low:2500kB high:3000kB
+      present:8192kB managed:8000kB
+    lowmem_reserve[]: 0 0 0 0
+    Node 0 Normal: 1000*4kB (UEM) 0*8kB = 4000kB
+
+What happened next is below.
+";
+        let c = parse("notes.md", t).unwrap();
+        assert_eq!(c.kernel_release.as_deref(), Some("3.10.0-514.el7.x86_64"));
+        let f = c.failure.unwrap();
+        assert_eq!((f.comm.as_str(), f.order, f.mode), ("exe", 6, 0x10c0d0));
+        let z = &c.zones[0];
+        assert_eq!((z.free_pages, z.managed), (Some(1000), Some(2000)));
+        assert_eq!(z.protection, Some(vec![0, 0, 0, 0]));
+        assert_eq!(z.free_blocks, Some(vec![1000, 0]));
     }
 
     #[test]

@@ -96,26 +96,21 @@ pub fn detect(text: &str) -> Option<Format> {
     }
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
     let first = lines.next()?;
-    if text
-        .lines()
-        .any(|l| l.trim_start().starts_with("slabinfo - version:"))
-    {
-        return Some(Format::SlabInfo);
-    }
-    if text.lines().any(|l| {
-        let l = l.trim_start();
-        l.starts_with("Page block order:") || l.starts_with("Free pages count per migrate type")
-    }) {
-        return Some(Format::PageTypeInfo);
-    }
-    if text.lines().any(|l| {
-        let l = l.trim_start();
-        l.starts_with("pages free") || l.starts_with("per-node stats")
-    }) {
-        return Some(Format::ZoneInfo);
-    }
-    if node_exporter::looks_like(text) {
-        return Some(Format::NodeExporter);
+    // A line starting with one of these markers (after indentation) anywhere in the text makes
+    // the format; the first format in this list wins.
+    let [metric, help, type_] = node_exporter::LINE_MARKERS;
+    let markers = [
+        ("slabinfo - version:", Format::SlabInfo),
+        ("Page block order:", Format::PageTypeInfo),
+        ("Free pages count per migrate type", Format::PageTypeInfo),
+        ("pages free", Format::ZoneInfo),
+        ("per-node stats", Format::ZoneInfo),
+        (metric, Format::NodeExporter),
+        (help, Format::NodeExporter),
+        (type_, Format::NodeExporter),
+    ];
+    if let Some(format) = first_marked(text, &markers) {
+        return Some(format);
     }
     if first.starts_with("MemTotal:") {
         return Some(Format::MemInfo);
@@ -127,6 +122,36 @@ pub fn detect(text: &str) -> Option<Format> {
         return Some(Format::VmStat);
     }
     None
+}
+
+/// The first format of `markers` (in list order) whose marker starts some line of `text` after
+/// its indentation. One pass over the lines (a line's first byte picks the markers to compare)
+/// that stops at the first marked line when no marker of an earlier format occurs anywhere in
+/// the text (a substring scan, cheaper than a walk over every line of a large file).
+fn first_marked(text: &str, markers: &[(&str, Format)]) -> Option<Format> {
+    let marked = |line: &str| {
+        let line = text::trim_start(line);
+        let first = *line.as_bytes().first()?;
+        markers
+            .iter()
+            .position(|(m, _)| m.as_bytes().first() == Some(&first) && line.starts_with(m))
+    };
+    let mut lines = text.lines();
+    let k = lines.by_ref().find_map(marked)?;
+    let format = markers[k].1;
+    let mut best = markers.iter().position(|(_, f)| *f == format)?;
+    // A marker's first 16 bytes are distinctive enough and keep the substring search on its
+    // vectorised path.
+    if markers[..best]
+        .iter()
+        .all(|(m, _)| !text.contains(m.get(..16).unwrap_or(m)))
+    {
+        return Some(format);
+    }
+    for k in lines.filter_map(marked) {
+        best = best.min(k);
+    }
+    Some(markers[best].1)
 }
 
 /// Text saved by some editors starts with a byte-order mark.
@@ -301,12 +326,30 @@ impl fmt::Display for Warning {
     }
 }
 
-/// Where a merge conflict is reported: the two sides' file lists and the zone (if any).
+/// Where a merge conflict is reported: the two sides' file lists and what the value belongs to.
 struct Conflict<'a> {
     first: &'a str,
     second: &'a str,
     file: &'a str,
-    what: String,
+    scope: Scope,
+}
+
+/// What a conflicting value belongs to, printed before its name (formatted only for a warning).
+#[derive(Clone, Copy)]
+enum Scope {
+    Capture,
+    NodeStat,
+    Zone(u32, ZoneType),
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::Capture => Ok(()),
+            Scope::NodeStat => f.write_str("node stat "),
+            Scope::Zone(node, zone) => write!(f, "node {node} zone {zone} "),
+        }
+    }
 }
 
 impl Conflict<'_> {
@@ -358,7 +401,7 @@ impl Conflict<'_> {
             line: 0,
             message: format!(
                 "{}{name}: {} says {mine:?}, {} says {theirs:?}; {keeping}",
-                self.what, self.first, self.second
+                self.scope, self.first, self.second
             ),
         }
     }
@@ -390,7 +433,7 @@ impl Capture {
             first: &first,
             second: &second,
             file: &file,
-            what: String::new(),
+            scope: Scope::Capture,
         };
         let mut warnings = std::mem::take(&mut self.warnings);
         warnings.extend(other.warnings);
@@ -423,20 +466,30 @@ impl Capture {
                 ),
             });
         }
-        c.what = "node stat ".to_string();
+        c.scope = Scope::NodeStat;
         c.map(&mut self.node_stats, other.node_stats, &mut warnings);
-        for z in other.zones {
-            c.what = format!("node {} zone {} ", z.node, z.zone);
-            match self
-                .zones
-                .iter_mut()
-                .find(|m| (m.node, m.zone) == (z.node, z.zone))
-            {
+        // Both sides sorted by (node, zone) (parsers give them so; a no-op then): each zone of
+        // the other capture is found by binary search, new ones are added after the loop.
+        let key = |z: &ZoneCapture| (z.node, z.zone);
+        self.zones.sort_by_key(key);
+        let mut theirs = other.zones;
+        theirs.sort_by_key(key);
+        let mut added: Vec<ZoneCapture> = Vec::new();
+        for z in theirs {
+            c.scope = Scope::Zone(z.node, z.zone);
+            let mine = match self.zones.binary_search_by_key(&key(&z), key) {
+                Ok(i) => Some(&mut self.zones[i]),
+                Err(_) => added.last_mut().filter(|a| key(a) == key(&z)),
+            };
+            match mine {
                 Some(m) => m.merge_from(z, &c, &mut warnings),
-                None => self.zones.push(z),
+                None => added.push(z),
             }
         }
-        self.zones.sort_by_key(|z| (z.node, z.zone));
+        if !added.is_empty() {
+            self.zones.extend(added);
+            self.zones.sort_by_key(key);
+        }
         self.warnings = warnings;
         self.sources.extend(other.sources);
     }
@@ -509,17 +562,43 @@ impl ZoneCapture {
 /// Collects zones keyed by (node, zone), rejecting a zone printed twice in one file.
 #[derive(Default)]
 struct Zones {
-    zones: BTreeMap<(u32, ZoneType), ZoneCapture>,
+    /// Sorted by (node, zone). Files print zones in that order, so a new zone is usually
+    /// appended; others are found or placed by binary search.
+    zones: Vec<ZoneCapture>,
     /// Number of orders of the first per-order line.
     orders: Option<usize>,
 }
 
 impl Zones {
+    /// Room for `n` zones (one per line of a buddyinfo).
+    fn with_capacity(n: usize) -> Self {
+        Zones {
+            zones: Vec::with_capacity(n),
+            orders: None,
+        }
+    }
+
+    /// Where (node, zone) is (`Ok`) or would go (`Err`).
+    fn find(&self, node: u32, zone: ZoneType) -> Result<usize, usize> {
+        let key = (node, zone);
+        match self.zones.last() {
+            None => Err(0),
+            Some(l) if (l.node, l.zone) < key => Err(self.zones.len()),
+            Some(l) if (l.node, l.zone) == key => Ok(self.zones.len() - 1),
+            Some(_) => self.zones.binary_search_by_key(&key, |z| (z.node, z.zone)),
+        }
+    }
+
     /// The zone (node, zone), created if new.
     fn entry(&mut self, node: u32, zone: ZoneType) -> &mut ZoneCapture {
-        self.zones
-            .entry((node, zone))
-            .or_insert_with(|| ZoneCapture::new(node, zone))
+        let i = match self.find(node, zone) {
+            Ok(i) => i,
+            Err(i) => {
+                self.zones.insert(i, ZoneCapture::new(node, zone));
+                i
+            }
+        };
+        &mut self.zones[i]
     }
 
     /// A new zone; an error if this file already had it.
@@ -529,12 +608,15 @@ impl Zones {
         node: u32,
         zone: ZoneType,
     ) -> Result<&mut ZoneCapture, CaptureError> {
-        if self.zones.contains_key(&(node, zone)) {
-            return Err(loc.err(format!(
+        match self.find(node, zone) {
+            Ok(_) => Err(loc.err(format!(
                 "node {node} zone {zone} appears twice (expected each zone once)"
-            )));
+            ))),
+            Err(i) => {
+                self.zones.insert(i, ZoneCapture::new(node, zone));
+                Ok(&mut self.zones[i])
+            }
         }
-        Ok(self.entry(node, zone))
     }
 
     /// Checks that a per-order line has as many orders as the previous ones: the kernel prints
@@ -552,6 +634,58 @@ impl Zones {
     }
 
     fn into_vec(self) -> Vec<ZoneCapture> {
-        self.zones.into_values().collect()
+        self.zones
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detect_gives_the_earlier_format_wherever_its_line_is() {
+        let zoneinfo = "Node 0, zone DMA\n  pages free 1\n  min 1\n  low 2\n  high 3\n";
+        assert_eq!(detect(zoneinfo), Some(Format::ZoneInfo));
+        // A pagetypeinfo header after zoneinfo-looking lines still makes it pagetypeinfo, and a
+        // slabinfo header beats both; a marker inside a line (not at its start) does not count.
+        let t = format!("{zoneinfo}\tPage block order: 9\n");
+        assert_eq!(detect(&t), Some(Format::PageTypeInfo));
+        let t = format!("{zoneinfo}Page block order: 9\n slabinfo - version: 2.1\n");
+        assert_eq!(detect(&t), Some(Format::SlabInfo));
+        let t = format!("{zoneinfo}x Page block order: 9\n");
+        assert_eq!(detect(&t), Some(Format::ZoneInfo));
+        let t = "# TYPE node_buddyinfo_blocks gauge\nper-node stats\n";
+        assert_eq!(detect(t), Some(Format::ZoneInfo));
+        assert_eq!(
+            detect("Node 0, zone DMA 1 2\n\u{a0}# HELP x\n"),
+            Some(Format::NodeExporter)
+        );
+    }
+
+    #[test]
+    fn merge_adds_new_zones_in_order_and_warns_on_conflicts() {
+        let mut a = parse("a", "Node 0, zone DMA 1 2\nNode 1, zone Normal 3 4\n").unwrap();
+        let b = parse(
+            "b",
+            "Node 0, zone DMA 1 5\nNode 0, zone Normal 7 8\nNode 2, zone DMA 0 0\n",
+        )
+        .unwrap();
+        a.merge(b);
+        let keys: Vec<(u32, ZoneType)> = a.zones.iter().map(|z| (z.node, z.zone)).collect();
+        assert_eq!(
+            keys,
+            [
+                (0, ZoneType::Dma),
+                (0, ZoneType::Normal),
+                (1, ZoneType::Normal),
+                (2, ZoneType::Dma)
+            ]
+        );
+        assert_eq!(a.zones[0].free_blocks, Some(vec![1, 2]));
+        assert_eq!(a.warnings.len(), 1);
+        assert_eq!(
+            a.warnings[0].to_string(),
+            "b:0: node 0 zone DMA free blocks per order: a says [1, 2], b says [1, 5]; keeping the first"
+        );
     }
 }

@@ -15,13 +15,9 @@ use std::collections::BTreeMap;
 
 const METRIC: &str = "node_buddyinfo_blocks";
 
-/// Whether the text looks like a Prometheus exposition with buddyinfo samples or comments.
-pub fn looks_like(text: &str) -> bool {
-    text.lines().any(|l| {
-        let l = l.trim_start();
-        l.starts_with(METRIC) || l.starts_with("# HELP ") || l.starts_with("# TYPE ")
-    })
-}
+/// Line starts that mark a Prometheus exposition with buddyinfo samples or comments (what
+/// [`super::detect`] looks for).
+pub const LINE_MARKERS: [&str; 3] = [METRIC, "# HELP ", "# TYPE "];
 
 /// One sample: labels and the value.
 struct Sample<'s> {

@@ -57,13 +57,104 @@ pub fn shown(found: &str) -> String {
     format!("`{s}`")
 }
 
+/// Why a token is not a count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BadNumber {
+    /// Empty, or a byte other than a decimal digit (a sign, a point, a letter).
+    NotDigits,
+    /// All digits, but above `u64::MAX`.
+    TooLarge,
+}
+
+/// Reads an unsigned decimal count from its digits.
+pub fn digits_u64(tok: &str) -> Result<u64, BadNumber> {
+    if tok.is_empty() {
+        return Err(BadNumber::NotDigits);
+    }
+    let mut n: u64 = 0;
+    if tok.len() <= 19 {
+        // At most 19 digits: below 10^19 < 2^64, no overflow check needed.
+        for b in tok.bytes() {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return Err(BadNumber::NotDigits);
+            }
+            n = n * 10 + u64::from(d);
+        }
+        return Ok(n);
+    }
+    let mut too_large = false;
+    for b in tok.bytes() {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return Err(BadNumber::NotDigits);
+        }
+        match n.checked_mul(10).and_then(|n| n.checked_add(u64::from(d))) {
+            Some(v) => n = v,
+            None => too_large = true,
+        }
+    }
+    if too_large {
+        return Err(BadNumber::TooLarge);
+    }
+    Ok(n)
+}
+
+/// The error for a token [`digits_u64`] rejected, naming what was expected.
+pub fn bad_number(loc: &Loc, tok: &str, what: &str, why: BadNumber) -> CaptureError {
+    match why {
+        BadNumber::NotDigits => loc.expected(&format!("{what} (an unsigned integer)"), tok),
+        BadNumber::TooLarge => loc.err(format!("{what} `{tok}` does not fit in 64 bits")),
+    }
+}
+
 /// Parses an unsigned decimal count, rejecting signs, fractions and values above `u64::MAX`.
 pub fn parse_u64(loc: &Loc, tok: &str, what: &str) -> Result<u64, CaptureError> {
-    if tok.is_empty() || !tok.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(loc.expected(&format!("{what} (an unsigned integer)"), tok));
+    digits_u64(tok).map_err(|why| bad_number(loc, tok, what, why))
+}
+
+/// `char::is_whitespace` for an ASCII byte (space, `\t`, `\n`, vertical tab, form feed, `\r`).
+fn ascii_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t'..=b'\r')
+}
+
+/// `s.trim_start()`, with a byte loop over the ASCII prefix (the common case).
+pub fn trim_start(s: &str) -> &str {
+    let skip = s.bytes().take_while(|&b| ascii_space(b)).count();
+    let r = &s[skip..];
+    if r.as_bytes().first().is_some_and(|&b| b >= 0x80) {
+        r.trim_start()
+    } else {
+        r
     }
-    tok.parse::<u64>()
-        .map_err(|_| loc.err(format!("{what} `{tok}` does not fit in 64 bits")))
+}
+
+/// `s.trim()`, with byte loops over ASCII whitespace at both ends.
+pub fn trim(s: &str) -> &str {
+    let s = trim_start(s);
+    let keep = s.len() - s.bytes().rev().take_while(|&b| ascii_space(b)).count();
+    let r = &s[..keep];
+    if r.as_bytes().last().is_some_and(|&b| b >= 0x80) {
+        r.trim_end()
+    } else {
+        r
+    }
+}
+
+/// The length of the word at the start of `s`: up to whitespace or a comma.
+fn word_len(s: &str) -> usize {
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if b >= 0x80 {
+            // Unicode whitespace is rare: let `char` decide from here on.
+            return i + s[i..]
+                .find(|c: char| c.is_whitespace() || c == ',')
+                .unwrap_or(s.len() - i);
+        }
+        if ascii_space(b) || b == b',' {
+            return i;
+        }
+    }
+    s.len()
 }
 
 /// Parses `1234kB` (or `KB`, which 5.x+ prints for the highatomic items) and returns kB.
@@ -115,30 +206,23 @@ impl<'s> Cursor<'s> {
     }
 
     pub fn at_end(&self) -> bool {
-        self.rest.trim().is_empty()
+        trim_start(self.rest).is_empty()
     }
 
     fn skip_ws(&mut self) {
-        self.rest = self.rest.trim_start();
+        self.rest = trim_start(self.rest);
     }
 
     /// The next token without consuming it (up to whitespace or a comma).
     pub fn peek_word(&self) -> &'s str {
-        let r = self.rest.trim_start();
-        let end = r
-            .find(|c: char| c.is_whitespace() || c == ',')
-            .unwrap_or(r.len());
-        &r[..end]
+        let r = trim_start(self.rest);
+        &r[..word_len(r)]
     }
 
     /// Takes the next word (up to whitespace or a comma).
     pub fn word(&mut self) -> &'s str {
         self.skip_ws();
-        let end = self
-            .rest
-            .find(|c: char| c.is_whitespace() || c == ',')
-            .unwrap_or(self.rest.len());
-        let (w, r) = self.rest.split_at(end);
+        let (w, r) = self.rest.split_at(word_len(self.rest));
         self.rest = r;
         w
     }
@@ -157,7 +241,7 @@ impl<'s> Cursor<'s> {
 
     /// Consumes `lit` if it comes next.
     pub fn eat(&mut self, lit: &str) -> bool {
-        let r = self.rest.trim_start();
+        let r = trim_start(self.rest);
         match r.strip_prefix(lit) {
             Some(r) => {
                 self.rest = r;
@@ -170,7 +254,7 @@ impl<'s> Cursor<'s> {
     fn peek_word_or_char(&self) -> &'s str {
         let w = self.peek_word();
         if w.is_empty() {
-            let r = self.rest.trim_start();
+            let r = trim_start(self.rest);
             let end = r.chars().next().map_or(0, char::len_utf8);
             &r[..end]
         } else {
@@ -186,6 +270,9 @@ impl<'s> Cursor<'s> {
     /// Reads `Node %d, zone %8s` (the prefix of buddyinfo, pagetypeinfo, zoneinfo and the
     /// debugfs index lines).
     pub fn node_zone(&mut self, loc: &Loc) -> Result<(u32, ZoneType), CaptureError> {
+        if let Some(nz) = self.plain_node_zone() {
+            return Ok(nz);
+        }
         self.expect(loc, "Node")?;
         let n = self.word();
         let node = parse_u64(loc, n, "a node number")?;
@@ -200,13 +287,38 @@ impl<'s> Cursor<'s> {
         Ok((node, parse_zone(loc, z)?))
     }
 
+    /// [`Cursor::node_zone`] for the kernel's own spacing (`Node 0, zone   Normal`, the name
+    /// spelled as the kernel does and followed by whitespace or the end), read without
+    /// searching. `None` (the cursor untouched) for anything else, which the general path then
+    /// reads or rejects with its message.
+    fn plain_node_zone(&mut self) -> Option<(u32, ZoneType)> {
+        let r = self.rest.strip_prefix("Node ")?;
+        let digits = r.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 || digits > 9 {
+            return None;
+        }
+        let node = u32::try_from(digits_u64(&r[..digits]).ok()?).ok()?;
+        let r = r[digits..].strip_prefix(", zone ")?;
+        let r = &r[r.bytes().take_while(|&b| b == b' ').count()..];
+        let len = r.bytes().take_while(u8::is_ascii_alphanumeric).count();
+        let zone = ZoneType::ALL.into_iter().find(|z| z.name() == &r[..len])?;
+        if r.as_bytes().get(len).is_some_and(|&b| !ascii_space(b)) {
+            return None;
+        }
+        self.rest = &r[len..];
+        Some((node, zone))
+    }
+
     /// Reads whitespace-separated unsigned counts to the end of the line.
     pub fn counts(&mut self, loc: &Loc, what: &str) -> Result<Vec<u64>, CaptureError> {
+        if let Some(v) = self.plain_counts() {
+            return Ok(v);
+        }
         let mut v = Vec::new();
         loop {
             let w = self.word();
             if w.is_empty() {
-                if !self.rest.trim().is_empty() {
+                if !self.at_end() {
                     return Err(loc.expected(what, self.rest.trim()));
                 }
                 break;
@@ -217,6 +329,41 @@ impl<'s> Cursor<'s> {
             v.push(parse_u64(loc, w, what)?);
         }
         Ok(v)
+    }
+
+    /// [`Cursor::counts`] for the common line: ASCII spaces and at most [`MAX_ORDERS`] digit
+    /// runs that fit in 64 bits, read in one pass over the bytes. `None` (the cursor untouched)
+    /// for anything else, which the general path then reads or rejects with its message.
+    fn plain_counts(&mut self) -> Option<Vec<u64>> {
+        let mut v = Vec::with_capacity(16);
+        let (mut n, mut digits) = (0u64, 0usize);
+        // A token ends: 1 to 19 digits (below 2^64); longer runs take the general path.
+        let mut end_token = |n: u64, digits: usize| {
+            if digits > 19 || v.len() == MAX_ORDERS {
+                return false;
+            }
+            v.push(n);
+            true
+        };
+        for &c in self.rest.as_bytes() {
+            let d = c.wrapping_sub(b'0');
+            if d <= 9 {
+                n = n.wrapping_mul(10).wrapping_add(u64::from(d));
+                digits += 1;
+            } else if !ascii_space(c) {
+                return None;
+            } else if digits > 0 {
+                if !end_token(n, digits) {
+                    return None;
+                }
+                (n, digits) = (0, 0);
+            }
+        }
+        if digits > 0 && !end_token(n, digits) {
+            return None;
+        }
+        self.rest = &self.rest[self.rest.len()..];
+        Some(v)
     }
 }
 
@@ -249,6 +396,61 @@ mod tests {
         assert!(parse_kb(&loc, "15908", "free").is_err());
         assert_eq!(kb_to_pages(&loc, 15908, "free").unwrap(), 3977);
         assert!(kb_to_pages(&loc, 15907, "free").is_err());
+    }
+
+    #[test]
+    fn byte_level_trimming_and_words_agree_with_unicode_whitespace() {
+        for s in [
+            "",
+            "  \t a b,c \r\n",
+            "\u{a0}\u{2003}x\u{a0}y\u{3000}",
+            "\u{b}\u{c}Node\u{85}7 é,",
+            "ü  ",
+            "  ü",
+        ] {
+            assert_eq!(trim_start(s), s.trim_start(), "{s:?}");
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+            let mut c = Cursor::new(s);
+            let mut words = Vec::new();
+            while !c.at_end() && words.len() < 8 {
+                words.push(c.word());
+                c.eat(",");
+            }
+            let expected: Vec<&str> = s
+                .split(|c: char| c.is_whitespace() || c == ',')
+                .filter(|w| !w.is_empty())
+                .collect();
+            assert_eq!(words, expected, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn counts_fast_and_general_paths_agree() {
+        let loc = Loc::new("f", 2);
+        let counts = |s: &str| Cursor::new(s).counts(&loc, "counts");
+        assert_eq!(counts(" 1  22\t333 \r"), Ok(vec![1, 22, 333]));
+        assert_eq!(counts(""), Ok(vec![]));
+        assert_eq!(counts("00000000000000000000007 1"), Ok(vec![7, 1]));
+        assert_eq!(counts("1\u{a0}2"), Ok(vec![1, 2]));
+        assert_eq!(counts("1\u{b}2"), Ok(vec![1, 2]));
+        assert_eq!(
+            counts("1 18446744073709551616").unwrap_err().to_string(),
+            "f:2: counts `18446744073709551616` does not fit in 64 bits"
+        );
+        assert_eq!(
+            counts("1 2x").unwrap_err().to_string(),
+            "f:2: expected counts (an unsigned integer), found `2x`"
+        );
+        assert_eq!(
+            counts("1,2").unwrap_err().to_string(),
+            "f:2: expected counts, found `,2`"
+        );
+        let many = vec!["1"; MAX_ORDERS + 1].join(" ");
+        assert!(counts(&many)
+            .unwrap_err()
+            .to_string()
+            .contains("at most 32"));
+        assert_eq!(counts(&many[2..]).map(|v| v.len()), Ok(MAX_ORDERS));
     }
 
     #[test]

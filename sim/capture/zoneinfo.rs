@@ -21,7 +21,7 @@
 //! [`ZoneCapture::stats`]. Pagesets and the tail flags are skipped. A stat line with no name
 //! (seen in a RHEL 8 kernel whose `vmstat_text[]` has an empty entry) is skipped with a warning.
 
-use super::text::{parse_u64, Cursor, Loc};
+use super::text::{bad_number, digits_u64, parse_u64, Cursor, Loc};
 use super::{Capture, CaptureError, Warning, ZoneCapture, Zones};
 use crate::mm::mmzone::Watermarks;
 use std::collections::BTreeMap;
@@ -74,7 +74,7 @@ pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
     let mut open: Option<Open> = None;
     for (i, raw) in text.lines().enumerate() {
         let loc = Loc::new(file, i + 1);
-        let line = raw.trim();
+        let line = super::text::trim(raw);
         if line.is_empty() {
             continue;
         }
@@ -162,8 +162,12 @@ fn field(
         Part::Pagesets => Ok(()),
         Part::PerNode => {
             let v = single(loc, &mut c, key)?;
-            let e = node_stats.entry(key.to_string()).or_insert(0);
-            *e = e.saturating_add(v);
+            match node_stats.get_mut(key) {
+                Some(e) => *e = e.saturating_add(v),
+                None => {
+                    node_stats.insert(key.to_string(), v);
+                }
+            }
             Ok(())
         }
         Part::Zone => {
@@ -206,7 +210,10 @@ fn field(
 
 /// One value and nothing after it.
 fn single(loc: &Loc, c: &mut Cursor, what: &str) -> Result<u64, CaptureError> {
-    let v = c.u64(loc, &format!("a value for `{what}`"))?;
+    let w = c.word();
+    // The message names the item: formatted only when the value is bad.
+    let v =
+        digits_u64(w).map_err(|why| bad_number(loc, w, &format!("a value for `{what}`"), why))?;
     if !c.at_end() {
         return Err(loc.expected(&format!("one value for `{what}`"), c.rest()));
     }

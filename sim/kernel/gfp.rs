@@ -567,6 +567,96 @@ pub struct GfpFlags {
     pub hardwall: bool,
 }
 
+impl GfpFlags {
+    /// No flag at all (`GFP_NOWAIT` before 4.4).
+    pub const NONE: GfpFlags = GfpFlags {
+        dma: false,
+        dma32: false,
+        highmem: false,
+        movable: false,
+        reclaimable: false,
+        high: false,
+        io: false,
+        fs: false,
+        direct_reclaim: false,
+        kswapd_reclaim: false,
+        atomic: false,
+        comp: false,
+        zero: false,
+        nowarn: false,
+        noretry: false,
+        retry_mayfail: false,
+        nofail: false,
+        memalloc: false,
+        nomemalloc: false,
+        account: false,
+        thisnode: false,
+        hardwall: false,
+    };
+    /// `GFP_KERNEL` = `__GFP_RECLAIM | __GFP_IO | __GFP_FS` (3.10: `__GFP_WAIT | __GFP_IO |
+    /// __GFP_FS`, which also wakes kswapd).
+    pub const GFP_KERNEL: GfpFlags = GfpFlags {
+        direct_reclaim: true,
+        kswapd_reclaim: true,
+        io: true,
+        fs: true,
+        ..GfpFlags::NONE
+    };
+    /// `GFP_ATOMIC` = `__GFP_HIGH | __GFP_ATOMIC | __GFP_KSWAPD_RECLAIM` (3.10: `__GFP_HIGH`;
+    /// 6.18 has no `__GFP_ATOMIC`).
+    pub const GFP_ATOMIC: GfpFlags = GfpFlags {
+        high: true,
+        atomic: true,
+        kswapd_reclaim: true,
+        ..GfpFlags::NONE
+    };
+}
+
+impl GfpLayout {
+    /// The mask of `f` in this layout, the inverse of [`GfpLayout::flags`]: the `mode:0x…` a
+    /// failure report of this kernel prints for the request. A flag the layout has no bit for
+    /// encodes as nothing (`__GFP_ACCOUNT` in 4.4, `__GFP_ATOMIC` in 3.10 and 6.18); in 3.10
+    /// `kswapd_reclaim` is the absence of `__GFP_NO_KSWAPD`, `retry_mayfail` is `__GFP_REPEAT`
+    /// before 4.13 and `account` is `__GFP_KMEMCG` where there is no `__GFP_ACCOUNT`.
+    pub fn mask(self, f: &GfpFlags) -> u64 {
+        let v = self.values();
+        let bit = |b: Bit, on: bool| if on { v[b as usize] } else { 0 };
+        let either = |a: Bit, b: Bit, on: bool| {
+            if v[a as usize] != 0 {
+                bit(a, on)
+            } else {
+                bit(b, on)
+            }
+        };
+        let reclaim = if v[Wait as usize] != 0 {
+            bit(Wait, f.direct_reclaim) | bit(NoKswapd, !f.kswapd_reclaim)
+        } else {
+            bit(DirectReclaim, f.direct_reclaim) | bit(KswapdReclaim, f.kswapd_reclaim)
+        };
+        reclaim
+            | bit(Dma, f.dma)
+            | bit(Dma32, f.dma32)
+            | bit(HighMem, f.highmem)
+            | bit(Movable, f.movable)
+            | bit(Reclaimable, f.reclaimable)
+            | bit(High, f.high)
+            | bit(Io, f.io)
+            | bit(Fs, f.fs)
+            | bit(Atomic, f.atomic)
+            | bit(Comp, f.comp)
+            | bit(Zero, f.zero)
+            | bit(NoWarn, f.nowarn)
+            | bit(NoRetry, f.noretry)
+            | either(RetryMayfail, Repeat, f.retry_mayfail)
+            | bit(NoFail, f.nofail)
+            | bit(Memalloc, f.memalloc)
+            | bit(NoMemalloc, f.nomemalloc)
+            | either(Account, Kmemcg, f.account)
+            | bit(ThisNode, f.thisnode)
+            | bit(Hardwall, f.hardwall)
+    }
+}
+
 impl GfpLayout {
     pub const ALL: [GfpLayout; 7] = [
         GfpLayout::V3_10,
@@ -613,12 +703,34 @@ impl GfpLayout {
     }
 
     /// The value of each bit in this layout (0 where the layout lacks it).
-    fn values(self) -> [u64; NBITS] {
-        let mut v = [0; NBITS];
-        for &(bit, value) in self.table() {
-            v[bit as usize] = value;
+    /// The value of every bit in this layout, 0 where it has none (computed at compile time:
+    /// the allocator decodes a mask on every request).
+    fn values(self) -> &'static [u64; NBITS] {
+        const fn values_of(table: &[(Bit, u64)]) -> [u64; NBITS] {
+            let mut v = [0; NBITS];
+            let mut i = 0;
+            while i < table.len() {
+                v[table[i].0 as usize] = table[i].1;
+                i += 1;
+            }
+            v
         }
-        v
+        static V3_10: [u64; NBITS] = values_of(T3_10);
+        static VRHEL7: [u64; NBITS] = values_of(TRHEL7);
+        static V4_4: [u64; NBITS] = values_of(T4_4);
+        static V4_6: [u64; NBITS] = values_of(T4_6);
+        static V4_19: [u64; NBITS] = values_of(T4_19);
+        static V5_15: [u64; NBITS] = values_of(T5_15);
+        static V6_18: [u64; NBITS] = values_of(T6_18);
+        match self {
+            GfpLayout::V3_10 => &V3_10,
+            GfpLayout::Rhel7 => &VRHEL7,
+            GfpLayout::V4_4 => &V4_4,
+            GfpLayout::V4_6 => &V4_6,
+            GfpLayout::V4_19 => &V4_19,
+            GfpLayout::V5_15 => &V5_15,
+            GfpLayout::V6_18 => &V6_18,
+        }
     }
 
     /// The mask of a list of bits, or `None` if the layout lacks one of them.
@@ -634,7 +746,7 @@ impl GfpLayout {
         let mut out: Vec<(&'static str, u64)> = self
             .composites()
             .iter()
-            .filter_map(|&(name, bits)| Some((name, Self::mask_of(&values, bits)?)))
+            .filter_map(|&(name, bits)| Some((name, Self::mask_of(values, bits)?)))
             .collect();
         match self {
             GfpLayout::V6_18 => out.extend(
@@ -646,7 +758,7 @@ impl GfpLayout {
             _ => out.extend(
                 SINGLES_OLD
                     .iter()
-                    .filter_map(|&(name, bits)| Some((name, Self::mask_of(&values, bits)?))),
+                    .filter_map(|&(name, bits)| Some((name, Self::mask_of(values, bits)?))),
             ),
         }
         out
@@ -679,7 +791,7 @@ impl GfpLayout {
         let mut out: Vec<(&'static str, u64)> = self
             .composites()
             .iter()
-            .filter_map(|&(name, bits)| Some((name, Self::mask_of(&values, bits)?)))
+            .filter_map(|&(name, bits)| Some((name, Self::mask_of(values, bits)?)))
             .collect();
         out.extend(self.table().iter().map(|&(b, v)| (b.name(), v)));
         if values[DirectReclaim as usize] != 0 {
@@ -805,6 +917,28 @@ mod tests {
     use super::*;
 
     const ZONE_BITS: [(Bit, u64); 4] = [(Dma, 0x1), (HighMem, 0x2), (Dma32, 0x4), (Movable, 0x8)];
+
+    #[test]
+    fn mask_inverts_flags_in_every_layout() {
+        for layout in GfpLayout::ALL {
+            for names in [
+                "GFP_KERNEL",
+                "GFP_ATOMIC",
+                "GFP_NOWAIT",
+                "GFP_KERNEL|__GFP_COMP|__GFP_ZERO|__GFP_NOWARN|__GFP_NORETRY|__GFP_NOMEMALLOC",
+                "GFP_KERNEL|__GFP_HIGHMEM|__GFP_MOVABLE|__GFP_HARDWALL",
+                "GFP_KERNEL|__GFP_RECLAIMABLE|__GFP_NOFAIL",
+                "__GFP_DMA|__GFP_HIGH",
+            ] {
+                let m = layout.parse(names).unwrap();
+                assert_eq!(layout.mask(&layout.flags(m)), m, "{layout} {names}");
+            }
+        }
+        assert_eq!(GfpLayout::V3_10.mask(&GfpFlags::GFP_KERNEL), 0xd0);
+        assert_eq!(GfpLayout::V4_19.mask(&GfpFlags::GFP_KERNEL), 0x6000c0);
+        assert_eq!(GfpLayout::V6_18.mask(&GfpFlags::GFP_KERNEL), 0xcc0);
+        assert_eq!(GfpLayout::V3_10.mask(&GfpFlags::GFP_ATOMIC), 0x20);
+    }
 
     #[test]
     fn zone_bits_are_the_same_in_every_layout() {

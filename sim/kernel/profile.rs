@@ -6,7 +6,15 @@
 //! Where the source bracket is known but the exact release is not, the field's comment says so.
 
 use super::gfp::GfpLayout;
-use crate::mm::mmzone::MigrateType;
+use crate::capture::zoneinfo::ZoneinfoLayout;
+use crate::mm::compaction::CompactionRules;
+use crate::mm::memcontrol::{CacheParamsRule, KmemIdRelease, MemcgRules};
+use crate::mm::mmzone::{MigrateType, ZoneType};
+use crate::mm::slub::{
+    CpuPartialRule, KmallocLargeFlags, MinPartialRule, SlabFirstTry, SlabOrderRule, SlabRules,
+};
+use crate::mm::vm_event::VmstatNames;
+use crate::mm::vmscan::KswapdRule;
 
 /// How `__setup_per_zone_wmarks()` spaces low and high above min.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -144,6 +152,37 @@ pub enum WatermarkFast {
     BoostRetryMinReserve,
 }
 
+/// Which zone's `lowmem_reserve[]` entry the fast path's watermark check uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum ReserveIndex {
+    /// 3.10 – 5.6: `classzone_idx`, the index of the preferred zone (the first populated zone
+    /// of the zonelist at or below `gfp_zone()`).
+    PreferredZone,
+    /// 5.7+ (5.15/6.18 source; release unconfirmed): `highest_zoneidx = gfp_zone(gfp)`, even
+    /// when the local node does not populate that zone.
+    HighestZoneidx,
+}
+
+/// Where `__free_one_page()` refuses to merge (KERNEL_MM.md 6.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum MergeRule {
+    /// Up to 6.x before the claim/steal rework: buddies merge whatever their pageblock types.
+    AnyType,
+    /// 6.x (6.18 source): at or above pageblock order, buddies of different types merge only if
+    /// both are mergeable (`migratetype_is_mergeable()`), and the merged block takes the type.
+    MergeableTypesOnly,
+}
+
+/// The cap on the highatomic reserve (`reserve_highatomic_pageblock()`, KERNEL_MM.md 6.9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum HighatomicLimit {
+    /// 4.4 – 6.11: `managed/100 + pageblock_nr_pages`; the reserve grows by whole pageblocks.
+    PercentPlusBlock,
+    /// 6.x (6.18 source): `ALIGN(managed/100, pageblock_nr_pages)`; an allocation of at least
+    /// pageblock order is reserved whole; pageblocks starting below the zone are refused.
+    AlignedPercent,
+}
+
 /// How debugfs `extfrag/extfrag_index` prints an index (`extfrag_show_print()`, mm/vmstat.c).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum IndexFormat {
@@ -206,6 +245,43 @@ pub struct Profile {
     pub compact_first_non_movable: bool,
     pub gfp: GfpLayout,
     pub conntrack: ConntrackCache,
+    /// The configured x86-64 zones in `enum zone_type` order: the entries of `lowmem_reserve[]`
+    /// (the `protection:` line) and the indices the allocator compares. ZONE_DEVICE exists
+    /// from 4.3 (`CONFIG_ZONE_DEVICE`, as distribution kernels build it).
+    pub zones: &'static [ZoneType],
+    /// Which `lowmem_reserve[]` entry the watermark check reads.
+    pub reserve_index: ReserveIndex,
+    /// The layout of `/proc/zoneinfo` (`zoneinfo_show_print()`, KERNEL_MM.md 9.3). 4.9 is given
+    /// the 4.19 layout as the nearest: it already prints `per-node stats` and 6-space zone stats
+    /// (4.8), but, by memory and **unconfirmed**, still prints `protection:` after the stats and
+    /// only populated zones (both changed with "print non-populated zones in zoneinfo", 4.12).
+    pub zoneinfo_layout: ZoneinfoLayout,
+    /// `move_to_free_list()` puts moved blocks at the list tail (5.10+, `list_move_tail`)
+    /// rather than the head (`list_move` up to 5.9).
+    pub move_to_tail: bool,
+    pub merge: MergeRule,
+    pub highatomic_limit: HighatomicLimit,
+    /// `calculate_order()`: 6.7+ (6.18 source) `WasteFractions`, before `MinObjectsLoop`.
+    pub slab_order: SlabOrderRule,
+    /// Empty-slab freeing: `nr_partial > min_partial` (3.10) or `>=` (4.x+).
+    pub slab_min_partial: MinPartialRule,
+    /// `allocate_slab()`'s first try: NORETRY only (up to 4.4) or also without reclaim (4.x+;
+    /// the 4.9 source has it, 4.4 does not).
+    pub slab_first_try: SlabFirstTry,
+    /// `set_cpu_partial()` sizes: larger in 6.x.
+    pub slab_cpu_partial: CpuPartialRule,
+    /// Flags of `kmalloc_order()`: `__GFP_KMEMCG` was added in 3.10 only.
+    pub kmalloc_large: KmallocLargeFlags,
+    /// How the per-root-cache memcg array is sized (`memcg_cache_params`).
+    pub memcg_params: CacheParamsRule,
+    /// When a memcg's kmem id is released.
+    pub kmem_id_release: KmemIdRelease,
+    /// Compaction's scanner, finish and deferral rules (`compact_zone()` and friends).
+    pub compaction: CompactionRules,
+    /// Whether kswapd balances zones (3.10 – 4.7) or the node (4.8+ node-based LRU).
+    pub kswapd: KswapdRule,
+    /// Which event names /proc/vmstat prints (`vmstat_text[]`).
+    pub vmstat_names: VmstatNames,
 }
 
 const TYPES_3_10: &[MigrateType] = &[
@@ -228,6 +304,22 @@ const TYPES_4_4: &[MigrateType] = &[
 
 /// DMA 256, DMA32 256, Normal 32 in every version; HighMem and Movable 32 up to 4.9 (indexed
 /// by the lower zone, so they are never used on x86-64), 0 from 4.19 (indexed by zone).
+/// x86-64 zones before ZONE_DEVICE (3.10: `protection: (0, 2815, 15868, 15868)`).
+const ZONES_3_10: &[ZoneType] = &[
+    ZoneType::Dma,
+    ZoneType::Dma32,
+    ZoneType::Normal,
+    ZoneType::Movable,
+];
+/// x86-64 zones with ZONE_DEVICE (4.3+).
+const ZONES_4_4: &[ZoneType] = &[
+    ZoneType::Dma,
+    ZoneType::Dma32,
+    ZoneType::Normal,
+    ZoneType::Movable,
+    ZoneType::Device,
+];
+
 const RATIO_OLD: [u32; 6] = [256, 256, 32, 32, 32, 32];
 const RATIO_NEW: [u32; 6] = [256, 256, 32, 0, 0, 0];
 
@@ -263,6 +355,22 @@ const V3_10: Profile = Profile {
     compact_first_non_movable: false,
     gfp: GfpLayout::V3_10,
     conntrack: ConntrackCache::PerNetnsPointer,
+    zones: ZONES_3_10,
+    reserve_index: ReserveIndex::PreferredZone,
+    zoneinfo_layout: ZoneinfoLayout::V3_10,
+    move_to_tail: false,
+    merge: MergeRule::AnyType,
+    highatomic_limit: HighatomicLimit::PercentPlusBlock,
+    slab_order: SlabOrderRule::MinObjectsLoop,
+    slab_min_partial: MinPartialRule::Greater,
+    slab_first_try: SlabFirstTry::NoRetry,
+    slab_cpu_partial: CpuPartialRule::Small,
+    kmalloc_large: KmallocLargeFlags::CompKmemcg,
+    memcg_params: CacheParamsRule::V3_10,
+    kmem_id_release: KmemIdRelease::OnFree,
+    compaction: CompactionRules::V3_10,
+    kswapd: KswapdRule::PerZone,
+    vmstat_names: VmstatNames::V3_10,
 };
 
 /// Every profile, oldest first.
@@ -277,6 +385,8 @@ pub static PROFILES: &[Profile] = &[
         user_min_free_kbytes_kept: true,
         gfp: GfpLayout::Rhel7,
         conntrack: ConntrackCache::PerNetnsCounter,
+        kmalloc_large: KmallocLargeFlags::Comp,
+        memcg_params: CacheParamsRule::Rhel7,
         ..V3_10
     },
     Profile {
@@ -293,6 +403,14 @@ pub static PROFILES: &[Profile] = &[
         compaction_suitability: CompactionSuitability::V4_6,
         gfp: GfpLayout::V4_4,
         alloc_flags: AllocFlagsRule::V4_4,
+        zones: ZONES_4_4,
+        kmalloc_large: KmallocLargeFlags::Comp,
+        memcg_params: CacheParamsRule::CacheArray,
+        kmem_id_release: KmemIdRelease::OnOffline,
+        compaction: CompactionRules::V4_4,
+        kswapd: KswapdRule::PerZone,
+        vmstat_names: VmstatNames::V3_10,
+        slab_min_partial: MinPartialRule::AtLeast,
         ..V3_10
     },
     Profile {
@@ -314,6 +432,16 @@ pub static PROFILES: &[Profile] = &[
         conntrack: ConntrackCache::Global,
         alloc_flags: AllocFlagsRule::V4_4,
         watermark_fast: WatermarkFast::Order0IgnoresHighAtomic,
+        zones: ZONES_4_4,
+        kmalloc_large: KmallocLargeFlags::Comp,
+        kmem_id_release: KmemIdRelease::OnOffline,
+        compaction: CompactionRules::V4_4,
+        kswapd: KswapdRule::PerNode,
+        vmstat_names: VmstatNames::V4_9,
+        slab_min_partial: MinPartialRule::AtLeast,
+        slab_first_try: SlabFirstTry::NoReclaim,
+        memcg_params: CacheParamsRule::CacheArray,
+        zoneinfo_layout: ZoneinfoLayout::V4_19,
         ..V3_10
     },
     Profile {
@@ -340,6 +468,16 @@ pub static PROFILES: &[Profile] = &[
         conntrack: ConntrackCache::Global,
         alloc_flags: AllocFlagsRule::V4_4,
         watermark_fast: WatermarkFast::Order0IgnoresHighAtomic,
+        zones: ZONES_4_4,
+        kmalloc_large: KmallocLargeFlags::Comp,
+        kmem_id_release: KmemIdRelease::OnOffline,
+        compaction: CompactionRules::V4_19,
+        kswapd: KswapdRule::PerNode,
+        vmstat_names: VmstatNames::V4_19,
+        slab_min_partial: MinPartialRule::AtLeast,
+        slab_first_try: SlabFirstTry::NoReclaim,
+        memcg_params: CacheParamsRule::CacheArray,
+        zoneinfo_layout: ZoneinfoLayout::V4_19,
         ..V3_10
     },
     Profile {
@@ -369,6 +507,18 @@ pub static PROFILES: &[Profile] = &[
         conntrack: ConntrackCache::Global,
         alloc_flags: AllocFlagsRule::V5_0,
         watermark_fast: WatermarkFast::BoostRetryGfpAtomic,
+        zones: ZONES_4_4,
+        kmalloc_large: KmallocLargeFlags::Comp,
+        kmem_id_release: KmemIdRelease::OnOffline,
+        compaction: CompactionRules::V4_19,
+        kswapd: KswapdRule::PerNode,
+        vmstat_names: VmstatNames::V5_15,
+        slab_min_partial: MinPartialRule::AtLeast,
+        slab_first_try: SlabFirstTry::NoReclaim,
+        memcg_params: CacheParamsRule::NoArray,
+        zoneinfo_layout: ZoneinfoLayout::V4_19,
+        reserve_index: ReserveIndex::HighestZoneidx,
+        move_to_tail: true,
         ..V3_10
     },
     Profile {
@@ -399,6 +549,19 @@ pub static PROFILES: &[Profile] = &[
         conntrack: ConntrackCache::Global,
         alloc_flags: AllocFlagsRule::V5_0,
         watermark_fast: WatermarkFast::BoostRetryGfpAtomic,
+        zones: ZONES_4_4,
+        kmalloc_large: KmallocLargeFlags::Comp,
+        kmem_id_release: KmemIdRelease::OnOffline,
+        compaction: CompactionRules::V4_19,
+        kswapd: KswapdRule::PerNode,
+        vmstat_names: VmstatNames::V5_15,
+        slab_min_partial: MinPartialRule::AtLeast,
+        slab_first_try: SlabFirstTry::NoReclaim,
+        memcg_params: CacheParamsRule::NoArray,
+        zoneinfo_layout: ZoneinfoLayout::V6_18,
+        reserve_index: ReserveIndex::HighestZoneidx,
+        move_to_tail: true,
+        slab_cpu_partial: CpuPartialRule::Large,
         ..V3_10
     },
     Profile {
@@ -429,6 +592,22 @@ pub static PROFILES: &[Profile] = &[
         watermark_fast: WatermarkFast::BoostRetryMinReserve,
         wmark_movable_as_highmem: true,
         extfrag_format: IndexFormat::Width2,
+        zones: ZONES_4_4,
+        kmalloc_large: KmallocLargeFlags::Comp,
+        kmem_id_release: KmemIdRelease::OnOffline,
+        compaction: CompactionRules::V6_18,
+        kswapd: KswapdRule::PerNode,
+        vmstat_names: VmstatNames::V6_18,
+        slab_min_partial: MinPartialRule::AtLeast,
+        slab_first_try: SlabFirstTry::NoReclaim,
+        memcg_params: CacheParamsRule::NoArray,
+        zoneinfo_layout: ZoneinfoLayout::V6_18,
+        reserve_index: ReserveIndex::HighestZoneidx,
+        move_to_tail: true,
+        slab_cpu_partial: CpuPartialRule::Large,
+        slab_order: SlabOrderRule::WasteFractions,
+        merge: MergeRule::MergeableTypesOnly,
+        highatomic_limit: HighatomicLimit::AlignedPercent,
         ..V3_10
     },
 ];
@@ -462,6 +641,32 @@ pub fn for_release(release: &str) -> Option<&'static Profile> {
         .rfind(|p| version_of(p) <= (major, minor))
 }
 
+impl Profile {
+    /// The slab rules of this kernel (`mm/slub.c`, `mm/slab_common.c`).
+    pub fn slab_rules(&self) -> SlabRules {
+        SlabRules {
+            order: self.slab_order,
+            min_partial: self.slab_min_partial,
+            first_try: self.slab_first_try,
+            cpu_partial: self.slab_cpu_partial,
+            kmalloc_large: self.kmalloc_large,
+        }
+    }
+
+    /// The memcg kmem rules of this kernel (`mm/memcontrol.c`).
+    pub fn memcg_rules(&self) -> MemcgRules {
+        MemcgRules {
+            params: self.memcg_params,
+            id_release: self.kmem_id_release,
+        }
+    }
+
+    /// Index of `zone` in [`Profile::zones`] (its `lowmem_reserve[]` slot).
+    pub fn zone_index(&self, zone: ZoneType) -> Option<usize> {
+        self.zones.iter().position(|&z| z == zone)
+    }
+}
+
 fn version_of(p: &Profile) -> (u32, u32) {
     let mut it = p
         .name
@@ -489,6 +694,37 @@ mod tests {
             assert_eq!(profile(name).unwrap().name, name);
         }
         assert!(profile("2.6").unwrap_err().contains("3.10-rhel7"));
+    }
+
+    #[test]
+    fn zone_lists_and_slab_rules_per_profile() {
+        let p = |n: &str| profile(n).unwrap();
+        // 3.10's failure report prints 4 protection entries, 6.18's zoneinfo 5.
+        assert_eq!(p("3.10").zones.len(), 4);
+        assert_eq!(p("6.18").zones.len(), 5);
+        assert_eq!(p("4.19").zone_index(ZoneType::Normal), Some(2));
+        assert_eq!(p("4.19").zone_index(ZoneType::HighMem), None);
+        let first_try: Vec<SlabFirstTry> = PROFILES.iter().map(|p| p.slab_first_try).collect();
+        assert_eq!(
+            first_try
+                .iter()
+                .filter(|&&f| f == SlabFirstTry::NoRetry)
+                .count(),
+            3
+        );
+        assert_eq!(p("3.10").memcg_rules().params, CacheParamsRule::V3_10);
+        assert_eq!(
+            p("3.10-rhel7").slab_rules().kmalloc_large,
+            KmallocLargeFlags::Comp
+        );
+        assert_eq!(p("4.9").memcg_params, CacheParamsRule::CacheArray);
+        assert_eq!(p("5.15").memcg_params, CacheParamsRule::NoArray);
+        assert_eq!(p("6.18").slab_rules().order, SlabOrderRule::WasteFractions);
+        assert_eq!(p("6.1").slab_rules().order, SlabOrderRule::MinObjectsLoop);
+        assert!(!p("4.19").move_to_tail);
+        assert!(p("5.15").move_to_tail);
+        assert_eq!(p("6.1").merge, MergeRule::AnyType);
+        assert_eq!(p("6.18").merge, MergeRule::MergeableTypesOnly);
     }
 
     #[test]

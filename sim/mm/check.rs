@@ -8,7 +8,7 @@
 //! NR_FREE_PAGES, the pageblock counts, managed pages) equals what the walk finds. It costs a
 //! pass over the zone: for tests and `--check` runs, not for the hot path.
 
-use crate::kernel::profile::FallbackRules;
+use crate::kernel::profile::MergeRule;
 use crate::mm::mmzone::{
     MigrateType, Node, Pfn, Zone, ZoneType, KIND_ALLOC, KIND_FREE, KIND_HOLE, KIND_PCP,
     KIND_RESERVED, KIND_TAIL, MAX_NR_ORDERS, NIL, PB_COUNTED,
@@ -124,7 +124,7 @@ pub fn check_zone(z: &Zone) -> Result<(), Violation> {
             let buddy = off ^ size;
             if order + 1 < orders && z.pages[buddy as usize].info.is_free_of_order(order) {
                 let (a, b) = (z.pageblock_mt(off), z.pageblock_mt(buddy));
-                let refused = z.cfg.fallback == FallbackRules::V6_18
+                let refused = z.cfg.merge == MergeRule::MergeableTypesOnly
                     && order >= z.cfg.pageblock_order
                     && a != b
                     && !(mergeable(a) && mergeable(b));
@@ -208,6 +208,36 @@ pub fn check_zone(z: &Zone) -> Result<(), Violation> {
                 "pageblock counts {:?} but the pageblocks say {blocks:?}",
                 z.block_count
             ),
+        ));
+    }
+    check_watermarks(z).map_err(|w| bad(None, w))
+}
+
+/// Watermark arithmetic: `min ≤ low ≤ high` (`≤ promo` when the kernel has it), and the
+/// zone's `lowmem_reserve[]` (once set up) has one slot per configured zone, 0 at and below
+/// the zone's own index and non-decreasing to the right (`setup_per_zone_lowmem_reserve()`).
+fn check_watermarks(z: &Zone) -> Result<(), String> {
+    let w = z.watermarks;
+    if !(w.min <= w.low && w.low <= w.high && (w.promo == 0 || w.high <= w.promo)) {
+        return Err(format!(
+            "watermarks out of order: min {} low {} high {} promo {}",
+            w.min, w.low, w.high, w.promo
+        ));
+    }
+    let r = &z.lowmem_reserve;
+    if r.is_empty() {
+        return Ok(());
+    }
+    let own = z.cfg.zones.iter().position(|&t| t == z.zone_type);
+    let Some(own) = own.filter(|_| r.len() == z.cfg.zones.len()) else {
+        return Err(format!(
+            "lowmem_reserve {r:?} does not match the configured zones {:?}",
+            z.cfg.zones
+        ));
+    };
+    if r[..=own].iter().any(|&v| v != 0) || r.windows(2).any(|p| p[0] > p[1]) {
+        return Err(format!(
+            "lowmem_reserve {r:?} is not 0 up to slot {own} and non-decreasing after it"
         ));
     }
     Ok(())

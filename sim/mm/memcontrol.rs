@@ -32,7 +32,8 @@
 //! The engine owns the root caches; growth is handed to it as an [`ArrayGrowth`] through a
 //! callback so that it performs one kzalloc per root cache and can fail the activation.
 
-use crate::mm::slub::{Gfp, Kmalloc, KmallocRef, KmemCache, PageAllocator, SlabError};
+use crate::kernel::gfp::GfpFlags;
+use crate::mm::slub::{Kmalloc, KmallocRef, KmemCache, PageAllocator, SlabError};
 use std::collections::BTreeSet;
 
 /// `MEMCG_CACHES_MIN_SIZE`.
@@ -95,14 +96,17 @@ pub struct MemcgRules {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct KzallocRequest {
     pub size: u64,
-    pub gfp: Gfp,
+    pub gfp: GfpFlags,
 }
 
 impl KzallocRequest {
     fn kernel(size: u64) -> Self {
         KzallocRequest {
             size,
-            gfp: Gfp::GFP_KERNEL.union(Gfp::ZERO),
+            gfp: GfpFlags {
+                zero: true,
+                ..GfpFlags::GFP_KERNEL
+            },
         }
     }
 }

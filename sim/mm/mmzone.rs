@@ -48,26 +48,6 @@ impl ZoneType {
     }
 }
 
-impl fmt::Display for ZoneType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for ZoneType {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ZoneType::ALL
-            .into_iter()
-            .find(|z| z.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                format!(
-                    "unknown zone `{s}` (expected DMA, DMA32, Normal, HighMem, Movable or Device)"
-                )
-            })
-    }
-}
-
 /// A migrate type, version-independent. Which types exist and their numbering (which decides the
 /// order of pagetypeinfo columns and of the `(UEM)` letters in failure reports) come from the
 /// kernel profile: 3.10 numbers Unmovable, Reclaimable, Movable, Reserve; 4.4+ numbers
@@ -131,29 +111,29 @@ impl MigrateType {
     }
 }
 
-impl fmt::Display for MigrateType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+/// Zone and migrate types print, parse and serialize as the names the kernel prints (`"DMA32"`,
+/// `"HighAtomic"`); parsing ignores case and lists the names on error.
+macro_rules! kernel_names {
+    ($($t:ty => $what:literal),*) => {$(
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
 
-impl FromStr for MigrateType {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        MigrateType::ALL
-            .into_iter()
-            .find(|t| t.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                format!(
-                    "unknown migrate type `{s}` (expected Unmovable, Movable, Reclaimable, HighAtomic, Reserve, CMA or Isolate)"
-                )
-            })
-    }
-}
+        impl FromStr for $t {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                <$t>::ALL
+                    .into_iter()
+                    .find(|v| v.name().eq_ignore_ascii_case(s))
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = <$t>::ALL.iter().map(|v| v.name()).collect();
+                        format!("unknown {} `{s}` (expected one of {})", $what, names.join(", "))
+                    })
+            }
+        }
 
-/// Zone and migrate types serialize as the names the kernel prints (`"DMA32"`, `"HighAtomic"`).
-macro_rules! serialize_as_name {
-    ($($t:ty),*) => {$(
         impl serde::Serialize for $t {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.name())
@@ -161,7 +141,7 @@ macro_rules! serialize_as_name {
         }
     )*};
 }
-serialize_as_name!(ZoneType, MigrateType);
+kernel_names!(ZoneType => "zone", MigrateType => "migrate type");
 
 /// Pages are 4 KiB on every profile modelled here (`PAGE_SHIFT` = 12).
 pub const PAGE_SHIFT: u32 = 12;

@@ -4,9 +4,12 @@
 pub mod check;
 pub mod compaction;
 pub mod memcontrol;
+pub mod migrate;
 pub mod mmzone;
 pub mod netns;
 pub mod page_alloc;
+pub mod procfs;
 pub mod slub;
 pub mod vm_event;
+pub mod vmscan;
 pub mod vmstat;

@@ -172,7 +172,7 @@ impl Conntrack {
             probe.params = Some(ParamsAlloc {
                 size: req.size,
                 route,
-                gfp_mode: mode_gfp.mode(self.gfp),
+                gfp_mode: self.gfp.mask(&mode_gfp),
             });
             match kmalloc.kmalloc(req.size, req.gfp, pa) {
                 Ok(r) => cache.memcg_params = Some(r),

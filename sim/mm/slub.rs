@@ -29,7 +29,7 @@
 //! `kzalloc` becomes a costly-order page allocation.
 
 use crate::capture::SlabCache;
-use crate::kernel::gfp::GfpLayout;
+use crate::kernel::gfp::GfpFlags;
 use crate::mm::mmzone::{MigrateType, PAGE_SHIFT};
 
 /// `PAGE_SIZE` in bytes.
@@ -45,119 +45,6 @@ pub const NR_PAGE_ORDERS: u32 = 11;
 pub const KMALLOC_SIZES: [u32; 13] = [
     8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192,
 ];
-
-// ---------------------------------------------------------------------------------------------
-// GFP flags the slab paths use.
-
-/// GFP flags by name, independent of any kernel's bit layout; [`Gfp::mode`] encodes them in a
-/// layout (KERNEL_MM.md 8.3). Only the flags the slab and kmalloc paths set are named here.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
-pub struct Gfp(u32);
-
-impl Gfp {
-    /// `__GFP_WAIT` (3.x) / `__GFP_DIRECT_RECLAIM` (4.4+).
-    pub const DIRECT_RECLAIM: Gfp = Gfp(1);
-    /// `__GFP_KSWAPD_RECLAIM` (4.4+); implied by `__GFP_WAIT` before 4.4 and encoded as nothing.
-    pub const KSWAPD_RECLAIM: Gfp = Gfp(1 << 1);
-    pub const IO: Gfp = Gfp(1 << 2);
-    pub const FS: Gfp = Gfp(1 << 3);
-    pub const HIGH: Gfp = Gfp(1 << 4);
-    pub const ZERO: Gfp = Gfp(1 << 5);
-    pub const COMP: Gfp = Gfp(1 << 6);
-    pub const NOWARN: Gfp = Gfp(1 << 7);
-    pub const NORETRY: Gfp = Gfp(1 << 8);
-    pub const NOFAIL: Gfp = Gfp(1 << 9);
-    pub const NOMEMALLOC: Gfp = Gfp(1 << 10);
-    pub const RECLAIMABLE: Gfp = Gfp(1 << 11);
-    pub const MOVABLE: Gfp = Gfp(1 << 12);
-    /// `__GFP_KMEMCG` (3.10) / `__GFP_ACCOUNT` (RHEL 7, 4.6+); the 4.4 layout has no such bit.
-    pub const ACCOUNT: Gfp = Gfp(1 << 13);
-    /// `__GFP_ATOMIC` (4.4 – 6.x before its removal).
-    pub const ATOMIC: Gfp = Gfp(1 << 14);
-
-    pub const EMPTY: Gfp = Gfp(0);
-    /// `__GFP_RECLAIM` = direct | kswapd.
-    pub const RECLAIM: Gfp = Gfp(Self::DIRECT_RECLAIM.0 | Self::KSWAPD_RECLAIM.0);
-    /// `GFP_KERNEL` = `__GFP_RECLAIM | __GFP_IO | __GFP_FS`.
-    pub const GFP_KERNEL: Gfp = Gfp(Self::RECLAIM.0 | Self::IO.0 | Self::FS.0);
-    /// `GFP_ATOMIC` = `__GFP_HIGH | __GFP_ATOMIC | __GFP_KSWAPD_RECLAIM` (3.10: `__GFP_HIGH`).
-    pub const GFP_ATOMIC: Gfp = Gfp(Self::HIGH.0 | Self::ATOMIC.0 | Self::KSWAPD_RECLAIM.0);
-
-    pub const fn union(self, other: Gfp) -> Gfp {
-        Gfp(self.0 | other.0)
-    }
-    pub const fn without(self, other: Gfp) -> Gfp {
-        Gfp(self.0 & !other.0)
-    }
-    pub const fn contains(self, other: Gfp) -> bool {
-        self.0 & other.0 == other.0
-    }
-
-    /// The migrate type of a request. Models `gfpflags_to_migratetype()` /
-    /// `allocflags_to_migratetype()` (include/linux/gfp.h), without
-    /// `page_group_by_mobility_disabled`, which is the zone's business.
-    pub fn migrate_type(self) -> MigrateType {
-        if self.contains(Gfp::MOVABLE) {
-            MigrateType::Movable
-        } else if self.contains(Gfp::RECLAIMABLE) {
-            MigrateType::Reclaimable
-        } else {
-            MigrateType::Unmovable
-        }
-    }
-
-    /// The `mode:0x…` value this request has in `layout` (bit table of KERNEL_MM.md 8.3).
-    pub fn mode(self, layout: GfpLayout) -> u64 {
-        let column = match layout {
-            GfpLayout::V3_10 | GfpLayout::Rhel7 => 0,
-            GfpLayout::V4_4 => 1,
-            GfpLayout::V4_6 => 2,
-            GfpLayout::V4_19 => 3,
-            GfpLayout::V5_15 => 4,
-            GfpLayout::V6_18 => 5,
-        };
-        // Columns: 3.10/RHEL7, 4.4, 4.6, 4.19, 5.15, 6.18; 0 where the layout has no such bit.
-        const BITS: [(Gfp, [u64; 6]); 15] = [
-            (
-                Gfp::DIRECT_RECLAIM,
-                [0x10, 0x400000, 0x400000, 0x200000, 0x400, 0x400],
-            ),
-            (
-                Gfp::KSWAPD_RECLAIM,
-                [0, 0x2000000, 0x2000000, 0x400000, 0x800, 0x800],
-            ),
-            (Gfp::IO, [0x40; 6]),
-            (Gfp::FS, [0x80; 6]),
-            (Gfp::HIGH, [0x20; 6]),
-            (Gfp::ZERO, [0x8000, 0x8000, 0x8000, 0x8000, 0x100, 0x100]),
-            (
-                Gfp::COMP,
-                [0x4000, 0x4000, 0x4000, 0x4000, 0x40000, 0x40000],
-            ),
-            (Gfp::NOWARN, [0x200, 0x200, 0x200, 0x200, 0x2000, 0x2000]),
-            (
-                Gfp::NORETRY,
-                [0x1000, 0x1000, 0x1000, 0x1000, 0x10000, 0x10000],
-            ),
-            (Gfp::NOFAIL, [0x800, 0x800, 0x800, 0x800, 0x8000, 0x8000]),
-            (
-                Gfp::NOMEMALLOC,
-                [0x10000, 0x10000, 0x10000, 0x10000, 0x80000, 0x80000],
-            ),
-            (Gfp::RECLAIMABLE, [0x80000, 0x10, 0x10, 0x10, 0x10, 0x10]),
-            (Gfp::MOVABLE, [0x08; 6]),
-            (
-                Gfp::ACCOUNT,
-                [0x100000, 0, 0x100000, 0x100000, 0x400000, 0x400000],
-            ),
-            (Gfp::ATOMIC, [0, 0x80000, 0x80000, 0x80000, 0x200, 0]),
-        ];
-        BITS.iter()
-            .filter(|(flag, _)| self.contains(*flag))
-            .map(|(_, v)| v[column])
-            .fold(0, |m, b| m | b)
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Version variants (one enum per rule; the kernel profile picks them).
@@ -447,19 +334,23 @@ pub enum PageOwner {
 /// A page request from the slab layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct SlabPageRequest {
-    pub gfp: Gfp,
+    pub gfp: GfpFlags,
     pub owner: PageOwner,
 }
 
 impl SlabPageRequest {
     /// The migrate type of the pages (`SLAB_RECLAIM_ACCOUNT` caches ask `__GFP_RECLAIMABLE`).
     pub fn migrate_type(&self) -> MigrateType {
-        self.gfp.migrate_type()
+        match (self.gfp.movable, self.gfp.reclaimable) {
+            (true, _) => MigrateType::Movable,
+            (false, true) => MigrateType::Reclaimable,
+            (false, false) => MigrateType::Unmovable,
+        }
     }
 
     /// Whether this is `allocate_slab()`'s cheap first try at the preferred order.
     pub fn is_first_try(&self) -> bool {
-        self.gfp.contains(Gfp::NORETRY.union(Gfp::NOWARN))
+        self.gfp.noretry && self.gfp.nowarn
     }
 }
 
@@ -749,7 +640,7 @@ impl KmemCache {
             free -= slab_free;
             let inuse = (per - slab_free) as u16;
             let pfn = pa
-                .alloc_pages(order, cache.page_request(Gfp::GFP_KERNEL))
+                .alloc_pages(order, cache.page_request(GfpFlags::GFP_KERNEL))
                 .map_err(|failure| SlabError::Alloc {
                     cache: line.name.clone(),
                     failure,
@@ -848,14 +739,12 @@ impl KmemCache {
 
     /// `s->allocflags` on top of the caller's flags: `__GFP_COMP` for order > 0 (applied per
     /// attempt) and `__GFP_RECLAIMABLE` for `SLAB_RECLAIM_ACCOUNT` (`calculate_sizes()`).
-    fn page_request(&self, gfp: Gfp) -> SlabPageRequest {
-        let gfp = if self.flags.reclaim_account {
-            gfp.union(Gfp::RECLAIMABLE)
-        } else {
-            gfp
-        };
+    fn page_request(&self, gfp: GfpFlags) -> SlabPageRequest {
         SlabPageRequest {
-            gfp,
+            gfp: GfpFlags {
+                reclaimable: gfp.reclaimable || self.flags.reclaim_account,
+                ..gfp
+            },
             owner: PageOwner::Slab,
         }
     }
@@ -864,18 +753,32 @@ impl KmemCache {
     /// __GFP_NORETRY` and without `__GFP_NOFAIL` (4.19+: also without `__GFP_RECLAIM`, with
     /// `__GFP_NOMEMALLOC`, when it may reclaim and `oo` > `min`); on failure `min` with the
     /// caller's flags. Returns the new slab's slot.
-    fn allocate_slab(&mut self, gfp: Gfp, pa: &mut impl PageAllocator) -> Result<u32, SlabError> {
+    fn allocate_slab(
+        &mut self,
+        gfp: GfpFlags,
+        pa: &mut impl PageAllocator,
+    ) -> Result<u32, SlabError> {
         let SlabGeometry { oo, min } = self.geometry;
-        let comp = |o: OrderObjects, g: Gfp| if o.order > 0 { g.union(Gfp::COMP) } else { g };
-        let mut first = gfp
-            .union(Gfp::NOWARN)
-            .union(Gfp::NORETRY)
-            .without(Gfp::NOFAIL);
+        let comp = |o: OrderObjects, g: GfpFlags| GfpFlags {
+            comp: g.comp || o.order > 0,
+            ..g
+        };
+        let mut first = GfpFlags {
+            nowarn: true,
+            noretry: true,
+            nofail: false,
+            ..gfp
+        };
         if self.rules.first_try == SlabFirstTry::NoReclaim
-            && first.contains(Gfp::DIRECT_RECLAIM)
+            && first.direct_reclaim
             && oo.order > min.order
         {
-            first = first.union(Gfp::NOMEMALLOC).without(Gfp::RECLAIM);
+            first = GfpFlags {
+                nomemalloc: true,
+                direct_reclaim: false,
+                kswapd_reclaim: false,
+                ..first
+            };
         }
         let (pfn, o) = match pa.alloc_pages(oo.order, self.page_request(comp(oo, first))) {
             Ok(pfn) => (pfn, oo),
@@ -1069,7 +972,7 @@ impl KmemCache {
     /// (`new_slab()` → [`allocate_slab`](Self::allocate_slab)). `gfp` is the caller's mode.
     pub fn alloc_object(
         &mut self,
-        gfp: Gfp,
+        gfp: GfpFlags,
         pa: &mut impl PageAllocator,
     ) -> Result<ObjectRef, SlabError> {
         let has_free = |c: &Self| {
@@ -1210,15 +1113,15 @@ pub fn kmalloc_route(size: u64) -> KmallocRoute {
 /// order and flags of a large kmalloc's page request.
 pub fn kmalloc_large_request(
     size: u64,
-    gfp: Gfp,
+    gfp: GfpFlags,
     flags: KmallocLargeFlags,
 ) -> (u32, SlabPageRequest) {
-    let added = match flags {
-        KmallocLargeFlags::CompKmemcg => Gfp::COMP.union(Gfp::ACCOUNT),
-        KmallocLargeFlags::Comp => Gfp::COMP,
-    };
     let req = SlabPageRequest {
-        gfp: gfp.union(added),
+        gfp: GfpFlags {
+            comp: true,
+            account: gfp.account || flags == KmallocLargeFlags::CompKmemcg,
+            ..gfp
+        },
         owner: PageOwner::KmallocLarge,
     };
     (get_order(size), req)
@@ -1271,7 +1174,7 @@ impl Kmalloc {
     pub fn kmalloc(
         &mut self,
         size: u64,
-        gfp: Gfp,
+        gfp: GfpFlags,
         pa: &mut impl PageAllocator,
     ) -> Result<KmallocRef, SlabError> {
         match kmalloc_route(size) {
@@ -1318,6 +1221,7 @@ impl Kmalloc {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::gfp::GfpLayout;
 
     /// Counts pages; fails orders above `max_order`.
     #[derive(Default)]
@@ -1471,14 +1375,22 @@ mod tests {
 
     #[test]
     fn gfp_modes_of_the_incident() {
-        let req = Gfp::GFP_KERNEL.union(Gfp::ZERO).union(Gfp::COMP);
-        assert_eq!(req.union(Gfp::ACCOUNT).mode(GfpLayout::V3_10), 0x10c0d0);
-        assert_eq!(req.mode(GfpLayout::Rhel7), 0xc0d0);
-        assert_eq!(req.mode(GfpLayout::V4_6), 0x240c0c0);
-        assert_eq!(req.mode(GfpLayout::V4_19), 0x60c0c0);
-        assert_eq!(req.mode(GfpLayout::V5_15), 0x40dc0);
-        assert_eq!(Gfp::GFP_KERNEL.mode(GfpLayout::V4_4), 0x24000c0);
-        assert_eq!(Gfp::GFP_KERNEL.mode(GfpLayout::V6_18), 0xcc0);
+        let req = GfpFlags {
+            zero: true,
+            comp: true,
+            ..GfpFlags::GFP_KERNEL
+        };
+        let account = GfpFlags {
+            account: true,
+            ..req
+        };
+        assert_eq!(GfpLayout::V3_10.mask(&account), 0x10c0d0);
+        assert_eq!(GfpLayout::Rhel7.mask(&req), 0xc0d0);
+        assert_eq!(GfpLayout::V4_6.mask(&req), 0x240c0c0);
+        assert_eq!(GfpLayout::V4_19.mask(&req), 0x60c0c0);
+        assert_eq!(GfpLayout::V5_15.mask(&req), 0x40dc0);
+        assert_eq!(GfpLayout::V4_4.mask(&GfpFlags::GFP_KERNEL), 0x24000c0);
+        assert_eq!(GfpLayout::V6_18.mask(&GfpFlags::GFP_KERNEL), 0xcc0);
     }
 
     #[test]
@@ -1495,14 +1407,14 @@ mod tests {
             &SlubTunables::with_cpus(8),
         )
         .unwrap();
-        c.alloc_object(Gfp::GFP_KERNEL, &mut pa).unwrap();
+        c.alloc_object(GfpFlags::GFP_KERNEL, &mut pa).unwrap();
         assert_eq!(pa.requests.len(), 2);
         let (o1, r1) = pa.requests[0];
         let (o2, r2) = pa.requests[1];
         assert_eq!((o1, r1.is_first_try()), (1, true));
-        assert!(r1.gfp.contains(Gfp::COMP));
+        assert!(r1.gfp.comp);
         assert_eq!((o2, r2.is_first_try()), (0, false));
-        assert_eq!(r2.gfp, Gfp::GFP_KERNEL);
+        assert_eq!(r2.gfp, GfpFlags::GFP_KERNEL);
         // The fallback slab holds min.objects; slabinfo still prints oo.
         let info = c.slabinfo();
         assert_eq!(
@@ -1520,7 +1432,7 @@ mod tests {
         };
         let mut c =
             KmemCache::new("dentry", 192, flags, rules(), &SlubTunables::with_cpus(8)).unwrap();
-        c.alloc_object(Gfp::GFP_KERNEL, &mut pa).unwrap();
+        c.alloc_object(GfpFlags::GFP_KERNEL, &mut pa).unwrap();
         assert_eq!(pa.requests[0].1.migrate_type(), MigrateType::Reclaimable);
         let mut d = KmemCache::new(
             "x",
@@ -1530,7 +1442,7 @@ mod tests {
             &SlubTunables::with_cpus(8),
         )
         .unwrap();
-        d.alloc_object(Gfp::GFP_KERNEL, &mut pa).unwrap();
+        d.alloc_object(GfpFlags::GFP_KERNEL, &mut pa).unwrap();
         assert_eq!(pa.requests[1].1.migrate_type(), MigrateType::Unmovable);
     }
 
@@ -1557,7 +1469,7 @@ mod tests {
             assert_eq!((c.min_partial(), c.cpu_partial()), (6, 2));
             let per = c.geometry().oo.objects as usize;
             let objs: Vec<_> = (0..per * 8)
-                .map(|_| c.alloc_object(Gfp::GFP_KERNEL, &mut pa).unwrap())
+                .map(|_| c.alloc_object(GfpFlags::GFP_KERNEL, &mut pa).unwrap())
                 .collect();
             assert_eq!(c.nr_slabs(), 8);
             for o in objs {

@@ -41,6 +41,36 @@ pub fn fill_contig_page_info(
     info
 }
 
+/// `extfrag_index` and `unusable_index` of a zone for orders 0..`orders` (what debugfs prints for
+/// a zone): the same values as [`fragmentation_index`] and [`unusable_free_index`] per order,
+/// from one pass over the free lists. `fill_contig_page_info()`'s totals do not depend on the
+/// order, and its Σ_{o ≥ k} nr_free[o] << (o − k) is nr_free[k] + 2 × (the same sum for k + 1),
+/// with the kernel's wrapping u64 arithmetic; orders at or above the profile's have no suitable
+/// block, as in the per-order function.
+pub fn zone_indices(profile: &Profile, zone: &impl FreeArea, orders: u32) -> (Vec<i32>, Vec<i32>) {
+    let totals = fill_contig_page_info(profile, zone, profile.orders);
+    let mut frag = vec![0; orders as usize];
+    let mut unusable = vec![0; orders as usize];
+    let mut suitable: u64 = 0;
+    for order in (0..orders.max(profile.orders)).rev() {
+        if order < profile.orders {
+            suitable = zone.nr_free(order).wrapping_add(suitable.wrapping_shl(1));
+        }
+        if let (Some(f), Some(u)) = (
+            frag.get_mut(order as usize),
+            unusable.get_mut(order as usize),
+        ) {
+            let info = ContigPageInfo {
+                free_blocks_suitable: suitable,
+                ..totals
+            };
+            *f = fragmentation_index_at(profile, order, &info);
+            *u = unusable_free_index_of(order, &info);
+        }
+    }
+    (frag, unusable)
+}
+
 /// The fragmentation index in thousandths: 0 with no free blocks, −1000 if a suitable block
 /// exists, else `1000 − (1000 + free_pages·1000/2^order) / free_blocks_total` with the kernel's
 /// integer divisions (`div_u64`); 0 for an order beyond the word size. Models
@@ -62,16 +92,25 @@ pub fn fragmentation_index_of(order: u32, info: &ContigPageInfo) -> i32 {
 /// The zone's fragmentation index for `order` (0 for an order the kernel does not have).
 /// Models `fragmentation_index()`.
 pub fn fragmentation_index(profile: &Profile, zone: &impl FreeArea, order: u32) -> i32 {
+    fragmentation_index_at(profile, order, &fill_contig_page_info(profile, zone, order))
+}
+
+/// [`fragmentation_index`] from the zone's summed free lists for `order`.
+fn fragmentation_index_at(profile: &Profile, order: u32, info: &ContigPageInfo) -> i32 {
     if order >= profile.orders {
         return 0;
     }
-    fragmentation_index_of(order, &fill_contig_page_info(profile, zone, order))
+    fragmentation_index_of(order, info)
 }
 
 /// The share of free memory in blocks smaller than `order`, in thousandths (1000 when nothing
 /// is free). Models `unusable_free_index()`.
 pub fn unusable_free_index(profile: &Profile, zone: &impl FreeArea, order: u32) -> i32 {
-    let info = fill_contig_page_info(profile, zone, order);
+    unusable_free_index_of(order, &fill_contig_page_info(profile, zone, order))
+}
+
+/// [`unusable_free_index`] from the zone's summed free lists for `order`.
+pub fn unusable_free_index_of(order: u32, info: &ContigPageInfo) -> i32 {
     if info.free_pages == 0 {
         return 1000;
     }
@@ -155,6 +194,28 @@ mod tests {
         assert_eq!(format_index(p515, 0), "0.000");
         assert_eq!(format_index(p515, 1000), "1.000");
         assert_eq!(format_unusable_index(1000), "1.000");
+    }
+
+    proptest::proptest! {
+        /// The one-pass entry point gives what the per-order functions give, for captures with
+        /// fewer or more orders than the kernel.
+        #[test]
+        fn zone_indices_match_the_per_order_functions(
+            counts in proptest::collection::vec(
+                proptest::prop_oneof![0u64..4, 0u64..1 << 20],
+                0..16,
+            ),
+            name in proptest::sample::select(vec!["3.10", "4.19", "6.18"]),
+        ) {
+            let p = profile(name).unwrap();
+            let zone = Counts(counts.clone());
+            let orders = counts.len() as u32 + 1;
+            let (frag, unusable) = zone_indices(p, &zone, orders);
+            for o in 0..orders {
+                proptest::prop_assert_eq!(frag[o as usize], fragmentation_index(p, &zone, o));
+                proptest::prop_assert_eq!(unusable[o as usize], unusable_free_index(p, &zone, o));
+            }
+        }
     }
 
     #[test]

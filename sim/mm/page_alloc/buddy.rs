@@ -8,7 +8,7 @@
 //! zone's page arrays, so every operation is O(1) per order and allocation-free; a bitmask per
 //! migrate type of the non-empty orders makes the smallest-order search one instruction.
 
-use crate::kernel::profile::{FallbackRules, Profile, ReserveKind};
+use crate::kernel::profile::{FallbackRules, HighatomicLimit, MergeRule, Profile, ReserveKind};
 use crate::mm::mmzone::{
     Link, MigrateType, OwnerKind, PageInfo, Pfn, Zone, KIND_ALLOC, KIND_FREE, MAX_NR_ORDERS, NIL,
 };
@@ -29,9 +29,14 @@ pub struct BuddyConfig {
     /// (`build_all_zonelists()`).
     pub mobility_disabled: bool,
     /// `move_to_free_list()` puts moved blocks at the list tail (5.10+, `list_move_tail`)
-    /// rather than the head (`list_move` up to 5.9). The profiles have no field of their own
-    /// for it; ALLOC_NOFRAGMENT (5.0) marks the same profiles.
+    /// rather than the head (`list_move` up to 5.9): `Profile::move_to_tail`.
     pub move_to_tail: bool,
+    /// Which buddies `__free_one_page()` refuses to merge.
+    pub merge: MergeRule,
+    /// The highatomic reserve's cap (`reserve_highatomic_pageblock()`).
+    pub highatomic_limit: HighatomicLimit,
+    /// The configured zones (`Profile::zones`): the slots of `lowmem_reserve[]`.
+    pub zones: &'static [crate::mm::mmzone::ZoneType],
 }
 
 impl BuddyConfig {
@@ -46,7 +51,10 @@ impl BuddyConfig {
             watermark_boost_factor: p.watermark_boost_factor,
             mobility_disabled: total_pages
                 < (1u64 << p.pageblock_order) * p.migrate_types.len() as u64,
-            move_to_tail: p.alloc_nofragment,
+            move_to_tail: p.move_to_tail,
+            merge: p.merge,
+            highatomic_limit: p.highatomic_limit,
+            zones: p.zones,
         }
     }
 
@@ -244,13 +252,13 @@ impl Zone {
     /// `pfn ^ (1 << order)` while the buddy is free at the same order in this zone
     /// (`page_is_buddy()`), then adds the result to `free_list[order][mt]`: at the **tail** if
     /// the next-higher buddy is free (`buddy_merge_likely()`, orders below MAX_ORDER−2),
-    /// otherwise at the head. With the 6.x rules (`FallbackRules::V6_18`), a merge at or above
+    /// otherwise at the head. With `MergeRule::MergeableTypesOnly` (6.x), a merge at or above
     /// pageblock order is refused between different types when either is not mergeable
     /// (`migratetype_is_mergeable()`: only UNMOVABLE, MOVABLE, RECLAIMABLE are), and a merged
     /// buddy's pageblocks take `mt`.
     pub(crate) fn free_one_page(&mut self, mut off: u32, mut order: u32, mt: MigrateType) {
         let max = self.cfg.orders - 1;
-        let strict = self.cfg.fallback == FallbackRules::V6_18;
+        let strict = self.cfg.merge == MergeRule::MergeableTypesOnly;
         self.pages[off as usize].info = PageInfo::TAIL;
         let mut buddy = off;
         while order < max {
@@ -508,6 +516,27 @@ impl Zone {
         let off = self.head_of(pfn, KIND_ALLOC)?;
         let pi = self.pages[off as usize].info;
         self.pages[off as usize].info = PageInfo::allocated(pi.order(), pi.mt(), owner);
+        Ok(())
+    }
+}
+
+impl Zone {
+    /// Splits the allocated block at `pfn` into allocated blocks of `order` with the same owner
+    /// and type (split_page() generalised to a target order, as `split_page_owner()`/`__split_page()`
+    /// leave the pieces); used to carve a migration target of one order out of a larger
+    /// isolated free block.
+    pub fn split_block(&mut self, pfn: Pfn, order: u32) -> Result<(), PageError> {
+        let off = self.head_of(pfn, KIND_ALLOC)?;
+        let pi = self.pages[off as usize].info;
+        if order > pi.order() {
+            return Err(PageError::NotAllocated { pfn });
+        }
+        let piece = PageInfo::allocated(order, pi.mt(), pi.owner());
+        let mut i = off;
+        while i < off + (1 << pi.order()) {
+            self.pages[i as usize].info = piece;
+            i += 1 << order;
+        }
         Ok(())
     }
 }

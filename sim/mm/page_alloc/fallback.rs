@@ -11,7 +11,7 @@
 //! that breaks into another type's pageblock boosts the watermarks (`boost_watermark()`).
 
 use super::buddy::{AllocFailure, AllocOpts};
-use crate::kernel::profile::{FallbackRules, ReserveKind};
+use crate::kernel::profile::{FallbackRules, HighatomicLimit, ReserveKind};
 use crate::mm::mmzone::{MigrateType, PageInfo, Zone, KIND_HOLE, KIND_RESERVED};
 
 /// The fallback table (`fallbacks[]`, mm/page_alloc.c): which types' lists a request of `mt`
@@ -457,7 +457,7 @@ impl Zone {
     /// (6.x, which also takes a whole ≥ pageblock allocation's range).
     pub(crate) fn reserve_highatomic_pageblock(&mut self, off: u32, order: u32) {
         let nr = u64::from(self.cfg.pageblock_nr_pages());
-        let v6 = self.cfg.fallback == FallbackRules::V6_18;
+        let v6 = self.cfg.highatomic_limit == HighatomicLimit::AlignedPercent;
         let max = if v6 {
             (self.managed / 100).div_ceil(nr) * nr
         } else {

@@ -1,0 +1,548 @@
+//! The allocation entry point over a machine's nodes (mm/page_alloc.c), up to compaction and
+//! reclaim.
+//!
+//! `__alloc_pages_nodemask()` (6.x: `__alloc_pages()`) turns the GFP mask into a highest usable
+//! zone (`gfp_zone()`), a migrate type and `ALLOC_*` flags, then walks the zonelist: the local
+//! node's zones from that zone downward, then the other nodes'. `get_page_from_freelist()` skips
+//! every zone that fails the watermark check (the LOW mark in the fast path, plus the zone's
+//! `lowmem_reserve` for the request's classzone / highest_zoneidx) and takes the first block
+//! `rmqueue()` hands out. From 5.0 the fast path first refuses to split a foreign pageblock
+//! (ALLOC_NOFRAGMENT) and walks the list again without that restriction. When the fast path
+//! fails, `__alloc_pages_slowpath()` wakes kswapd and retries at the MIN mark with
+//! `gfp_to_alloc_flags()`; that is where GFP_ATOMIC and GFP_NOWAIT requests end. Compaction,
+//! reclaim and the retry loop come after and are not modelled here: the structured
+//! [`AllocationFailure`] says, zone by zone, why each step was refused, so the rest of the slow
+//! path can continue from it.
+
+use crate::kernel::gfp::{gfp_migratetype, gfp_zone, GfpFlags};
+use crate::kernel::profile::{Profile, ReserveIndex};
+use crate::mm::mmzone::{MigrateType, Node, OwnerKind, Pfn, ZoneType};
+use crate::mm::page_alloc::alloc_flags::{fast_path_alloc_flags, gfp_to_alloc_flags, AllocFlags};
+use crate::mm::page_alloc::buddy::{self, AllocOpts, FreeError};
+use crate::mm::page_alloc::watermark::{zone_watermark_fast, WatermarkVerdict};
+use crate::mm::slub::{self, PageAllocator, PageOwner, SlabPageRequest};
+use std::fmt;
+
+/// Most zonelist entries a failure records (e.g. 4 nodes × 4 zones); further refusals are
+/// counted in [`ZoneRefusals::dropped`].
+pub const MAX_ZONELIST: usize = 16;
+
+/// Which step of the allocator served a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum AllocPath {
+    /// `get_page_from_freelist()` at the LOW mark (`__alloc_pages_nodemask()`).
+    FastPath,
+    /// The slow path's first retry at the MIN mark with `gfp_to_alloc_flags()`.
+    MinWatermark,
+}
+
+/// A block the allocator handed out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Allocation {
+    pub pfn: Pfn,
+    pub node: u32,
+    pub zone: ZoneType,
+    pub path: AllocPath,
+    /// The request woke kswapd: the serving zone's watermark was boosted by this allocation's
+    /// fallback (ZONE_BOOSTED_WATERMARK, cleared on the way out of `rmqueue()`, 5.0+), or the
+    /// request went through the slow path (`wake_all_kswapds()`).
+    pub wake_kswapd: bool,
+    /// The fast path found nothing with ALLOC_NOFRAGMENT and served the request on its second
+    /// walk without it (5.0+).
+    pub nofragment_retried: bool,
+}
+
+/// Why one zone of the zonelist did not serve the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Refusal {
+    /// The node has the zone but no managed pages (`populated_zone()` is false).
+    NotPopulated,
+    /// The watermark check failed, with the numbers it compared.
+    Watermark(WatermarkVerdict),
+    /// The watermark passed but `rmqueue()` found no block of the order on any list the
+    /// request may use.
+    NoBlockOfOrder { migratetype: MigrateType },
+    /// The order is beyond the largest the kernel has.
+    OrderTooLarge { max: u32 },
+}
+
+/// One zonelist entry's refusal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ZoneRefusal {
+    pub node: u32,
+    pub zone: ZoneType,
+    pub refusal: Refusal,
+}
+
+/// The refusals of one walk over the zonelist, in zonelist order, in a fixed-size array so the
+/// allocation path never allocates. Entries beyond `len` are stale and never read.
+#[derive(Clone, Copy, Debug)]
+pub struct ZoneRefusals {
+    len: u8,
+    dropped: u8,
+    entries: [ZoneRefusal; MAX_ZONELIST],
+}
+
+impl ZoneRefusals {
+    const EMPTY: ZoneRefusals = ZoneRefusals {
+        len: 0,
+        dropped: 0,
+        entries: [ZoneRefusal {
+            node: 0,
+            zone: ZoneType::Dma,
+            refusal: Refusal::NotPopulated,
+        }; MAX_ZONELIST],
+    };
+
+    fn push(&mut self, r: ZoneRefusal) {
+        match self.entries.get_mut(usize::from(self.len)) {
+            Some(slot) => {
+                *slot = r;
+                self.len += 1;
+            }
+            None => self.dropped = self.dropped.saturating_add(1),
+        }
+    }
+
+    /// The refusals, in zonelist order.
+    pub fn iter(&self) -> impl Iterator<Item = &ZoneRefusal> {
+        self.entries[..usize::from(self.len)].iter()
+    }
+
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Refusals beyond [`MAX_ZONELIST`] that were not recorded.
+    pub fn dropped(&self) -> usize {
+        usize::from(self.dropped)
+    }
+
+    /// The refusal of one zone, if it was on the zonelist.
+    pub fn get(&self, node: u32, zone: ZoneType) -> Option<Refusal> {
+        self.iter()
+            .find(|r| r.node == node && r.zone == zone)
+            .map(|r| r.refusal)
+    }
+}
+
+impl PartialEq for ZoneRefusals {
+    fn eq(&self, other: &Self) -> bool {
+        self.dropped == other.dropped && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for ZoneRefusals {}
+
+impl serde::Serialize for ZoneRefusals {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+/// A request neither the fast path nor the MIN-watermark retry could serve: where issue 4's
+/// slow path (compaction, reclaim, retries) takes over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct AllocationFailure {
+    pub order: u32,
+    pub gfp_mask: u64,
+    pub migratetype: MigrateType,
+    /// `gfp_zone()`: the highest zone the request may use.
+    pub highest_zone: ZoneType,
+    /// The zone whose `lowmem_reserve[]` entry every check used (`Profile::reserve_index`).
+    pub reserve_zone: ZoneType,
+    /// The fast path's flags, without ALLOC_NOFRAGMENT if it was dropped for the second walk.
+    pub fast_flags: AllocFlags,
+    /// The fast path's last walk.
+    pub fast: ZoneRefusals,
+    /// The fast path walked the zonelist a second time without ALLOC_NOFRAGMENT (5.0+).
+    pub nofragment_retried: bool,
+    /// `gfp_to_alloc_flags()`.
+    pub min_flags: AllocFlags,
+    /// The walk at the MIN mark.
+    pub min: ZoneRefusals,
+    /// The slow path woke kswapd (`__GFP_KSWAPD_RECLAIM`; 3.10: not `__GFP_NO_KSWAPD`).
+    pub wake_kswapd: bool,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::NotPopulated => f.write_str("zone not populated"),
+            Refusal::Watermark(v) => write!(f, "{v}"),
+            Refusal::NoBlockOfOrder { migratetype } => {
+                write!(f, "no free block of the order for {migratetype}")
+            }
+            Refusal::OrderTooLarge { max } => write!(f, "order above the largest order {max}"),
+        }
+    }
+}
+
+impl fmt::Display for AllocationFailure {
+    /// One line per step and zone, as `explain` prints it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "order-{} {} allocation failed (highest zone {}, lowmem_reserve of {})",
+            self.order, self.migratetype, self.highest_zone, self.reserve_zone
+        )?;
+        for (step, flags, refusals) in [
+            ("fast path", self.fast_flags, &self.fast),
+            ("min watermark", self.min_flags, &self.min),
+        ] {
+            write!(f, "\n  {step} ({flags}):")?;
+            for r in refusals.iter() {
+                write!(f, "\n    node {} {}: {}", r.node, r.zone, r.refusal)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for AllocationFailure {}
+
+/// A free that matches no zone or no allocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+pub enum FreePagesError {
+    #[error("PFN {pfn:#x} is in no zone of any node")]
+    NoZone { pfn: Pfn },
+    #[error(transparent)]
+    Free(#[from] FreeError),
+}
+
+/// What one walk of the zonelist ended with.
+enum Walk {
+    Found(Allocation),
+    /// Every zone refused.
+    Exhausted,
+    /// ALLOC_NOFRAGMENT reached another node's zone: walk again without it.
+    RemoteWithNofragment,
+}
+
+/// The parts of a request every walk reads.
+struct Request<'a> {
+    profile: &'a Profile,
+    gfp: GfpFlags,
+    order: u32,
+    mt: MigrateType,
+    owner: OwnerKind,
+    local: usize,
+    highest: ZoneType,
+    /// Index into `lowmem_reserve[]`; out of range reads as no reserve.
+    reserve_idx: usize,
+}
+
+/// The `alloc_flags` bits `rmqueue()` reads, by the profile's flag rules: ALLOC_HARDER
+/// (6.3+: ALLOC_HIGHATOMIC) tries the HIGHATOMIC lists first, ALLOC_OOM / ALLOC_NON_BLOCK
+/// (6.3+) last.
+fn alloc_opts(flags: AllocFlags) -> AllocOpts {
+    AllocOpts {
+        harder: flags.intersects(AllocFlags::HARDER | AllocFlags::HIGHATOMIC),
+        highatomic_last: flags.intersects(AllocFlags::OOM | AllocFlags::NON_BLOCK),
+        nofragment: flags.contains(AllocFlags::NOFRAGMENT),
+        cma: flags.contains(AllocFlags::CMA),
+        kswapd: flags.contains(AllocFlags::KSWAPD),
+    }
+}
+
+/// Models get_page_from_freelist() (mm/page_alloc.c) without node reclaim (zone_reclaim_mode
+/// 0): each zone of the zonelist at or below `highest`, local node first, is checked with
+/// `zone_watermark_fast()` against the mark `flags` selects (boost included) plus its
+/// `lowmem_reserve[reserve_idx]`, then asked for a block (`rmqueue()`). With ALLOC_NOFRAGMENT on
+/// a machine of several nodes the walk stops at the first remote zone.
+fn get_page_from_freelist(
+    nodes: &mut [Node],
+    req: &Request,
+    flags: AllocFlags,
+    path: AllocPath,
+    out: &mut ZoneRefusals,
+) -> Walk {
+    out.len = 0;
+    out.dropped = 0;
+    let opts = alloc_opts(flags);
+    let n = nodes.len();
+    for k in 0..n {
+        let node = &mut nodes[(req.local + k) % n];
+        if k > 0 && opts.nofragment {
+            return Walk::RemoteWithNofragment;
+        }
+        let node_id = node.id;
+        for zone in node.zones.iter_mut().rev() {
+            if zone.zone_type > req.highest {
+                continue;
+            }
+            let zone_type = zone.zone_type;
+            let refusal = |refusal| ZoneRefusal {
+                node: node_id,
+                zone: zone_type,
+                refusal,
+            };
+            if zone.present == 0 || zone.managed == 0 {
+                out.push(refusal(Refusal::NotPopulated));
+                continue;
+            }
+            let reserve = zone
+                .lowmem_reserve
+                .get(req.reserve_idx)
+                .copied()
+                .unwrap_or(0);
+            let wmarks = zone.watermarks;
+            let verdict = zone_watermark_fast(
+                req.profile,
+                zone,
+                req.order,
+                &wmarks,
+                reserve,
+                flags,
+                &req.gfp,
+            );
+            if !verdict.is_ok() {
+                out.push(refusal(Refusal::Watermark(verdict)));
+                continue;
+            }
+            match zone.alloc(0, req.order, req.mt, opts, req.owner) {
+                Ok(pfn) => {
+                    return Walk::Found(Allocation {
+                        pfn,
+                        node: node_id,
+                        zone: zone.zone_type,
+                        path,
+                        wake_kswapd: zone.take_boosted_flag(),
+                        nofragment_retried: false,
+                    })
+                }
+                Err(buddy::AllocFailure::NoBlockOfOrder { migratetype, .. }) => {
+                    out.push(refusal(Refusal::NoBlockOfOrder { migratetype }))
+                }
+                Err(buddy::AllocFailure::OrderTooLarge { max, .. }) => {
+                    out.push(refusal(Refusal::OrderTooLarge { max }))
+                }
+            }
+        }
+    }
+    Walk::Exhausted
+}
+
+/// The preferred zone (`first_zones_zonelist()`): the first populated zone at or below
+/// `highest`, local node first. Returns its node index and type.
+fn preferred_zone(nodes: &[Node], local: usize, highest: ZoneType) -> Option<(usize, ZoneType)> {
+    let n = nodes.len();
+    (0..n).map(|k| (local + k) % n).find_map(|i| {
+        nodes[i]
+            .zones
+            .iter()
+            .rev()
+            .find(|z| z.zone_type <= highest && z.managed > 0)
+            .map(|z| (i, z.zone_type))
+    })
+}
+
+/// Allocates a `2^order` block for `owner` with the GFP mask `gfp_mask` (in the profile's GFP
+/// layout) from CPU 0 of node index `local_node`. Models `__alloc_pages_nodemask()` (6.x:
+/// `__alloc_pages()`): `gfp_zone()`, the migrate type (`gfp_migratetype()`, UNMOVABLE when
+/// mobility grouping is off), the fast path's flags (`prepare_alloc_pages()`,
+/// `alloc_flags_nofragment()`), `get_page_from_freelist()` at LOW (again without
+/// ALLOC_NOFRAGMENT if that failed), then the first step of `__alloc_pages_slowpath()`:
+/// `wake_all_kswapds()` and `get_page_from_freelist()` at MIN with `gfp_to_alloc_flags()`
+/// (ALLOC_NO_WATERMARKS is left to the later slow path, as the kernel applies it after this
+/// retry). The lowmem_reserve entry is the preferred zone's (3.10 – 5.6 `classzone_idx`) or
+/// `gfp_zone()`'s (5.7+ `highest_zoneidx`), per `Profile::reserve_index`.
+pub fn alloc_pages(
+    nodes: &mut [Node],
+    profile: &Profile,
+    order: u32,
+    gfp_mask: u64,
+    owner: OwnerKind,
+    local_node: usize,
+) -> Result<Allocation, Box<AllocationFailure>> {
+    let gfp = profile.gfp.flags(gfp_mask);
+    let highest = gfp_zone(&gfp);
+    let mobility_disabled = nodes
+        .first()
+        .and_then(|n| n.zones.first())
+        .is_some_and(|z| z.config().mobility_disabled);
+    let mt = if mobility_disabled {
+        MigrateType::Unmovable
+    } else {
+        gfp_migratetype(profile, &gfp)
+    };
+    let local = if local_node < nodes.len() {
+        local_node
+    } else {
+        0
+    };
+    let preferred = preferred_zone(nodes, local, highest);
+    let reserve_zone = match profile.reserve_index {
+        ReserveIndex::PreferredZone => preferred.map_or(highest, |p| p.1),
+        ReserveIndex::HighestZoneidx => highest,
+    };
+    let req = Request {
+        profile,
+        gfp,
+        order,
+        mt,
+        owner,
+        local,
+        highest,
+        reserve_idx: profile.zone_index(reserve_zone).unwrap_or(usize::MAX),
+    };
+    let failure = |fast, nofragment_retried, fast_flags, min, min_flags, wake_kswapd| {
+        Box::new(AllocationFailure {
+            order,
+            gfp_mask,
+            migratetype: mt,
+            highest_zone: highest,
+            reserve_zone,
+            fast_flags,
+            fast,
+            nofragment_retried,
+            min_flags,
+            min,
+            wake_kswapd,
+        })
+    };
+    let Some((pnode, ptype)) = preferred else {
+        let none = AllocFlags::default();
+        let empty = ZoneRefusals::EMPTY;
+        return Err(failure(empty, false, none, empty, none, false));
+    };
+    // alloc_flags_nofragment(): on several nodes, DMA32 of the preferred zone's node must be
+    // populated; on one node the kernel assumes it is.
+    let dma32_populated = nodes.len() == 1
+        || nodes[pnode]
+            .zone(ZoneType::Dma32)
+            .is_some_and(|z| z.managed > 0);
+    let mut flags = fast_path_alloc_flags(profile, &gfp, ptype, dma32_populated);
+    let mut fast = ZoneRefusals::EMPTY;
+    let mut nofragment_retried = false;
+    loop {
+        match get_page_from_freelist(nodes, &req, flags, AllocPath::FastPath, &mut fast) {
+            Walk::Found(a) => {
+                return Ok(Allocation {
+                    nofragment_retried,
+                    ..a
+                })
+            }
+            _ if flags.contains(AllocFlags::NOFRAGMENT) => {
+                flags = flags.without(AllocFlags::NOFRAGMENT);
+                nofragment_retried = true;
+            }
+            _ => break,
+        }
+    }
+    let wake_kswapd = gfp.kswapd_reclaim;
+    let min_flags = gfp_to_alloc_flags(profile, &gfp, order).without(AllocFlags::NO_WATERMARKS);
+    let mut min = ZoneRefusals::EMPTY;
+    match get_page_from_freelist(nodes, &req, min_flags, AllocPath::MinWatermark, &mut min) {
+        Walk::Found(a) => Ok(Allocation {
+            wake_kswapd: a.wake_kswapd || wake_kswapd,
+            nofragment_retried,
+            ..a
+        }),
+        _ => Err(failure(
+            fast,
+            nofragment_retried,
+            flags,
+            min,
+            min_flags,
+            wake_kswapd,
+        )),
+    }
+}
+
+/// Frees the `2^order` block at `pfn` from CPU 0 to the zone that spans it. Models
+/// `__free_pages()` (order 0 through the per-cpu lists when they are on).
+pub fn free_pages(nodes: &mut [Node], pfn: Pfn, order: u32) -> Result<(), FreePagesError> {
+    for node in nodes.iter_mut() {
+        if let Some(zi) = node.zone_of_pfn(pfn) {
+            return Ok(node.zones[zi].free(0, pfn, order)?);
+        }
+    }
+    Err(FreePagesError::NoZone { pfn })
+}
+
+impl AllocationFailure {
+    /// The coarse reason the slab layer reports: below the min watermark when every zone of the
+    /// MIN walk failed its order-0 test (or was empty), otherwise no block of the order.
+    pub fn slab_reason(&self) -> slub::AllocFailure {
+        let below_min = self.min.iter().all(|r| {
+            matches!(
+                r.refusal,
+                Refusal::NotPopulated | Refusal::Watermark(WatermarkVerdict::BelowMin { .. })
+            )
+        });
+        if below_min && !self.min.is_empty() {
+            slub::AllocFailure::BelowMinWatermark
+        } else {
+            slub::AllocFailure::NoBlockOfOrder
+        }
+    }
+}
+
+/// The node allocator as the slab layer's [`PageAllocator`]: slab and `kmalloc_large()` pages
+/// come from [`alloc_pages`] with the request's GFP flags in the profile's layout, and go back
+/// through [`free_pages`]. The structured reason of the last failure is kept for `explain`.
+pub struct NodeAllocator<'a> {
+    pub nodes: &'a mut [Node],
+    pub profile: &'a Profile,
+    /// Index of the node the requests come from.
+    pub local_node: usize,
+    /// The last allocation failure, zone by zone.
+    pub last_failure: Option<Box<AllocationFailure>>,
+    /// The last free the nodes rejected (a slab-layer bug if it is ever set).
+    pub last_free_error: Option<FreePagesError>,
+}
+
+impl<'a> NodeAllocator<'a> {
+    pub fn new(nodes: &'a mut [Node], profile: &'a Profile, local_node: usize) -> Self {
+        NodeAllocator {
+            nodes,
+            profile,
+            local_node,
+            last_failure: None,
+            last_free_error: None,
+        }
+    }
+}
+
+impl PageAllocator for NodeAllocator<'_> {
+    /// PFNs above `u32::MAX` (nodes beyond 16 TiB) do not fit the slab layer's PFNs: such a
+    /// block is given back and the request reported as having found no block.
+    fn alloc_pages(&mut self, order: u32, req: SlabPageRequest) -> Result<u32, slub::AllocFailure> {
+        let mask = self.profile.gfp.mask(&req.gfp);
+        let owner = match req.owner {
+            PageOwner::Slab => OwnerKind::Slab,
+            PageOwner::KmallocLarge => OwnerKind::KmallocLarge,
+        };
+        match alloc_pages(
+            self.nodes,
+            self.profile,
+            order,
+            mask,
+            owner,
+            self.local_node,
+        ) {
+            Ok(a) => u32::try_from(a.pfn).map_err(|_| {
+                if let Err(e) = free_pages(self.nodes, a.pfn, order) {
+                    self.last_free_error = Some(e);
+                }
+                slub::AllocFailure::NoBlockOfOrder
+            }),
+            Err(f) => {
+                let reason = f.slab_reason();
+                self.last_failure = Some(f);
+                Err(reason)
+            }
+        }
+    }
+
+    fn free_pages(&mut self, pfn: u32, order: u32) {
+        if let Err(e) = free_pages(self.nodes, u64::from(pfn), order) {
+            self.last_free_error = Some(e);
+        }
+    }
+}

@@ -1,0 +1,905 @@
+//! Page reclaim (mm/vmscan.c): LRU lists, shrinkers, kswapd, direct reclaim and drop_caches.
+//!
+//! Pages of the page cache (file) and anonymous memory sit on LRU lists. Reclaim takes pages
+//! from the cold end: a clean page-cache page is simply dropped and its page freed; an anon page
+//! must first be written to swap, so without swap anon pages are not reclaimed at all. kswapd, a
+//! per-node thread, is woken when an allocation finds a zone below its low watermark and
+//! reclaims until the high watermark is met (for a high-order wakeup, until the order is
+//! satisfiable or it gives up, then falls back to order 0); an allocation that still fails
+//! reclaims directly, 32 pages (SWAP_CLUSTER_MAX) at a time at falling priorities. Alongside
+//! the LRU, *shrinkers* free objects of reclaimable slab caches (dentries, inodes) in proportion
+//! to the pages scanned; freeing objects at random frees whole slab pages only rarely.
+//!
+//! The LRU model. Each zone has one list per LRU type (anon, file), linked through the page's
+//! own list links, which are unused while a page is allocated, as the kernel's `page->lru`
+//! shares `struct page` with the buddy list links: **no extra bytes per page** beyond a
+//! one-bit-per-page "on an LRU" bitmap (0.125 bytes/page, 12.13 bytes/page in all). Pages enter
+//! at the tail and are reclaimed from the head. The kernel splits each type into active and
+//! inactive lists and promotes a page only on a second reference; the model does not simulate
+//! page references, and without them every page-cache page stays on the inactive list it entered
+//! and anon pages are deactivated oldest first, so each type is reclaimed in insertion order:
+//! one FIFO per type is that order, stated as the simplification it is.
+
+use crate::mm::mmzone::{Link, ListHead, OwnerKind, Pfn, Zone, KIND_ALLOC, NIL};
+
+/// An LRU type (`enum lru_list` without the active/inactive split).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub enum LruType {
+    Anon,
+    File,
+}
+
+impl LruType {
+    /// The LRU a page of this owner belongs on, if any (`page_is_file_cache()` / anon).
+    pub fn of(owner: OwnerKind) -> Option<LruType> {
+        match owner {
+            OwnerKind::Anon => Some(LruType::Anon),
+            OwnerKind::File => Some(LruType::File),
+            _ => None,
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Misuse of the LRU API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+pub enum LruError {
+    #[error("PFN {pfn:#x} is not the head of an allocated anon or file block")]
+    NotLruPage { pfn: Pfn },
+    #[error("PFN {pfn:#x} is already on an LRU list")]
+    AlreadyOnLru { pfn: Pfn },
+    #[error("PFN {pfn:#x} is not on an LRU list")]
+    NotOnLru { pfn: Pfn },
+}
+
+/// One zone's LRU lists (`struct lruvec`). Pages must come off the LRU before they are freed:
+/// use [`Lru::free_page`] (the kernel's `__page_cache_release()` before `free_unref_page()`).
+#[derive(Clone, Debug)]
+pub struct Lru {
+    lists: [ListHead; 2],
+    len: [u64; 2],
+    /// One bit per page of the zone's arrays: on an LRU list.
+    on: Vec<u64>,
+}
+
+impl Lru {
+    /// Empty lists for `zone`.
+    pub fn new(zone: &Zone) -> Lru {
+        Lru {
+            lists: [ListHead::EMPTY; 2],
+            len: [0; 2],
+            on: vec![0; zone.pages.len().div_ceil(64)],
+        }
+    }
+
+    /// Pages on the list of `t` (blocks count `2^order` pages).
+    pub fn len(&self, t: LruType) -> u64 {
+        self.len[t.index()]
+    }
+
+    /// Pages on both lists.
+    pub fn total(&self) -> u64 {
+        self.len[0] + self.len[1]
+    }
+
+    /// Bytes of LRU state per page of the zone's arrays.
+    pub fn bytes_per_page(&self, zone: &Zone) -> f64 {
+        (self.on.len() * 8 + std::mem::size_of::<Lru>()) as f64 / zone.pages.len().max(1) as f64
+    }
+
+    fn is_on(&self, off: u32) -> bool {
+        self.on[off as usize / 64] & (1 << (off % 64)) != 0
+    }
+
+    fn set_on(&mut self, off: u32, on: bool) {
+        let w = &mut self.on[off as usize / 64];
+        if on {
+            *w |= 1 << (off % 64);
+        } else {
+            *w &= !(1 << (off % 64));
+        }
+    }
+
+    /// The LRU type and page count of the allocated block at `pfn`.
+    fn lru_page(zone: &Zone, pfn: Pfn) -> Result<(u32, LruType, u64), LruError> {
+        let off = zone.off_of(pfn).ok_or(LruError::NotLruPage { pfn })?;
+        let pi = zone.pages[off as usize].info;
+        let t = (pi.kind() == KIND_ALLOC)
+            .then(|| LruType::of(pi.owner()))
+            .flatten()
+            .ok_or(LruError::NotLruPage { pfn })?;
+        Ok((off, t, 1 << pi.order()))
+    }
+
+    /// Puts the allocated anon or file block at `pfn` at the young end of its list (the
+    /// kernel's list head; here the tail, since reclaim takes from the head). Models
+    /// `lru_cache_add()` → `add_page_to_lru_list()`.
+    pub fn add(&mut self, zone: &mut Zone, pfn: Pfn) -> Result<(), LruError> {
+        let (off, t, pages) = Self::lru_page(zone, pfn)?;
+        if self.is_on(off) {
+            return Err(LruError::AlreadyOnLru { pfn });
+        }
+        let l = &mut self.lists[t.index()];
+        zone.pages[off as usize].link = Link {
+            next: NIL,
+            prev: l.tail,
+        };
+        if l.tail == NIL {
+            l.head = off;
+        } else {
+            zone.pages[l.tail as usize].link.next = off;
+        }
+        l.tail = off;
+        self.len[t.index()] += pages;
+        self.set_on(off, true);
+        Ok(())
+    }
+
+    /// Takes the block at `pfn` off its list. Models `del_page_from_lru_list()`.
+    pub fn del(&mut self, zone: &mut Zone, pfn: Pfn) -> Result<(), LruError> {
+        let (off, t, pages) = Self::lru_page(zone, pfn)?;
+        if !self.is_on(off) {
+            return Err(LruError::NotOnLru { pfn });
+        }
+        let Link { next, prev } = zone.pages[off as usize].link;
+        let l = &mut self.lists[t.index()];
+        if prev == NIL {
+            l.head = next;
+        } else {
+            zone.pages[prev as usize].link.next = next;
+        }
+        if next == NIL {
+            l.tail = prev;
+        } else {
+            zone.pages[next as usize].link.prev = prev;
+        }
+        self.len[t.index()] -= pages;
+        self.set_on(off, false);
+        Ok(())
+    }
+
+    /// Whether the block at `pfn` is on an LRU list (`PageLRU()`).
+    pub fn contains(&self, zone: &Zone, pfn: Pfn) -> bool {
+        zone.off_of(pfn).is_some_and(|o| self.is_on(o))
+    }
+
+    /// The coldest block of `t`, if any.
+    pub fn oldest(&self, zone: &Zone, t: LruType) -> Option<Pfn> {
+        let h = self.lists[t.index()].head;
+        (h != NIL).then(|| zone.pfn_of(h))
+    }
+
+    /// Takes the block at `pfn` off the LRU (if it is on it) and frees it through the zone's
+    /// free path. Models `put_page()` of the last reference: `__page_cache_release()` then the
+    /// page allocator's free.
+    pub fn free_page(
+        &mut self,
+        zone: &mut Zone,
+        cpu: usize,
+        pfn: Pfn,
+        order: u32,
+    ) -> Result<(), crate::mm::page_alloc::buddy::FreeError> {
+        if self.contains(zone, pfn) {
+            // Cannot fail: the bit is only set on anon/file heads, and those stay heads while on.
+            let _ = self.del(zone, pfn);
+        }
+        zone.free(cpu, pfn, order)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reclaim.
+
+use crate::kernel::profile::Profile;
+use crate::mm::compaction::{
+    compact_zone, compaction_suitable, reset_isolation_suitable, wakeup_kcompactd, CompactControl,
+    CompactPriority, CompactState, CompactionRules, Compactor, Kcompactd, Suitability,
+};
+use crate::mm::mmzone::{MigrateType, Node, PageState, ZoneType, PAGE_ALLOC_COSTLY_ORDER};
+use crate::mm::page_alloc::alloc_flags::{AllocFlags, Wmark};
+use crate::mm::page_alloc::watermark::zone_watermark_ok;
+
+/// `SWAP_CLUSTER_MAX`: pages per reclaim batch and direct reclaim's target.
+pub const SWAP_CLUSTER_MAX: u64 = 32;
+/// `DEF_PRIORITY`: the first reclaim pass scans `lru_size >> 12`.
+pub const DEF_PRIORITY: u32 = 12;
+/// `SHRINK_BATCH`: objects per `scan_objects()` call.
+pub const SHRINK_BATCH: u64 = 128;
+/// `DEFAULT_SEEKS`.
+pub const DEFAULT_SEEKS: u64 = 2;
+/// `MAX_RECLAIM_RETRIES`: kswapd failures after which a node is hopeless (4.8+).
+pub const MAX_RECLAIM_RETRIES: u32 = 16;
+
+/// How kswapd balances a node (KERNEL_MM.md 5; mm/vmscan.c); `Profile::kswapd`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum KswapdRule {
+    /// 3.10 – 4.7: per zone. The node is balanced when every zone up to the classzone meets
+    /// high (order 0) or the balanced zones hold ≥ 25 % of their managed pages (order > 0);
+    /// `zone_balanced()` also wants compaction not SKIPPED for order > 0; each unbalanced zone
+    /// is shrunk toward `max(high, SWAP_CLUSTER_MAX)`; high-order runs end in `compact_pgdat()`.
+    PerZone,
+    /// 4.8+: per node. Balanced when any zone up to the classzone meets high at the order; the
+    /// node's LRU is shrunk toward the sum of `max(high, SWAP_CLUSTER_MAX)`; kcompactd does the
+    /// compaction after kswapd sleeps.
+    PerNode,
+}
+
+/// A reclaimable cache shrinkers free objects from (`struct shrinker`).
+pub trait Shrinker {
+    /// Freeable objects. Models `count_objects()`.
+    fn count_objects(&self) -> u64;
+    /// Frees up to `nr` objects, each chosen by `pick(n)` (an index below `n`, uniform for a
+    /// random choice), giving pages that become free back to `node`; returns the objects
+    /// freed. Models `scan_objects()`.
+    fn scan_objects(&mut self, nr: u64, pick: &mut dyn FnMut(u64) -> u64, node: &mut Node) -> u64;
+    /// `shrinker->seeks`.
+    fn seeks(&self) -> u64 {
+        DEFAULT_SEEKS
+    }
+}
+
+/// Asks every shrinker to free objects in proportion to the LRU pages scanned:
+/// `delta = 4·scanned/seeks · freeable / (lru_pages + 1)`, scanned in batches of SHRINK_BATCH.
+/// Counts `slabs_scanned` in zone `zone_idx`. Returns the objects freed. Models `shrink_slab()` →
+/// `do_shrink_slab()` (the deferred remainder `nr_deferred` is not carried between calls).
+pub fn shrink_slab(
+    shrinkers: &mut [&mut dyn Shrinker],
+    node: &mut Node,
+    zone_idx: usize,
+    scanned: u64,
+    lru_pages: u64,
+    pick: &mut dyn FnMut(u64) -> u64,
+) -> u64 {
+    let mut freed = 0;
+    for s in shrinkers.iter_mut() {
+        let freeable = s.count_objects();
+        if freeable == 0 {
+            continue;
+        }
+        let delta =
+            (4 * scanned / s.seeks().max(1)) as u128 * freeable as u128 / (lru_pages as u128 + 1);
+        let mut total = (delta as u64).min(2 * freeable);
+        while total > 0 {
+            let batch = total.min(SHRINK_BATCH);
+            if let Some(z) = node.zones.get_mut(zone_idx) {
+                z.events.slabs_scanned += batch;
+            }
+            freed += s.scan_objects(batch, pick, node);
+            total -= batch;
+        }
+    }
+    freed
+}
+
+/// Swap space (optional): anon pages are reclaimed only while it has room. The model has no
+/// swap-in, so used swap is never given back.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Swap {
+    pub total_pages: u64,
+    pub used_pages: u64,
+}
+
+impl Swap {
+    /// `get_nr_swap_pages()`.
+    pub fn free_pages(&self) -> u64 {
+        self.total_pages - self.used_pages
+    }
+}
+
+/// kswapd's per-node state (`pgdat->kswapd_*`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Kswapd {
+    /// `kswapd_max_order` / `kswapd_order`.
+    pub order: u32,
+    /// `classzone_idx` (an index into the node's zones).
+    pub classzone_idx: usize,
+    /// Woken and waiting for the engine to run [`kswapd_run`].
+    pub awake: bool,
+    /// In the short nap after balancing (`kswapd_try_to_sleep()`'s HZ/10 wait).
+    pub napping: bool,
+    /// `kswapd_failures` (4.8+): runs in a row that reclaimed nothing.
+    pub failures: u32,
+}
+
+/// The reclaim and compaction state the engine keeps beside one [`Node`], one entry per zone
+/// in the node's zone order.
+#[derive(Clone, Debug)]
+pub struct NodeMm {
+    pub lru: Vec<Lru>,
+    pub compact: Vec<CompactState>,
+    pub kswapd: Kswapd,
+    pub kcompactd: Kcompactd,
+    pub swap: Swap,
+    /// `vm.extfrag_threshold` (the profile's default until the operator changes it).
+    pub extfrag_threshold: u32,
+}
+
+impl NodeMm {
+    /// Empty LRUs, boot-time compaction state, both daemons asleep, `swap_pages` of swap.
+    pub fn new(profile: &Profile, node: &Node, swap_pages: u64) -> NodeMm {
+        NodeMm {
+            extfrag_threshold: profile.extfrag_threshold,
+            lru: node.zones.iter().map(Lru::new).collect(),
+            compact: node.zones.iter().map(CompactState::new).collect(),
+            kswapd: Kswapd::default(),
+            kcompactd: Kcompactd::default(),
+            swap: Swap {
+                total_pages: swap_pages,
+                used_pages: 0,
+            },
+        }
+    }
+}
+
+/// Who reclaims: kswapd or an allocating task (selects the pgscan/pgsteal counters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Reclaimer {
+    Kswapd,
+    Direct,
+}
+
+/// Pages scanned and reclaimed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReclaimStats {
+    pub scanned: u64,
+    pub reclaimed: u64,
+    pub slab_objects_freed: u64,
+}
+
+impl ReclaimStats {
+    fn add(&mut self, o: ReclaimStats) {
+        self.scanned += o.scanned;
+        self.reclaimed += o.reclaimed;
+        self.slab_objects_freed += o.slab_objects_freed;
+    }
+}
+
+/// Reclaims up to `nr` pages from the cold end of `t`: a page-cache page is dropped, an anon
+/// page is swapped out while swap has room (else rotated to the young end). Counts
+/// pgscan/pgsteal for `who`. Models `shrink_inactive_list()` → `shrink_page_list()`.
+fn shrink_list(
+    zone: &mut Zone,
+    lru: &mut Lru,
+    swap: &mut Swap,
+    t: LruType,
+    nr: u64,
+    who: Reclaimer,
+) -> ReclaimStats {
+    let mut st = ReclaimStats::default();
+    while st.scanned < nr {
+        let Some(pfn) = lru.oldest(zone, t) else {
+            break;
+        };
+        let order = match zone.page_state(pfn) {
+            PageState::Allocated { order, .. } => order,
+            _ => break,
+        };
+        let pages = 1u64 << order;
+        st.scanned += pages;
+        let reclaim = match t {
+            LruType::File => true,
+            LruType::Anon => swap.free_pages() >= pages,
+        };
+        if reclaim {
+            if t == LruType::Anon {
+                swap.used_pages += pages;
+                zone.events.pswpout += pages;
+            }
+            let _ = lru.free_page(zone, 0, pfn, order);
+            st.reclaimed += pages;
+        } else {
+            let _ = lru.del(zone, pfn);
+            let _ = lru.add(zone, pfn);
+        }
+    }
+    let (scan, steal) = match who {
+        Reclaimer::Kswapd => (
+            &mut zone.events.pgscan_kswapd,
+            &mut zone.events.pgsteal_kswapd,
+        ),
+        Reclaimer::Direct => (
+            &mut zone.events.pgscan_direct,
+            &mut zone.events.pgsteal_direct,
+        ),
+    };
+    scan[t.index()] += st.scanned;
+    steal[t.index()] += st.reclaimed;
+    st
+}
+
+/// `get_scan_count()` in short: file pages only while swap is off or full, or while the file
+/// list alone is large enough at this priority (`lru_size >> priority > 0`); otherwise both
+/// types by `vm.swappiness` = 60 (anon 60 : file 140).
+fn scan_targets(lru: &Lru, swap: &Swap, priority: u32) -> [u64; 2] {
+    let file = lru.len(LruType::File) >> priority;
+    let anon = lru.len(LruType::Anon) >> priority;
+    if swap.free_pages() == 0 || file > 0 {
+        return [0, file.max(u64::from(lru.len(LruType::File) > 0))];
+    }
+    [(anon * 60 / 200).max(u64::from(anon > 0)), file * 140 / 200]
+}
+
+/// Shrinks one zone's LRU at `priority` toward `nr_to_reclaim`, in SWAP_CLUSTER_MAX batches,
+/// stopping once the target is met. Models `shrink_zone()` → `shrink_lruvec()` (3.10) /
+/// the per-zone part of `shrink_node()` (4.8+).
+pub fn shrink_zone(
+    zone: &mut Zone,
+    lru: &mut Lru,
+    swap: &mut Swap,
+    priority: u32,
+    nr_to_reclaim: u64,
+    who: Reclaimer,
+) -> ReclaimStats {
+    let mut st = ReclaimStats::default();
+    let mut left = scan_targets(lru, swap, priority);
+    while (left[0] > 0 || left[1] > 0) && st.reclaimed < nr_to_reclaim {
+        for t in [LruType::Anon, LruType::File] {
+            let n = left[t.index()].min(SWAP_CLUSTER_MAX);
+            if n == 0 {
+                continue;
+            }
+            let got = shrink_list(zone, lru, swap, t, n, who);
+            left[t.index()] = if got.scanned == 0 {
+                0
+            } else {
+                left[t.index()].saturating_sub(got.scanned)
+            };
+            st.add(got);
+        }
+    }
+    st
+}
+
+/// Models `zone_balanced()`: the zone meets its high watermark at `order` for the classzone
+/// (`zone_watermark_ok_safe()`); 3.10 – 4.7 also want compaction not SKIPPED for order > 0.
+fn zone_balanced(
+    profile: &Profile,
+    zone: &Zone,
+    order: u32,
+    classzone: ZoneType,
+    extfrag_threshold: u32,
+) -> bool {
+    let reserve = zone
+        .lowmem_reserve
+        .get(classzone.index())
+        .copied()
+        .unwrap_or(0);
+    let high = zone.watermarks.mark(Wmark::High);
+    if !zone_watermark_ok(profile, zone, order, high, reserve, AllocFlags::default()) {
+        return false;
+    }
+    if profile.kswapd == KswapdRule::PerZone && order > 0 {
+        let s = compaction_suitable(
+            profile,
+            zone,
+            Some(order),
+            &zone.watermarks,
+            0,
+            AllocFlags::default(),
+            extfrag_threshold,
+        );
+        return !matches!(
+            s,
+            Suitability::Skipped { .. } | Suitability::NotSuitable { .. }
+        );
+    }
+    true
+}
+
+/// Whether kswapd may stop for `order` with zones `0..=classzone` eligible. Models
+/// `pgdat_balanced()`: 3.10 – 4.7 want every eligible zone balanced at order 0, and for
+/// order > 0 balanced zones with ≥ 25 % of the eligible managed pages; 4.8+ want any
+/// eligible zone balanced at the order. `extfrag` is `vm.extfrag_threshold`.
+pub fn pgdat_balanced(
+    profile: &Profile,
+    node: &Node,
+    order: u32,
+    classzone: usize,
+    extfrag: u32,
+) -> bool {
+    let eligible = node
+        .zones
+        .iter()
+        .take(classzone + 1)
+        .filter(|z| z.managed > 0);
+    let cz = node
+        .zones
+        .get(classzone)
+        .map_or(ZoneType::Dma, |z| z.zone_type);
+    match profile.kswapd {
+        KswapdRule::PerNode => eligible
+            .clone()
+            .any(|z| zone_balanced(profile, z, order, cz, extfrag)),
+        KswapdRule::PerZone if order == 0 => eligible
+            .clone()
+            .all(|z| zone_balanced(profile, z, 0, cz, extfrag)),
+        KswapdRule::PerZone => {
+            let managed: u64 = eligible.clone().map(|z| z.managed).sum();
+            let balanced: u64 = eligible
+                .filter(|z| zone_balanced(profile, z, order, cz, extfrag))
+                .map(|z| z.managed)
+                .sum();
+            balanced >= managed / 4
+        }
+    }
+}
+
+/// Wakes kswapd for an order-`order` request whose highest eligible zone is `zone_idx` (an
+/// index into `node.zones`), recording the max order and min classzone. Returns whether
+/// kswapd was woken. Models `wakeup_kswapd()`: 3.10 – 4.7 return early when that zone meets
+/// `low` at the order; 4.8+ when the node is balanced (4.19+: then, for a request without
+/// direct reclaim, wake kcompactd instead). A wakeup during kswapd's short nap counts
+/// `kswapd_low_wmark_hit_quickly`.
+pub fn wakeup_kswapd(
+    profile: &Profile,
+    node: &mut Node,
+    mm: &mut NodeMm,
+    zone_idx: usize,
+    order: u32,
+    can_direct_reclaim: bool,
+) -> bool {
+    let Some(zone) = node.zones.get(zone_idx) else {
+        return false;
+    };
+    if zone.managed == 0 {
+        return false;
+    }
+    let k = &mut mm.kswapd;
+    if k.awake {
+        k.order = k.order.max(order);
+        k.classzone_idx = k.classzone_idx.min(zone_idx);
+        return false;
+    }
+    let balanced = match profile.kswapd {
+        KswapdRule::PerZone => {
+            let low = zone.watermarks.mark(Wmark::Low);
+            zone_watermark_ok(profile, zone, order, low, 0, AllocFlags::default())
+        }
+        KswapdRule::PerNode => pgdat_balanced(profile, node, order, zone_idx, mm.extfrag_threshold),
+    };
+    if balanced {
+        if profile.kswapd == KswapdRule::PerNode && !can_direct_reclaim {
+            wakeup_kcompactd(profile, node, mm, order, zone_idx);
+        }
+        return false;
+    }
+    let k = &mut mm.kswapd;
+    if k.napping {
+        k.napping = false;
+        node.zones[zone_idx].events.kswapd_low_wmark_hit_quickly += 1;
+    }
+    k.order = order;
+    k.classzone_idx = zone_idx;
+    k.awake = true;
+    true
+}
+
+/// The end of kswapd's short nap without a new wakeup (the engine calls it HZ/10 after a run):
+/// counts `kswapd_high_wmark_hit_quickly` and lets kswapd sleep fully. Models the second half
+/// of `kswapd_try_to_sleep()`.
+pub fn kswapd_nap_over(node: &mut Node, mm: &mut NodeMm) {
+    if std::mem::take(&mut mm.kswapd.napping) {
+        if let Some(z) = node.zones.last_mut() {
+            z.events.kswapd_high_wmark_hit_quickly += 1;
+        }
+    }
+}
+
+/// What one kswapd run did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct KswapdReport {
+    pub stats: ReclaimStats,
+    /// The node was balanced for the order (or order 0 after falling back) when kswapd slept.
+    pub balanced: bool,
+    /// The order kswapd ended balancing for (0 after a high-order fallback).
+    pub final_order: u32,
+    pub lowest_priority: u32,
+}
+
+/// Runs kswapd once for its recorded order and classzone, then puts it to sleep. Models
+/// `kswapd()` → `balance_pgdat()` → `kswapd_try_to_sleep()`: priorities from DEF_PRIORITY
+/// down to 1; each pass shrinks the unbalanced eligible zones (3.10 – 4.7: each toward
+/// `max(high, SWAP_CLUSTER_MAX)`; 4.8+: the node toward the sum of those) and calls the
+/// shrinkers; once `compact_gap(order)` = 2<<order pages were reclaimed for a high-order
+/// wakeup, kswapd balances for order 0 instead; it stops when [`pgdat_balanced`]. On the way to
+/// sleep: 3.10 – 4.7 compact the node for a high-order wakeup (`compact_pgdat()`), 4.6+ wake
+/// kcompactd; the skip bits are cleared when `compact_blockskip_flush` is set; kswapd naps.
+pub fn kswapd_run(
+    profile: &Profile,
+    node: &mut Node,
+    mm: &mut NodeMm,
+    shrinkers: &mut [&mut dyn Shrinker],
+    pick: &mut dyn FnMut(u64) -> u64,
+) -> KswapdReport {
+    let rule = profile.kswapd;
+    let classzone = mm
+        .kswapd
+        .classzone_idx
+        .min(node.zones.len().saturating_sub(1));
+    let mut order = mm.kswapd.order;
+    let woken_order = order;
+    let mut rep = KswapdReport {
+        lowest_priority: DEF_PRIORITY,
+        ..KswapdReport::default()
+    };
+    let mut priority = DEF_PRIORITY;
+    while priority >= 1 {
+        if pgdat_balanced(profile, node, order, classzone, mm.extfrag_threshold) {
+            rep.balanced = true;
+            break;
+        }
+        rep.lowest_priority = priority;
+        let cz = node.zones[classzone].zone_type;
+        let mut pass = ReclaimStats::default();
+        let target_node: u64 = node.zones[..=classzone]
+            .iter()
+            .map(|z| z.watermarks.mark(Wmark::High).max(SWAP_CLUSTER_MAX))
+            .sum();
+        for i in 0..=classzone {
+            let zone = &mut node.zones[i];
+            if zone.managed == 0 {
+                continue;
+            }
+            let target = match rule {
+                KswapdRule::PerZone => {
+                    if zone_balanced(profile, zone, order, cz, mm.extfrag_threshold) {
+                        continue;
+                    }
+                    zone.watermarks.mark(Wmark::High).max(SWAP_CLUSTER_MAX)
+                }
+                KswapdRule::PerNode => target_node.saturating_sub(pass.reclaimed),
+            };
+            let lru_pages = mm.lru[i].total();
+            let st = shrink_zone(
+                zone,
+                &mut mm.lru[i],
+                &mut mm.swap,
+                priority,
+                target,
+                Reclaimer::Kswapd,
+            );
+            let freed = shrink_slab(shrinkers, node, i, st.scanned, lru_pages, pick);
+            pass.add(st);
+            pass.slab_objects_freed += freed;
+        }
+        rep.stats.add(pass);
+        if order > 0 && rep.stats.reclaimed >= 2u64 << order {
+            order = 0;
+        }
+        priority -= 1;
+    }
+    if !rep.balanced {
+        rep.balanced = pgdat_balanced(profile, node, order, classzone, mm.extfrag_threshold);
+    }
+    rep.final_order = order;
+    if rep.stats.reclaimed == 0 && !rep.balanced {
+        mm.kswapd.failures += 1;
+    } else {
+        mm.kswapd.failures = 0;
+    }
+    // kswapd_try_to_sleep() / 3.10's high-order tail of balance_pgdat().
+    if woken_order > 0 {
+        if rule == KswapdRule::PerZone && profile.compaction == CompactionRules::V3_10 {
+            for i in 0..=classzone {
+                let zone = &mut node.zones[i];
+                if zone.managed == 0 || mm.compact[i].compaction_deferred(woken_order) {
+                    continue;
+                }
+                let cc = CompactControl {
+                    compactor: Compactor::Kswapd,
+                    ..CompactControl::direct(
+                        CompactionRules::V3_10,
+                        woken_order,
+                        MigrateType::Movable,
+                        CompactPriority::Async,
+                        AllocFlags::default(),
+                        0,
+                        mm.extfrag_threshold,
+                    )
+                };
+                let _ = compact_zone(profile, zone, &mut mm.lru[i], &mut mm.compact[i], cc);
+                let low = zone.watermarks.mark(Wmark::Low);
+                if zone_watermark_ok(profile, &*zone, woken_order, low, 0, AllocFlags::default()) {
+                    mm.compact[i].compaction_defer_reset(woken_order, false);
+                }
+            }
+        }
+        wakeup_kcompactd(profile, node, mm, woken_order, classzone);
+    }
+    for (zone, st) in node.zones.iter_mut().zip(mm.compact.iter_mut()) {
+        if st.blockskip_flush {
+            reset_isolation_suitable(zone, st);
+        }
+    }
+    mm.kswapd.awake = false;
+    mm.kswapd.napping = true;
+    mm.kswapd.order = 0;
+    rep
+}
+
+/// Direct reclaim for an order-`order` request whose highest eligible zone is `zone_idx`:
+/// counts `allocstall`, then from DEF_PRIORITY down to 0 shrinks each eligible zone (highest
+/// first) and the shrinkers until SWAP_CLUSTER_MAX pages were reclaimed. For a costly order a
+/// zone where compaction is ready (order-0 `high + 2<<order` met and compaction not SKIPPED)
+/// is left alone. Returns the progress (`did_some_progress`). Models `try_to_free_pages()` →
+/// `do_try_to_free_pages()` → `shrink_zones()` with `compaction_ready()`.
+pub fn try_to_free_pages(
+    profile: &Profile,
+    node: &mut Node,
+    mm: &mut NodeMm,
+    zone_idx: usize,
+    order: u32,
+    shrinkers: &mut [&mut dyn Shrinker],
+    pick: &mut dyn FnMut(u64) -> u64,
+) -> ReclaimStats {
+    let mut total = ReclaimStats::default();
+    let Some(z) = node.zones.get_mut(zone_idx) else {
+        return total;
+    };
+    z.events.allocstall += 1;
+    let classzone = z.zone_type;
+    for priority in (0..=DEF_PRIORITY).rev() {
+        for i in (0..=zone_idx).rev() {
+            let zone = &mut node.zones[i];
+            if zone.managed == 0 {
+                continue;
+            }
+            if order > PAGE_ALLOC_COSTLY_ORDER
+                && compaction_ready(profile, zone, order, classzone, mm.extfrag_threshold)
+            {
+                continue;
+            }
+            let lru_pages = mm.lru[i].total();
+            let want = SWAP_CLUSTER_MAX.saturating_sub(total.reclaimed);
+            let st = shrink_zone(
+                zone,
+                &mut mm.lru[i],
+                &mut mm.swap,
+                priority,
+                want,
+                Reclaimer::Direct,
+            );
+            let freed = shrink_slab(shrinkers, node, i, st.scanned, lru_pages, pick);
+            total.add(st);
+            total.slab_objects_freed += freed;
+        }
+        if total.reclaimed >= SWAP_CLUSTER_MAX {
+            break;
+        }
+    }
+    total
+}
+
+/// Models `compaction_ready()` (mm/vmscan.c): the zone has `high + 2<<order` free at order 0
+/// and compaction would not be skipped, so reclaiming more would not help.
+fn compaction_ready(
+    profile: &Profile,
+    zone: &Zone,
+    order: u32,
+    classzone: ZoneType,
+    extfrag: u32,
+) -> bool {
+    let reserve = zone
+        .lowmem_reserve
+        .get(classzone.index())
+        .copied()
+        .unwrap_or(0);
+    let mark = zone.watermarks.mark(Wmark::High) + (2u64 << order);
+    if !zone_watermark_ok(profile, zone, 0, mark, reserve, AllocFlags::default()) {
+        return false;
+    }
+    !matches!(
+        compaction_suitable(
+            profile,
+            zone,
+            Some(order),
+            &zone.watermarks,
+            reserve,
+            AllocFlags::default(),
+            extfrag
+        ),
+        Suitability::Skipped { .. } | Suitability::NotSuitable { .. }
+    )
+}
+
+/// What a drop_caches write freed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DropCaches {
+    pub pagecache_pages: u64,
+    pub slab_objects: u64,
+}
+
+/// A write of `mode` (1: page cache, 2: slab, 3: both) to `/proc/sys/vm/drop_caches`. 1 drops
+/// every clean page-cache page (`drop_pagecache_sb()` → `invalidate_mapping_pages()`); 2 runs
+/// the shrinkers with 1000 pages "scanned" of 1000 until a round frees at most 10 objects
+/// (`drop_slab()`). Counts `drop_pagecache` / `drop_slab`. Models `drop_caches_sysctl_handler()`
+/// (fs/drop_caches.c). Other modes do nothing.
+pub fn drop_caches(
+    node: &mut Node,
+    mm: &mut NodeMm,
+    mode: u32,
+    shrinkers: &mut [&mut dyn Shrinker],
+    pick: &mut dyn FnMut(u64) -> u64,
+) -> DropCaches {
+    let mut out = DropCaches::default();
+    if node.zones.is_empty() {
+        return out;
+    }
+    if mode & 1 != 0 {
+        for (zone, lru) in node.zones.iter_mut().zip(mm.lru.iter_mut()) {
+            while let Some(pfn) = lru.oldest(zone, LruType::File) {
+                let PageState::Allocated { order, .. } = zone.page_state(pfn) else {
+                    break;
+                };
+                let _ = lru.free_page(zone, 0, pfn, order);
+                out.pagecache_pages += 1 << order;
+            }
+        }
+        node.zones[0].events.drop_pagecache += 1;
+    }
+    if mode & 2 != 0 {
+        loop {
+            let freed = shrink_slab(shrinkers, node, 0, 1000, 1000, pick);
+            out.slab_objects += freed;
+            if freed <= 10 {
+                break;
+            }
+        }
+        node.zones[0].events.drop_slab += 1;
+    }
+    out
+}
+
+/// The page allocator as a shrinker sees it: slab pages that become empty go back to the zone
+/// that spans them; a shrinker never allocates (an allocation is refused).
+struct FreeToNode<'a>(&'a mut Node);
+
+impl crate::mm::slub::PageAllocator for FreeToNode<'_> {
+    fn alloc_pages(
+        &mut self,
+        _order: u32,
+        _req: crate::mm::slub::SlabPageRequest,
+    ) -> Result<u32, crate::mm::slub::AllocFailure> {
+        Err(crate::mm::slub::AllocFailure::NoBlockOfOrder)
+    }
+    fn free_pages(&mut self, pfn: u32, order: u32) {
+        let pfn = u64::from(pfn);
+        if let Some(i) = self.0.zone_of_pfn(pfn) {
+            let _ = self.0.zones[i].free(0, pfn, order);
+        }
+    }
+}
+
+/// A SLUB cache as a shrinker: its live objects are the freeable ones (the dentry and inode
+/// caches keep unused objects on their own LRU; the model treats every live object of the
+/// cache as unused), freed at random so a slab page goes back only when all its objects did.
+pub struct SlabShrinker<'a> {
+    pub cache: &'a mut crate::mm::slub::KmemCache,
+}
+
+impl Shrinker for SlabShrinker<'_> {
+    fn count_objects(&self) -> u64 {
+        self.cache.objects_in_use()
+    }
+
+    fn scan_objects(&mut self, nr: u64, pick: &mut dyn FnMut(u64) -> u64, node: &mut Node) -> u64 {
+        let mut pa = FreeToNode(node);
+        let mut freed = 0;
+        for _ in 0..nr {
+            let n = self.cache.objects_in_use();
+            let Some(obj) = (n > 0)
+                .then(|| self.cache.nth_object(pick(n) % n))
+                .flatten()
+            else {
+                break;
+            };
+            if self.cache.free_object(obj, &mut pa).is_ok() {
+                freed += 1;
+            }
+        }
+        freed
+    }
+}
