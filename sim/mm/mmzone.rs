@@ -724,15 +724,10 @@ impl Zone {
                 *b = MigrateType::Movable as u8;
             }
         }
-        // pagetypeinfo walks zone_start_pfn, +pageblock_nr_pages, … and skips invalid PFNs.
-        let mut pfn = spec.start_pfn;
-        while pfn < spec.end_pfn() {
-            if info[off(pfn)] != PageInfo::HOLE {
-                let b = &mut blocks[off(pfn) >> pb];
-                *b |= PB_COUNTED;
-                block_count[usize::from(*b & 7)] += 1;
-            }
-            pfn += 1 << pb;
+        for pfn in spec.counted_pageblock_pfns(pb) {
+            let b = &mut blocks[off(pfn) >> pb];
+            *b |= PB_COUNTED;
+            block_count[usize::from(*b & 7)] += 1;
         }
         let pcp = Pcp::new(pcp, spec.managed(), &cfg);
         let mut zone = Zone {
@@ -1050,5 +1045,101 @@ impl Zone {
             + self.pages.len() * std::mem::size_of::<PageSlot>()
             + self.blocks.len()
             + self.pcp.state_bytes()
+    }
+}
+
+impl ZoneSpec {
+    /// The PFNs pagetypeinfo's block count visits (`pagetypeinfo_showblockcount_print()`,
+    /// mm/vmstat.c): from `zone_start_pfn` in pageblock steps, skipping PFNs that are not
+    /// memory. Each names the pageblock it lies in, so a zone starting inside a pageblock
+    /// (DMA at PFN 1) counts that pageblock.
+    pub fn counted_pageblock_pfns(&self, pageblock_order: u32) -> impl Iterator<Item = Pfn> + '_ {
+        (self.start_pfn..self.end_pfn())
+            .step_by(1 << pageblock_order)
+            .filter(|p| !self.holes.iter().any(|h| h.contains(p)))
+    }
+}
+
+impl Zone {
+    /// Replaces the zone's pages with a given layout instead of a fresh boot's, for starting
+    /// from a reconstructed snapshot (`scenario::reconstruct`). Every pageblock overlapping the
+    /// span gets `pageblock_type(first PFN of the pageblock)`; every managed page becomes an
+    /// allocated order-0 page with the type and owner `used(pfn)` gives; then each `free` block
+    /// `(pfn, order, type)` goes at the tail of `free_list[order][type]`, in the given order,
+    /// without merging. `nr_reserved_highatomic` becomes the HighAtomic pageblocks' pages, as
+    /// `reserve_highatomic_pageblock()` counts them. The per-cpu lists must be empty (a new
+    /// zone's are). Fails, naming the block, when a free block is misaligned, overlaps another
+    /// or leaves the managed pages, or when its buddy is free at the same order (the kernel's
+    /// `__free_one_page()` would have merged them).
+    pub fn set_layout(
+        &mut self,
+        pageblock_type: impl Fn(Pfn) -> MigrateType,
+        free: &[(Pfn, u32, MigrateType)],
+        mut used: impl FnMut(Pfn) -> (MigrateType, OwnerKind),
+    ) -> Result<(), LayoutError> {
+        let zone = self.zone_type;
+        let err = |what: String| Err(LayoutError::Zone { zone, what });
+        if self.pcp.count() != 0 {
+            return err("the per-cpu lists must be empty to set a layout".into());
+        }
+        let pb = self.cfg.pageblock_order;
+        let (lo, hi) = (
+            (self.start_pfn - self.base_pfn) as u32,
+            (self.end_pfn() - self.base_pfn) as u32,
+        );
+        for b in (lo >> pb)..=((hi - 1) >> pb) {
+            let first = b << pb;
+            self.set_pageblock_mt(first, pageblock_type(self.pfn_of(first)));
+        }
+        self.lists = [ListHead::EMPTY; MAX_NR_ORDERS * MigrateType::COUNT];
+        self.nonempty = [0; MigrateType::COUNT];
+        self.nr_free = [0; MAX_NR_ORDERS];
+        self.nr_free_typed = [0; MAX_NR_ORDERS * MigrateType::COUNT];
+        self.nr_free_pages = 0;
+        for off in lo..hi {
+            if matches!(self.pages[off as usize].info.kind(), KIND_FREE | KIND_TAIL) {
+                let (mt, owner) = used(self.pfn_of(off));
+                self.pages[off as usize].info = PageInfo::allocated(0, mt, owner);
+            }
+        }
+        for &(pfn, order, mt) in free {
+            let size = 1u64 << order;
+            let off = match self.off_of(pfn) {
+                Some(off) if order < self.cfg.orders && u64::from(off) % size == 0 => off,
+                _ => {
+                    return err(format!(
+                        "free order-{order} block at PFN {pfn:#x} is misaligned, above the \
+                         largest order or outside the span"
+                    ))
+                }
+            };
+            let end = u64::from(off) + size;
+            if end > u64::from(hi)
+                || (off..end as u32).any(|o| self.pages[o as usize].info.0 & 0x7f != KIND_ALLOC)
+            {
+                return err(format!(
+                    "free order-{order} block at PFN {pfn:#x} overlaps another free block, a \
+                     hole or reserved pages"
+                ));
+            }
+            self.pages[off as usize..end as usize]
+                .iter_mut()
+                .for_each(|p| p.info = PageInfo::TAIL);
+            self.add_free(off, order, mt, true);
+        }
+        for &(pfn, order, _) in free {
+            let off = (pfn - self.base_pfn) as u32;
+            if order + 1 < self.cfg.orders
+                && self.pages[(off ^ (1 << order)) as usize]
+                    .info
+                    .is_free_of_order(order)
+            {
+                return err(format!(
+                    "free order-{order} blocks at PFN {pfn:#x} and its buddy would have merged"
+                ));
+            }
+        }
+        self.nr_reserved_highatomic = self.block_count[MigrateType::HighAtomic.index()] << pb;
+        Ok(())
     }
 }

@@ -17,6 +17,7 @@ pub mod initial;
 pub mod machine;
 pub mod outputs;
 pub mod overrides;
+pub mod reconstruct;
 pub mod replay;
 pub mod schema;
 pub mod sweep;
