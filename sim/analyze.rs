@@ -136,6 +136,8 @@ pub struct Verdict {
 /// Per-zone view of a captured zone for the kernel's rules.
 struct CapturedZone<'a> {
     zone: &'a ZoneCapture,
+    /// The zone's `free_blocks` (empty when unknown).
+    blocks: &'a [u64],
     free_pages: u64,
 }
 
@@ -144,7 +146,7 @@ impl FreeArea for CapturedZone<'_> {
         self.free_pages
     }
     fn nr_free(&self, order: u32) -> u64 {
-        blocks(self.zone).get(order as usize).copied().unwrap_or(0)
+        self.blocks.get(order as usize).copied().unwrap_or(0)
     }
     /// Per-type knowledge comes from pagetypeinfo or the dmesg letters. Without either, the
     /// blocks are taken to be on the ordinary lists (Unmovable/Movable/Reclaimable), which is
@@ -279,6 +281,7 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
         };
         let view = CapturedZone {
             zone: zc,
+            blocks: blocks(zc),
             free_pages,
         };
         let (watermarks, protection) = match &computed[i] {
