@@ -770,3 +770,48 @@ fn slow_path(profile: &Profile, zones: &[ZoneAnalysis], order: u32, gfp: &GfpFla
     }
     steps
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three nodes; only DMA32 has an order-6 block, on every node.
+    const THREE_NODES: &str = "\
+Node 0, zone    DMA32 0 0 0 0 0 0 1 0 0 0 0
+Node 0, zone   Normal 5 0 0 0 0 0 0 0 0 0 0
+Node 1, zone    DMA32 0 0 0 0 0 0 1 0 0 0 0
+Node 1, zone   Normal 5 0 0 0 0 0 0 0 0 0 0
+Node 2, zone    DMA32 0 0 0 0 0 0 1 0 0 0 0
+Node 2, zone   Normal 5 0 0 0 0 0 0 0 0 0 0
+";
+
+    #[test]
+    fn many_nodes_name_local_zones_and_count_the_others() {
+        let capture = crate::capture::buddyinfo::parse("buddyinfo", THREE_NODES).unwrap();
+        let a = analyze(&capture, &Options::default()).unwrap();
+        assert!(!a.verdict.succeeds);
+        assert_eq!(
+            a.verdict.reason,
+            "Normal has no free block of order ≥ 6, so the order-6 allocation fails there whatever the watermarks; DMA32 and 2 zones on other nodes have such blocks, but whether its lowmem_reserve lets a Normal request use them is unknown without zoneinfo"
+        );
+        let order: Vec<(u32, ZoneType)> = zonelist(&a.zones, 0)
+            .iter()
+            .map(|z| (z.node, z.zone))
+            .collect();
+        use ZoneType::{Dma32, Normal};
+        assert_eq!(
+            order,
+            [
+                (0, Normal),
+                (0, Dma32),
+                (1, Normal),
+                (1, Dma32),
+                (2, Normal),
+                (2, Dma32)
+            ]
+        );
+        // Another local node: its zones first, then the others by node.
+        let order: Vec<u32> = zonelist(&a.zones, 1).iter().map(|z| z.node).collect();
+        assert_eq!(order, [1, 1, 0, 0, 2, 2]);
+    }
+}
