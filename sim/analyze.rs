@@ -136,6 +136,8 @@ pub struct Verdict {
 /// Per-zone view of a captured zone for the kernel's rules.
 struct CapturedZone<'a> {
     zone: &'a ZoneCapture,
+    /// The zone's `free_blocks` (empty when unknown).
+    blocks: &'a [u64],
     free_pages: u64,
 }
 
@@ -144,7 +146,7 @@ impl FreeArea for CapturedZone<'_> {
         self.free_pages
     }
     fn nr_free(&self, order: u32) -> u64 {
-        blocks(self.zone).get(order as usize).copied().unwrap_or(0)
+        self.blocks.get(order as usize).copied().unwrap_or(0)
     }
     /// Per-type knowledge comes from pagetypeinfo or the dmesg letters. Without either, the
     /// blocks are taken to be on the ordinary lists (Unmovable/Movable/Reclaimable), which is
@@ -279,6 +281,7 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
         };
         let view = CapturedZone {
             zone: zc,
+            blocks: blocks(zc),
             free_pages,
         };
         let (watermarks, protection) = match &computed[i] {
@@ -521,12 +524,79 @@ fn zone_label(z: &ZoneAnalysis, local: u32) -> String {
     }
 }
 
-fn join_names(names: &[String]) -> String {
-    match names {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+/// Zones named in a verdict: the local node's by name, the other nodes' counted (a 256-node
+/// machine would otherwise list hundreds of zones).
+struct Names {
+    local: Vec<String>,
+    others: usize,
+}
+
+impl Names {
+    fn collect<'a>(zones: impl Iterator<Item = &'a ZoneAnalysis>, local: u32) -> Names {
+        let mut names = Names {
+            local: Vec::new(),
+            others: 0,
+        };
+        for z in zones {
+            if z.node == local {
+                names.local.push(z.zone.to_string());
+            } else {
+                names.others += 1;
+            }
+        }
+        names
     }
+
+    fn is_empty(&self) -> bool {
+        self.local.is_empty() && self.others == 0
+    }
+
+    fn verb(&self) -> &'static str {
+        if self.local.len() + self.others == 1 {
+            "has"
+        } else {
+            "have"
+        }
+    }
+
+    /// "Normal, DMA32 and DMA", "Normal and 3 zones on other nodes".
+    fn join(&self) -> String {
+        let others = match self.others {
+            0 => None,
+            1 => Some("1 zone on another node".to_string()),
+            n => Some(format!("{n} zones on other nodes")),
+        };
+        let names: Vec<&str> = self
+            .local
+            .iter()
+            .map(String::as_str)
+            .chain(others.as_deref())
+            .collect();
+        match names.as_slice() {
+            [] => String::new(),
+            [one] => (*one).to_string(),
+            [init @ .., last] => format!("{} and {last}", init.join(", ")),
+        }
+    }
+}
+
+/// The zonelist of zones in it: the local node first, then the others by node; within a node
+/// from the highest zone down (`build_zonelists()` with node order). Capture zones come sorted
+/// by (node, zone), so each node's run is reversed; anything else is sorted.
+fn zonelist(zones: &[ZoneAnalysis], local: u32) -> Vec<&ZoneAnalysis> {
+    let key = |z: &&ZoneAnalysis| (z.node != local, z.node, std::cmp::Reverse(z.zone));
+    let mut list = Vec::with_capacity(zones.len());
+    let runs = || zones.chunk_by(|a, b| a.node == b.node);
+    for run in runs().filter(|r| r.first().is_some_and(|z| z.node == local)) {
+        list.extend(run.iter().rev().filter(|z| z.in_zonelist));
+    }
+    for run in runs().filter(|r| r.first().is_some_and(|z| z.node != local)) {
+        list.extend(run.iter().rev().filter(|z| z.in_zonelist));
+    }
+    if !list.is_sorted_by_key(key) {
+        list.sort_by_key(key);
+    }
+    list
 }
 
 /// `get_page_from_freelist()` over the zonelist at low, then at min; then what the slow path
@@ -539,9 +609,7 @@ fn verdict(
     gfp: &GfpFlags,
     preferred: ZoneType,
 ) -> Verdict {
-    let mut list: Vec<&ZoneAnalysis> = zones.iter().filter(|z| z.in_zonelist).collect();
-    // Local node first, then by node; within a node from the preferred zone down.
-    list.sort_by_key(|z| (z.node != local, z.node, std::cmp::Reverse(z.zone)));
+    let list = zonelist(zones, local);
     let request = format!("order-{order}");
     let has_block = |z: &ZoneAnalysis| z.largest_free_order.is_some_and(|o| o >= order);
 
@@ -549,11 +617,12 @@ fn verdict(
         // No watermarks: only the free lists can be judged, and a lower zone's lowmem_reserve is
         // unknown, so only zones at or above the preferred zone are trusted.
         let trusted = list.iter().find(|z| z.zone >= preferred && has_block(z));
-        let lower: Vec<String> = list
-            .iter()
-            .filter(|z| z.zone < preferred && has_block(z))
-            .map(|z| zone_label(z, local))
-            .collect();
+        let lower = Names::collect(
+            list.iter()
+                .filter(|z| z.zone < preferred && has_block(z))
+                .copied(),
+            local,
+        );
         return match trusted {
             Some(z) => Verdict {
                 succeeds: true,
@@ -572,8 +641,8 @@ fn verdict(
                 if !lower.is_empty() {
                     reason.push_str(&format!(
                         "; {} {} such blocks, but whether its lowmem_reserve lets a {preferred} request use them is unknown without zoneinfo",
-                        join_names(&lower),
-                        if lower.len() == 1 { "has" } else { "have" }
+                        lower.join(),
+                        lower.verb()
                     ));
                 }
                 Verdict {
@@ -615,14 +684,12 @@ fn verdict(
     }
 
     // Fails both: say why for each zone of the zonelist.
-    let mut no_block = Vec::new();
+    let no_block = Names::collect(list.iter().filter(|z| !has_block(z)).copied(), local);
     let mut reserve_blocked = Vec::new();
     let mut below = Vec::new();
-    for z in &list {
+    for z in list.iter().filter(|z| has_block(z)) {
         let label = zone_label(z, local);
-        if !has_block(z) {
-            no_block.push(label);
-        } else if z.reserve.is_some_and(|r| r > 0) && z.zone < preferred {
+        if z.reserve.is_some_and(|r| r > 0) && z.zone < preferred {
             reserve_blocked.push(format!(
                 "{label} has order-{} blocks but lowmem_reserve ({} pages for a {preferred} request) blocks it",
                 z.largest_free_order.unwrap_or(0),
@@ -639,10 +706,10 @@ fn verdict(
     }
     let mut parts = Vec::new();
     if !no_block.is_empty() {
-        let verb = if no_block.len() == 1 { "has" } else { "have" };
         parts.push(format!(
-            "{} {verb} no free block of order ≥ {order}",
-            join_names(&no_block)
+            "{} {} no free block of order ≥ {order}",
+            no_block.join(),
+            no_block.verb()
         ));
     }
     parts.extend(reserve_blocked);
@@ -702,4 +769,49 @@ fn slow_path(profile: &Profile, zones: &[ZoneAnalysis], order: u32, gfp: &GfpFla
         );
     }
     steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three nodes; only DMA32 has an order-6 block, on every node.
+    const THREE_NODES: &str = "\
+Node 0, zone    DMA32 0 0 0 0 0 0 1 0 0 0 0
+Node 0, zone   Normal 5 0 0 0 0 0 0 0 0 0 0
+Node 1, zone    DMA32 0 0 0 0 0 0 1 0 0 0 0
+Node 1, zone   Normal 5 0 0 0 0 0 0 0 0 0 0
+Node 2, zone    DMA32 0 0 0 0 0 0 1 0 0 0 0
+Node 2, zone   Normal 5 0 0 0 0 0 0 0 0 0 0
+";
+
+    #[test]
+    fn many_nodes_name_local_zones_and_count_the_others() {
+        let capture = crate::capture::buddyinfo::parse("buddyinfo", THREE_NODES).unwrap();
+        let a = analyze(&capture, &Options::default()).unwrap();
+        assert!(!a.verdict.succeeds);
+        assert_eq!(
+            a.verdict.reason,
+            "Normal has no free block of order ≥ 6, so the order-6 allocation fails there whatever the watermarks; DMA32 and 2 zones on other nodes have such blocks, but whether its lowmem_reserve lets a Normal request use them is unknown without zoneinfo"
+        );
+        let order: Vec<(u32, ZoneType)> = zonelist(&a.zones, 0)
+            .iter()
+            .map(|z| (z.node, z.zone))
+            .collect();
+        use ZoneType::{Dma32, Normal};
+        assert_eq!(
+            order,
+            [
+                (0, Normal),
+                (0, Dma32),
+                (1, Normal),
+                (1, Dma32),
+                (2, Normal),
+                (2, Dma32)
+            ]
+        );
+        // Another local node: its zones first, then the others by node.
+        let order: Vec<u32> = zonelist(&a.zones, 1).iter().map(|z| z.node).collect();
+        assert_eq!(order, [1, 1, 0, 0, 2, 2]);
+    }
 }

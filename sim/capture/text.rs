@@ -335,32 +335,35 @@ impl<'s> Cursor<'s> {
     /// runs that fit in 64 bits, read in one pass over the bytes. `None` (the cursor untouched)
     /// for anything else, which the general path then reads or rejects with its message.
     fn plain_counts(&mut self) -> Option<Vec<u64>> {
+        let b = self.rest.as_bytes();
         let mut v = Vec::with_capacity(16);
-        let (mut n, mut digits) = (0u64, 0usize);
-        // A token ends: 1 to 19 digits (below 2^64); longer runs take the general path.
-        let mut end_token = |n: u64, digits: usize| {
-            if digits > 19 || v.len() == MAX_ORDERS {
-                return false;
+        let mut i = 0;
+        loop {
+            // The kernel pads with runs of spaces: skip a run (8 bytes at a time while they are
+            // all ' ', then byte by byte for the rest and other whitespace), then read digits.
+            while let Some(w) = b.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+                let x = u64::from_le_bytes(w) ^ u64::from_le_bytes([b' '; 8]);
+                i += (x.trailing_zeros() / 8) as usize;
+                if x != 0 {
+                    break;
+                }
+            }
+            while b.get(i).is_some_and(|&c| ascii_space(c)) {
+                i += 1;
+            }
+            if i == b.len() {
+                break;
+            }
+            let (start, mut n) = (i, 0u64);
+            while let Some(d) = b.get(i).map(|c| c.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+                n = n.wrapping_mul(10).wrapping_add(u64::from(d));
+                i += 1;
+            }
+            // No digit (another byte), 20+ digits (may not fit in 64 bits) or too many tokens.
+            if i == start || i - start > 19 || v.len() == MAX_ORDERS {
+                return None;
             }
             v.push(n);
-            true
-        };
-        for &c in self.rest.as_bytes() {
-            let d = c.wrapping_sub(b'0');
-            if d <= 9 {
-                n = n.wrapping_mul(10).wrapping_add(u64::from(d));
-                digits += 1;
-            } else if !ascii_space(c) {
-                return None;
-            } else if digits > 0 {
-                if !end_token(n, digits) {
-                    return None;
-                }
-                (n, digits) = (0, 0);
-            }
-        }
-        if digits > 0 && !end_token(n, digits) {
-            return None;
         }
         self.rest = &self.rest[self.rest.len()..];
         Some(v)
@@ -429,6 +432,12 @@ mod tests {
         let loc = Loc::new("f", 2);
         let counts = |s: &str| Cursor::new(s).counts(&loc, "counts");
         assert_eq!(counts(" 1  22\t333 \r"), Ok(vec![1, 22, 333]));
+        // Space runs longer than 8 bytes, and other whitespace inside and after them.
+        assert_eq!(
+            counts("          \t   5            6\t        "),
+            Ok(vec![5, 6])
+        );
+        assert_eq!(counts("           "), Ok(vec![]));
         assert_eq!(counts(""), Ok(vec![]));
         assert_eq!(counts("00000000000000000000007 1"), Ok(vec![7, 1]));
         assert_eq!(counts("1\u{a0}2"), Ok(vec![1, 2]));
