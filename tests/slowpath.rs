@@ -55,7 +55,7 @@ fn fragmented(p: &Profile, period: u64, lru: bool) -> (Node, NodeMm) {
         slab.push(pfn);
     }
     for pfn in slab {
-        if u64::from(pfn) % period != 0 {
+        if pfn % period != 0 {
             z.free(0, pfn, 0).unwrap();
         }
     }
@@ -69,7 +69,7 @@ fn fragmented(p: &Profile, period: u64, lru: bool) -> (Node, NodeMm) {
         rest.push(pfn);
     }
     for pfn in rest {
-        if [1, 5, 9].contains(&(u64::from(pfn) % 64)) {
+        if [1, 5, 9].contains(&(pfn % 64)) {
             z.free(0, pfn, 0).unwrap();
         } else if lru {
             mm.lru[0].add(z, pfn).unwrap();

@@ -507,10 +507,10 @@ pub fn alloc_pages_slowpath(
         costly: req.order > PAGE_ALLOC_COSTLY_ORDER,
         steps: Vec::new(),
     };
-    let mut last = first.clone();
+    let mut last = first;
     let fail = |cx: Ctx, last: AllocationFailure, nopage| {
         Err(Box::new(SlowPathFailure {
-            first: first.clone(),
+            first,
             steps: cx.steps,
             nopage,
             last,
