@@ -6,6 +6,7 @@ use buddysim::kernel::gfp::GfpFlags;
 use buddysim::kernel::profile::{profile, Profile, PROFILES};
 use buddysim::mm::compaction::CompactResult;
 use buddysim::mm::mmzone::{FreeArea, MigrateType, Node, OwnerKind, Zone, ZoneSpec, ZoneType};
+use buddysim::mm::page_alloc::alloc_flags::Wmark;
 use buddysim::mm::page_alloc::buddy::{AllocOpts, BuddyConfig};
 use buddysim::mm::page_alloc::pcp::PcpConfig;
 use buddysim::mm::page_alloc::slowpath::{
@@ -327,4 +328,51 @@ fn costly_orders_never_invoke_the_oom_killer() {
     let (mut n, mut mm) = fragmented(p, 8, false);
     let f = run(p, &mut n, &mut mm, 3, gfp_kernel());
     assert_eq!(f.nopage, NoPage::OomKill);
+}
+
+#[test]
+fn failure_report_round_trips_through_analyze() {
+    use buddysim::analyze::{analyze, Options};
+    use buddysim::report::failure::failure_report;
+    for (name, names) in [("3.10", false), ("4.19", true)] {
+        let p = profile(name).unwrap();
+        let (mut n, mut mm) = fragmented(p, 64, true);
+        let f = run(p, &mut n, &mut mm, 6, gfp_kernel());
+        let text = failure_report(p, std::slice::from_ref(&n), &f, "exe");
+        let mode = p.gfp.mask(&gfp_kernel());
+        let first = text.lines().next().unwrap();
+        assert!(
+            first.starts_with(&format!(
+                "exe: page allocation failure: order:6, mode:{mode:#x}"
+            )),
+            "{first}"
+        );
+        assert_eq!(first.ends_with(", nodemask=(null)"), names, "{first}");
+        let cap = buddysim::capture::parse("report", &text).unwrap();
+        let fr = cap.failure.as_ref().unwrap();
+        assert_eq!((fr.order, fr.mode), (6, mode));
+        let opts = Options {
+            kernel: Some(p),
+            ..Default::default()
+        };
+        let a = analyze(&cap, &opts).unwrap();
+        assert_eq!(a.request.order, 6);
+        assert_eq!(a.request.mode, format!("{mode:#x}"));
+        assert!(!a.verdict.succeeds, "{name}: {}", a.verdict.reason);
+        let z = &a.zones[0];
+        let zone = &n.zones[0];
+        let blocks: Vec<u64> = (0..11).map(|o| zone.nr_free(o)).collect();
+        assert_eq!(z.free_blocks, blocks);
+        assert_eq!(z.free_pages, zone.free_pages());
+        let w = z.watermarks.as_ref().unwrap();
+        assert_eq!(
+            (w.min, w.low, w.high),
+            (
+                zone.watermarks.mark(Wmark::Min),
+                zone.watermarks.mark(Wmark::Low),
+                zone.watermarks.mark(Wmark::High)
+            )
+        );
+        assert_eq!(z.managed, Some(PAGES));
+    }
 }
