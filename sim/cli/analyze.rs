@@ -3,7 +3,7 @@
 use super::input::{read_files, read_live_proc, read_sysctl, read_sysctl_list};
 use super::Format;
 use anyhow::{anyhow, Result};
-use buddysim::analyze::{analyze, Options};
+use buddysim::analyze::{analyze, Analysis, Options};
 use buddysim::capture;
 
 #[derive(clap::Args)]
@@ -37,6 +37,20 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    let format = args.format;
+    let analysis = load(args)?;
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&analysis)?),
+        Format::Text => {
+            let profile = buddysim::kernel::profile(&analysis.kernel).map_err(|e| anyhow!(e))?;
+            print!("{}", buddysim::report::analyze::text(&analysis, profile));
+        }
+    }
+    Ok(())
+}
+
+/// Reads the inputs and settings of `args` and analyses them (shared with `explain`).
+pub fn load(args: Args) -> Result<Analysis> {
     let kernel = args
         .kernel
         .as_deref()
@@ -106,13 +120,5 @@ pub fn run(args: Args) -> Result<()> {
             .lowmem_reserve_ratio
             .or_else(|| read_sysctl_list("/proc/sys/vm/lowmem_reserve_ratio"));
     }
-    let analysis = analyze(&cap, &opts)?;
-    match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&analysis)?),
-        Format::Text => {
-            let profile = buddysim::kernel::profile(&analysis.kernel).map_err(|e| anyhow!(e))?;
-            print!("{}", buddysim::report::analyze::text(&analysis, profile));
-        }
-    }
-    Ok(())
+    Ok(analyze(&cap, &opts)?)
 }

@@ -2,6 +2,7 @@
 //! its inputs, calls the library and prints or writes what it returns.
 
 mod analyze;
+mod explain;
 mod gfp;
 mod input;
 mod scenario;
@@ -27,6 +28,9 @@ enum Command {
     /// Read captures (/proc/buddyinfo, zoneinfo, pagetypeinfo, slabinfo, a dmesg failure report,
     /// node_exporter metrics) and give the kernel's verdict for an order-N allocation.
     Analyze(analyze::Args),
+    /// Narrate one allocation on the captures step by step through the kernel's decisions
+    /// (same inputs and options as `analyze`).
+    Explain(analyze::Args),
     /// Decode a GFP mask (0x…) or encode flag names for a kernel version.
     Gfp(gfp::Args),
     /// Check scenario files (with `--set` overrides) and report the first error with its line.
@@ -47,6 +51,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(args),
+        Command::Explain(args) => explain::run(args),
         Command::Gfp(args) => gfp::run(args),
         Command::Validate(args) => scenario::validate(args),
         Command::Schema => scenario::schema(),

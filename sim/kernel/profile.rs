@@ -109,6 +109,16 @@ pub enum SlowPath {
     V4_8,
 }
 
+/// `__alloc_pages_slowpath()` (4.8+): the first compaction results after which a costly
+/// `__GFP_NORETRY` request goes to nopage without reclaim (KERNEL_MM.md 5.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum NoretryCostlyGate {
+    /// 4.8 – 4.19: `compact_result == COMPACT_DEFERRED`.
+    Deferred,
+    /// 5.x+: `COMPACT_SKIPPED` or `COMPACT_DEFERRED`.
+    SkippedOrDeferred,
+}
+
 /// What creating a network namespace does to slab caches (`nf_conntrack_init_net()`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum ConntrackCache {
@@ -243,6 +253,9 @@ pub struct Profile {
     pub slow_path: SlowPath,
     /// Non-movable order > 0 requests also compact before reclaim (between 4.9 and 4.19).
     pub compact_first_non_movable: bool,
+    /// Which results of the first (async) compaction make a costly `__GFP_NORETRY` request
+    /// give up before reclaim in `__alloc_pages_slowpath()` (4.8+).
+    pub noretry_costly_gate: NoretryCostlyGate,
     pub gfp: GfpLayout,
     pub conntrack: ConntrackCache,
     /// The configured x86-64 zones in `enum zone_type` order: the entries of `lowmem_reserve[]`
@@ -353,6 +366,7 @@ const V3_10: Profile = Profile {
     proactive: None,
     slow_path: SlowPath::V3_10,
     compact_first_non_movable: false,
+    noretry_costly_gate: NoretryCostlyGate::Deferred,
     gfp: GfpLayout::V3_10,
     conntrack: ConntrackCache::PerNetnsPointer,
     zones: ZONES_3_10,
@@ -461,6 +475,7 @@ const V5_15: Profile = Profile {
     move_to_tail: true,
     memcg_params: CacheParamsRule::NoArray,
     vmstat_names: VmstatNames::V5_15,
+    noretry_costly_gate: NoretryCostlyGate::SkippedOrDeferred,
     ..V4_19
 };
 

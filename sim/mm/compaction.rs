@@ -984,7 +984,7 @@ pub fn compact_zone(
 // Callers: compact_memory, direct compaction, kcompactd, proactive compaction.
 
 /// The lowmem_reserve of `zone` for a request whose classzone is `classzone`.
-fn reserve_for(zone: &Zone, classzone: ZoneType) -> u64 {
+pub(crate) fn reserve_for(zone: &Zone, classzone: ZoneType) -> u64 {
     zone.lowmem_reserve
         .get(classzone.index())
         .copied()
@@ -1197,9 +1197,9 @@ pub fn direct_compaction_done(
 }
 
 /// The zone as it would be with `available` free pages (free plus what reclaim could free).
-struct WithAvailable<'a> {
-    zone: &'a Zone,
-    available: u64,
+pub(crate) struct WithAvailable<'a> {
+    pub(crate) zone: &'a Zone,
+    pub(crate) available: u64,
 }
 
 impl FreeArea for WithAvailable<'_> {

@@ -7,4 +7,5 @@ pub mod buddy;
 pub mod fallback;
 pub mod pcp;
 pub mod setup;
+pub mod slowpath;
 pub mod watermark;

@@ -1,0 +1,190 @@
+//! `buddysim explain`: one allocation narrated step by step through the kernel's decisions, with
+//! the numbers the kernel compares, from an [`Analysis`] (KERNEL_MM.md 2 and 5): the zonelist,
+//! each zone's watermark check at LOW (fast path) and MIN (slow path) — `free − (2^order − 1)`
+//! against `mark + lowmem_reserve`, then on kernels up to 4.3 `__zone_watermark_ok()`'s
+//! per-order loop — kswapd, compaction suitability, reclaim, the retry rules of the profile for
+//! this order and GFP mask, and the outcome. The verdicts are the model's (`analyze`); this
+//! module only shows the arithmetic behind them.
+
+use crate::analyze::{Analysis, Check, ZoneAnalysis};
+use crate::kernel::profile::{Profile, SlowPath, WatermarkCheck};
+use crate::mm::mmzone::PAGE_ALLOC_COSTLY_ORDER;
+use crate::mm::vmstat::format_index;
+use std::fmt::Write;
+
+fn label(z: &ZoneAnalysis) -> String {
+    format!("Node {} {}", z.node, z.zone)
+}
+
+/// The watermark arithmetic of one zone against `mark` (pages), as `__zone_watermark_ok()`
+/// does it: the order-0 test, then (PerOrderLoop) each lower order's free pages removed and the
+/// mark halved.
+fn watermark_lines(
+    out: &mut String,
+    profile: &Profile,
+    z: &ZoneAnalysis,
+    order: u32,
+    name: &str,
+    mark: u64,
+    check: Option<&Check>,
+) {
+    let reserve = z.reserve.unwrap_or(0);
+    let free = z.free_pages as i64 - ((1i64 << order) - 1);
+    let _ = writeln!(
+        out,
+        "     {name}: free {} − (2^{order} − 1) = {free} vs {name} {mark} + lowmem_reserve {reserve} = {}: {}",
+        z.free_pages,
+        mark + reserve,
+        if free > (mark + reserve) as i64 { "above" } else { "not above → fails" }
+    );
+    if profile.watermark_check == WatermarkCheck::PerOrderLoop && free > (mark + reserve) as i64 {
+        let (mut f, mut m) = (free, mark as i64);
+        for (o, &n) in z.free_blocks.iter().enumerate().take(order as usize) {
+            f -= (n << o) as i64;
+            m >>= 1;
+            let _ = writeln!(
+                out,
+                "       order {o}: minus {n}×{} pages → {f} vs {name}>>{} = {m}: {}",
+                1u64 << o,
+                o + 1,
+                if f > m {
+                    "above"
+                } else {
+                    "not above → fails"
+                }
+            );
+            if f <= m {
+                break;
+            }
+        }
+    }
+    if let Some(c) = check {
+        let _ = writeln!(
+            out,
+            "       → {}",
+            if c.ok {
+                "ok".into()
+            } else {
+                format!("fails ({})", c.reason)
+            }
+        );
+    }
+}
+
+/// Narrates `a`'s request on `profile` as numbered steps.
+pub fn text(a: &Analysis, profile: &Profile) -> String {
+    let mut out = String::new();
+    let r = &a.request;
+    let order = r.order;
+    let costly = order > PAGE_ALLOC_COSTLY_ORDER;
+    let mut step = 0;
+    let mut head = |out: &mut String, s: &str| {
+        step += 1;
+        let _ = writeln!(out, "{step}. {s}");
+    };
+    head(
+        &mut out,
+        &format!(
+            "Request: order {order} ({} pages, {} kB), {} (mode {}) on kernel {}; {}",
+            1u64 << order,
+            4u64 << order,
+            r.gfp,
+            r.mode,
+            a.kernel,
+            if costly {
+                format!("costly (order > PAGE_ALLOC_COSTLY_ORDER = {PAGE_ALLOC_COSTLY_ORDER})")
+            } else {
+                "not costly".to_string()
+            }
+        ),
+    );
+    let mut zl: Vec<&ZoneAnalysis> = a.zones.iter().filter(|z| z.in_zonelist).collect();
+    zl.sort_by_key(|z| std::cmp::Reverse(z.zone));
+    let names: Vec<String> = zl.iter().map(|z| label(z)).collect();
+    head(
+        &mut out,
+        &format!("Zonelist (preferred first): {}", names.join(" → ")),
+    );
+    head(
+        &mut out,
+        "Fast path: get_page_from_freelist() at the LOW watermark",
+    );
+    for z in &zl {
+        let _ = writeln!(out, "   {}:", label(z));
+        if let Some(w) = &z.watermarks {
+            watermark_lines(
+                &mut out,
+                profile,
+                z,
+                order,
+                "low",
+                w.low,
+                z.fast_path.as_ref(),
+            );
+        }
+    }
+    head(&mut out, "Slow path: wake_all_kswapd() — kswapd is woken for this order (it reclaims in the background)");
+    head(
+        &mut out,
+        "Retry get_page_from_freelist() at the MIN watermark (gfp_to_alloc_flags())",
+    );
+    for z in &zl {
+        let _ = writeln!(out, "   {}:", label(z));
+        if let Some(w) = &z.watermarks {
+            watermark_lines(
+                &mut out,
+                profile,
+                z,
+                order,
+                "min",
+                w.min,
+                z.min_path.as_ref(),
+            );
+        }
+    }
+    head(
+        &mut out,
+        &format!(
+            "Direct compaction suitability (compaction_suitable(), extfrag_threshold {})",
+            a.extfrag_threshold
+        ),
+    );
+    for z in &zl {
+        let fi = z
+            .extfrag_index
+            .get(order as usize)
+            .map_or("-".to_string(), |&v| format_index(profile, v));
+        let _ = writeln!(
+            out,
+            "   {}: fragmentation index {fi} vs extfrag_threshold {} (thousandths): {}",
+            label(z),
+            a.extfrag_threshold,
+            z.compaction.as_deref().unwrap_or("not asked")
+        );
+    }
+    let rule = match (profile.slow_path, costly) {
+        (SlowPath::V3_10, true) => "3.10: async compaction → direct reclaim (try_to_free_pages) → should_alloc_retry(): no for a costly order without __GFP_REPEAT → sync-light compaction → nopage; with no reclaim progress __alloc_pages_may_oom() does not kill for order > 3",
+        (SlowPath::V3_10, false) => "3.10: async compaction → direct reclaim → should_alloc_retry(): yes for order ≤ 3 (unless __GFP_NORETRY), the loop repeats; without progress the OOM killer runs",
+        (SlowPath::V4_7, true) => "4.7: async compaction → direct reclaim → costly without __GFP_REPEAT: one more compaction at SYNC_LIGHT → nopage; no OOM kill for order > 3",
+        (SlowPath::V4_7, false) | (SlowPath::V4_8, false) => "should_reclaim_retry() / should_compact_retry() loop, at most MAX_RECLAIM_RETRIES = 16 rounds without progress, then the OOM killer",
+        (SlowPath::V4_8, true) => "4.8+: async compaction first → direct reclaim → compaction at SYNC_LIGHT → costly without __GFP_RETRY_MAYFAIL → nopage; no OOM kill for order > 3",
+    };
+    head(&mut out, &format!("Reclaim and retry rules: {rule}"));
+    for s in &a.verdict.slow_path {
+        let _ = writeln!(out, "   - {s}");
+    }
+    head(
+        &mut out,
+        &format!(
+            "Outcome: {} ({}): {}",
+            if a.verdict.succeeds {
+                "succeeds"
+            } else {
+                "fails"
+            },
+            a.verdict.path,
+            a.verdict.reason
+        ),
+    );
+    out
+}
