@@ -6,7 +6,7 @@
 //! this order and GFP mask, and the outcome. The verdicts are the model's (`analyze`); this
 //! module only shows the arithmetic behind them.
 
-use crate::analyze::{Analysis, Check, ZoneAnalysis};
+use crate::analyze::{Analysis, Check, WatermarkInfo, ZoneAnalysis};
 use crate::kernel::profile::{Profile, SlowPath, WatermarkCheck};
 use crate::mm::mmzone::PAGE_ALLOC_COSTLY_ORDER;
 use crate::mm::vmstat::format_index;
@@ -18,6 +18,25 @@ fn label(z: &ZoneAnalysis) -> String {
 
 /// The watermark arithmetic of one zone against `mark` (pages), as `__zone_watermark_ok()`
 /// does it: the order-0 test, then (PerOrderLoop) each lower order's free pages removed and the
+/// One `get_page_from_freelist()` pass over the zonelist: each zone's watermark arithmetic at
+/// the `name` mark.
+fn zonelist_pass(
+    out: &mut String,
+    profile: &Profile,
+    zl: &[&ZoneAnalysis],
+    order: u32,
+    name: &str,
+    mark: fn(&WatermarkInfo) -> u64,
+    check: fn(&ZoneAnalysis) -> Option<&Check>,
+) {
+    for z in zl {
+        let _ = writeln!(out, "   {}:", label(z));
+        if let Some(w) = &z.watermarks {
+            watermark_lines(out, profile, z, order, name, mark(w), check(z));
+        }
+    }
+}
+
 /// mark halved.
 fn watermark_lines(
     out: &mut String,
@@ -99,7 +118,10 @@ pub fn text(a: &Analysis, profile: &Profile) -> String {
         ),
     );
     let mut zl: Vec<&ZoneAnalysis> = a.zones.iter().filter(|z| z.in_zonelist).collect();
-    zl.sort_by_key(|z| std::cmp::Reverse(z.zone));
+    // As the verdict walks it: the local node (the capture's first) first, each node from the
+    // preferred zone down.
+    let local = a.zones.first().map_or(0, |z| z.node);
+    zl.sort_by_key(|z| (z.node != local, z.node, std::cmp::Reverse(z.zone)));
     let names: Vec<String> = zl.iter().map(|z| label(z)).collect();
     head(
         &mut out,
@@ -109,39 +131,29 @@ pub fn text(a: &Analysis, profile: &Profile) -> String {
         &mut out,
         "Fast path: get_page_from_freelist() at the LOW watermark",
     );
-    for z in &zl {
-        let _ = writeln!(out, "   {}:", label(z));
-        if let Some(w) = &z.watermarks {
-            watermark_lines(
-                &mut out,
-                profile,
-                z,
-                order,
-                "low",
-                w.low,
-                z.fast_path.as_ref(),
-            );
-        }
-    }
+    zonelist_pass(
+        &mut out,
+        profile,
+        &zl,
+        order,
+        "low",
+        |w| w.low,
+        |z| z.fast_path.as_ref(),
+    );
     head(&mut out, "Slow path: wake_all_kswapd() — kswapd is woken for this order (it reclaims in the background)");
     head(
         &mut out,
         "Retry get_page_from_freelist() at the MIN watermark (gfp_to_alloc_flags())",
     );
-    for z in &zl {
-        let _ = writeln!(out, "   {}:", label(z));
-        if let Some(w) = &z.watermarks {
-            watermark_lines(
-                &mut out,
-                profile,
-                z,
-                order,
-                "min",
-                w.min,
-                z.min_path.as_ref(),
-            );
-        }
-    }
+    zonelist_pass(
+        &mut out,
+        profile,
+        &zl,
+        order,
+        "min",
+        |w| w.min,
+        |z| z.min_path.as_ref(),
+    );
     head(
         &mut out,
         &format!(
