@@ -357,6 +357,33 @@ impl ReclaimStats {
     }
 }
 
+/// One zone's share of a reclaim pass: its LRU lists (`shrink_zone()`), then the shrinkers in
+/// proportion to the LRU pages scanned (`shrink_slab()`), paired as 3.10's `kswapd_shrink_zone()`
+/// and `do_try_to_free_pages()` and 4.x's `shrink_node()` pair them.
+#[allow(clippy::too_many_arguments)]
+fn shrink_zone_and_slab(
+    node: &mut Node,
+    mm: &mut NodeMm,
+    i: usize,
+    priority: u32,
+    nr_to_reclaim: u64,
+    who: Reclaimer,
+    shrinkers: &mut [&mut dyn Shrinker],
+    pick: &mut dyn FnMut(u64) -> u64,
+) -> ReclaimStats {
+    let lru_pages = mm.lru[i].total();
+    let mut st = shrink_zone(
+        &mut node.zones[i],
+        &mut mm.lru[i],
+        &mut mm.swap,
+        priority,
+        nr_to_reclaim,
+        who,
+    );
+    st.slab_objects_freed += shrink_slab(shrinkers, node, i, st.scanned, lru_pages, pick);
+    st
+}
+
 /// Reclaims up to `nr` pages from the cold end of `t`: a page-cache page is dropped, an anon
 /// page is swapped out while swap has room (else rotated to the young end). Counts
 /// pgscan/pgsteal for `who`. Models `shrink_inactive_list()` → `shrink_page_list()`.
@@ -652,18 +679,16 @@ pub fn kswapd_run(
                 }
                 KswapdRule::PerNode => target_node.saturating_sub(pass.reclaimed),
             };
-            let lru_pages = mm.lru[i].total();
-            let st = shrink_zone(
-                zone,
-                &mut mm.lru[i],
-                &mut mm.swap,
+            pass.add(shrink_zone_and_slab(
+                node,
+                mm,
+                i,
                 priority,
                 target,
                 Reclaimer::Kswapd,
-            );
-            let freed = shrink_slab(shrinkers, node, i, st.scanned, lru_pages, pick);
-            pass.add(st);
-            pass.slab_objects_freed += freed;
+                shrinkers,
+                pick,
+            ));
         }
         rep.stats.add(pass);
         if order > 0 && rep.stats.reclaimed >= 2u64 << order {
@@ -752,19 +777,17 @@ pub fn try_to_free_pages(
             {
                 continue;
             }
-            let lru_pages = mm.lru[i].total();
             let want = SWAP_CLUSTER_MAX.saturating_sub(total.reclaimed);
-            let st = shrink_zone(
-                zone,
-                &mut mm.lru[i],
-                &mut mm.swap,
+            total.add(shrink_zone_and_slab(
+                node,
+                mm,
+                i,
                 priority,
                 want,
                 Reclaimer::Direct,
-            );
-            let freed = shrink_slab(shrinkers, node, i, st.scanned, lru_pages, pick);
-            total.add(st);
-            total.slab_objects_freed += freed;
+                shrinkers,
+                pick,
+            ));
         }
         if total.reclaimed >= SWAP_CLUSTER_MAX {
             break;
