@@ -577,3 +577,26 @@ fn checker_catches_broken_watermark_arithmetic() {
         .what
         .contains("configured zones"));
 }
+
+/// `lowmem_reserve[]` is indexed by the kernel's configured zone list, not by zone type: on
+/// x86-64 3.10 the array is (DMA, DMA32, Normal, Movable), so Movable is slot 3, and HighMem
+/// (not configured) has no slot.
+#[test]
+fn lowmem_reserve_is_read_by_the_configured_zone_index() {
+    use buddysim::mm::mmzone::{x86_64_layout, Node, ZoneType};
+    use buddysim::mm::page_alloc::{pcp::PcpConfig, setup};
+    let p = buddysim::kernel::profile("3.10").unwrap();
+    let mut nodes =
+        Node::build_all(&x86_64_layout(16 << 30, 1).unwrap(), p, PcpConfig::Off).unwrap();
+    setup::setup_watermarks(
+        &mut nodes,
+        p,
+        &setup::Tunables::defaults(p, setup::Thp::Always),
+    );
+    let dma = nodes[0].zone(ZoneType::Dma).unwrap();
+    assert_eq!(dma.lowmem_reserve.len(), 4);
+    assert!(dma.lowmem_reserve[3] > 0);
+    assert_eq!(dma.reserve_for(ZoneType::Movable), dma.lowmem_reserve[3]);
+    assert_eq!(dma.reserve_for(ZoneType::Normal), dma.lowmem_reserve[2]);
+    assert_eq!(dma.reserve_for(ZoneType::HighMem), 0);
+}

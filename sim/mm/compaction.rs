@@ -983,14 +983,6 @@ pub fn compact_zone(
 // ---------------------------------------------------------------------------------------------
 // Callers: compact_memory, direct compaction, kcompactd, proactive compaction.
 
-/// The lowmem_reserve of `zone` for a request whose classzone is `classzone`.
-pub(crate) fn reserve_for(zone: &Zone, classzone: ZoneType) -> u64 {
-    zone.lowmem_reserve
-        .get(classzone.index())
-        .copied()
-        .unwrap_or(0)
-}
-
 /// One zone's outcome in a node-wide run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ZoneCompaction {
@@ -1118,7 +1110,7 @@ pub fn try_to_compact_pages(
             mt,
             prio,
             alloc_flags,
-            reserve_for(zone, classzone),
+            zone.reserve_for(classzone),
             extfrag_threshold,
         );
         let (result, stats) = compact_zone(profile, zone, &mut mm.lru[i], &mut mm.compact[i], cc);
@@ -1158,7 +1150,7 @@ pub fn try_to_compact_pages(
             z,
             order,
             mark,
-            reserve_for(z, classzone),
+            z.reserve_for(classzone),
             alloc_flags,
         )
     });
@@ -1252,7 +1244,7 @@ pub fn compaction_zonelist_suitable(
                 &view,
                 Some(order),
                 &zone.watermarks,
-                reserve_for(zone, classzone),
+                zone.reserve_for(classzone),
                 alloc_flags,
                 mm.extfrag_threshold,
             ),
@@ -1290,7 +1282,7 @@ fn kcompactd_node_suitable(
                 z,
                 Some(order),
                 &z.watermarks,
-                reserve_for(z, node.zones[highest].zone_type),
+                z.reserve_for(node.zones[highest].zone_type),
                 AllocFlags::WMARK_MIN,
                 extfrag_threshold,
             )
@@ -1357,7 +1349,7 @@ pub fn kcompactd_do_work(
         if zone.managed == 0 || order == 0 || mm.compact[i].compaction_deferred(order) {
             continue;
         }
-        let reserve = classzone.map_or(0, |c| reserve_for(zone, c));
+        let reserve = classzone.map_or(0, |c| zone.reserve_for(c));
         let w = zone.watermarks;
         let s = compaction_suitable(
             profile,

@@ -871,6 +871,19 @@ impl Zone {
         self.nr_free_typed[order as usize * MigrateType::COUNT + mt.index()]
     }
 
+    /// `lowmem_reserve[classzone]`: the pages this zone keeps back from a request whose
+    /// preferred zone is `classzone`, indexed by the kernel's configured zone list (the
+    /// profile's `zones`), 0 for a zone the list does not have. Read by
+    /// `__zone_watermark_ok()` callers.
+    pub fn reserve_for(&self, classzone: ZoneType) -> u64 {
+        self.config()
+            .zones
+            .iter()
+            .position(|&z| z == classzone)
+            .and_then(|i| self.lowmem_reserve.get(i).copied())
+            .unwrap_or(0)
+    }
+
     /// `ZONE_BOOSTED_WATERMARK`, cleared on read: the caller wakes kswapd when it was set
     /// (`rmqueue()` in 5.x+).
     pub fn take_boosted_flag(&mut self) -> bool {

@@ -489,11 +489,7 @@ fn zone_balanced(
     classzone: ZoneType,
     extfrag_threshold: u32,
 ) -> bool {
-    let reserve = zone
-        .lowmem_reserve
-        .get(classzone.index())
-        .copied()
-        .unwrap_or(0);
+    let reserve = zone.reserve_for(classzone);
     let high = zone.watermarks.mark(Wmark::High);
     if !zone_watermark_ok(profile, zone, order, high, reserve, AllocFlags::default()) {
         return false;
@@ -805,11 +801,7 @@ fn compaction_ready(
     classzone: ZoneType,
     extfrag: u32,
 ) -> bool {
-    let reserve = zone
-        .lowmem_reserve
-        .get(classzone.index())
-        .copied()
-        .unwrap_or(0);
+    let reserve = zone.reserve_for(classzone);
     let mark = zone.watermarks.mark(Wmark::High) + (2u64 << order);
     if !zone_watermark_ok(profile, zone, 0, mark, reserve, AllocFlags::default()) {
         return false;

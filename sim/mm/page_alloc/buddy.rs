@@ -311,19 +311,11 @@ impl Zone {
         let (mut free, mut movable) = (0, 0);
         let mut i = start;
         while i < end {
-            let pi = self.pages[i as usize].info;
-            match pi.kind() {
-                KIND_FREE => {
-                    self.move_free(i, mt);
-                    free += 1 << pi.order();
-                    i += 1 << pi.order();
-                }
-                KIND_ALLOC => {
-                    movable += u64::from(pi.owner().is_movable());
-                    i += 1 << pi.order();
-                }
-                _ => i += 1,
+            let (next, f, m) = self.block_step(i);
+            if f > 0 {
+                self.move_free(i, mt);
             }
+            (free, movable, i) = (free + f, movable + m, next);
         }
         Some((free, movable))
     }
@@ -335,20 +327,23 @@ impl Zone {
         let (mut free, mut movable) = (0, 0);
         let mut i = start;
         while i < end {
-            let pi = self.pages[i as usize].info;
-            match pi.kind() {
-                KIND_FREE => {
-                    free += 1 << pi.order();
-                    i += 1 << pi.order();
-                }
-                KIND_ALLOC => {
-                    movable += u64::from(pi.owner().is_movable());
-                    i += 1 << pi.order();
-                }
-                _ => i += 1,
-            }
+            let (next, f, m) = self.block_step(i);
+            (free, movable, i) = (free + f, movable + m, next);
         }
         Some((free, movable))
+    }
+
+    /// One step of a pageblock walk from page offset `i`: the next offset, the free pages of a
+    /// free block at `i`, and 1 for an allocated movable block (`PageLRU` is set on its head
+    /// page only, as `move_freepages()` counts it); reserved pages count for nothing.
+    fn block_step(&self, i: u32) -> (u32, u64, u64) {
+        let pi = self.pages[i as usize].info;
+        let pages = 1u64 << pi.order();
+        match pi.kind() {
+            KIND_FREE => (i + pages as u32, pages, 0),
+            KIND_ALLOC => (i + pages as u32, 0, u64::from(pi.owner().is_movable())),
+            _ => (i + 1, 0, 0),
+        }
     }
 
     fn block_walk_range(&self, off: u32) -> Option<(u32, u32)> {

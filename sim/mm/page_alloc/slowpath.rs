@@ -22,8 +22,8 @@
 use crate::kernel::gfp::{gfp_migratetype, gfp_zone, GfpFlags};
 use crate::kernel::profile::{NoretryCostlyGate, Profile, SlowPath};
 use crate::mm::compaction::{
-    compaction_zonelist_suitable, direct_compaction_done, reserve_for, try_to_compact_pages,
-    CompactPriority, CompactResult, CompactionRules, WithAvailable, ZoneCompaction,
+    compaction_zonelist_suitable, direct_compaction_done, try_to_compact_pages, CompactPriority,
+    CompactResult, CompactionRules, WithAvailable, ZoneCompaction,
 };
 use crate::mm::mmzone::{
     FreeArea, MigrateType, Node, OwnerKind, ZoneType, PAGE_ALLOC_COSTLY_ORDER,
@@ -390,7 +390,7 @@ impl Ctx<'_> {
                     &view,
                     self.req.order,
                     zone.watermarks.mark(Wmark::Min),
-                    reserve_for(zone, classzone),
+                    zone.reserve_for(classzone),
                     self.alloc_flags,
                 )
             })
