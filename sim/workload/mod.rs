@@ -7,4 +7,5 @@
 //! snapshots of each mark are the expected values.
 
 pub mod counts;
+pub mod run;
 pub mod trace;
