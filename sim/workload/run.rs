@@ -57,7 +57,7 @@ pub struct RunOptions {
 }
 
 /// A run that could not be carried out.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum RunError {
     #[error("{0}")]
     Setup(String),
