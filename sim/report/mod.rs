@@ -3,3 +3,6 @@
 pub mod analyze;
 pub mod explain;
 pub mod failure;
+pub mod survival;
+pub mod sweep;
+pub mod sweep_dir;

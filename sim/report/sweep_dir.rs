@@ -1,0 +1,683 @@
+//! A sweep's output folder: running the runs in parallel, resuming, and merging shards.
+//!
+//! The folder holds `sweep.json`, a [`Header`] naming the sweep (scenario name, a hash of the
+//! scenario as YAML, the run count, the shard), and `results.jsonl`, one [`RunResult`] per line.
+//! A run's line is appended with a single write of the whole line and a flush as soon as the run
+//! ends, so a killed sweep leaves at most a truncated last line (one without its `\n`), which
+//! [`prepare`] discards when resuming; runs already in the file are not run again. When all runs
+//! are done the results are rewritten in run-index order, and the tables computed from that
+//! order, so every output is the same byte for byte whatever the thread count and the order in
+//! which runs finished. Final files are written to a temporary name and renamed into place.
+//!
+//! The executor is generic over the runner (`Fn(&Run, &Scenario) -> Result<Summary, E>`): the
+//! command line passes the simulator, tests pass fakes.
+
+use super::sweep::{RunResult, SweepReport};
+use crate::engine::rng::fnv1a;
+use crate::scenario::{Run, Scenario, ScenarioError, Shard, Sweep};
+use crate::workload::run::Summary;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+pub const HEADER_FILE: &str = "sweep.json";
+pub const RESULTS_FILE: &str = "results.jsonl";
+pub const SWEEP_CSV: &str = "sweep.csv";
+pub const SURVIVAL_CSV: &str = "survival.csv";
+
+/// Most missing run ids an error lists.
+const LIST_MAX: usize = 5;
+
+/// What can go wrong running, resuming or merging a sweep.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+    /// A line of a results file that is not a result of this sweep.
+    #[error("{file}:{line}: {message}")]
+    Results {
+        file: String,
+        line: usize,
+        message: String,
+    },
+    /// Folders that hold a different sweep from the one asked for, or from each other.
+    #[error("{0}")]
+    Mismatch(String),
+    /// Runs without results when merging.
+    #[error("{0}")]
+    Missing(String),
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    #[error("run {id}: {message}")]
+    Run { id: String, message: String },
+    #[error("--jobs: {0}")]
+    Pool(String),
+}
+
+fn io_err(path: &Path, e: impl fmt::Display) -> SweepError {
+    SweepError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// `sweep.json`: which sweep a folder holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    pub scenario: String,
+    /// FNV-1a (64 bits, hex) of [`Header::yaml`].
+    pub scenario_hash: String,
+    /// Runs of the whole sweep (all shards).
+    pub runs: usize,
+    /// The slice this folder runs (`K/N`), `None` for the whole sweep.
+    pub shard: Option<String>,
+    /// The scenario file's `sweep.target`.
+    pub target: Option<f64>,
+    /// The scenario as run, with the command line's settings applied and `sweep.target`
+    /// left out (the target changes the recommendation, not the runs).
+    pub yaml: String,
+}
+
+impl Header {
+    pub fn new(scenario: &Scenario, shard: Option<Shard>) -> Header {
+        let mut plain = scenario.clone();
+        let target = plain.sweep.as_mut().and_then(|s| s.target.take());
+        let yaml = plain.to_yaml();
+        Header {
+            scenario: scenario.name.clone(),
+            scenario_hash: format!("{:016x}", fnv1a(yaml.as_bytes())),
+            runs: sweep_of(scenario).runs(scenario).len(),
+            shard: shard.map(|s| s.to_string()),
+            target,
+            yaml,
+        }
+    }
+
+    /// The same sweep (shards may differ).
+    fn same_sweep(&self, other: &Header) -> bool {
+        self.scenario == other.scenario
+            && self.scenario_hash == other.scenario_hash
+            && self.runs == other.runs
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "sweep `{}` (scenario hash {}, {} runs{})",
+            self.scenario,
+            self.scenario_hash,
+            self.runs,
+            self.shard
+                .as_ref()
+                .map_or(String::new(), |s| format!(", shard {s}"))
+        )
+    }
+
+    fn read(dir: &Path) -> Result<Header, SweepError> {
+        let path = dir.join(HEADER_FILE);
+        let text = fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
+        serde_json::from_str(&text).map_err(|e| {
+            io_err(
+                &path,
+                format!("not a sweep header written by buddysim sweep: {e}"),
+            )
+        })
+    }
+
+    /// The scenario the header was written for.
+    fn scenario_of(&self, dir: &Path) -> Result<Scenario, SweepError> {
+        let file = dir.join(HEADER_FILE).display().to_string();
+        let mut scenario = Scenario::parse(&self.yaml, &file)?;
+        if let Some(s) = scenario.sweep.as_mut() {
+            s.target = self.target;
+        }
+        Ok(scenario)
+    }
+}
+
+/// The scenario's sweep; one replicate of the scenario as it is when it has none.
+pub fn sweep_of(scenario: &Scenario) -> Sweep {
+    scenario.sweep.clone().unwrap_or(Sweep {
+        grid: Default::default(),
+        seeds: 1,
+        target: None,
+    })
+}
+
+/// The table of a sweep's results: horizon and axes from the scenario, the target from
+/// `target`, else the scenario's `sweep.target`, else 0.05.
+pub fn report(scenario: &Scenario, target: Option<f64>, results: &[RunResult]) -> SweepReport {
+    let sweep = sweep_of(scenario);
+    SweepReport::new(
+        &scenario.name,
+        sweep.grid.0.iter().map(|(k, _)| k.clone()).collect(),
+        scenario.duration.as_secs_f64(),
+        target.or(sweep.target).unwrap_or(0.05),
+        results,
+    )
+}
+
+/// A sweep ready to run in a folder: what is done and what is left.
+pub struct Plan {
+    dir: PathBuf,
+    scenario: Scenario,
+    done: Vec<RunResult>,
+    todo: Vec<Run>,
+}
+
+/// Opens `dir` for the sweep of `scenario` (its shard only, when given). Without `resume` the
+/// folder must not hold a sweep yet; with it, a folder holding the same sweep and shard is
+/// continued (its finished runs are kept and not run again) and a folder without one is
+/// started.
+pub fn prepare(
+    scenario: &Scenario,
+    dir: &Path,
+    shard: Option<Shard>,
+    resume: bool,
+) -> Result<Plan, SweepError> {
+    let header = Header::new(scenario, shard);
+    let runs = sweep_of(scenario).runs(scenario);
+    let mine = match shard {
+        Some(s) => s.select(&runs),
+        None => runs.clone(),
+    };
+    let header_path = dir.join(HEADER_FILE);
+    let results_path = dir.join(RESULTS_FILE);
+    let existing = header_path.exists() || results_path.exists();
+    let done = if existing && resume {
+        let found = Header::read(dir)?;
+        if !(found.same_sweep(&header) && found.shard == header.shard) {
+            return Err(SweepError::Mismatch(format!(
+                "{}: cannot resume: the folder holds {}, not {} asked for now; use another \
+                 --out, or the scenario, --set, --seeds and --shard the folder was started with",
+                dir.display(),
+                found.describe(),
+                header.describe()
+            )));
+        }
+        let (results, truncated) = read_results(&results_path, &runs)?;
+        let other = results
+            .iter()
+            .find(|r| !mine.iter().any(|m| m.index == r.index));
+        if let Some(r) = other {
+            return Err(SweepError::Mismatch(format!(
+                "{}: run {} is not in this folder's shard",
+                results_path.display(),
+                r.id
+            )));
+        }
+        if truncated {
+            write_atomic(&results_path, &results_jsonl(&results)?)?;
+        }
+        results
+    } else if existing {
+        return Err(SweepError::Mismatch(format!(
+            "{} already holds a sweep: pass --resume to continue it, or choose another --out",
+            dir.display()
+        )));
+    } else {
+        fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+        let mut text = serde_json::to_string_pretty(&header).map_err(|e| io_err(dir, e))?;
+        text.push('\n');
+        write_atomic(&header_path, &text)?;
+        write_atomic(&results_path, "")?;
+        Vec::new()
+    };
+    let todo = mine
+        .into_iter()
+        .filter(|r| !done.iter().any(|d| d.index == r.index))
+        .collect();
+    Ok(Plan {
+        dir: dir.to_path_buf(),
+        scenario: scenario.clone(),
+        done,
+        todo,
+    })
+}
+
+impl Plan {
+    /// Runs still to do, in index order.
+    pub fn todo(&self) -> &[Run] {
+        &self.todo
+    }
+
+    /// Runs found finished in the folder.
+    pub fn done(&self) -> usize {
+        self.done.len()
+    }
+
+    /// Runs what is left on `jobs` threads (0: one per core), appending each result to
+    /// `results.jsonl` as it ends, then rewrites the file in index order. Returns every result
+    /// of the folder (found and new) in index order. The first failing run stops the sweep;
+    /// the results written so far stay for a resume.
+    pub fn execute<E, F>(self, jobs: usize, runner: F) -> Result<Vec<RunResult>, SweepError>
+    where
+        E: fmt::Display,
+        F: Fn(&Run, &Scenario) -> Result<Summary, E> + Sync,
+    {
+        let path = self.dir.join(RESULTS_FILE);
+        let file = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(|e| io_err(&path, e))?;
+        let file = Mutex::new(file);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs)
+            .build()
+            .map_err(|e| SweepError::Pool(e.to_string()))?;
+        let base = &self.scenario;
+        let new: Vec<RunResult> = pool.install(|| {
+            self.todo
+                .par_iter()
+                .map(|run| {
+                    let scenario = run.scenario(base)?;
+                    let summary = runner(run, &scenario).map_err(|e| SweepError::Run {
+                        id: run.id.clone(),
+                        message: e.to_string(),
+                    })?;
+                    let result = RunResult::new(run, summary);
+                    let mut line = serde_json::to_string(&result).map_err(|e| io_err(&path, e))?;
+                    line.push('\n');
+                    let mut f = file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    f.write_all(line.as_bytes())
+                        .and_then(|()| f.flush())
+                        .map_err(|e| io_err(&path, e))?;
+                    Ok(result)
+                })
+                .collect::<Result<Vec<_>, SweepError>>()
+        })?;
+        let mut all = self.done;
+        all.extend(new);
+        all.sort_by_key(|r| r.index);
+        write_atomic(&path, &results_jsonl(&all)?)?;
+        Ok(all)
+    }
+}
+
+/// Reads a `results.jsonl` of the sweep whose runs are `runs`: every complete line must be a
+/// result of one of them, at most once. A last line without its `\n` (a run cut off while being
+/// written) is dropped; the flag says whether there was one.
+fn read_results(path: &Path, runs: &[Run]) -> Result<(Vec<RunResult>, bool), SweepError> {
+    let text = match fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(io_err(path, e)),
+    };
+    let file = path.display().to_string();
+    let mut results: Vec<RunResult> = Vec::new();
+    let mut seen: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut truncated = false;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let err = |message: String| SweepError::Results {
+            file: file.clone(),
+            line: i + 1,
+            message,
+        };
+        let Some(line) = line.strip_suffix('\n') else {
+            truncated = true;
+            break;
+        };
+        let r: RunResult = serde_json::from_str(line)
+            .map_err(|e| err(format!("not a run result (a line of buddysim sweep): {e}")))?;
+        match runs.get(r.index) {
+            Some(run) if run.id == r.id => {}
+            Some(run) => {
+                return Err(err(format!(
+                    "run {} is `{}` in this sweep, the line says `{}`",
+                    r.index, run.id, r.id
+                )))
+            }
+            None => {
+                return Err(err(format!(
+                    "run {} is beyond the sweep's {} runs",
+                    r.index,
+                    runs.len()
+                )))
+            }
+        }
+        if !(r.summary.simulated_s.is_finite() && r.summary.simulated_s >= 0.0) {
+            return Err(err(format!(
+                "simulated_s {} is not a time",
+                r.summary.simulated_s
+            )));
+        }
+        if let Some(first) = seen.insert(r.index, i + 1) {
+            return Err(err(format!(
+                "run {} appears again (first on line {first})",
+                r.id
+            )));
+        }
+        results.push(r);
+    }
+    Ok((results, truncated))
+}
+
+/// Results as `results.jsonl` text, one line each.
+fn results_jsonl(results: &[RunResult]) -> Result<String, SweepError> {
+    let mut text = String::new();
+    for r in results {
+        text.push_str(&serde_json::to_string(r).map_err(|e| SweepError::Run {
+            id: r.id.clone(),
+            message: e.to_string(),
+        })?);
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+/// Writes `contents` to a temporary file beside `path` and renames it into place.
+fn write_atomic(path: &Path, contents: &str) -> Result<(), SweepError> {
+    let name = path.file_name().map_or_else(
+        || "out".into(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    fs::write(&tmp, contents).map_err(|e| io_err(&tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| io_err(path, e))
+}
+
+/// Writes the final files of a complete sweep into `dir`: `sweep.json` (whole sweep),
+/// `results.jsonl` in index order, `sweep.csv` and `survival.csv`.
+pub fn write_outputs(
+    dir: &Path,
+    scenario: &Scenario,
+    results: &[RunResult],
+    report: &SweepReport,
+) -> Result<(), SweepError> {
+    fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    let mut header =
+        serde_json::to_string_pretty(&Header::new(scenario, None)).map_err(|e| io_err(dir, e))?;
+    header.push('\n');
+    write_atomic(&dir.join(HEADER_FILE), &header)?;
+    let mut sorted = results.to_vec();
+    sorted.sort_by_key(|r| r.index);
+    write_atomic(&dir.join(RESULTS_FILE), &results_jsonl(&sorted)?)?;
+    write_atomic(&dir.join(SWEEP_CSV), &report.sweep_csv())?;
+    write_atomic(&dir.join(SURVIVAL_CSV), &report.survival_csv())
+}
+
+/// Shard folders combined.
+pub struct Merged {
+    /// The sweep's scenario, read back from the folders' header.
+    pub scenario: Scenario,
+    /// Every result found, in index order.
+    pub results: Vec<RunResult>,
+    /// Runs no folder holds, in index order.
+    pub missing: Vec<Run>,
+}
+
+/// Reads shard folders of one sweep: they must hold the same sweep (same header but for the
+/// shard) and no run twice. Runs that no folder holds are an error unless `partial`.
+pub fn merge(dirs: &[PathBuf], partial: bool) -> Result<Merged, SweepError> {
+    let Some(first_dir) = dirs.first() else {
+        return Err(SweepError::Missing("no folders to merge".into()));
+    };
+    let first = Header::read(first_dir)?;
+    let scenario = first.scenario_of(first_dir)?;
+    let runs = sweep_of(&scenario).runs(&scenario);
+    let mut by_index: BTreeMap<usize, (RunResult, &Path)> = BTreeMap::new();
+    for dir in dirs {
+        let header = Header::read(dir)?;
+        if !header.same_sweep(&first) {
+            return Err(SweepError::Mismatch(format!(
+                "{} holds {}, but {} holds {}: only shards of one sweep merge",
+                dir.display(),
+                header.describe(),
+                first_dir.display(),
+                first.describe()
+            )));
+        }
+        let (results, _) = read_results(&dir.join(RESULTS_FILE), &runs)?;
+        for r in results {
+            if let Some((_, other)) = by_index.get(&r.index) {
+                return Err(SweepError::Mismatch(format!(
+                    "run {} is in both {} and {}: merge each shard once",
+                    r.id,
+                    other.display(),
+                    dir.display()
+                )));
+            }
+            by_index.insert(r.index, (r, dir));
+        }
+    }
+    let missing: Vec<Run> = runs
+        .into_iter()
+        .filter(|r| !by_index.contains_key(&r.index))
+        .collect();
+    if !missing.is_empty() && !partial {
+        let list: Vec<&str> = missing
+            .iter()
+            .take(LIST_MAX)
+            .map(|r| r.id.as_str())
+            .collect();
+        return Err(SweepError::Missing(format!(
+            "{} of {} runs are missing: {}{}; finish their shards (buddysim sweep … --shard K/N \
+             --resume), or pass --partial for a table of the runs there are",
+            missing.len(),
+            first.runs,
+            list.join("; "),
+            if missing.len() > LIST_MAX { "; …" } else { "" }
+        )));
+    }
+    Ok(Merged {
+        scenario,
+        results: by_index.into_values().map(|(r, _)| r).collect(),
+        missing,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::run::FirstFailure;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const YAML: &str = "name: t\nkernel: '3.10'\nmachine: {memory: 1GiB, cpus: 2}\nduration: 1d\n\
+                        sweep:\n  grid:\n    vm.min_free_kbytes: [4096, 8192]\n    \
+                        vm.extfrag_threshold: [100, 500]\n  seeds: 3\n";
+
+    fn scenario() -> Scenario {
+        Scenario::parse(YAML, "t.yaml").unwrap()
+    }
+
+    /// A fake simulator: fails when the seed is odd and min_free_kbytes is small, at a time
+    /// derived from the seed.
+    fn fake(run: &Run, s: &Scenario) -> Result<Summary, String> {
+        let small = run.settings.iter().any(|x| x == "vm.min_free_kbytes=4096");
+        Ok(Summary {
+            scenario: s.name.clone(),
+            seed: s.seed,
+            kernel: s.kernel.clone(),
+            simulated_s: 86_400.0,
+            pods_started: 5,
+            pod_start_failures: 0,
+            first_failure: (small && s.seed % 2 == 1).then(|| FirstFailure {
+                time_s: (s.seed % 86_400) as f64,
+                pod: 1,
+                order: 6,
+                reason: "no_block_of_order".into(),
+            }),
+            min_free_order6_blocks: 1,
+            reserved_kib: 3 * s.tunables.min_free_kbytes.unwrap_or(0),
+            compact_stall: run.index as u64,
+            compact_success: 0,
+            compact_fail: 0,
+            allocstall: 0,
+            pgscan_kswapd: 0,
+            pgscan_direct: 0,
+            pgsteal_kswapd: 10,
+            pgsteal_direct: 1,
+            memcg_kmem_ids: 0,
+            memcg_zombies: 0,
+            final_buddyinfo: String::new(),
+        })
+    }
+
+    fn files(dir: &Path) -> (String, String) {
+        (
+            fs::read_to_string(dir.join(RESULTS_FILE)).unwrap(),
+            fs::read_to_string(dir.join(HEADER_FILE)).unwrap(),
+        )
+    }
+
+    #[test]
+    fn same_results_at_any_thread_count() {
+        let s = scenario();
+        let tmp = tempfile::tempdir().unwrap();
+        let mut outs = Vec::new();
+        for jobs in [1, 2, 4] {
+            let dir = tmp.path().join(format!("j{jobs}"));
+            let plan = prepare(&s, &dir, None, false).unwrap();
+            assert_eq!(plan.todo().len(), 12);
+            let results = plan.execute(jobs, fake).unwrap();
+            assert_eq!(results.len(), 12);
+            assert!(results.iter().enumerate().all(|(i, r)| r.index == i));
+            outs.push(files(&dir));
+        }
+        assert_eq!(outs[0], outs[1]);
+        assert_eq!(outs[0], outs[2]);
+        assert_eq!(outs[0].0.lines().count(), 12);
+    }
+
+    #[test]
+    fn resume_runs_only_what_is_missing_and_drops_a_cut_line() {
+        let s = scenario();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("r");
+        prepare(&s, &dir, None, false)
+            .unwrap()
+            .execute(2, fake)
+            .unwrap();
+        let (full, _) = files(&dir);
+        // Keep 5 lines and half of the sixth, as a kill mid-write would.
+        let lines: Vec<&str> = full.lines().collect();
+        let mut cut = lines[..5].join("\n");
+        cut.push('\n');
+        cut.push_str(&lines[5][..lines[5].len() / 2]);
+        fs::write(dir.join(RESULTS_FILE), &cut).unwrap();
+        let err = prepare(&s, &dir, None, false).err().unwrap();
+        assert!(err.to_string().contains("pass --resume"), "{err}");
+        let plan = prepare(&s, &dir, None, true).unwrap();
+        assert_eq!((plan.done(), plan.todo().len()), (5, 7));
+        let calls = AtomicUsize::new(0);
+        plan.execute(2, |r: &Run, s: &Scenario| {
+            calls.fetch_add(1, Ordering::Relaxed);
+            fake(r, s)
+        })
+        .unwrap();
+        assert_eq!(calls.into_inner(), 7);
+        assert_eq!(files(&dir).0, full);
+    }
+
+    #[test]
+    fn resume_refuses_another_sweep_and_bad_lines() {
+        let s = scenario();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("r");
+        prepare(&s, &dir, None, false)
+            .unwrap()
+            .execute(1, fake)
+            .unwrap();
+        let mut other = s.clone();
+        other.seed = 9;
+        let err = prepare(&other, &dir, None, true).err().unwrap().to_string();
+        assert!(err.contains("cannot resume: the folder holds sweep `t`"), "{err}");
+        let shard = Some(Shard { k: 1, n: 2 });
+        let err = prepare(&s, &dir, shard, true).err().unwrap().to_string();
+        assert!(err.contains("shard 1/2"), "{err}");
+        // A different target is the same sweep.
+        let mut target = s.clone();
+        target.sweep.as_mut().unwrap().target = Some(0.2);
+        assert_eq!(prepare(&target, &dir, None, true).unwrap().todo().len(), 0);
+        // A complete line that is not a result names the file and line.
+        let (full, _) = files(&dir);
+        fs::write(dir.join(RESULTS_FILE), format!("{full}{{\"x\":1}}\n")).unwrap();
+        let err = prepare(&s, &dir, None, true).err().unwrap().to_string();
+        assert!(err.contains("results.jsonl:13: not a run result"), "{err}");
+        let dup = full.lines().next().unwrap();
+        fs::write(dir.join(RESULTS_FILE), format!("{full}{dup}\n")).unwrap();
+        let err = prepare(&s, &dir, None, true).err().unwrap().to_string();
+        assert!(err.contains(":13: run") && err.contains("appears again (first on line 1)"));
+    }
+
+    #[test]
+    fn shards_merge_to_the_whole_sweep() {
+        let s = scenario();
+        let tmp = tempfile::tempdir().unwrap();
+        let whole = tmp.path().join("whole");
+        let all = prepare(&s, &whole, None, false)
+            .unwrap()
+            .execute(2, fake)
+            .unwrap();
+        let rep = report(&s, None, &all);
+        write_outputs(&whole, &s, &all, &rep).unwrap();
+        let mut dirs = Vec::new();
+        for k in 1..=3 {
+            let dir = tmp.path().join(format!("s{k}"));
+            let plan = prepare(&s, &dir, Some(Shard { k, n: 3 }), false).unwrap();
+            assert_eq!(plan.todo().len(), 4);
+            plan.execute(1, fake).unwrap();
+            dirs.push(dir);
+        }
+        let err = merge(&dirs[..2], false).err().unwrap().to_string();
+        assert!(err.starts_with("4 of 12 runs are missing: "), "{err}");
+        assert_eq!(merge(&dirs[..2], true).unwrap().missing.len(), 4);
+        let m = merge(&dirs, false).unwrap();
+        assert_eq!(m.scenario, s);
+        let out = tmp.path().join("merged");
+        let rep2 = report(&m.scenario, None, &m.results);
+        assert_eq!(rep2, rep);
+        write_outputs(&out, &m.scenario, &m.results, &rep2).unwrap();
+        for f in [HEADER_FILE, RESULTS_FILE, SWEEP_CSV, SURVIVAL_CSV] {
+            assert_eq!(
+                fs::read_to_string(out.join(f)).unwrap(),
+                fs::read_to_string(whole.join(f)).unwrap(),
+                "{f}"
+            );
+        }
+        // The same shard twice, and a shard of another sweep.
+        let twice = [dirs[0].clone(), dirs[0].clone()];
+        let err = merge(&twice, false).err().unwrap().to_string();
+        assert!(err.contains("is in both"), "{err}");
+        let mut other = s.clone();
+        other.seed = 2;
+        let odir = tmp.path().join("other");
+        prepare(&other, &odir, None, false)
+            .unwrap()
+            .execute(1, fake)
+            .unwrap();
+        let err = merge(&[dirs[0].clone(), odir], false)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("only shards of one sweep merge"), "{err}");
+    }
+
+    #[test]
+    fn a_failing_run_stops_the_sweep_and_keeps_what_finished() {
+        let s = scenario();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("f");
+        let err = prepare(&s, &dir, None, false)
+            .unwrap()
+            .execute(1, |r: &Run, s: &Scenario| {
+                if r.index == 4 {
+                    Err("broken".to_string())
+                } else {
+                    fake(r, s)
+                }
+            })
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "run vm.min_free_kbytes=4096,vm.extfrag_threshold=500,seed#1: broken"
+        );
+        let plan = prepare(&s, &dir, None, true).unwrap();
+        assert!(plan.done() >= 4 && plan.todo().iter().any(|r| r.index == 4));
+    }
+}
