@@ -6,6 +6,7 @@ mod explain;
 mod gfp;
 mod input;
 mod scenario;
+mod sweep;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -37,6 +38,11 @@ enum Command {
     Validate(scenario::ValidateArgs),
     /// Print the JSON Schema of scenario files, for editors.
     Schema,
+    /// Run a scenario's grid of settings × seeds in parallel (resumable, shardable) and
+    /// recommend the least costly setting under a failure-probability target.
+    Sweep(sweep::SweepArgs),
+    /// Combine the folders of a sharded sweep into its results and table.
+    Merge(sweep::MergeArgs),
 }
 
 /// Output format of a command.
@@ -55,6 +61,8 @@ pub fn main() -> ExitCode {
         Command::Gfp(args) => gfp::run(args),
         Command::Validate(args) => scenario::validate(args),
         Command::Schema => scenario::schema(),
+        Command::Sweep(args) => sweep::sweep(args),
+        Command::Merge(args) => sweep::merge(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

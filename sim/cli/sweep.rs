@@ -1,0 +1,202 @@
+//! `buddysim sweep` and `buddysim merge`: run a scenario's grid of settings × seeds in parallel
+//! into a folder (resumable, shardable), and combine shard folders into the sweep's table.
+
+use super::Format;
+use anyhow::{anyhow, bail, Result};
+use buddysim::report::sweep::{RunResult, SweepReport};
+use buddysim::report::sweep_dir::{self, sweep_of};
+use buddysim::scenario::{apply_override, Scenario, Shard};
+use buddysim::workload::run::{simulate, RunOptions};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args)]
+pub struct SweepArgs {
+    /// Scenario file (YAML); its `sweep:` section gives the grid and seeds.
+    scenario: PathBuf,
+    /// `KEY=V1,V2,…` makes KEY a grid axis with these values (replacing the file's axis of that
+    /// key); `KEY=VALUE` with one value is a plain override (on a grid key: fixes the axis).
+    #[arg(long = "set", value_name = "KEY=V1,V2,…")]
+    set: Vec<String>,
+    /// Seed replicates per grid point (default: the scenario's `sweep.seeds`, else 1).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    seeds: Option<u32>,
+    /// Runs at a time (default: one per available core).
+    #[arg(long, short = 'j', value_parser = clap::value_parser!(u32).range(1..))]
+    jobs: Option<u32>,
+    /// Run only the K-th of N deterministic slices of the runs (1-based), e.g. 3/8.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
+    /// Output folder (default: sweep-NAME, or sweep-NAME-K-of-N for a shard).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Continue the sweep in --out: keep the runs already in results.jsonl and run the rest.
+    #[arg(long)]
+    resume: bool,
+    /// Largest acceptable probability of a failure within the scenario's duration (default:
+    /// the scenario's `sweep.target`, else 0.05).
+    #[arg(long)]
+    target: Option<f64>,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+#[derive(clap::Args)]
+pub struct MergeArgs {
+    /// Shard folders written by `buddysim sweep --shard K/N`.
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    /// Folder for the combined results and tables.
+    #[arg(long)]
+    out: PathBuf,
+    /// Write the table of the runs there are even when some are missing.
+    #[arg(long)]
+    partial: bool,
+    /// Largest acceptable failure probability (default: the scenario's `sweep.target`, else 0.05).
+    #[arg(long)]
+    target: Option<f64>,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+/// Loads the scenario and applies the command line: `--set` lists become grid axes, single
+/// values overrides; `--seeds` replaces the replicate count.
+fn load(args: &SweepArgs) -> Result<Scenario> {
+    let mut scenario = Scenario::load(&args.scenario)?;
+    for setting in &args.set {
+        let Some((key, values)) = setting.split_once('=') else {
+            bail!("--set {setting}: expected KEY=VALUE or KEY=V1,V2,…, such as vm.extfrag_threshold=0,250,500");
+        };
+        let key = key.trim();
+        let is_axis = scenario
+            .sweep
+            .as_ref()
+            .is_some_and(|s| s.grid.0.iter().any(|(k, _)| k == key));
+        if !values.contains(',') && !is_axis {
+            apply_override(&mut scenario, setting)?;
+            continue;
+        }
+        for value in values.split(',') {
+            apply_override(&mut scenario.clone(), &format!("{key}={}", value.trim()))?;
+        }
+        let mut sweep = sweep_of(&scenario);
+        sweep.grid.set_axis(setting)?;
+        scenario.sweep = Some(sweep);
+    }
+    if let Some(seeds) = args.seeds {
+        let mut sweep = sweep_of(&scenario);
+        sweep.seeds = seeds;
+        scenario.sweep = Some(sweep);
+    }
+    scenario.validate()?;
+    Ok(scenario)
+}
+
+fn check_target(target: Option<f64>) -> Result<()> {
+    match target {
+        Some(t) if !(t > 0.0 && t < 1.0) => {
+            bail!("--target {t}: a probability strictly between 0 and 1, such as 0.05")
+        }
+        _ => Ok(()),
+    }
+}
+
+fn print(report: &SweepReport, format: Format) {
+    match format {
+        Format::Text => print!("{}", report.text()),
+        Format::Json => print!("{}", report.json()),
+    }
+}
+
+/// A progress bar of `len` runs on stderr, hidden when stderr is not a terminal.
+fn progress(len: usize) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64);
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} runs, {elapsed} elapsed, eta {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+pub fn sweep(args: SweepArgs) -> Result<()> {
+    check_target(args.target)?;
+    let shard: Option<Shard> = args.shard.as_deref().map(str::parse).transpose()?;
+    let scenario = load(&args)?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from(match shard {
+            Some(s) => format!("sweep-{}-{}-of-{}", scenario.name, s.k, s.n),
+            None => format!("sweep-{}", scenario.name),
+        })
+    });
+    let plan = sweep_dir::prepare(&scenario, &out, shard, args.resume)?;
+    let (resumed, todo) = (plan.done(), plan.todo().len());
+    let bar = progress(todo);
+    let jobs = args.jobs.map_or(0, |j| j as usize);
+    let results = plan.execute(jobs, |_, s: &Scenario| {
+        let summary = simulate(s, &RunOptions::default(), &mut |_| {});
+        bar.inc(1);
+        summary
+    });
+    bar.finish_and_clear();
+    let results = results.map_err(|e| {
+        anyhow!(
+            "{e}\n(the results so far are in {}: fix the cause and continue with --resume)",
+            out.join(sweep_dir::RESULTS_FILE).display()
+        )
+    })?;
+    eprintln!(
+        "buddysim: {} runs in {} ({todo} run now, {resumed} already there)",
+        results.len(),
+        out.display()
+    );
+    match shard {
+        Some(s) => print_shard(s, &out, &results, args.format),
+        None => {
+            let report = sweep_dir::report(&scenario, args.target, &results);
+            sweep_dir::write_outputs(&out, &scenario, &results, &report)?;
+            print(&report, args.format);
+        }
+    }
+    Ok(())
+}
+
+/// A shard has no table of its own: say what it holds and how to combine it.
+fn print_shard(shard: Shard, out: &Path, results: &[RunResult], format: Format) {
+    match format {
+        Format::Text => println!(
+            "shard {shard}: {} runs in {}; combine the shards with `buddysim merge DIR… --out DIR`",
+            results.len(),
+            out.join(sweep_dir::RESULTS_FILE).display()
+        ),
+        Format::Json => println!(
+            "{}",
+            serde_json::json!({
+                "shard": shard.to_string(),
+                "runs": results.len(),
+                "results": out.join(sweep_dir::RESULTS_FILE),
+            })
+        ),
+    }
+}
+
+pub fn merge(args: MergeArgs) -> Result<()> {
+    check_target(args.target)?;
+    let merged = sweep_dir::merge(&args.dirs, args.partial)?;
+    if !merged.missing.is_empty() {
+        eprintln!(
+            "buddysim: warning: {} of {} runs are missing; the table holds the {} there are",
+            merged.missing.len(),
+            merged.missing.len() + merged.results.len(),
+            merged.results.len()
+        );
+    }
+    let report = sweep_dir::report(&merged.scenario, args.target, &merged.results);
+    sweep_dir::write_outputs(&args.out, &merged.scenario, &merged.results, &report)?;
+    print(&report, args.format);
+    Ok(())
+}
