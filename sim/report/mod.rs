@@ -3,3 +3,5 @@
 pub mod analyze;
 pub mod explain;
 pub mod failure;
+pub mod output;
+pub mod run;
