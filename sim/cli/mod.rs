@@ -5,6 +5,7 @@ mod analyze;
 mod explain;
 mod gfp;
 mod input;
+mod run;
 mod scenario;
 mod sweep;
 
@@ -34,6 +35,8 @@ enum Command {
     Explain(analyze::Args),
     /// Decode a GFP mask (0x…) or encode flag names for a kernel version.
     Gfp(gfp::Args),
+    /// Run a scenario: when does the order-6 conntrack-cache allocation start failing?
+    Run(run::Args),
     /// Check scenario files (with `--set` overrides) and report the first error with its line.
     Validate(scenario::ValidateArgs),
     /// Print the JSON Schema of scenario files, for editors.
@@ -59,6 +62,7 @@ pub fn main() -> ExitCode {
         Command::Analyze(args) => analyze::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Gfp(args) => gfp::run(args),
+        Command::Run(args) => run::run_cmd(args),
         Command::Validate(args) => scenario::validate(args),
         Command::Schema => scenario::schema(),
         Command::Sweep(args) => sweep::sweep(args),

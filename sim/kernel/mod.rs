@@ -6,5 +6,6 @@
 
 pub mod gfp;
 pub mod profile;
+pub mod slab_caches;
 
 pub use profile::{profile, Profile, PROFILES};

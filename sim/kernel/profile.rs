@@ -6,6 +6,7 @@
 //! Where the source bracket is known but the exact release is not, the field's comment says so.
 
 use super::gfp::GfpLayout;
+pub use super::slab_caches::SlabSizes;
 use crate::capture::zoneinfo::ZoneinfoLayout;
 use crate::mm::compaction::CompactionRules;
 use crate::mm::memcontrol::{CacheParamsRule, KmemIdRelease, MemcgRules};
@@ -295,6 +296,22 @@ pub struct Profile {
     pub kswapd: KswapdRule,
     /// Which event names /proc/vmstat prints (`vmstat_text[]`).
     pub vmstat_names: VmstatNames,
+    /// How a new task's kernel stack is allocated (`alloc_thread_stack_node()`).
+    pub kernel_stack: KernelStack,
+    /// The object sizes of the kernel's named slab caches.
+    pub slab_sizes: SlabSizes,
+}
+
+/// How a task's kernel stack is allocated on x86-64 (`alloc_thread_info_node()` /
+/// `alloc_thread_stack_node()`, kernel/fork.c).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum KernelStack {
+    /// One physically contiguous `THREADINFO_GFP` block of this order (THREAD_SIZE_ORDER:
+    /// 1 = 8 KiB up to 3.14, 2 = 16 KiB from 3.15).
+    Contiguous { order: u32 },
+    /// `CONFIG_VMAP_STACK` (x86-64 default from 4.9): `__vmalloc_node_range()` of 16 KiB, four
+    /// order-0 pages.
+    Vmap,
 }
 
 const TYPES_3_10: &[MigrateType] = &[
@@ -385,6 +402,8 @@ const V3_10: Profile = Profile {
     compaction: CompactionRules::V3_10,
     kswapd: KswapdRule::PerZone,
     vmstat_names: VmstatNames::V3_10,
+    kernel_stack: KernelStack::Contiguous { order: 1 },
+    slab_sizes: SlabSizes::V3_10,
 };
 
 const V3_10_RHEL7: Profile = Profile {
@@ -397,6 +416,8 @@ const V3_10_RHEL7: Profile = Profile {
     conntrack: ConntrackCache::PerNetnsCounter,
     kmalloc_large: KmallocLargeFlags::Comp,
     memcg_params: CacheParamsRule::Rhel7,
+    // RHEL 7 carries the 3.15 change to 16 KiB stacks (unconfirmed: the RHEL source was not read).
+    kernel_stack: KernelStack::Contiguous { order: 2 },
     ..V3_10
 };
 
@@ -420,6 +441,8 @@ const V4_4: Profile = Profile {
     memcg_params: CacheParamsRule::CacheArray,
     kmem_id_release: KmemIdRelease::OnOffline,
     compaction: CompactionRules::V4_4,
+    kernel_stack: KernelStack::Contiguous { order: 2 },
+    slab_sizes: SlabSizes::V4_18,
     ..V3_10
 };
 
@@ -441,6 +464,7 @@ const V4_9: Profile = Profile {
     slab_first_try: SlabFirstTry::NoReclaim,
     kswapd: KswapdRule::PerNode,
     vmstat_names: VmstatNames::V4_9,
+    kernel_stack: KernelStack::Vmap,
     ..V4_4
 };
 

@@ -63,6 +63,10 @@ pub struct Lru {
     len: [u64; 2],
     /// One bit per page of the zone's arrays: on an LRU list.
     on: Vec<u64>,
+    /// When set, every migration of an LRU block appends `(from, to)` here, so an owner that
+    /// keeps PFNs (the workload's reverse map) can follow its pages (the kernel's rmap walk in
+    /// `remove_migration_ptes()` does this for page tables).
+    pub moves: Option<Vec<(Pfn, Pfn)>>,
 }
 
 impl Lru {
@@ -72,6 +76,7 @@ impl Lru {
             lists: [ListHead::EMPTY; 2],
             len: [0; 2],
             on: vec![0; zone.pages.len().div_ceil(64)],
+            moves: None,
         }
     }
 

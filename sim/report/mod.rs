@@ -3,6 +3,8 @@
 pub mod analyze;
 pub mod explain;
 pub mod failure;
+pub mod output;
+pub mod run;
 pub mod survival;
 pub mod sweep;
 pub mod sweep_dir;

@@ -263,6 +263,31 @@ impl Scenario {
         }
     }
 
+    /// The capture files of `initial: {capture: …}`, read and merged; an error names the file
+    /// (and line, for a parse error).
+    pub fn read_capture(&self) -> Result<crate::capture::Capture, ScenarioError> {
+        let mut merged: Option<crate::capture::Capture> = None;
+        for path in self.capture_files() {
+            let file = path.display().to_string();
+            let text = std::fs::read_to_string(&path).map_err(|e| ScenarioError::Read {
+                file: file.clone(),
+                message: e.to_string(),
+            })?;
+            let c = crate::capture::parse(&file, &text).map_err(|e| ScenarioError::Read {
+                file: file.clone(),
+                message: e.to_string(),
+            })?;
+            match &mut merged {
+                Some(m) => m.merge(c),
+                None => merged = Some(c),
+            }
+        }
+        merged.ok_or_else(|| ScenarioError::Invalid {
+            path: "initial.capture".into(),
+            message: "no capture files".into(),
+        })
+    }
+
     /// The pod event log of `arrivals: {replay: …}`, read and checked; `None` for other arrivals.
     pub fn replay_events(&self) -> Result<Option<Vec<PodEvent>>, ScenarioError> {
         let Some(Pods {

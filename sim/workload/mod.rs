@@ -7,5 +7,7 @@
 //! snapshots of each mark are the expected values.
 
 pub mod counts;
+pub mod pods;
 pub mod run;
+pub mod system;
 pub mod trace;

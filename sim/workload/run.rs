@@ -1,10 +1,53 @@
 //! A scenario run: the simulated node under its workload on the engine's clock, and what was
 //! observed (summary, time series, events, final /proc text).
 //!
-//! [`simulate`] is the whole run; it does no I/O (the report layer writes the files).
+//! The run is a discrete-event loop. Pod arrivals and exits, background page-cache load,
+//! probes, operator actions and samples are events on the virtual clock; kswapd and kcompactd
+//! run as events too, 1 ms after an allocation wakes them (the kernel threads run as soon as
+//! the scheduler lets them), kswapd naps HZ/10 after a run (`kswapd_try_to_sleep()`), and
+//! proactive compaction checks every 500 ms (`HPAGE_FRAG_CHECK_INTERVAL_MSEC`, 5.9+).
+//!
+//! A pod start follows runc on a Kubernetes node: a memory cgroup is created and its kmem
+//! accounting activated (which may grow every root cache's memcg array), then the pod's network
+//! namespace is created (`setup_net()`, with its nf_conntrack cache on kernels that make one:
+//! **the allocation this project predicts**); if that fails the pod fails to start and its
+//! memcg is removed. A started pod then allocates its kernel stacks, page tables, anon memory,
+//! page cache and slab objects. At exit it frees its anon memory, kernel pages and unreclaimable
+//! slab objects; objects of reclaimable caches (dentries, inodes) and its page cache stay
+//! cached until reclaim frees them, as the kernel keeps them; its memcg is removed and lingers
+//! as a zombie with the scenario's leak probability.
+//!
+//! [`simulate`] does no I/O beyond reading the files the scenario names (through the scenario
+//! layer); the report layer writes the outputs.
 
-use crate::scenario::Scenario;
+use crate::capture::slabinfo;
+use crate::engine::rng::Streams;
+use crate::engine::{EventQueue, Time};
+use crate::kernel::profile::Profile;
+use crate::mm::check;
+use crate::mm::compaction::{compact_memory, kcompactd_do_work, proactive_compaction};
+use crate::mm::memcontrol::MemcgId;
+use crate::mm::mmzone::{Node, NodeSpec, OwnerKind, Pfn, ZoneSpec as MmZoneSpec, ZoneType};
+use crate::mm::netns::{CacheOutcome, NetnsId};
+use crate::mm::page_alloc::pcp::PcpConfig;
+use crate::mm::page_alloc::setup::{self, Thp};
+use crate::mm::slub::KmallocRoute;
+use crate::mm::vmscan::{
+    drop_caches, kswapd_nap_over, kswapd_run, LruType, Shrinker, SlabShrinker,
+};
+use crate::mm::{mmzone::x86_64_layout, procfs};
+use crate::scenario::reconstruct::{reconstruct, Options};
+use crate::scenario::{
+    Arrivals, Initial, PodEventKind, PodProfile, Scenario, SlabAmount, ThpMode, Tunables,
+};
+use crate::workload::pods::{lifetime, ArrivalProcess};
+use crate::workload::system::{
+    reason_name, CacheId, Failed, Object, PageblockRow, Settings, System,
+};
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The first conntrack-cache creation that failed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -65,12 +108,1132 @@ pub enum RunError {
     Invariant { time_s: f64, what: String },
 }
 
+/// One sample of one zone (a `buddyinfo.csv` row).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ZoneSample {
+    pub time_s: f64,
+    pub node: u32,
+    pub zone: ZoneType,
+    pub nr_free_pages: u64,
+    /// Free blocks per order, 11 entries.
+    pub free: [u64; 11],
+    pub min: u64,
+    pub low: u64,
+    pub high: u64,
+}
+
+/// The node-wide counters of one sample (a `vmstat.csv` row), in [`VMSTAT_COLUMNS`] order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VmSample {
+    pub time_s: f64,
+    pub values: [u64; VMSTAT_COLUMNS.len()],
+}
+
+/// The columns of `vmstat.csv` after `time_s`: kernel counter names, then the model's own.
+pub const VMSTAT_COLUMNS: [&str; 24] = [
+    "nr_free_pages",
+    "nr_anon_pages",
+    "nr_file_pages",
+    "nr_slab_reclaimable",
+    "nr_slab_unreclaimable",
+    "nr_kernel_stack",
+    "nr_page_table_pages",
+    "pgscan_kswapd",
+    "pgscan_direct",
+    "pgsteal_kswapd",
+    "pgsteal_direct",
+    "allocstall",
+    "compact_stall",
+    "compact_fail",
+    "compact_success",
+    "compact_migrate_scanned",
+    "compact_free_scanned",
+    "kswapd_runs",
+    "kcompactd_runs",
+    "pods_running",
+    "memcg_kmem_ids",
+    "memcg_zombies",
+    "memcg_array_entries",
+    "netns",
+];
+
+/// What happened, for `events.jsonl`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    PodStart {
+        pod: u64,
+        ok: bool,
+    },
+    PodExit {
+        pod: u64,
+    },
+    /// The conntrack cache's memcg-array kmalloc (`order` null for a small kmalloc).
+    CacheCreate {
+        pod: u64,
+        cache: String,
+        size: u64,
+        order: Option<u32>,
+        ok: bool,
+        reason: Option<String>,
+    },
+    Probe {
+        order: u32,
+        gfp: String,
+        ok: bool,
+        reason: Option<String>,
+    },
+    Action {
+        action: String,
+    },
+    MemcgGrow {
+        entries: u32,
+        ok: bool,
+    },
+    /// A pod's other allocation failed (it runs with less).
+    AllocFail {
+        pod: u64,
+        what: String,
+        order: u32,
+        reason: String,
+    },
+}
+
+/// An event with its time.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Event {
+    pub time_s: f64,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// The final /proc text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FinalText {
+    pub buddyinfo: String,
+    pub pagetypeinfo: String,
+    pub zoneinfo: String,
+    pub slabinfo: String,
+}
+
+/// Everything a run observed.
+#[derive(Clone, Debug)]
+pub struct RunOutput {
+    pub summary: Summary,
+    pub zones: Vec<ZoneSample>,
+    pub vmstat: Vec<VmSample>,
+    pub events: Vec<Event>,
+    pub pageblocks_start: Vec<PageblockRow>,
+    pub pageblocks_end: Vec<PageblockRow>,
+    pub final_text: FinalText,
+}
+
 /// Runs `scenario`; `progress` is told the simulated fraction done (0 to 1) now and then.
+/// Only the summary is kept (what a sweep needs).
 pub fn simulate(
     scenario: &Scenario,
     opts: &RunOptions,
     progress: &mut dyn FnMut(f64),
 ) -> Result<Summary, RunError> {
-    let _ = (scenario, opts, progress);
-    Err(RunError::Setup("the simulator lands in the next commit".into()))
+    Run::new(scenario, opts, false)?
+        .execute(progress)
+        .map(|o| o.summary)
+}
+
+/// Runs `scenario` keeping every observation (`buddysim run`).
+pub fn run(
+    scenario: &Scenario,
+    opts: &RunOptions,
+    progress: &mut dyn FnMut(f64),
+) -> Result<RunOutput, RunError> {
+    Run::new(scenario, opts, true)?.execute(progress)
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Ev {
+    Arrival,
+    Replay(usize),
+    Exit(usize),
+    Sample,
+    Probe(usize),
+    Action(usize),
+    PageCacheJob,
+    LogRotation,
+    Kswapd(usize),
+    KswapdNap(usize),
+    Kcompactd(usize),
+    Proactive,
+}
+
+/// A running pod's memory.
+#[derive(Default)]
+struct Pod {
+    number: u64,
+    memcg: Option<MemcgId>,
+    netns: Option<NetnsId>,
+    anon: Vec<u32>,
+    stacks: Vec<(Pfn, u8)>,
+    page_tables: Vec<(Pfn, u8)>,
+    objects: Vec<Object>,
+}
+
+/// A pod profile with its caches resolved.
+struct Recipe {
+    profile: PodProfile,
+    /// (cache, objects per pod, of which never freed)
+    slab: Vec<(CacheId, u64, u64)>,
+    kmalloc: Vec<(u32, u32)>,
+}
+
+struct Run<'s> {
+    s: &'s Scenario,
+    profile: &'static Profile,
+    opts: RunOptions,
+    full: bool,
+    sys: System,
+    q: EventQueue<Ev>,
+    end: Time,
+    arrivals: Option<ArrivalProcess>,
+    replay: Vec<(Time, PodEventKind, String)>,
+    replay_pods: BTreeMap<String, usize>,
+    lifetimes: ChaCha8Rng,
+    leaks: ChaCha8Rng,
+    background: ChaCha8Rng,
+    pod_recipe: Option<Recipe>,
+    daemon_recipe: Option<Recipe>,
+    pods: Vec<Option<Pod>>,
+    running: u64,
+    started: u64,
+    failures: u64,
+    first_failure: Option<FirstFailure>,
+    min_order6: u64,
+    kswapd_pending: Vec<bool>,
+    kcompactd_pending: Vec<bool>,
+    kswapd_runs: u64,
+    kcompactd_runs: u64,
+    probe_masks: Vec<u64>,
+    zones: Vec<ZoneSample>,
+    vmstat: Vec<VmSample>,
+    events: Vec<Event>,
+    pageblocks_start: Vec<PageblockRow>,
+}
+
+/// A pod's memory faulted in 2 MiB batches (512 pages; the last one shorter).
+fn chunks(pages: u64) -> impl Iterator<Item = u64> {
+    (0..pages.div_ceil(512)).map(move |i| (pages - i * 512).min(512))
+}
+
+/// The tunables as the system applies them.
+fn settings(profile: &Profile, t: &Tunables, thp: ThpMode) -> Settings {
+    let mut ratio = profile.lowmem_reserve_ratio;
+    if let Some(v) = &t.lowmem_reserve_ratio {
+        for (zt, r) in profile.zones.iter().zip(v) {
+            ratio[zt.index()] = *r;
+        }
+    }
+    Settings {
+        watermarks: setup::Tunables {
+            min_free_kbytes: t.min_free_kbytes,
+            watermark_scale_factor: t
+                .watermark_scale_factor
+                .unwrap_or(profile.watermark_scale_factor),
+            lowmem_reserve_ratio: ratio,
+            thp: match thp {
+                ThpMode::Always => Thp::Always,
+                ThpMode::Madvise => Thp::Madvise,
+                ThpMode::Never => Thp::Never,
+            },
+        },
+        extfrag_threshold: t.extfrag_threshold.unwrap_or(profile.extfrag_threshold),
+        watermark_boost_factor: t
+            .watermark_boost_factor
+            .unwrap_or(profile.watermark_boost_factor),
+        compaction_proactiveness: t
+            .compaction_proactiveness
+            .unwrap_or(profile.proactive.map_or(0, |p| p.1)),
+    }
+}
+
+/// The machine's zones: explicit ones, or the x86-64 layout of its memory.
+fn node_specs(s: &Scenario) -> Result<Vec<NodeSpec>, RunError> {
+    let m = &s.machine;
+    if m.zones.is_empty() {
+        return x86_64_layout(m.memory.0, m.numa_nodes).map_err(|e| RunError::Setup(e.to_string()));
+    }
+    let mut specs: Vec<NodeSpec> = Vec::new();
+    for z in &m.zones {
+        let spec =
+            MmZoneSpec::from_sizes(z.zone, z.start_pfn, z.spanned.0, z.present.0, z.managed.0)
+                .map_err(|e| RunError::Setup(format!("machine.zones: {e}")))?;
+        match specs.iter_mut().find(|n| n.node == z.node) {
+            Some(n) => n.zones.push(spec),
+            None => specs.push(NodeSpec {
+                node: z.node,
+                zones: vec![spec],
+            }),
+        }
+    }
+    specs.sort_by_key(|n| n.node);
+    for n in &mut specs {
+        n.zones.sort_by_key(|z| z.start_pfn);
+    }
+    Ok(specs)
+}
+
+fn setup_err(e: impl std::fmt::Display) -> RunError {
+    RunError::Setup(e.to_string())
+}
+
+impl<'s> Run<'s> {
+    fn new(s: &'s Scenario, opts: &RunOptions, full: bool) -> Result<Run<'s>, RunError> {
+        let profile = s.profile().map_err(setup_err)?;
+        let streams = Streams::new(s.seed);
+        let specs = node_specs(s)?;
+        let settings = settings(profile, &s.tunables, s.transparent_hugepage);
+        let (nodes, set_watermarks) = match &s.initial {
+            Initial::Capture(c) => {
+                let capture = s.read_capture().map_err(setup_err)?;
+                let mut opts = Options::new(profile);
+                opts.machine = (!s.machine.zones.is_empty()).then_some(specs.as_slice());
+                opts.split = c.split.clone();
+                let r = reconstruct(&capture, s.seed, &opts).map_err(setup_err)?;
+                let t = &s.tunables;
+                let recompute = t.min_free_kbytes.is_some()
+                    || t.watermark_scale_factor.is_some()
+                    || t.lowmem_reserve_ratio.is_some();
+                (r.nodes, recompute)
+            }
+            _ => (
+                Node::build_all(&specs, profile, PcpConfig::Off).map_err(setup_err)?,
+                true,
+            ),
+        };
+        let sys = System::new(
+            profile,
+            nodes,
+            s.machine.cpus,
+            s.kmem_accounting,
+            settings,
+            set_watermarks,
+            streams.stream("shrinker object choice"),
+        )
+        .map_err(RunError::Setup)?;
+        let probe_masks = s
+            .probes
+            .alloc
+            .iter()
+            .map(|p| profile.gfp.parse(&p.gfp).map_err(RunError::Setup))
+            .collect::<Result<_, _>>()?;
+        let replay = match s.replay_events().map_err(setup_err)? {
+            Some(events) => events
+                .into_iter()
+                .map(|e| (Time(e.time.0), e.kind, e.pod))
+                .collect(),
+            None => Vec::new(),
+        };
+        let node_count = sys.nodes.len();
+        let mut run = Run {
+            s,
+            profile,
+            opts: *opts,
+            full,
+            sys,
+            q: EventQueue::new(),
+            end: Time(s.duration.0),
+            arrivals: s
+                .workload
+                .pods
+                .as_ref()
+                .filter(|p| !matches!(p.arrivals, Arrivals::Replay(_)))
+                .map(|p| ArrivalProcess::new(&p.arrivals, streams.stream("pod arrivals"))),
+            replay,
+            replay_pods: BTreeMap::new(),
+            lifetimes: streams.stream("pod lifetimes"),
+            leaks: streams.stream("leaks"),
+            background: streams.stream("background"),
+            pod_recipe: None,
+            daemon_recipe: None,
+            pods: Vec::new(),
+            running: 0,
+            started: 0,
+            failures: 0,
+            first_failure: None,
+            min_order6: u64::MAX,
+            kswapd_pending: vec![false; node_count],
+            kcompactd_pending: vec![false; node_count],
+            kswapd_runs: 0,
+            kcompactd_runs: 0,
+            probe_masks,
+            zones: Vec::new(),
+            vmstat: Vec::new(),
+            events: Vec::new(),
+            pageblocks_start: Vec::new(),
+        };
+        run.pod_recipe = s
+            .workload
+            .pods
+            .as_ref()
+            .map(|p| run.recipe(&p.profile, "workload.pods.profile"))
+            .transpose()?;
+        run.daemon_recipe = s
+            .workload
+            .daemons
+            .as_ref()
+            .map(|d| {
+                let p = d
+                    .profile
+                    .clone()
+                    .or_else(|| s.workload.pods.as_ref().map(|p| p.profile.clone()))
+                    .unwrap_or_default();
+                run.recipe(&p, "workload.daemons.profile")
+            })
+            .transpose()?;
+        if let Initial::Fill(_) = &s.initial {
+            run.fill()?;
+        }
+        Ok(run)
+    }
+
+    fn recipe(&mut self, p: &PodProfile, at: &str) -> Result<Recipe, RunError> {
+        let mut slab = Vec::new();
+        for (name, &n) in &p.slab {
+            let id = self
+                .sys
+                .cache_id(name)
+                .map_err(|e| RunError::Setup(format!("{at}.slab.{name}: {e}")))?;
+            let leak = self.s.workload.leaks.slab_never_freed.get(name).copied();
+            slab.push((id, n, leak.unwrap_or(0).min(n)));
+        }
+        for (name, &n) in &self.s.workload.leaks.slab_never_freed {
+            if !p.slab.contains_key(name) {
+                let id = self.sys.cache_id(name).map_err(|e| {
+                    RunError::Setup(format!("workload.leaks.slab_never_freed.{name}: {e}"))
+                })?;
+                slab.push((id, n, n));
+            }
+        }
+        let kmalloc = p
+            .kmalloc
+            .iter()
+            .map(|k| (k.size.0 as u32, k.count))
+            .collect();
+        Ok(Recipe {
+            profile: p.clone(),
+            slab,
+            kmalloc,
+        })
+    }
+
+    /// `initial: {fill: …}`: memory in use at the start, held for the whole run.
+    fn fill(&mut self) -> Result<(), RunError> {
+        let Initial::Fill(f) = &self.s.initial else {
+            return Ok(());
+        };
+        let fail = |what: &str, e: Failed| {
+            RunError::Setup(format!(
+                "initial.fill.{what}: the node cannot hold it ({} at order {})",
+                reason_name(e.reason),
+                e.order
+            ))
+        };
+        let mut kept = Vec::new();
+        self.sys
+            .alloc_kernel(OwnerKind::Kernel, 0, f.kernel.0 / 4096, &mut kept)
+            .map_err(|e| fail("kernel", e))?;
+        let mut handles = Vec::new();
+        self.sys
+            .fault_anon(f.anon.0 / 4096, &mut handles)
+            .map_err(|e| fail("anon", e))?;
+        self.sys
+            .add_page_cache(f.page_cache.0 / 4096)
+            .map_err(|e| fail("page_cache", e))?;
+        for (name, amount) in &f.slab {
+            let id = self
+                .sys
+                .cache_id(name)
+                .map_err(|e| RunError::Setup(format!("initial.fill.slab.{name}: {e}")))?;
+            let objects = match amount {
+                SlabAmount::Objects(n) => *n,
+                SlabAmount::Memory(size) => {
+                    let obj = match id {
+                        CacheId::Named(i) => u64::from(self.sys.caches[i as usize].size()),
+                        CacheId::Kmalloc(s) => u64::from(s),
+                    };
+                    size.0 / obj.max(1)
+                }
+            };
+            for _ in 0..objects {
+                self.sys
+                    .alloc_object(id)
+                    .map_err(|e| fail(&format!("slab.{name}"), e))?;
+            }
+        }
+        self.sys.follow_migrations();
+        Ok(())
+    }
+
+    fn now_s(&self) -> f64 {
+        self.q.now().as_secs_f64()
+    }
+
+    fn event(&mut self, kind: EventKind) {
+        if self.full {
+            self.events.push(Event {
+                time_s: self.now_s(),
+                kind,
+            });
+        }
+    }
+
+    fn execute(mut self, progress: &mut dyn FnMut(f64)) -> Result<RunOutput, RunError> {
+        if self.full {
+            self.pageblocks_start = self.sys.pageblocks();
+        }
+        self.schedule_initial();
+        if let Some(d) = self.s.workload.daemons.as_ref() {
+            for _ in 0..d.count {
+                self.start_pod(true, None);
+            }
+        }
+        self.wake_daemons();
+        let total = self.end.0.max(1) as f64;
+        while let Some((t, ev)) = self.q.pop_until(self.end) {
+            self.handle(ev);
+            self.wake_daemons();
+            if self.opts.check {
+                for node in &self.sys.nodes {
+                    check::check(node).map_err(|v| RunError::Invariant {
+                        time_s: t.as_secs_f64(),
+                        what: v.to_string(),
+                    })?;
+                }
+            }
+            if matches!(ev, Ev::Sample) {
+                progress(t.0 as f64 / total);
+            }
+        }
+        if self.vmstat.last().map(|v| v.time_s) != Some(self.end.as_secs_f64()) {
+            self.sample();
+        }
+        progress(1.0);
+        Ok(self.finish())
+    }
+
+    fn schedule_initial(&mut self) {
+        let s = self.s;
+        self.q.schedule_in(Time::ZERO, Ev::Sample);
+        if let Some(a) = self.arrivals.as_mut() {
+            if let Some(t) = a.next(Time::ZERO) {
+                let _ = self.q.schedule_at(t, Ev::Arrival);
+            }
+        }
+        for (i, (t, _, _)) in self.replay.iter().enumerate() {
+            let _ = self.q.schedule_at(*t, Ev::Replay(i));
+        }
+        for i in 0..s.probes.alloc.len() {
+            self.q
+                .schedule_in(Time(s.probes.alloc[i].every.0), Ev::Probe(i));
+        }
+        for (i, a) in s.actions.iter().enumerate() {
+            let _ = self.q.schedule_at(Time(a.at.0), Ev::Action(i));
+        }
+        if let Some(job) = &s.workload.background.page_cache_job {
+            if let Some(gap) = job.rate.mean_interval() {
+                self.q.schedule_in(Time(gap.0), Ev::PageCacheJob);
+            }
+        }
+        if let Some(l) = &s.workload.background.log_rotation {
+            self.q.schedule_in(Time(l.every.0), Ev::LogRotation);
+        }
+        if self.profile.proactive.is_some() {
+            self.q.schedule_in(Time::from_millis(500), Ev::Proactive);
+        }
+    }
+
+    fn handle(&mut self, ev: Ev) {
+        match ev {
+            Ev::Arrival => {
+                self.start_pod(false, None);
+                if let Some(t) = self.arrivals.as_mut().and_then(|a| a.next(self.q.now())) {
+                    let _ = self.q.schedule_at(t, Ev::Arrival);
+                }
+            }
+            Ev::Replay(i) => {
+                let (_, kind, name) = self.replay[i].clone();
+                match kind {
+                    PodEventKind::Start => self.start_pod(false, Some(name)),
+                    PodEventKind::Stop => {
+                        if let Some(idx) = self.replay_pods.remove(&name) {
+                            self.exit_pod(idx);
+                        }
+                    }
+                }
+            }
+            Ev::Exit(idx) => self.exit_pod(idx),
+            Ev::Sample => {
+                self.sample();
+                self.q
+                    .schedule_in(Time(self.s.outputs.sample_interval.0), Ev::Sample);
+            }
+            Ev::Probe(i) => {
+                self.probe(i);
+                self.q
+                    .schedule_in(Time(self.s.probes.alloc[i].every.0), Ev::Probe(i));
+            }
+            Ev::Action(i) => self.action(i),
+            Ev::PageCacheJob => {
+                if let Some(job) = self.s.workload.background.page_cache_job.clone() {
+                    let _ = self.sys.add_page_cache(job.size.0 / 4096);
+                    if let Some(mean) = job.rate.mean_interval() {
+                        let u: f64 = self.background.random::<f64>();
+                        let gap = (-(1.0 - u).ln() * mean.0 as f64).max(1.0) as u64;
+                        self.q.schedule_in(Time(gap), Ev::PageCacheJob);
+                    }
+                }
+            }
+            Ev::LogRotation => {
+                if let Some(l) = self.s.workload.background.log_rotation.clone() {
+                    let _ = self.sys.add_page_cache(l.size.0 / 4096);
+                    self.q.schedule_in(Time(l.every.0), Ev::LogRotation);
+                }
+            }
+            Ev::Kswapd(n) => {
+                self.kswapd_pending[n] = false;
+                self.kswapd(n);
+                self.kswapd_runs += 1;
+                self.q.schedule_in(Time::from_millis(100), Ev::KswapdNap(n));
+            }
+            Ev::KswapdNap(n) => {
+                let System { nodes, mms, .. } = &mut self.sys;
+                kswapd_nap_over(&mut nodes[n], &mut mms[n]);
+            }
+            Ev::Kcompactd(n) => {
+                self.kcompactd_pending[n] = false;
+                let System {
+                    profile,
+                    nodes,
+                    mms,
+                    ..
+                } = &mut self.sys;
+                kcompactd_do_work(profile, &mut nodes[n], &mut mms[n]);
+                self.kcompactd_runs += 1;
+            }
+            Ev::Proactive => {
+                let p = self.sys.settings.compaction_proactiveness;
+                let System {
+                    profile,
+                    nodes,
+                    mms,
+                    ..
+                } = &mut self.sys;
+                for (node, mm) in nodes.iter_mut().zip(mms.iter_mut()) {
+                    let busy = mm.kswapd.awake;
+                    proactive_compaction(profile, node, mm, p, busy);
+                }
+                self.q.schedule_in(Time::from_millis(500), Ev::Proactive);
+            }
+        }
+        self.sys.follow_migrations();
+    }
+
+    /// Schedules kswapd and kcompactd runs for the nodes whose daemons an allocation woke.
+    fn wake_daemons(&mut self) {
+        for n in 0..self.sys.nodes.len() {
+            if self.sys.mms[n].kswapd.awake && !self.kswapd_pending[n] {
+                self.kswapd_pending[n] = true;
+                self.q.schedule_in(Time::from_millis(1), Ev::Kswapd(n));
+            }
+            if self.sys.mms[n].kcompactd.awake && !self.kcompactd_pending[n] {
+                self.kcompactd_pending[n] = true;
+                self.q.schedule_in(Time::from_millis(1), Ev::Kcompactd(n));
+            }
+        }
+    }
+
+    /// kswapd runs on another CPU while a task faults memory in: between a pod's 2 MiB
+    /// batches, a woken kswapd runs at once instead of after the whole pod start.
+    fn kswapd_concurrently(&mut self) {
+        for n in 0..self.sys.nodes.len() {
+            if self.sys.mms[n].kswapd.awake {
+                self.kswapd(n);
+                self.kswapd_runs += 1;
+            }
+        }
+    }
+
+    fn kswapd(&mut self, n: usize) {
+        let System {
+            profile,
+            nodes,
+            mms,
+            caches,
+            ..
+        } = &mut self.sys;
+        let mut pick_rng = self.background.clone();
+        let mut shrinkers: Vec<SlabShrinker> = caches
+            .iter_mut()
+            .filter(|c| c.flags().reclaim_account)
+            .map(|cache| SlabShrinker { cache })
+            .collect();
+        let mut dyns: Vec<&mut dyn Shrinker> = shrinkers
+            .iter_mut()
+            .map(|s| s as &mut dyn Shrinker)
+            .collect();
+        let mut pick = |k: u64| pick_rng.random_range(0..k.max(1));
+        kswapd_run(profile, &mut nodes[n], &mut mms[n], &mut dyns, &mut pick);
+        self.background = pick_rng;
+    }
+
+    fn start_pod(&mut self, daemon: bool, replay_name: Option<String>) {
+        let number = self.started;
+        self.started += 1;
+        let recipe = if daemon {
+            self.daemon_recipe.take()
+        } else {
+            self.pod_recipe.take()
+        };
+        let Some(recipe) = recipe else {
+            return;
+        };
+        let ok = self.start_with(&recipe, number, daemon, replay_name);
+        self.event(EventKind::PodStart { pod: number, ok });
+        if daemon {
+            self.daemon_recipe = Some(recipe);
+        } else {
+            self.pod_recipe = Some(recipe);
+        }
+    }
+
+    fn start_with(
+        &mut self,
+        r: &Recipe,
+        number: u64,
+        daemon: bool,
+        replay_name: Option<String>,
+    ) -> bool {
+        let p = &r.profile;
+        let mut pod = Pod {
+            number,
+            ..Pod::default()
+        };
+        if p.memcg {
+            let (m, grew) = self.sys.start_memcg();
+            pod.memcg = Some(m);
+            if let Some((entries, ok)) = grew {
+                self.event(EventKind::MemcgGrow { entries, ok });
+            }
+        }
+        if p.netns {
+            match self.sys.setup_net() {
+                Ok(probe) => {
+                    if let Some(cache) = probe.cache_name.clone() {
+                        let (size, order) = match probe.params {
+                            Some(pa) => (
+                                pa.size,
+                                match pa.route {
+                                    KmallocRoute::Large { order } => Some(order),
+                                    KmallocRoute::Cache { .. } => None,
+                                },
+                            ),
+                            None => (0, None),
+                        };
+                        let reason = match &probe.outcome {
+                            CacheOutcome::Failed(f) => Some(reason_name(*f).to_string()),
+                            _ => None,
+                        };
+                        let ok = reason.is_none();
+                        self.event(EventKind::CacheCreate {
+                            pod: number,
+                            cache,
+                            size,
+                            order,
+                            ok,
+                            reason: reason.clone(),
+                        });
+                        if let Some(reason) = reason {
+                            self.failures += 1;
+                            if self.first_failure.is_none() {
+                                self.first_failure = Some(FirstFailure {
+                                    time_s: self.now_s(),
+                                    pod: number,
+                                    order: order.unwrap_or(0),
+                                    reason,
+                                });
+                            }
+                            if let Some(m) = pod.memcg {
+                                self.sys.stop_memcg(m, false);
+                            }
+                            return false;
+                        }
+                    }
+                    pod.netns = probe.netns;
+                }
+                Err(e) => {
+                    self.event(EventKind::AllocFail {
+                        pod: number,
+                        what: format!("netns: {e}"),
+                        order: 0,
+                        reason: "out_of_memory".into(),
+                    });
+                }
+            }
+        }
+        let fail = |what: &str, e: Failed| EventKind::AllocFail {
+            pod: number,
+            what: what.into(),
+            order: e.order,
+            reason: reason_name(e.reason).into(),
+        };
+        if let Err(e) = self.sys.alloc_stacks(p.threads, &mut pod.stacks) {
+            self.event(fail("kernel_stack", e));
+        }
+        if let Err(e) = self.sys.alloc_kernel(
+            OwnerKind::PageTable,
+            0,
+            p.page_tables.0 / 4096,
+            &mut pod.page_tables,
+        ) {
+            self.event(fail("page_tables", e));
+        }
+        for chunk in chunks(p.anon.0 / 4096) {
+            if let Err(e) = self.sys.fault_anon(chunk, &mut pod.anon) {
+                self.event(fail("anon", e));
+                break;
+            }
+            self.kswapd_concurrently();
+        }
+        for chunk in chunks(p.page_cache.0 / 4096) {
+            if let Err(e) = self.sys.add_page_cache(chunk) {
+                self.event(fail("page_cache", e));
+                break;
+            }
+            self.kswapd_concurrently();
+        }
+        for &(id, n, leaked) in &r.slab {
+            // Objects of reclaimable caches stay cached after the pod (the shrinkers free
+            // them); leaked ones are never freed.
+            let keep = !self.sys.reclaimable(id);
+            for k in 0..n {
+                match self.sys.alloc_object(id) {
+                    Ok(o) if keep && k >= leaked => pod.objects.push(o),
+                    Ok(_) => {}
+                    Err(e) => {
+                        self.event(fail("slab", e));
+                        break;
+                    }
+                }
+            }
+        }
+        for &(size, count) in &r.kmalloc {
+            for _ in 0..count {
+                match self.sys.alloc_object(CacheId::Kmalloc(size)) {
+                    Ok(o) => pod.objects.push(o),
+                    Err(e) => {
+                        self.event(fail("kmalloc", e));
+                        break;
+                    }
+                }
+            }
+        }
+        let idx = self.pods.len();
+        self.pods.push(Some(pod));
+        self.running += 1;
+        if let Some(name) = replay_name {
+            self.replay_pods.insert(name, idx);
+        } else if !daemon {
+            if let Some(pods) = &self.s.workload.pods {
+                let life = lifetime(&pods.lifetime, &mut self.lifetimes);
+                self.q.schedule_in(life, Ev::Exit(idx));
+            }
+        }
+        true
+    }
+
+    fn exit_pod(&mut self, idx: usize) {
+        let Some(pod) = self.pods.get_mut(idx).and_then(Option::take) else {
+            return;
+        };
+        self.running -= 1;
+        self.sys.free_anon(&pod.anon);
+        self.sys.free_kernel(OwnerKind::KernelStack, &pod.stacks);
+        self.sys.free_kernel(OwnerKind::PageTable, &pod.page_tables);
+        for o in pod.objects {
+            self.sys.free_object(o);
+        }
+        if let Some(n) = pod.netns {
+            self.sys.cleanup_net(n);
+        }
+        if let Some(m) = pod.memcg {
+            let zombie = self.leaks.random::<f64>() < self.s.workload.leaks.zombie_memcg;
+            self.sys.stop_memcg(m, zombie);
+        }
+        self.event(EventKind::PodExit { pod: pod.number });
+    }
+
+    fn probe(&mut self, i: usize) {
+        let p = &self.s.probes.alloc[i];
+        let (order, gfp) = (p.order, p.gfp.clone());
+        let mask = self.probe_masks[i];
+        let r = self.sys.probe(order, mask);
+        let reason = r.err().map(|f| reason_name(f.reason).to_string());
+        self.event(EventKind::Probe {
+            order,
+            gfp,
+            ok: reason.is_none(),
+            reason,
+        });
+    }
+
+    fn action(&mut self, i: usize) {
+        let a = &self.s.actions[i];
+        let mut done = Vec::new();
+        if let Some(mode) = a.drop_caches {
+            let System {
+                nodes, mms, caches, ..
+            } = &mut self.sys;
+            let mut rng = self.background.clone();
+            for (node, mm) in nodes.iter_mut().zip(mms.iter_mut()) {
+                let mut shrinkers: Vec<SlabShrinker> = caches
+                    .iter_mut()
+                    .filter(|c| c.flags().reclaim_account)
+                    .map(|cache| SlabShrinker { cache })
+                    .collect();
+                let mut dyns: Vec<&mut dyn Shrinker> = shrinkers
+                    .iter_mut()
+                    .map(|s| s as &mut dyn Shrinker)
+                    .collect();
+                let mut pick = |k: u64| rng.random_range(0..k.max(1));
+                drop_caches(node, mm, u32::from(mode), &mut dyns, &mut pick);
+            }
+            self.background = rng;
+            done.push(format!("drop_caches {mode}"));
+        }
+        if a.compact_memory {
+            let System {
+                profile,
+                nodes,
+                mms,
+                ..
+            } = &mut self.sys;
+            for (node, mm) in nodes.iter_mut().zip(mms.iter_mut()) {
+                compact_memory(profile, node, mm);
+            }
+            done.push("compact_memory".into());
+        }
+        if let Some(t) = &a.sysctl {
+            let mut tunables = self.s.tunables.clone();
+            tunables.merge(t);
+            let new = settings(self.profile, &tunables, self.s.transparent_hugepage);
+            let wm = new.watermarks != self.sys.settings.watermarks;
+            self.sys.apply(&new, wm);
+            let yaml = serde_json::to_value(t).unwrap_or_default();
+            if let Some(map) = yaml.as_object() {
+                for (k, v) in map {
+                    done.push(format!("sysctl {k}={v}"));
+                }
+            }
+        }
+        if a.reboot {
+            done.push("reboot".into());
+            self.reboot();
+        }
+        for action in done {
+            self.event(EventKind::Action { action });
+        }
+    }
+
+    /// A reboot: every pod is gone and the node boots fresh with the current settings; counters
+    /// carry over in the summary (they are the run's totals), daemons start again.
+    fn reboot(&mut self) {
+        let Ok(specs) = node_specs(self.s) else {
+            return;
+        };
+        let Ok(nodes) = Node::build_all(&specs, self.profile, PcpConfig::Off) else {
+            return;
+        };
+        let carried: Vec<_> = self.sys.nodes.iter().map(Node::events).collect();
+        let settings = self.sys.settings.clone();
+        let pick = self.background.clone();
+        let Ok(mut sys) = System::new(
+            self.profile,
+            nodes,
+            self.s.machine.cpus,
+            self.s.kmem_accounting,
+            settings,
+            true,
+            pick,
+        ) else {
+            return;
+        };
+        for (node, ev) in sys.nodes.iter_mut().zip(carried) {
+            if let Some(z) = node.zones.first_mut() {
+                z.events.add(&ev);
+            }
+        }
+        self.sys = sys;
+        let recipes = (self.pod_recipe.take(), self.daemon_recipe.take());
+        self.pod_recipe = recipes
+            .0
+            .map(|r| self.recipe(&r.profile, "workload.pods.profile"))
+            .and_then(Result::ok);
+        self.daemon_recipe = recipes
+            .1
+            .map(|r| self.recipe(&r.profile, "workload.daemons.profile"))
+            .and_then(Result::ok);
+        for p in &mut self.pods {
+            *p = None;
+        }
+        self.running = 0;
+        self.replay_pods.clear();
+        if let Some(d) = self.s.workload.daemons.as_ref() {
+            for _ in 0..d.count {
+                self.start_pod(true, None);
+            }
+        }
+    }
+
+    fn sample(&mut self) {
+        let t = self.now_s();
+        let mut order6 = 0;
+        for node in &self.sys.nodes {
+            for z in &node.zones {
+                let mut free = [0u64; 11];
+                for (o, f) in free.iter_mut().enumerate() {
+                    *f = crate::mm::mmzone::FreeArea::nr_free(z, o as u32);
+                }
+                if z.zone_type <= ZoneType::Normal {
+                    order6 += free[6..].iter().sum::<u64>();
+                }
+                if self.full {
+                    let w = z.watermarks;
+                    self.zones.push(ZoneSample {
+                        time_s: t,
+                        node: node.id,
+                        zone: z.zone_type,
+                        nr_free_pages: crate::mm::mmzone::FreeArea::free_pages(z),
+                        free,
+                        min: w.min + w.boost,
+                        low: w.low + w.boost,
+                        high: w.high + w.boost,
+                    });
+                }
+            }
+        }
+        self.min_order6 = self.min_order6.min(order6);
+        if !self.full {
+            return;
+        }
+        let ev = self.events_total();
+        let (slab_r, slab_u) = self.sys.slab_pages();
+        let free: u64 = self
+            .sys
+            .nodes
+            .iter()
+            .flat_map(|n| &n.zones)
+            .map(crate::mm::mmzone::FreeArea::free_pages)
+            .sum();
+        let held = &self.sys.held;
+        let values = [
+            free,
+            self.sys.lru_pages(LruType::Anon),
+            self.sys.lru_pages(LruType::File),
+            slab_r,
+            slab_u,
+            held[OwnerKind::KernelStack as usize],
+            held[OwnerKind::PageTable as usize],
+            ev.pgscan_kswapd.iter().sum(),
+            ev.pgscan_direct.iter().sum(),
+            ev.pgsteal_kswapd.iter().sum(),
+            ev.pgsteal_direct.iter().sum(),
+            ev.allocstall,
+            ev.compact_stall,
+            ev.compact_fail,
+            ev.compact_success,
+            ev.compact_migrate_scanned,
+            ev.compact_free_scanned,
+            self.kswapd_runs,
+            self.kcompactd_runs,
+            self.running,
+            u64::from(self.sys.memcg.kmem_ids_in_use()),
+            self.sys.memcg.zombies() as u64,
+            u64::from(self.sys.memcg.array_size()),
+            self.sys.conntrack.netns_count() as u64,
+        ];
+        self.vmstat.push(VmSample { time_s: t, values });
+    }
+
+    fn events_total(&self) -> crate::mm::vm_event::VmEvents {
+        let mut ev = crate::mm::vm_event::VmEvents::default();
+        for n in &self.sys.nodes {
+            ev.add(&n.events());
+        }
+        ev
+    }
+
+    fn finish(self) -> RunOutput {
+        let ev = self.events_total();
+        let nodes = &self.sys.nodes;
+        let final_buddyinfo = procfs::buddyinfo(nodes);
+        let reserved_kib = nodes
+            .iter()
+            .flat_map(|n| &n.zones)
+            .map(|z| (z.watermarks.high + z.watermarks.boost) * 4)
+            .sum();
+        let summary = Summary {
+            scenario: self.s.name.clone(),
+            seed: self.s.seed,
+            kernel: self.profile.name.to_string(),
+            simulated_s: self.end.as_secs_f64(),
+            pods_started: self.started - self.failures,
+            pod_start_failures: self.failures,
+            first_failure: self.first_failure,
+            min_free_order6_blocks: if self.min_order6 == u64::MAX {
+                0
+            } else {
+                self.min_order6
+            },
+            reserved_kib,
+            compact_stall: ev.compact_stall,
+            compact_success: ev.compact_success,
+            compact_fail: ev.compact_fail,
+            allocstall: ev.allocstall,
+            pgscan_kswapd: ev.pgscan_kswapd.iter().sum(),
+            pgscan_direct: ev.pgscan_direct.iter().sum(),
+            pgsteal_kswapd: ev.pgsteal_kswapd.iter().sum(),
+            pgsteal_direct: ev.pgsteal_direct.iter().sum(),
+            memcg_kmem_ids: self.sys.memcg.kmem_ids_in_use(),
+            memcg_zombies: self.sys.memcg.zombies() as u64,
+            final_buddyinfo: final_buddyinfo.clone(),
+        };
+        let (final_text, pageblocks_end) = if self.full {
+            (
+                FinalText {
+                    buddyinfo: final_buddyinfo,
+                    pagetypeinfo: procfs::pagetypeinfo(nodes, self.profile),
+                    zoneinfo: procfs::zoneinfo(nodes, self.profile),
+                    slabinfo: slabinfo::write(&self.sys.slabinfo()),
+                },
+                self.sys.pageblocks(),
+            )
+        } else {
+            (
+                FinalText {
+                    buddyinfo: final_buddyinfo,
+                    pagetypeinfo: String::new(),
+                    zoneinfo: String::new(),
+                    slabinfo: String::new(),
+                },
+                Vec::new(),
+            )
+        };
+        RunOutput {
+            summary,
+            zones: self.zones,
+            vmstat: self.vmstat,
+            events: self.events,
+            pageblocks_start: self.pageblocks_start,
+            pageblocks_end,
+            final_text,
+        }
+    }
 }

@@ -1,0 +1,123 @@
+//! The kernel's named slab caches a workload allocates from: each cache's object size as
+//! /proc/slabinfo prints it (`s->size`, x86-64) and whether it was created with
+//! `SLAB_RECLAIM_ACCOUNT` (its slabs are MIGRATE_RECLAIMABLE and a shrinker frees its objects).
+//!
+//! Sizes are read from real captures, per kernel generation: 3.10 from the seed node's
+//! `slabtop` (CentOS 7, 3.10.0-514: size = slab bytes / objects per slab, rounded down to 8),
+//! 4.18 from a RHEL 8 sosreport's /proc/slabinfo (../shared/captures/E). A name the kernel
+//! generation does not have (`sysfs_dir_cache` became `kernfs_node_cache` in 3.14) is refused.
+//! The `kmalloc-<n>` caches are not listed: [`crate::mm::slub::Kmalloc`] serves them.
+
+/// A named cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct CacheSpec {
+    pub name: &'static str,
+    /// `s->size` in bytes.
+    pub size: u32,
+    /// Created with `SLAB_RECLAIM_ACCOUNT`.
+    pub reclaimable: bool,
+}
+
+/// Which generation's cache table applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum SlabSizes {
+    /// 3.10 (the seed's slabtop; the caches it does not print take the 4.18 size of a cache
+    /// that exists on 3.10 too).
+    V3_10,
+    /// 4.18 (RHEL 8 sosreport), used for 4.4 and later.
+    V4_18,
+}
+
+const fn c(name: &'static str, size: u32, reclaimable: bool) -> CacheSpec {
+    CacheSpec {
+        name,
+        size,
+        reclaimable,
+    }
+}
+
+/// From the seed's `slabtop -s l` (OBJ SIZE × OBJ/SLAB = slab size).
+const V3_10: &[CacheSpec] = &[
+    c("sysfs_dir_cache", 112, false),
+    c("radix_tree_node", 584, true),
+    c("dentry", 192, true),
+    c("xfs_ili", 152, false),
+    c("xfs_inode", 1088, true),
+    c("blkdev_requests", 384, false),
+    c("cfq_queue", 232, false),
+];
+
+/// From the RHEL 8 (4.18) sosreport's /proc/slabinfo.
+const V4_18: &[CacheSpec] = &[
+    c("anon_vma", 88, false),
+    c("buffer_head", 104, true),
+    c("cred_jar", 192, false),
+    c("dentry", 208, true),
+    c("ext4_inode_cache", 1168, true),
+    c("files_cache", 704, false),
+    c("filp", 256, false),
+    c("inode_cache", 656, true),
+    c("kernfs_node_cache", 136, false),
+    c("mm_struct", 1152, false),
+    c("mnt_cache", 384, false),
+    c("net_namespace", 6592, false),
+    c("ovl_inode", 736, true),
+    c("pid", 64, false),
+    c("proc_inode_cache", 728, true),
+    c("radix_tree_node", 592, true),
+    c("shmem_inode_cache", 760, false),
+    c("sighand_cache", 2112, false),
+    c("signal_cache", 1088, false),
+    c("skbuff_head_cache", 256, false),
+    c("sock_inode_cache", 704, true),
+    c("task_struct", 7808, false),
+    c("vm_area_struct", 232, false),
+    c("xfs_inode", 1024, true),
+];
+
+/// Caches of the 4.18 table that do not exist on 3.10.
+const NOT_ON_3_10: &[&str] = &["kernfs_node_cache", "ovl_inode"];
+
+impl SlabSizes {
+    /// The cache called `name`, if this kernel generation has it.
+    pub fn find(self, name: &str) -> Option<CacheSpec> {
+        let own = match self {
+            SlabSizes::V3_10 => V3_10,
+            SlabSizes::V4_18 => V4_18,
+        };
+        own.iter().find(|s| s.name == name).copied().or_else(|| {
+            (self == SlabSizes::V3_10 && !NOT_ON_3_10.contains(&name))
+                .then(|| V4_18.iter().find(|s| s.name == name).copied())
+                .flatten()
+        })
+    }
+
+    /// Every cache name this generation knows, sorted (for error messages).
+    pub fn names(self) -> Vec<&'static str> {
+        let mut v: Vec<&'static str> = V3_10
+            .iter()
+            .chain(V4_18)
+            .map(|s| s.name)
+            .filter(|n| self.find(n).is_some())
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_follow_the_generation() {
+        assert_eq!(SlabSizes::V3_10.find("dentry").unwrap().size, 192);
+        assert_eq!(SlabSizes::V4_18.find("dentry").unwrap().size, 208);
+        assert_eq!(SlabSizes::V3_10.find("inode_cache").unwrap().size, 656);
+        assert!(SlabSizes::V4_18.find("sysfs_dir_cache").is_none());
+        assert!(SlabSizes::V3_10.find("kernfs_node_cache").is_none());
+        assert!(SlabSizes::V3_10.find("xfs_inode").unwrap().reclaimable);
+        assert!(SlabSizes::V3_10.names().contains(&"sysfs_dir_cache"));
+    }
+}

@@ -1,0 +1,899 @@
+//! The simulated machine a scenario runs on: its nodes and zones, reclaim and compaction state,
+//! the slab caches, memcg kmem accounting and the network namespaces, with the operations a
+//! workload performs on them.
+//!
+//! Every page a workload takes goes through the kernel's allocator with the whole slow path
+//! ([`alloc_pages_slowpath`]): kswapd is woken, direct compaction and direct reclaim run, and
+//! reclaim asks the shrinkers of the reclaimable caches. Slab objects come from SLUB caches
+//! ([`KmemCache`]) whose new slabs take the same path. The state is plain data; the engine's
+//! clock lives in [`crate::workload::run`].
+//!
+//! Anonymous pages a pod maps are tracked through a reverse map: each mapped block has a
+//! *handle* whose PFN follows the block when compaction migrates it (the LRU's move log), so
+//! the pod frees exactly its own pages when it exits, wherever they moved. The nodes have no
+//! swap (Kubernetes requires it off), so reclaim never takes anon pages away.
+
+use crate::kernel::gfp::GfpFlags;
+use crate::kernel::profile::{KernelStack, Profile};
+use crate::mm::compaction::{compaction_suitable, CompactResult, Suitability};
+use crate::mm::memcontrol::{update_cache_params, MemcgId, MemcgKmem};
+use crate::mm::mmzone::{Node, OwnerKind, PageState, Pfn, ZoneType};
+use crate::mm::netns::{CacheCreateProbe, Conntrack, NetnsId};
+use crate::mm::page_alloc::alloc::{alloc_pages, free_pages, Allocation};
+use crate::mm::page_alloc::alloc_flags::AllocFlags;
+use crate::mm::page_alloc::setup::{self, Thp};
+use crate::mm::page_alloc::slowpath::{
+    alloc_pages_slowpath, ReclaimInput, SlowPathFailure, SlowPathRequest, Step,
+};
+use crate::mm::slub::{
+    self, AllocFailure, CacheFlags, Kmalloc, KmallocRef, KmemCache, ObjectRef, PageAllocator,
+    PageOwner, SlabError, SlabPageRequest, SlubTunables, KMALLOC_SIZES,
+};
+use crate::mm::vmscan::{wakeup_kswapd, LruType, NodeMm, Shrinker, SlabShrinker};
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+
+/// A slab cache a workload names: one of the kernel's named caches, or `kmalloc-<size>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CacheId {
+    Named(u16),
+    Kmalloc(u32),
+}
+
+/// A live slab object a pod holds.
+#[derive(Clone, Copy, Debug)]
+pub enum Object {
+    Named(u16, ObjectRef),
+    Kmalloc(KmallocRef),
+}
+
+/// A failed allocation: its order and the allocator's reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Failed {
+    pub order: u32,
+    pub reason: AllocFailure,
+}
+
+/// The snake_case name of a failure reason, as events and summaries print it.
+pub fn reason_name(r: AllocFailure) -> &'static str {
+    match r {
+        AllocFailure::BelowMinWatermark => "below_min_watermark",
+        AllocFailure::NoBlockOfOrder => "no_block_of_order",
+        AllocFailure::CompactionSkippedFragindex => "compaction_skipped_fragindex",
+        AllocFailure::CompactionFailed => "compaction_failed",
+        AllocFailure::ReclaimNoProgress => "reclaim_no_progress",
+        AllocFailure::OutOfMemory => "out_of_memory",
+    }
+}
+
+/// GFP masks of the profile's layout for the workload's kinds of allocation.
+#[derive(Clone, Copy, Debug)]
+pub struct Masks {
+    /// `GFP_KERNEL`: slab, page tables, kernel stacks.
+    pub kernel: u64,
+    /// `GFP_HIGHUSER_MOVABLE`: anon faults and page cache (`mapping_gfp_mask()`).
+    pub movable: u64,
+    /// A THP fault: `GFP_TRANSHUGE_LIGHT` where it exists (defrag `madvise`, the default from
+    /// 4.6, does not compact directly for a region without MADV_HUGEPAGE), else
+    /// `GFP_TRANSHUGE`. Models `alloc_hugepage_direct_gfpmask()` (mm/huge_memory.c).
+    pub thp: u64,
+}
+
+impl Masks {
+    fn new(profile: &Profile) -> Result<Masks, String> {
+        let g = profile.gfp;
+        Ok(Masks {
+            kernel: g.parse("GFP_KERNEL")?,
+            movable: g.parse("GFP_HIGHUSER_MOVABLE")?,
+            thp: g
+                .parse("GFP_TRANSHUGE_LIGHT")
+                .or_else(|_| g.parse("GFP_TRANSHUGE"))?,
+        })
+    }
+}
+
+/// Settings the system applies (the scenario's tunables resolved against the profile).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub watermarks: setup::Tunables,
+    pub extfrag_threshold: u32,
+    pub watermark_boost_factor: u32,
+    pub compaction_proactiveness: u32,
+}
+
+/// The simulated machine.
+pub struct System {
+    pub profile: &'static Profile,
+    pub nodes: Vec<Node>,
+    pub mms: Vec<NodeMm>,
+    pub kmalloc: Kmalloc,
+    /// The named root caches, in the order the workload first used them.
+    pub caches: Vec<KmemCache>,
+    pub memcg: MemcgKmem,
+    pub conntrack: Conntrack,
+    pub masks: Masks,
+    /// `masks.kernel` decoded, for slab allocations.
+    kernel_gfp: GfpFlags,
+    pub settings: Settings,
+    slub: SlubTunables,
+    /// Object choice of the shrinkers.
+    pick: ChaCha8Rng,
+    /// Reverse map of mapped anon blocks: handle → (PFN, order); free handles.
+    anon: Vec<(Pfn, u8)>,
+    free_handles: Vec<u32>,
+    /// Per node and zone, one handle per page (u32::MAX: none), indexed from the zone start.
+    rmap: Vec<Vec<Vec<u32>>>,
+    /// Pages by owner kind the workload holds (anon, file, page tables, kernel stacks).
+    pub held: [u64; OwnerKind::ALL.len()],
+}
+
+const NO_HANDLE: u32 = u32::MAX;
+
+/// A slab-layer page allocator over the system: the full slow path, with the shrinkers of the
+/// reclaimable caches not borrowed by the caller.
+struct SlabPages<'a> {
+    profile: &'static Profile,
+    nodes: &'a mut [Node],
+    mms: &'a mut [NodeMm],
+    shrinkable: [&'a mut [KmemCache]; 2],
+    pick: &'a mut ChaCha8Rng,
+}
+
+impl PageAllocator for SlabPages<'_> {
+    fn alloc_pages(&mut self, order: u32, req: SlabPageRequest) -> Result<u32, AllocFailure> {
+        let mask = self.profile.gfp.mask(&req.gfp);
+        let owner = match req.owner {
+            PageOwner::Slab => OwnerKind::Slab,
+            PageOwner::KmallocLarge => OwnerKind::KmallocLarge,
+        };
+        let [a, b] = &mut self.shrinkable;
+        let a = allocate(
+            self.profile,
+            self.nodes,
+            self.mms,
+            &mut [&mut **a, &mut **b],
+            self.pick,
+            order,
+            mask,
+            owner,
+        )
+        .map_err(|f| f.reason)?;
+        u32::try_from(a.pfn).map_err(|_| {
+            let _ = free_pages(self.nodes, a.pfn, order);
+            AllocFailure::NoBlockOfOrder
+        })
+    }
+
+    fn free_pages(&mut self, pfn: u32, order: u32) {
+        let _ = free_pages(self.nodes, u64::from(pfn), order);
+    }
+}
+
+/// One allocation as `__alloc_pages_nodemask()` makes it: the fast path, and on failure the
+/// slow path with the reclaimable caches of `groups` as shrinkers. A fast-path success that
+/// boosted a watermark wakes kswapd (`rmqueue()`'s ZONE_BOOSTED_WATERMARK check, 5.0+).
+#[allow(clippy::too_many_arguments)]
+fn allocate(
+    profile: &'static Profile,
+    nodes: &mut [Node],
+    mms: &mut [NodeMm],
+    groups: &mut [&mut [KmemCache]],
+    pick: &mut ChaCha8Rng,
+    order: u32,
+    mask: u64,
+    owner: OwnerKind,
+) -> Result<Allocation, Failed> {
+    if let Ok(a) = alloc_pages(nodes, profile, order, mask, owner, 0) {
+        if a.wake_kswapd {
+            wake_kswapd_for(profile, nodes, mms, &a, order);
+        }
+        return Ok(a);
+    }
+    let mut shrinkers: Vec<SlabShrinker> = groups
+        .iter_mut()
+        .flat_map(|g| g.iter_mut())
+        .filter(|c| c.flags().reclaim_account)
+        .map(|cache| SlabShrinker { cache })
+        .collect();
+    let mut dyns: Vec<&mut dyn Shrinker> = shrinkers
+        .iter_mut()
+        .map(|s| s as &mut dyn Shrinker)
+        .collect();
+    let mut choose = |n: u64| pick.random_range(0..n.max(1));
+    let req = SlowPathRequest {
+        order,
+        gfp_mask: mask,
+        owner,
+        local_node: 0,
+    };
+    let mut input = ReclaimInput {
+        shrinkers: &mut dyns,
+        pick: &mut choose,
+    };
+    alloc_pages_slowpath(profile, nodes, mms, req, &mut input).map_err(|f| Failed {
+        order,
+        reason: failure_reason(profile, nodes, mms, &f),
+    })
+}
+
+fn wake_kswapd_for(
+    profile: &Profile,
+    nodes: &mut [Node],
+    mms: &mut [NodeMm],
+    a: &Allocation,
+    order: u32,
+) {
+    let Some(n) = nodes.iter().position(|n| n.id == a.node) else {
+        return;
+    };
+    if let Some(zi) = nodes[n].zones.iter().position(|z| z.zone_type == a.zone) {
+        wakeup_kswapd(profile, &mut nodes[n], &mut mms[n], zi, order, true);
+    }
+}
+
+/// The reason a slow-path failure reports, from the steps it took: a compaction that ran and
+/// failed or was deferred; compaction skipped because the fragmentation index blamed a lack of
+/// memory (`compaction_suitable()` → COMPACT_NOT_SUITABLE_ZONE); reclaim that freed nothing;
+/// otherwise the first walk's refusals (below the min watermark, or no block of the order).
+fn failure_reason(
+    profile: &Profile,
+    nodes: &[Node],
+    mms: &[NodeMm],
+    f: &SlowPathFailure,
+) -> AllocFailure {
+    let compactions: Vec<CompactResult> = f
+        .steps
+        .iter()
+        .flat_map(|s| match s {
+            Step::Compaction { zones, .. } => zones.iter().map(|z| z.result).collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    let ran = |r: &CompactResult| {
+        matches!(
+            r,
+            CompactResult::Complete
+                | CompactResult::PartialSkipped
+                | CompactResult::Contended
+                | CompactResult::Deferred
+        )
+    };
+    if compactions.iter().any(ran) {
+        return AllocFailure::CompactionFailed;
+    }
+    let order = f.first.order;
+    let fragindex_skip = nodes.iter().zip(mms).any(|(node, mm)| {
+        node.zones.iter().any(|z| {
+            z.managed > 0
+                && z.zone_type <= ZoneType::Normal
+                && matches!(
+                    compaction_suitable(
+                        profile,
+                        z,
+                        Some(order),
+                        &z.watermarks,
+                        0,
+                        AllocFlags::default(),
+                        mm.extfrag_threshold
+                    ),
+                    Suitability::NotSuitable { .. }
+                )
+        })
+    });
+    if !compactions.is_empty() && fragindex_skip {
+        return AllocFailure::CompactionSkippedFragindex;
+    }
+    let reclaimed: Option<u64> = f
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Reclaim { reclaimed, .. } => Some(*reclaimed),
+            _ => None,
+        })
+        .reduce(|a, b| a + b);
+    if reclaimed == Some(0) {
+        return AllocFailure::ReclaimNoProgress;
+    }
+    f.first.slab_reason()
+}
+
+impl System {
+    /// A system on `nodes` (freshly booted or reconstructed), with kmem accounting on or off.
+    /// Watermarks are set from `settings` when `set_watermarks` (a fresh boot or a scenario
+    /// that sets them), else kept as the nodes carry them (a capture's).
+    pub fn new(
+        profile: &'static Profile,
+        nodes: Vec<Node>,
+        cpus: u32,
+        kmem_accounting: bool,
+        settings: Settings,
+        set_watermarks: bool,
+        pick: ChaCha8Rng,
+    ) -> Result<System, String> {
+        let slub = SlubTunables::with_cpus(cpus);
+        let rules = profile.slab_rules();
+        let kmalloc = Kmalloc::new(rules, &slub).map_err(|e| e.to_string())?;
+        let mms = nodes.iter().map(|n| NodeMm::new(profile, n, 0)).collect();
+        let rmap = nodes
+            .iter()
+            .map(|n| {
+                n.zones
+                    .iter()
+                    .map(|z| vec![NO_HANDLE; z.spanned as usize])
+                    .collect()
+            })
+            .collect();
+        let masks = Masks::new(profile)?;
+        let mut sys = System {
+            profile,
+            kernel_gfp: profile.gfp.flags(masks.kernel),
+            nodes,
+            mms,
+            kmalloc,
+            caches: Vec::new(),
+            memcg: MemcgKmem::new(profile.memcg_rules(), kmem_accounting),
+            conntrack: Conntrack::new(profile.conntrack, rules, slub, profile.gfp),
+            masks,
+            settings: settings.clone(),
+            slub,
+            pick,
+            anon: Vec::new(),
+            free_handles: Vec::new(),
+            rmap,
+            held: [0; OwnerKind::ALL.len()],
+        };
+        for mm in &mut sys.mms {
+            for lru in &mut mm.lru {
+                lru.moves = Some(Vec::new());
+            }
+        }
+        sys.apply(&settings, set_watermarks);
+        Ok(sys)
+    }
+
+    /// Applies settings: watermarks and lowmem_reserve (`setup_per_zone_wmarks()` and
+    /// `setup_per_zone_lowmem_reserve()`, as a sysctl write triggers them) when `watermarks`,
+    /// and the other tunables.
+    pub fn apply(&mut self, s: &Settings, watermarks: bool) {
+        if watermarks {
+            setup::setup_watermarks(&mut self.nodes, self.profile, &s.watermarks);
+        }
+        for mm in &mut self.mms {
+            mm.extfrag_threshold = s.extfrag_threshold;
+        }
+        for z in self.nodes.iter_mut().flat_map(|n| &mut n.zones) {
+            z.cfg.watermark_boost_factor = s.watermark_boost_factor;
+        }
+        self.settings = s.clone();
+    }
+
+    /// The THP mode the watermarks were set for.
+    pub fn thp(&self) -> Thp {
+        self.settings.watermarks.thp
+    }
+
+    /// The cache a workload names: `kmalloc-<n>` for one of the kmalloc sizes, or a named cache
+    /// of the profile's table, created (`kmem_cache_create()`) on first use.
+    pub fn cache_id(&mut self, name: &str) -> Result<CacheId, String> {
+        if let Some(size) = name.strip_prefix("kmalloc-") {
+            return size
+                .parse::<u32>()
+                .ok()
+                .filter(|s| KMALLOC_SIZES.contains(s))
+                .map(CacheId::Kmalloc)
+                .ok_or_else(|| {
+                    format!(
+                        "`{name}` is not a kmalloc cache (sizes: {})",
+                        KMALLOC_SIZES.map(|s| s.to_string()).join(", ")
+                    )
+                });
+        }
+        if let Some(i) = self.caches.iter().position(|c| c.name() == name) {
+            return Ok(CacheId::Named(i as u16));
+        }
+        let spec = self.profile.slab_sizes.find(name).ok_or_else(|| {
+            format!(
+                "kernel {} has no slab cache `{name}` the model knows (known: {}, and kmalloc-<size>)",
+                self.profile.name,
+                self.profile.slab_sizes.names().join(", ")
+            )
+        })?;
+        let flags = CacheFlags {
+            reclaim_account: spec.reclaimable,
+            destroy_by_rcu: false,
+        };
+        let cache = KmemCache::new(
+            spec.name,
+            spec.size,
+            flags,
+            self.profile.slab_rules(),
+            &self.slub,
+        )
+        .map_err(|e| e.to_string())?;
+        self.caches.push(cache);
+        Ok(CacheId::Named(self.caches.len() as u16 - 1))
+    }
+
+    /// Whether objects of `id` are freed by shrinkers (SLAB_RECLAIM_ACCOUNT).
+    pub fn reclaimable(&self, id: CacheId) -> bool {
+        match id {
+            CacheId::Named(i) => self.caches[i as usize].flags().reclaim_account,
+            CacheId::Kmalloc(_) => false,
+        }
+    }
+
+    /// Allocates one object (`kmem_cache_alloc()` / `kmalloc()` with GFP_KERNEL).
+    pub fn alloc_object(&mut self, id: CacheId) -> Result<Object, Failed> {
+        let gfp = self.kernel_gfp;
+        let System {
+            profile,
+            nodes,
+            mms,
+            kmalloc,
+            caches,
+            pick,
+            ..
+        } = self;
+        let r = match id {
+            CacheId::Named(i) => {
+                let (before, rest) = caches.split_at_mut(i as usize);
+                let (cache, after) = rest.split_first_mut().expect("cache ids are indices");
+                let mut pa = SlabPages {
+                    profile,
+                    nodes,
+                    mms,
+                    shrinkable: [before, after],
+                    pick,
+                };
+                cache
+                    .alloc_object(gfp, &mut pa)
+                    .map(|o| Object::Named(i, o))
+            }
+            CacheId::Kmalloc(size) => {
+                let mut pa = SlabPages {
+                    profile,
+                    nodes,
+                    mms,
+                    shrinkable: [caches.as_mut_slice(), &mut []],
+                    pick,
+                };
+                kmalloc
+                    .kmalloc(u64::from(size), gfp, &mut pa)
+                    .map(Object::Kmalloc)
+            }
+        };
+        r.map_err(slab_failure)
+    }
+
+    /// Frees an object. An object a shrinker already freed (its slab gone) is ignored.
+    pub fn free_object(&mut self, obj: Object) {
+        let System {
+            profile,
+            nodes,
+            mms,
+            kmalloc,
+            caches,
+            pick,
+            ..
+        } = self;
+        let mut pa = SlabPages {
+            profile,
+            nodes,
+            mms,
+            shrinkable: [&mut [], &mut []],
+            pick,
+        };
+        let _ = match obj {
+            Object::Named(i, o) => caches[i as usize].free_object(o, &mut pa),
+            Object::Kmalloc(r) => kmalloc.kfree(r, &mut pa),
+        };
+    }
+
+    /// Allocates a block for the workload with every cache's shrinker available.
+    fn alloc_block(&mut self, order: u32, mask: u64, owner: OwnerKind) -> Result<Pfn, Failed> {
+        let System {
+            profile,
+            nodes,
+            mms,
+            caches,
+            pick,
+            ..
+        } = self;
+        let a = allocate(
+            profile,
+            nodes,
+            mms,
+            &mut [caches.as_mut_slice()],
+            pick,
+            order,
+            mask,
+            owner,
+        )?;
+        self.held[owner as usize] += 1 << order;
+        Ok(a.pfn)
+    }
+
+    /// A probe: one block of `order` with `mask`, freed again at once.
+    pub fn probe(&mut self, order: u32, mask: u64) -> Result<(), Failed> {
+        let pfn = self.alloc_block(order, mask, OwnerKind::Kernel)?;
+        self.free_kernel(OwnerKind::Kernel, &[(pfn, order as u8)]);
+        Ok(())
+    }
+
+    /// (node index, zone index) of a PFN.
+    fn locate(&self, pfn: Pfn) -> Option<(usize, usize)> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .find_map(|(n, node)| node.zone_of_pfn(pfn).map(|z| (n, z)))
+    }
+
+    /// Puts an anon or file block on its zone's LRU (`lru_cache_add()`).
+    fn lru_add(&mut self, pfn: Pfn) {
+        if let Some((n, z)) = self.locate(pfn) {
+            let _ = self.mms[n].lru[z].add(&mut self.nodes[n].zones[z], pfn);
+        }
+    }
+
+    /// Kernel pages (page tables, kernel stacks): `count` blocks of `order`. Stops at the
+    /// first failure.
+    pub fn alloc_kernel(
+        &mut self,
+        owner: OwnerKind,
+        order: u32,
+        count: u64,
+        out: &mut Vec<(Pfn, u8)>,
+    ) -> Result<(), Failed> {
+        let mask = self.masks.kernel;
+        for _ in 0..count {
+            let pfn = self.alloc_block(order, mask, owner)?;
+            out.push((pfn, order as u8));
+        }
+        Ok(())
+    }
+
+    /// Kernel stacks for `threads` new tasks, as the profile allocates them.
+    pub fn alloc_stacks(&mut self, threads: u32, out: &mut Vec<(Pfn, u8)>) -> Result<(), Failed> {
+        let (order, per_task) = match self.profile.kernel_stack {
+            KernelStack::Contiguous { order } => (order, 1),
+            KernelStack::Vmap => (0, 4),
+        };
+        self.alloc_kernel(
+            OwnerKind::KernelStack,
+            order,
+            u64::from(threads) * per_task,
+            out,
+        )
+    }
+
+    /// Frees kernel blocks.
+    pub fn free_kernel(&mut self, owner: OwnerKind, blocks: &[(Pfn, u8)]) {
+        for &(pfn, order) in blocks {
+            if free_pages(&mut self.nodes, pfn, u32::from(order)).is_ok() {
+                self.held[owner as usize] -= 1 << order;
+            }
+        }
+    }
+
+    /// Page-cache pages read or written (`pages` order-0 pages, movable, on the file LRU; they
+    /// stay cached until reclaim drops them). Stops at the first failure.
+    pub fn add_page_cache(&mut self, pages: u64) -> Result<(), Failed> {
+        let mask = self.masks.movable;
+        for _ in 0..pages {
+            let pfn = self.alloc_block(0, mask, OwnerKind::File)?;
+            self.lru_add(pfn);
+        }
+        Ok(())
+    }
+
+    /// Anonymous memory faulted in: `pages` pages, as 2 MiB THP blocks where THP is `always`
+    /// and the block is available (a failed THP fault falls back to small pages, as
+    /// `do_huge_pmd_anonymous_page()` does), else order-0 pages. Returns the handles.
+    pub fn fault_anon(&mut self, pages: u64, handles: &mut Vec<u32>) -> Result<(), Failed> {
+        let pb = self.profile.pageblock_order;
+        let huge = 1u64 << pb;
+        let mut left = pages;
+        while left > 0 {
+            let (order, mask) = if self.thp() == Thp::Always && left >= huge {
+                match self.alloc_block(pb, self.masks.thp, OwnerKind::Anon) {
+                    Ok(pfn) => {
+                        self.map_anon(pfn, pb, handles);
+                        left -= huge;
+                        continue;
+                    }
+                    Err(_) => (0, self.masks.movable),
+                }
+            } else {
+                (0, self.masks.movable)
+            };
+            let n = if self.thp() == Thp::Always {
+                left.min(huge)
+            } else {
+                left
+            };
+            for _ in 0..n {
+                let pfn = self.alloc_block(order, mask, OwnerKind::Anon)?;
+                self.map_anon(pfn, order, handles);
+            }
+            left -= n;
+        }
+        Ok(())
+    }
+
+    fn map_anon(&mut self, pfn: Pfn, order: u32, handles: &mut Vec<u32>) {
+        self.lru_add(pfn);
+        let h = match self.free_handles.pop() {
+            Some(h) => {
+                self.anon[h as usize] = (pfn, order as u8);
+                h
+            }
+            None => {
+                self.anon.push((pfn, order as u8));
+                self.anon.len() as u32 - 1
+            }
+        };
+        if let Some(slot) = self.rmap_slot(pfn) {
+            *slot = h;
+        }
+        handles.push(h);
+    }
+
+    fn rmap_slot(&mut self, pfn: Pfn) -> Option<&mut u32> {
+        let (n, z) = self.locate(pfn)?;
+        let start = self.nodes[n].zones[z].start_pfn;
+        self.rmap[n][z].get_mut((pfn - start) as usize)
+    }
+
+    /// Follows the migrations compaction made since the last call (`remove_migration_ptes()`):
+    /// each mapped anon block's handle takes its new PFN.
+    pub fn follow_migrations(&mut self) {
+        let mut moves = Vec::new();
+        for mm in &mut self.mms {
+            for lru in &mut mm.lru {
+                if let Some(m) = &mut lru.moves {
+                    moves.append(m);
+                }
+            }
+        }
+        for (from, to) in moves {
+            let h = self
+                .rmap_slot(from)
+                .map(|s| std::mem::replace(s, NO_HANDLE));
+            if let Some(h) = h.filter(|&h| h != NO_HANDLE) {
+                self.anon[h as usize].0 = to;
+                if let Some(slot) = self.rmap_slot(to) {
+                    *slot = h;
+                }
+            }
+        }
+    }
+
+    /// Unmaps and frees a pod's anon blocks (`exit_mmap()` → `free_pages_and_swap_cache()`).
+    pub fn free_anon(&mut self, handles: &[u32]) {
+        self.follow_migrations();
+        for &h in handles {
+            let (pfn, order) = self.anon[h as usize];
+            if let Some(slot) = self.rmap_slot(pfn) {
+                *slot = NO_HANDLE;
+            }
+            if let Some((n, z)) = self.locate(pfn) {
+                let zone = &mut self.nodes[n].zones[z];
+                if self.mms[n].lru[z]
+                    .free_page(zone, 0, pfn, u32::from(order))
+                    .is_ok()
+                {
+                    self.held[OwnerKind::Anon as usize] -= 1 << order;
+                }
+            }
+            self.free_handles.push(h);
+        }
+    }
+
+    /// Starts a memcg and, with kmem accounting, activates it (runc writing
+    /// `memory.kmem.limit_in_bytes`; 4.6+ at `css_online`). A growth of the memcg arrays
+    /// reallocates every root cache's array (`memcg_update_all_caches()`); the model's root
+    /// caches are its named caches and the conntrack caches, and the growth's allocations see
+    /// no shrinkers. Returns the memcg and whether the arrays grew (Some(ok)).
+    pub fn start_memcg(&mut self) -> (MemcgId, Option<(u32, bool)>) {
+        let System {
+            profile,
+            nodes,
+            mms,
+            kmalloc,
+            caches,
+            memcg,
+            conntrack,
+            pick,
+            ..
+        } = self;
+        let m = memcg.create();
+        let mut grew = None;
+        let r = memcg.activate_kmem(m, |growth| {
+            let mut pa = SlabPages {
+                profile,
+                nodes,
+                mms,
+                shrinkable: [&mut [], &mut []],
+                pick,
+            };
+            let mut result = Ok(());
+            for cache in caches.iter_mut() {
+                result = update_cache_params(cache, growth, kmalloc, &mut pa);
+                if result.is_err() {
+                    break;
+                }
+            }
+            if result.is_ok() {
+                result = conntrack.update_all_params(growth, kmalloc, &mut pa);
+            }
+            grew = Some((growth.new_entries, result.is_ok()));
+            result
+        });
+        let _ = r;
+        (m, grew)
+    }
+
+    /// Removes a memcg (rmdir); `zombie` keeps one kmem page charged so that it lingers (the
+    /// scenario's leak rate: a dentry or page-cache charge that outlives the pod).
+    pub fn stop_memcg(&mut self, m: MemcgId, zombie: bool) {
+        if zombie {
+            let _ = self.memcg.charge_kmem(m, 1);
+        }
+        let _ = self.memcg.remove(m);
+    }
+
+    /// Creates a network namespace (`setup_net()`), with its conntrack cache on kernels that
+    /// make one.
+    pub fn setup_net(&mut self) -> Result<CacheCreateProbe, String> {
+        let System {
+            profile,
+            nodes,
+            mms,
+            kmalloc,
+            caches,
+            memcg,
+            conntrack,
+            pick,
+            ..
+        } = self;
+        let mut pa = SlabPages {
+            profile,
+            nodes,
+            mms,
+            shrinkable: [caches.as_mut_slice(), &mut []],
+            pick,
+        };
+        conntrack
+            .setup_net(memcg, kmalloc, &mut pa)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Destroys a network namespace and its conntrack cache.
+    pub fn cleanup_net(&mut self, netns: NetnsId) {
+        let System {
+            profile,
+            nodes,
+            mms,
+            kmalloc,
+            conntrack,
+            pick,
+            ..
+        } = self;
+        let mut pa = SlabPages {
+            profile,
+            nodes,
+            mms,
+            shrinkable: [&mut [], &mut []],
+            pick,
+        };
+        let _ = conntrack.cleanup_net(netns, kmalloc, &mut pa);
+    }
+
+    /// Slab pages: (reclaimable, unreclaimable), the conntrack caches and kmalloc caches
+    /// counted as unreclaimable.
+    pub fn slab_pages(&self) -> (u64, u64) {
+        let mut r = 0;
+        let mut u: u64 = self.kmalloc.caches().iter().map(KmemCache::pages).sum();
+        for c in &self.caches {
+            if c.flags().reclaim_account {
+                r += c.pages();
+            } else {
+                u += c.pages();
+            }
+        }
+        u += self.conntrack.caches().map(|(_, c)| c.pages()).sum::<u64>();
+        (r, u)
+    }
+
+    /// Pages on the LRU lists of every zone, by type.
+    pub fn lru_pages(&self, t: LruType) -> u64 {
+        self.mms.iter().flat_map(|m| &m.lru).map(|l| l.len(t)).sum()
+    }
+
+    /// /proc/slabinfo of every cache the system has: kmalloc, named and conntrack caches.
+    pub fn slabinfo(&self) -> Vec<crate::capture::SlabCache> {
+        let mut v: Vec<_> = self
+            .caches
+            .iter()
+            .chain(self.kmalloc.caches())
+            .map(KmemCache::slabinfo)
+            .collect();
+        v.extend(self.conntrack.caches().map(|(_, c)| c.slabinfo()));
+        v
+    }
+
+    /// Per pageblock of every zone: (node, zone, start PFN, type, free, slab, movable, other)
+    /// pages, for the physical map.
+    pub fn pageblocks(&self) -> Vec<PageblockRow> {
+        let pb = 1u64 << self.profile.pageblock_order;
+        let mut rows = Vec::new();
+        for node in &self.nodes {
+            for z in &node.zones {
+                let first = z.start_pfn & !(pb - 1);
+                let mut start = first;
+                while start < z.end_pfn() {
+                    let mut row = PageblockRow {
+                        node: node.id,
+                        zone: z.zone_type,
+                        start_pfn: start,
+                        migratetype: z
+                            .pageblock_migratetype(start.max(z.start_pfn))
+                            .map(|m| m.name())
+                            .unwrap_or("Movable"),
+                        counts: [0; 4],
+                    };
+                    let mut pfn = start.max(z.start_pfn);
+                    let end = (start + pb).min(z.end_pfn());
+                    while pfn < end {
+                        let (class, pages) = match z.page_state(pfn) {
+                            PageState::Free { order, .. } => (0, 1u64 << order),
+                            PageState::Pcp { .. } => (0, 1),
+                            PageState::Allocated { order, owner, .. } => {
+                                let class = match owner {
+                                    OwnerKind::Slab => 1,
+                                    OwnerKind::Anon | OwnerKind::File => 2,
+                                    _ => 3,
+                                };
+                                (class, 1u64 << order)
+                            }
+                            PageState::Reserved => (3, 1),
+                            PageState::Hole | PageState::Tail => (4, 1),
+                        };
+                        let pages = pages.min(end - pfn);
+                        if class < 4 {
+                            row.counts[class] += pages;
+                        }
+                        pfn += pages;
+                    }
+                    rows.push(row);
+                    start += pb;
+                }
+            }
+        }
+        rows
+    }
+}
+
+/// One pageblock of the physical map.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageblockRow {
+    pub node: u32,
+    pub zone: ZoneType,
+    pub start_pfn: Pfn,
+    pub migratetype: &'static str,
+    /// Free, slab, movable (anon and page cache), other pages.
+    pub counts: [u64; 4],
+}
+
+fn slab_failure(e: SlabError) -> Failed {
+    match e {
+        SlabError::Alloc { failure, .. } => Failed {
+            order: 0,
+            reason: failure,
+        },
+        _ => Failed {
+            order: 0,
+            reason: slub::AllocFailure::OutOfMemory,
+        },
+    }
+}
