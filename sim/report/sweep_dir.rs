@@ -12,6 +12,7 @@
 //! The executor is generic over the runner (`Fn(&Run, &Scenario) -> Result<Summary, E>`): the
 //! command line passes the simulator, tests pass fakes.
 
+use super::output;
 use super::sweep::{RunResult, SweepReport};
 use crate::engine::rng::fnv1a;
 use crate::scenario::{Run, Scenario, ScenarioError, Shard, Sweep};
@@ -369,15 +370,9 @@ fn results_jsonl(results: &[RunResult]) -> Result<String, SweepError> {
     Ok(text)
 }
 
-/// Writes `contents` to a temporary file beside `path` and renames it into place.
+/// [`output::write_atomic`] of text, with the error naming the file.
 fn write_atomic(path: &Path, contents: &str) -> Result<(), SweepError> {
-    let name = path.file_name().map_or_else(
-        || "out".into(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    let tmp = path.with_file_name(format!(".{name}.tmp"));
-    fs::write(&tmp, contents).map_err(|e| io_err(&tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| io_err(path, e))
+    output::write_atomic(path, contents.as_bytes()).map_err(|e| io_err(path, e))
 }
 
 /// Writes the final files of a complete sweep into `dir`: `sweep.json` (whole sweep),

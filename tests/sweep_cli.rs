@@ -1,0 +1,204 @@
+//! `buddysim sweep` and `buddysim merge` from the command line, on the real simulator: a tiny
+//! node (1 GiB, 6 simulated hours, a 2 × 2 grid, 2 seeds) gives the same files at any --jobs,
+//! a resume recomputes only the missing runs, merged shards equal the unsharded sweep, and
+//! mistakes give clear errors. (Aggregation and recommendation have unit tests with fake
+//! summaries in sim/report/sweep.rs, the folder logic with a fake runner in sweep_dir.rs.)
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Loaded enough (52 pods/h of 20 MiB on 1 GiB) that some runs fail within the 6 hours.
+const TINY: &str = "name: tiny
+seed: 3
+kernel: \"3.10\"
+machine: {memory: 1GiB, cpus: 2}
+workload:
+  pods:
+    arrivals: {poisson: 52/h}
+    lifetime: {exponential: 1h}
+    profile: {threads: 10, anon: 20MiB, page_cache: 8MiB}
+  leaks:
+    zombie_memcg: 0.5
+duration: 6h
+sweep:
+  grid:
+    vm.min_free_kbytes: [2048, 32768]
+  seeds: 2
+";
+
+const FILES: [&str; 4] = ["sweep.json", "results.jsonl", "sweep.csv", "survival.csv"];
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_buddysim"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the binary runs")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> Output {
+    let o = run(dir, args);
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+fn err(dir: &Path, args: &[&str]) -> String {
+    let o = run(dir, args);
+    assert!(!o.status.success(), "{args:?} must fail");
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn read(dir: &Path, file: &str) -> String {
+    fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+}
+
+fn setup() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("tiny.yaml"), TINY).unwrap();
+    tmp
+}
+
+/// The grid as run: a second axis from the command line, 2 × 2 × 2 seeds = 8 runs.
+const GRID: [&str; 2] = ["--set", "vm.extfrag_threshold=100,500"];
+
+fn sweep(dir: &Path, out: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["sweep", "tiny.yaml", "--out", out];
+    args.extend(GRID);
+    args.extend(extra);
+    ok(dir, &args)
+}
+
+#[test]
+fn same_outputs_at_any_job_count() {
+    let tmp = setup();
+    let d = tmp.path();
+    let one = sweep(d, "j1", &["--jobs", "1"]);
+    let two = sweep(d, "j2", &["--jobs", "2"]);
+    for f in FILES {
+        assert_eq!(read(&d.join("j1"), f), read(&d.join("j2"), f), "{f}");
+    }
+    assert_eq!(one.stdout, two.stdout);
+    let results = read(&d.join("j1"), "results.jsonl");
+    assert_eq!(results.lines().count(), 8);
+    assert!(results.starts_with(
+        "{\"index\":0,\"id\":\"vm.min_free_kbytes=2048,vm.extfrag_threshold=100,seed#0\","
+    ));
+    let csv = read(&d.join("j1"), "sweep.csv");
+    assert!(csv.starts_with(
+        "vm.min_free_kbytes,vm.extfrag_threshold,runs,failed,p_fail,median_s,lo90_s,hi90_s,\
+         reserved_kib,compact_stall_per_h,pgsteal_per_h\n2048,100,2,"
+    ));
+    assert_eq!(csv.lines().count(), 5);
+    // The more min_free_kbytes, the more memory reserved.
+    let reserved: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(8).unwrap().parse().unwrap())
+        .collect();
+    assert!(reserved[0] < reserved[2], "{csv}");
+    let text = String::from_utf8_lossy(&one.stdout);
+    assert!(text.contains("sweep `tiny`: 8 runs, 4 grid points"), "{text}");
+    assert!(
+        text.contains("recommended:") || text.contains("no setting qualifies"),
+        "{text}"
+    );
+    let json = sweep(d, "j1", &["--resume", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["runs"], 8);
+    assert_eq!(v["points"].as_array().unwrap().len(), 4);
+    assert_eq!(v["points"][0]["survival"]["steps"][0]["survival"], 1.0);
+}
+
+#[test]
+fn resume_recomputes_only_the_missing_runs() {
+    let tmp = setup();
+    let d = tmp.path();
+    sweep(d, "full", &[]);
+    let full = read(&d.join("full"), "results.jsonl");
+    // A second copy keeps the first 4 lines, one of them marked (a result no run produces),
+    // and half of the fifth, as a kill in mid-write leaves it.
+    fs::create_dir(d.join("cut")).unwrap();
+    fs::copy(d.join("full/sweep.json"), d.join("cut/sweep.json")).unwrap();
+    let lines: Vec<&str> = full.lines().collect();
+    let marked = lines[1].replace("\"pods_started\":", "\"pods_started\":9999");
+    let mut cut = format!("{}\n{marked}\n{}\n{}\n", lines[0], lines[2], lines[3]);
+    cut.push_str(&lines[4][..40]);
+    fs::write(d.join("cut/results.jsonl"), cut).unwrap();
+    let o = sweep(d, "cut", &["--resume"]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("8 runs in cut (4 run now, 4 already there)"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let resumed = read(&d.join("cut"), "results.jsonl");
+    assert_eq!(resumed, full.replace(lines[1], &marked));
+    assert_eq!(read(&d.join("cut"), "sweep.csv"), read(&d.join("full"), "sweep.csv"));
+    // Resuming a finished sweep runs nothing.
+    let o = sweep(d, "cut", &["--resume"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("(0 run now, 8 already there)"));
+}
+
+#[test]
+fn merged_shards_equal_the_whole_sweep() {
+    let tmp = setup();
+    let d = tmp.path();
+    let whole = sweep(d, "whole", &[]);
+    sweep(d, "s1", &["--shard", "1/2"]);
+    let s2 = sweep(d, "s2", &["--shard", "2/2", "--jobs", "1"]);
+    assert!(String::from_utf8_lossy(&s2.stdout).starts_with("shard 2/2: 4 runs in"));
+    assert_eq!(read(&d.join("s1"), "results.jsonl").lines().count(), 4);
+    assert!(!d.join("s1/sweep.csv").exists());
+    let merged = ok(d, &["merge", "s2", "s1", "--out", "merged"]);
+    for f in FILES {
+        assert_eq!(read(&d.join("merged"), f), read(&d.join("whole"), f), "{f}");
+    }
+    assert_eq!(merged.stdout, whole.stdout);
+
+    let missing = err(d, &["merge", "s1", "--out", "m1"]);
+    assert!(
+        missing.contains("4 of 8 runs are missing: vm.min_free_kbytes=2048,vm.extfrag_threshold=100,seed#1;"),
+        "{missing}"
+    );
+    let partial = ok(d, &["merge", "s1", "--out", "m1", "--partial"]);
+    assert!(String::from_utf8_lossy(&partial.stderr).contains("4 of 8 runs are missing"));
+    let twice = err(d, &["merge", "s1", "s1", "--out", "m2"]);
+    assert!(twice.contains("is in both s1 and s1"), "{twice}");
+    sweep(d, "other", &["--shard", "2/2", "--seeds", "1"]);
+    let other = err(d, &["merge", "s1", "other", "--out", "m3"]);
+    assert!(
+        other.contains("other holds sweep `tiny`") && other.contains("only shards of one sweep merge"),
+        "{other}"
+    );
+}
+
+#[test]
+fn mistakes_give_clear_errors() {
+    let tmp = setup();
+    let d = tmp.path();
+    let e = err(d, &["sweep", "tiny.yaml", "--set", "vm.extfrag_threshold=100,lots"]);
+    assert!(e.contains("--set vm.extfrag_threshold=lots:"), "{e}");
+    let e = err(d, &["sweep", "tiny.yaml", "--set", "vm.extfrag_threshold"]);
+    assert!(e.contains("--set vm.extfrag_threshold: expected KEY=VALUE"), "{e}");
+    let e = err(d, &["sweep", "tiny.yaml", "--set", "vm.extfrag_threshold=1,,2"]);
+    assert!(e.contains("no empty key or value"), "{e}");
+    let e = err(d, &["sweep", "tiny.yaml", "--shard", "3/2"]);
+    assert!(e.contains("--shard 3/2: K is out of range"), "{e}");
+    let e = err(d, &["sweep", "tiny.yaml", "--shard", "half"]);
+    assert!(e.contains("--shard half: no `/`"), "{e}");
+    let e = err(d, &["sweep", "tiny.yaml", "--target", "5"]);
+    assert!(e.contains("--target 5: a probability strictly between 0 and 1"), "{e}");
+
+    sweep(d, "a", &["--shard", "1/2"]);
+    let e = err(d, &["sweep", "tiny.yaml", "--out", "a", "--shard", "1/2"]);
+    assert!(e.contains("a already holds a sweep: pass --resume"), "{e}");
+    let e = err(d, &["sweep", "tiny.yaml", "--out", "a", "--resume", "--shard", "1/2"]);
+    assert!(e.contains("a: cannot resume: the folder holds sweep `tiny`"), "{e}");
+    assert!(e.contains("8 runs, shard 1/2), not sweep `tiny`"), "{e}");
+    let e = err(d, &["merge", "tiny.yaml", "--out", "m"]);
+    assert!(e.contains("tiny.yaml/sweep.json: "), "{e}");
+}
