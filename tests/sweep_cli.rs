@@ -102,7 +102,10 @@ fn same_outputs_at_any_job_count() {
         .collect();
     assert!(reserved[0] < reserved[2], "{csv}");
     let text = String::from_utf8_lossy(&one.stdout);
-    assert!(text.contains("sweep `tiny`: 8 runs, 4 grid points"), "{text}");
+    assert!(
+        text.contains("sweep `tiny`: 8 runs, 4 grid points"),
+        "{text}"
+    );
     assert!(
         text.contains("recommended:") || text.contains("no setting qualifies"),
         "{text}"
@@ -137,7 +140,10 @@ fn resume_recomputes_only_the_missing_runs() {
     );
     let resumed = read(&d.join("cut"), "results.jsonl");
     assert_eq!(resumed, full.replace(lines[1], &marked));
-    assert_eq!(read(&d.join("cut"), "sweep.csv"), read(&d.join("full"), "sweep.csv"));
+    assert_eq!(
+        read(&d.join("cut"), "sweep.csv"),
+        read(&d.join("full"), "sweep.csv")
+    );
     // Resuming a finished sweep runs nothing.
     let o = sweep(d, "cut", &["--resume"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("(0 run now, 8 already there)"));
@@ -161,7 +167,9 @@ fn merged_shards_equal_the_whole_sweep() {
 
     let missing = err(d, &["merge", "s1", "--out", "m1"]);
     assert!(
-        missing.contains("4 of 8 runs are missing: vm.min_free_kbytes=2048,vm.extfrag_threshold=100,seed#1;"),
+        missing.contains(
+            "4 of 8 runs are missing: vm.min_free_kbytes=2048,vm.extfrag_threshold=100,seed#1;"
+        ),
         "{missing}"
     );
     let partial = ok(d, &["merge", "s1", "--out", "m1", "--partial"]);
@@ -171,7 +179,8 @@ fn merged_shards_equal_the_whole_sweep() {
     sweep(d, "other", &["--shard", "2/2", "--seeds", "1"]);
     let other = err(d, &["merge", "s1", "other", "--out", "m3"]);
     assert!(
-        other.contains("other holds sweep `tiny`") && other.contains("only shards of one sweep merge"),
+        other.contains("other holds sweep `tiny`")
+            && other.contains("only shards of one sweep merge"),
         "{other}"
     );
 }
@@ -180,24 +189,55 @@ fn merged_shards_equal_the_whole_sweep() {
 fn mistakes_give_clear_errors() {
     let tmp = setup();
     let d = tmp.path();
-    let e = err(d, &["sweep", "tiny.yaml", "--set", "vm.extfrag_threshold=100,lots"]);
+    let e = err(
+        d,
+        &[
+            "sweep",
+            "tiny.yaml",
+            "--set",
+            "vm.extfrag_threshold=100,lots",
+        ],
+    );
     assert!(e.contains("--set vm.extfrag_threshold=lots:"), "{e}");
     let e = err(d, &["sweep", "tiny.yaml", "--set", "vm.extfrag_threshold"]);
-    assert!(e.contains("--set vm.extfrag_threshold: expected KEY=VALUE"), "{e}");
-    let e = err(d, &["sweep", "tiny.yaml", "--set", "vm.extfrag_threshold=1,,2"]);
+    assert!(
+        e.contains("--set vm.extfrag_threshold: expected KEY=VALUE"),
+        "{e}"
+    );
+    let e = err(
+        d,
+        &["sweep", "tiny.yaml", "--set", "vm.extfrag_threshold=1,,2"],
+    );
     assert!(e.contains("no empty key or value"), "{e}");
     let e = err(d, &["sweep", "tiny.yaml", "--shard", "3/2"]);
     assert!(e.contains("--shard 3/2: K is out of range"), "{e}");
     let e = err(d, &["sweep", "tiny.yaml", "--shard", "half"]);
     assert!(e.contains("--shard half: no `/`"), "{e}");
     let e = err(d, &["sweep", "tiny.yaml", "--target", "5"]);
-    assert!(e.contains("--target 5: a probability strictly between 0 and 1"), "{e}");
+    assert!(
+        e.contains("--target 5: a probability strictly between 0 and 1"),
+        "{e}"
+    );
 
     sweep(d, "a", &["--shard", "1/2"]);
     let e = err(d, &["sweep", "tiny.yaml", "--out", "a", "--shard", "1/2"]);
     assert!(e.contains("a already holds a sweep: pass --resume"), "{e}");
-    let e = err(d, &["sweep", "tiny.yaml", "--out", "a", "--resume", "--shard", "1/2"]);
-    assert!(e.contains("a: cannot resume: the folder holds sweep `tiny`"), "{e}");
+    let e = err(
+        d,
+        &[
+            "sweep",
+            "tiny.yaml",
+            "--out",
+            "a",
+            "--resume",
+            "--shard",
+            "1/2",
+        ],
+    );
+    assert!(
+        e.contains("a: cannot resume: the folder holds sweep `tiny`"),
+        "{e}"
+    );
     assert!(e.contains("8 runs, shard 1/2), not sweep `tiny`"), "{e}");
     let e = err(d, &["merge", "tiny.yaml", "--out", "m"]);
     assert!(e.contains("tiny.yaml/sweep.json: "), "{e}");

@@ -88,7 +88,13 @@ impl Point {
         let survival = KaplanMeier::estimate(&obs);
         let runs = results.len();
         let hours: f64 = results.iter().map(|r| r.summary.simulated_s).sum::<f64>() / 3600.0;
-        let per_h = |count: u64| if hours > 0.0 { count as f64 / hours } else { 0.0 };
+        let per_h = |count: u64| {
+            if hours > 0.0 {
+                count as f64 / hours
+            } else {
+                0.0
+            }
+        };
         let stalls = results.iter().map(|r| r.summary.compact_stall).sum();
         let steal = results
             .iter()
@@ -473,7 +479,13 @@ mod tests {
     fn fake() -> Vec<RunResult> {
         let mut v = Vec::new();
         for (p, setting, fails, reserved, stalls) in [
-            (0, "m=1", [Some(2.0 * DAY), None, Some(4.0 * DAY), None], 1000, 0),
+            (
+                0,
+                "m=1",
+                [Some(2.0 * DAY), None, Some(4.0 * DAY), None],
+                1000,
+                0,
+            ),
             (1, "m=2", [None; 4], 4000, 24),
             (2, "m=3", [None; 4], 4000, 12),
         ] {
@@ -516,18 +528,29 @@ mod tests {
             Recommendation::Point { point: 2 }
         );
         // A lax target lets the cheap one through.
-        assert_eq!(report(0.6).recommendation, Recommendation::Point { point: 0 });
+        assert_eq!(
+            report(0.6).recommendation,
+            Recommendation::Point { point: 0 }
+        );
         // p_fail must stay strictly under the target.
-        assert_eq!(report(0.5).recommendation, Recommendation::Point { point: 2 });
+        assert_eq!(
+            report(0.5).recommendation,
+            Recommendation::Point { point: 2 }
+        );
         let text = report(0.05).text();
-        assert!(text.contains("recommended: m=3 (P(failure within 10.0d) = 0/4"), "{text}");
+        assert!(
+            text.contains("recommended: m=3 (P(failure within 10.0d) = 0/4"),
+            "{text}"
+        );
         assert!(text.contains("note: with 4 runs per setting"), "{text}");
     }
 
     #[test]
     fn says_when_no_setting_qualifies() {
-        let only_failing: Vec<RunResult> =
-            fake().into_iter().filter(|r| r.settings[0] == "m=1").collect();
+        let only_failing: Vec<RunResult> = fake()
+            .into_iter()
+            .filter(|r| r.settings[0] == "m=1")
+            .collect();
         let r = SweepReport::new("t", vec!["m".into()], 10.0 * DAY, 0.05, &only_failing);
         assert_eq!(
             r.recommendation,

@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -276,10 +277,13 @@ impl Plan {
                 .par_iter()
                 .map(|run| {
                     let scenario = run.scenario(base)?;
-                    let summary = runner(run, &scenario).map_err(|e| SweepError::Run {
+                    let failed = |message: String| SweepError::Run {
                         id: run.id.clone(),
-                        message: e.to_string(),
-                    })?;
+                        message,
+                    };
+                    let summary = panic::catch_unwind(AssertUnwindSafe(|| runner(run, &scenario)))
+                        .map_err(|payload| failed(panic_message(payload.as_ref())))?
+                        .map_err(|e| failed(e.to_string()))?;
                     let result = RunResult::new(run, summary);
                     let mut line = serde_json::to_string(&result).map_err(|e| io_err(&path, e))?;
                     line.push('\n');
@@ -297,6 +301,16 @@ impl Plan {
         write_atomic(&path, &results_jsonl(&all)?)?;
         Ok(all)
     }
+}
+
+/// What a panicking runner said, for the error naming its run.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let what = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message");
+    format!("the simulator panicked: {what}")
 }
 
 /// Reads a `results.jsonl` of the sweep whose runs are `runs`: every complete line must be a
@@ -455,7 +469,11 @@ pub fn merge(dirs: &[PathBuf], partial: bool) -> Result<Merged, SweepError> {
             missing.len(),
             first.runs,
             list.join("; "),
-            if missing.len() > LIST_MAX { "; …" } else { "" }
+            if missing.len() > LIST_MAX {
+                "; …"
+            } else {
+                ""
+            }
         )));
     }
     Ok(Merged {
@@ -580,7 +598,10 @@ mod tests {
         let mut other = s.clone();
         other.seed = 9;
         let err = prepare(&other, &dir, None, true).err().unwrap().to_string();
-        assert!(err.contains("cannot resume: the folder holds sweep `t`"), "{err}");
+        assert!(
+            err.contains("cannot resume: the folder holds sweep `t`"),
+            "{err}"
+        );
         let shard = Some(Shard { k: 1, n: 2 });
         let err = prepare(&s, &dir, shard, true).err().unwrap().to_string();
         assert!(err.contains("shard 1/2"), "{err}");
@@ -671,6 +692,20 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "run vm.min_free_kbytes=4096,vm.extfrag_threshold=500,seed#1: broken"
+        );
+        // A panic is a failed run too, named.
+        let err = prepare(&s, &dir, None, true)
+            .unwrap()
+            .execute(1, |r: &Run, s: &Scenario| {
+                assert!(r.index != 4, "index {} out of bounds", r.index);
+                fake(r, s)
+            })
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "run vm.min_free_kbytes=4096,vm.extfrag_threshold=500,seed#1: the simulator \
+             panicked: index 4 out of bounds"
         );
         let plan = prepare(&s, &dir, None, true).unwrap();
         assert!(plan.done() >= 4 && plan.todo().iter().any(|r| r.index == 4));
