@@ -209,6 +209,20 @@ fn mistakes_give_clear_errors() {
         &["sweep", "tiny.yaml", "--set", "vm.extfrag_threshold=1,,2"],
     );
     assert!(e.contains("no empty key or value"), "{e}");
+    // A flow value is one override, commas and all (here a wrong one, so it is reported whole).
+    let e = err(
+        d,
+        &[
+            "sweep",
+            "tiny.yaml",
+            "--set",
+            "workload.pods.arrivals={poisson: 1/h, x: 2}",
+        ],
+    );
+    assert!(
+        e.contains("--set workload.pods.arrivals={poisson: 1/h, x: 2}:"),
+        "{e}"
+    );
     let e = err(d, &["sweep", "tiny.yaml", "--shard", "3/2"]);
     assert!(e.contains("--shard 3/2: K is out of range"), "{e}");
     let e = err(d, &["sweep", "tiny.yaml", "--shard", "half"]);

@@ -16,7 +16,8 @@ pub struct SweepArgs {
     /// Scenario file (YAML); its `sweep:` section gives the grid and seeds.
     scenario: PathBuf,
     /// `KEY=V1,V2,…` makes KEY a grid axis with these values (replacing the file's axis of that
-    /// key); `KEY=VALUE` with one value is a plain override (on a grid key: fixes the axis).
+    /// key); `KEY=VALUE` with one value is a plain override (on a grid key: fixes the axis), as
+    /// is a YAML flow value (`{poisson: 60/h}`, `[256, 256, 32]`).
     #[arg(long = "set", value_name = "KEY=V1,V2,…")]
     set: Vec<String>,
     /// Seed replicates per grid point (default: the scenario's `sweep.seeds`, else 1).
@@ -73,7 +74,9 @@ fn load(args: &SweepArgs) -> Result<Scenario> {
             .sweep
             .as_ref()
             .is_some_and(|s| s.grid.0.iter().any(|(k, _)| k == key));
-        if !values.contains(',') && !is_axis {
+        // A YAML flow value (`{poisson: 60/h}`, `[256, 256, 32]`) is one value, commas and all.
+        let flow = values.trim_start().starts_with(['{', '[']);
+        if flow || (!values.contains(',') && !is_axis) {
             apply_override(&mut scenario, setting)?;
             continue;
         }

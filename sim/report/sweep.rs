@@ -363,8 +363,9 @@ impl SweepReport {
         if fewest > 0 && 1.0 / fewest as f64 >= self.target {
             let _ = writeln!(
                 out,
-                "note: with {fewest} runs per setting one failure is already a p_fail of {:.3} \
+                "note: with {fewest} run{} per setting one failure is already a p_fail of {:.3} \
                  ≥ {}: only settings without any failure qualify; add seeds for a finer estimate",
+                if fewest == 1 { "" } else { "s" },
                 1.0 / fewest as f64,
                 self.target
             );

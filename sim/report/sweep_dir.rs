@@ -19,7 +19,7 @@ use crate::scenario::{Run, Scenario, ScenarioError, Shard, Sweep};
 use crate::workload::run::Summary;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -202,9 +202,8 @@ pub fn prepare(
             )));
         }
         let (results, truncated) = read_results(&results_path, &runs)?;
-        let other = results
-            .iter()
-            .find(|r| !mine.iter().any(|m| m.index == r.index));
+        let in_shard: BTreeSet<usize> = mine.iter().map(|r| r.index).collect();
+        let other = results.iter().find(|r| !in_shard.contains(&r.index));
         if let Some(r) = other {
             return Err(SweepError::Mismatch(format!(
                 "{}: run {} is not in this folder's shard",
@@ -229,9 +228,10 @@ pub fn prepare(
         write_atomic(&results_path, "")?;
         Vec::new()
     };
+    let finished: BTreeSet<usize> = done.iter().map(|r| r.index).collect();
     let todo = mine
         .into_iter()
-        .filter(|r| !done.iter().any(|d| d.index == r.index))
+        .filter(|r| !finished.contains(&r.index))
         .collect();
     Ok(Plan {
         dir: dir.to_path_buf(),
