@@ -621,6 +621,8 @@ impl System {
     }
 
     fn map_anon(&mut self, pfn: Pfn, order: u32, handles: &mut Vec<u32>) {
+        // Moves logged before this allocation refer to the PFN's previous page.
+        self.follow_migrations();
         self.lru_add(pfn);
         let h = match self.free_handles.pop() {
             Some(h) => {
@@ -648,6 +650,14 @@ impl System {
     /// each mapped anon block's handle takes its new PFN.
     pub fn follow_migrations(&mut self) {
         let mut moves = Vec::new();
+        if self
+            .mms
+            .iter()
+            .flat_map(|m| &m.lru)
+            .all(|l| l.moves.as_ref().is_none_or(Vec::is_empty))
+        {
+            return;
+        }
         for mm in &mut self.mms {
             for lru in &mut mm.lru {
                 if let Some(m) = &mut lru.moves {
