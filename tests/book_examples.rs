@@ -60,7 +60,9 @@ fn split_words(line: &str) -> Result<Vec<String>, String> {
                 }
             }
             '|' | '>' | '<' | ';' | '&' | '$' | '`' => {
-                return Err(format!("shell syntax `{c}` in `{line}`: not run by this test"))
+                return Err(format!(
+                    "shell syntax `{c}` in `{line}`: not run by this test"
+                ))
             }
             c => {
                 in_word = true;
@@ -186,7 +188,13 @@ fn check(root: &Path, ex: &Example) -> Result<(), String> {
 fn split_words_handles_quotes_and_refuses_shell_syntax() {
     assert_eq!(
         split_words(r#"buddysim gfp 'GFP_KERNEL|__GFP_COMP' --kernel "3.10""#).unwrap(),
-        ["buddysim", "gfp", "GFP_KERNEL|__GFP_COMP", "--kernel", "3.10"]
+        [
+            "buddysim",
+            "gfp",
+            "GFP_KERNEL|__GFP_COMP",
+            "--kernel",
+            "3.10"
+        ]
     );
     assert!(split_words("buddysim analyze | head").is_err());
     assert!(split_words("buddysim 'open").is_err());
