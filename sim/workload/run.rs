@@ -418,6 +418,11 @@ impl<'s> Run<'s> {
             streams.stream("shrinker object choice"),
         )
         .map_err(RunError::Setup)?;
+        let mut sys = sys;
+        if let Initial::Capture(c) = &s.initial {
+            sys.adopt_lru_pages();
+            sys.preexisting_zombies(c.kmem_ids.unwrap_or(0));
+        }
         let probe_masks = s
             .probes
             .alloc
