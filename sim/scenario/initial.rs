@@ -102,6 +102,9 @@ pub(crate) struct CaptureMap {
     files: Vec<PathBuf>,
     #[serde(default, skip_serializing_if = "MemSplit::is_empty")]
     split: MemSplit,
+    /// Memcgs holding kmem ids when the capture was taken (zombies included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kmem_ids: Option<u32>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -110,16 +113,20 @@ pub struct CaptureInit {
     pub files: Vec<PathBuf>,
     /// How used pages divide, when the files do not say (a failure report's Mem-Info does).
     pub split: MemSplit,
+    /// Memcgs holding kmem ids when the capture was taken, zombies included (no file shows
+    /// them: a failure report's order says roughly how many, see the book's memcg chapter).
+    pub kmem_ids: Option<u32>,
 }
 
 impl Serialize for CaptureInit {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.split.is_empty() {
+        if self.split.is_empty() && self.kmem_ids.is_none() {
             self.files.serialize(s)
         } else {
             CaptureMap {
                 files: self.files.clone(),
                 split: self.split.clone(),
+                kmem_ids: self.kmem_ids,
             }
             .serialize(s)
         }
@@ -139,6 +146,7 @@ impl<'de> Deserialize<'de> for CaptureInit {
                 Ok(CaptureInit {
                     files,
                     split: MemSplit::default(),
+                    kmem_ids: None,
                 })
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<CaptureInit, A::Error> {
@@ -146,6 +154,7 @@ impl<'de> Deserialize<'de> for CaptureInit {
                 Ok(CaptureInit {
                     files: m.files,
                     split: m.split,
+                    kmem_ids: m.kmem_ids,
                 })
             }
         }

@@ -269,8 +269,12 @@ pub struct Daemons {
 pub struct PodProfile {
     /// A network namespace (and so, on kernels with per-netns caches, an `nf_conntrack_*` cache).
     pub netns: bool,
-    /// A memory cgroup (kmem-accounted when `kmem_accounting` is on).
+    /// Memory cgroups (kmem-accounted when `kmem_accounting` is on): kubelet's pod cgroup,
+    /// the sandbox container's, and one per container.
     pub memcg: bool,
+    /// Containers besides the sandbox (default 1): with `memcg`, the pod creates
+    /// `containers + 2` memory cgroups.
+    pub containers: u32,
     /// Threads, each with a kernel stack.
     pub threads: u32,
     pub page_tables: Size,
@@ -288,6 +292,7 @@ impl Default for PodProfile {
         PodProfile {
             netns: true,
             memcg: true,
+            containers: 1,
             threads: 1,
             page_tables: Size::default(),
             anon: Size::default(),
@@ -350,7 +355,7 @@ impl PodProfile {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Leaks {
-    /// Share of ended pods (0 to 1) whose memcg stays as a zombie, keeping its kmem id.
+    /// Share of removed memcgs (0 to 1) that stay as zombies, keeping their kmem ids.
     #[serde(default, skip_serializing_if = "is_zero_share")]
     pub zombie_memcg: f64,
     /// Slab objects per pod, by cache name, that are never freed.

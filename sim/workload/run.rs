@@ -269,7 +269,7 @@ enum Ev {
 #[derive(Default)]
 struct Pod {
     number: u64,
-    memcg: Option<MemcgId>,
+    memcgs: Vec<MemcgId>,
     netns: Option<NetnsId>,
     anon: Vec<u32>,
     stacks: Vec<(Pfn, u8)>,
@@ -418,6 +418,11 @@ impl<'s> Run<'s> {
             streams.stream("shrinker object choice"),
         )
         .map_err(RunError::Setup)?;
+        let mut sys = sys;
+        if let Initial::Capture(c) = &s.initial {
+            sys.adopt_lru_pages();
+            sys.preexisting_zombies(c.kmem_ids.unwrap_or(0));
+        }
         let probe_masks = s
             .probes
             .alloc
@@ -816,12 +821,9 @@ impl<'s> Run<'s> {
             number,
             ..Pod::default()
         };
+        // kubelet's pod cgroup and the sandbox's, before the sandbox's netns.
         if p.memcg {
-            let (m, grew) = self.sys.start_memcg();
-            pod.memcg = Some(m);
-            if let Some((entries, ok)) = grew {
-                self.event(EventKind::MemcgGrow { entries, ok });
-            }
+            self.start_memcgs(&mut pod, 2);
         }
         if p.netns {
             match self.sys.setup_net() {
@@ -860,7 +862,7 @@ impl<'s> Run<'s> {
                                     reason,
                                 });
                             }
-                            if let Some(m) = pod.memcg {
+                            for m in pod.memcgs {
                                 self.sys.stop_memcg(m, false);
                             }
                             return false;
@@ -877,6 +879,9 @@ impl<'s> Run<'s> {
                     });
                 }
             }
+        }
+        if p.memcg {
+            self.start_memcgs(&mut pod, p.containers);
         }
         let fail = |what: &str, e: Failed| EventKind::AllocFail {
             pod: number,
@@ -949,6 +954,16 @@ impl<'s> Run<'s> {
         true
     }
 
+    fn start_memcgs(&mut self, pod: &mut Pod, n: u32) {
+        for _ in 0..n {
+            let (m, grew) = self.sys.start_memcg();
+            pod.memcgs.push(m);
+            if let Some((entries, ok)) = grew {
+                self.event(EventKind::MemcgGrow { entries, ok });
+            }
+        }
+    }
+
     fn exit_pod(&mut self, idx: usize) {
         let Some(pod) = self.pods.get_mut(idx).and_then(Option::take) else {
             return;
@@ -963,7 +978,7 @@ impl<'s> Run<'s> {
         if let Some(n) = pod.netns {
             self.sys.cleanup_net(n);
         }
-        if let Some(m) = pod.memcg {
+        for m in pod.memcgs {
             let zombie = self.leaks.random::<f64>() < self.s.workload.leaks.zombie_memcg;
             self.sys.stop_memcg(m, zombie);
         }

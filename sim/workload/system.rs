@@ -367,6 +367,38 @@ impl System {
         self.settings = s.clone();
     }
 
+    /// Puts the allocated anon and file pages of reconstructed nodes on their LRUs (they belong
+    /// to no pod: running processes and page cache of the captured node).
+    pub fn adopt_lru_pages(&mut self) {
+        for (node, mm) in self.nodes.iter_mut().zip(&mut self.mms) {
+            for (zone, lru) in node.zones.iter_mut().zip(&mut mm.lru) {
+                let mut pfn = zone.start_pfn;
+                while pfn < zone.end_pfn() {
+                    let step = match zone.page_state(pfn) {
+                        PageState::Allocated { order, owner, .. } => {
+                            if matches!(owner, OwnerKind::Anon | OwnerKind::File) {
+                                let _ = lru.add(zone, pfn);
+                                self.held[owner as usize] += 1 << order;
+                            }
+                            1u64 << order
+                        }
+                        PageState::Free { order, .. } => 1u64 << order,
+                        _ => 1,
+                    };
+                    pfn += step;
+                }
+            }
+        }
+    }
+
+    /// `n` memcgs that held kmem ids before the run started and linger as zombies.
+    pub fn preexisting_zombies(&mut self, n: u32) {
+        for _ in 0..n {
+            let (m, _) = self.start_memcg();
+            self.stop_memcg(m, true);
+        }
+    }
+
     /// The THP mode the watermarks were set for.
     pub fn thp(&self) -> Thp {
         self.settings.watermarks.thp
@@ -621,6 +653,8 @@ impl System {
     }
 
     fn map_anon(&mut self, pfn: Pfn, order: u32, handles: &mut Vec<u32>) {
+        // Moves logged before this allocation refer to the PFN's previous page.
+        self.follow_migrations();
         self.lru_add(pfn);
         let h = match self.free_handles.pop() {
             Some(h) => {
@@ -648,6 +682,14 @@ impl System {
     /// each mapped anon block's handle takes its new PFN.
     pub fn follow_migrations(&mut self) {
         let mut moves = Vec::new();
+        if self
+            .mms
+            .iter()
+            .flat_map(|m| &m.lru)
+            .all(|l| l.moves.as_ref().is_none_or(Vec::is_empty))
+        {
+            return;
+        }
         for mm in &mut self.mms {
             for lru in &mut mm.lru {
                 if let Some(m) = &mut lru.moves {

@@ -1,0 +1,259 @@
+//! `buddysim run`: outputs, determinism, the JSON summary contract and the error paths.
+
+use std::path::Path;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_buddysim");
+
+/// A small node under fast churn: a few simulated hours in well under a second.
+const SMALL: &str = "name: small
+seed: 3
+kernel: \"3.10\"
+machine: {memory: 2GiB, cpus: 2}
+workload:
+  pods:
+    arrivals: {poisson: 600/h}
+    lifetime: {exponential: 10m}
+    profile:
+      threads: 8
+      page_tables: 256KiB
+      anon: 16MiB
+      page_cache: 4MiB
+      slab: {dentry: 300, sysfs_dir_cache: 200, kmalloc-192: 100}
+  daemons: {count: 2}
+  leaks: {zombie_memcg: 0.9, slab_never_freed: {sysfs_dir_cache: 50}}
+  background:
+    log_rotation: {every: 1h, size: 64MiB}
+actions:
+  - {at: 2h, drop_caches: 3}
+  - {at: 2h30m, compact_memory: true}
+  - {at: 3h, sysctl: {vm.min_free_kbytes: 16384}}
+probes:
+  alloc:
+    - {order: 6, gfp: GFP_KERNEL, every: 30m}
+duration: 4h
+outputs: {sample_interval: 15m}
+";
+
+fn scenario(dir: &Path, text: &str) -> std::path::PathBuf {
+    let p = dir.join("s.yaml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn run(args: &[&str]) -> std::process::Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = run(args);
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn err(args: &[&str]) -> String {
+    let o = run(args);
+    assert!(!o.status.success(), "{args:?} should fail");
+    String::from_utf8(o.stderr).unwrap()
+}
+
+#[test]
+fn a_run_writes_every_output_and_is_byte_identical_when_repeated() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = scenario(dir.path(), SMALL);
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let text = ok(&["run", s.to_str().unwrap(), "--out", a.to_str().unwrap()]);
+    ok(&["run", s.to_str().unwrap(), "--out", b.to_str().unwrap()]);
+    assert!(
+        text.contains("scenario small (kernel 3.10, seed 3)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("final /proc/buddyinfo:\nNode 0, zone      DMA"),
+        "{text}"
+    );
+    for f in [
+        "summary.json",
+        "buddyinfo.csv",
+        "vmstat.csv",
+        "events.jsonl",
+        "pageblocks-start.csv",
+        "pageblocks-end.csv",
+        "buddyinfo",
+        "pagetypeinfo",
+        "zoneinfo",
+        "slabinfo",
+    ] {
+        let x = std::fs::read(a.join(f)).unwrap();
+        assert!(!x.is_empty(), "{f} is empty");
+        assert_eq!(
+            x,
+            std::fs::read(b.join(f)).unwrap(),
+            "{f} differs between runs"
+        );
+    }
+    // 17 samples (0 to 4h every 15m) × 2 zones (DMA, DMA32) + header.
+    let csv = std::fs::read_to_string(a.join("buddyinfo.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 17 * 2);
+    assert!(csv.starts_with("time_s,node,zone,nr_free_pages,order_0,"));
+    let events = std::fs::read_to_string(a.join("events.jsonl")).unwrap();
+    for kind in [
+        "\"event\":\"pod_start\"",
+        "\"event\":\"pod_exit\"",
+        "\"event\":\"cache_create\"",
+        "\"event\":\"probe\"",
+        "\"event\":\"memcg_grow\"",
+        "\"action\":\"drop_caches 3\"",
+        "\"action\":\"compact_memory\"",
+        "\"action\":\"sysctl vm.min_free_kbytes=16384\"",
+    ] {
+        assert!(events.contains(kind), "no {kind} in events.jsonl");
+    }
+    // The final text reads back through the capture parsers.
+    let bi = std::fs::read_to_string(a.join("buddyinfo")).unwrap();
+    buddysim::capture::parse("buddyinfo", &bi).unwrap();
+    let si = std::fs::read_to_string(a.join("slabinfo")).unwrap();
+    let c = buddysim::capture::parse("slabinfo", &si).unwrap();
+    assert!(c
+        .slab_caches
+        .iter()
+        .any(|s| s.name == "dentry" && s.objsize == 192));
+    // The watermark change of the sysctl action shows in the samples.
+    let mins: Vec<&str> = csv
+        .lines()
+        .filter(|l| l.contains(",DMA32,"))
+        .map(|l| l.rsplit(',').nth(2).unwrap())
+        .collect();
+    assert_ne!(
+        mins.first(),
+        mins.last(),
+        "min watermark unchanged: {mins:?}"
+    );
+}
+
+#[test]
+fn json_summary_has_the_contract_keys_and_seed_changes_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = scenario(dir.path(), SMALL);
+    let out = dir.path().join("o");
+    let j = ok(&[
+        "run",
+        s.to_str().unwrap(),
+        "--format",
+        "json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+    for k in [
+        "scenario",
+        "seed",
+        "simulated_s",
+        "pods_started",
+        "pod_start_failures",
+        "first_failure",
+        "final_buddyinfo",
+    ] {
+        assert!(v.get(k).is_some(), "missing {k}");
+    }
+    assert_eq!(v["scenario"], "small");
+    assert_eq!(v["simulated_s"], 14400.0);
+    assert!(v["pods_started"].as_u64().unwrap() > 1000);
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(file, v);
+    let j2 = ok(&[
+        "run",
+        s.to_str().unwrap(),
+        "--format",
+        "json",
+        "--seed",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let v2: serde_json::Value = serde_json::from_str(&j2).unwrap();
+    assert_eq!(v2["seed"], 4);
+    assert_ne!(v2["pods_started"], v["pods_started"]);
+}
+
+#[test]
+fn the_invariant_checker_runs_with_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = SMALL[..SMALL.find("actions:").unwrap()].to_string() + "duration: 30m\n";
+    let s = scenario(dir.path(), &text);
+    let out = dir.path().join("o");
+    ok(&[
+        "run",
+        s.to_str().unwrap(),
+        "--check",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+}
+
+#[test]
+fn kmem_accounting_decides_whether_the_conntrack_array_is_allocated() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = scenario(dir.path(), SMALL);
+    let out = dir.path().join("o");
+    ok(&[
+        "run",
+        s.to_str().unwrap(),
+        "--set",
+        "kmem_accounting=false",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let ev = std::fs::read_to_string(out.join("events.jsonl")).unwrap();
+    assert!(ev.contains("\"event\":\"cache_create\""));
+    assert!(!ev.contains("\"size\":1") && ev.contains("\"size\":0,\"order\":null"));
+    assert!(!ev.contains("memcg_grow"));
+    // 4.19: one global nf_conntrack cache, so a netns creates no cache at all.
+    let k419 = SMALL
+        .replace("\"3.10\"", "\"4.19\"")
+        .replace("sysfs_dir_cache", "kernfs_node_cache");
+    let s = scenario(dir.path(), &k419);
+    ok(&["run", s.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let ev = std::fs::read_to_string(out.join("events.jsonl")).unwrap();
+    assert!(!ev.contains("cache_create"));
+}
+
+#[test]
+fn errors_name_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = scenario(dir.path(), SMALL);
+    let sp = s.to_str().unwrap();
+    let e = err(&["run", "no/such/scenario.yaml"]);
+    assert!(e.contains("no/such/scenario.yaml"), "{e}");
+    let e = err(&["run", sp, "--set", "vm.extfrag_threshold=2000"]);
+    assert!(
+        e.contains("vm.extfrag_threshold") && e.contains("1000"),
+        "{e}"
+    );
+    let e = err(&["run", sp, "--set", "nonsense"]);
+    assert!(e.contains("KEY=VALUE"), "{e}");
+    let bad = scenario(
+        dir.path(),
+        &SMALL.replace("dentry: 300", "no_such_cache: 300"),
+    );
+    let e = err(&["run", bad.to_str().unwrap()]);
+    assert!(
+        e.contains("workload.pods.profile.slab.no_such_cache")
+            && e.contains("kernel 3.10 has no slab cache `no_such_cache`"),
+        "{e}"
+    );
+    let k5 = scenario(dir.path(), &SMALL.replace("\"3.10\"", "\"5.15\""));
+    let e = err(&["run", k5.to_str().unwrap()]);
+    assert!(
+        e.contains("sysfs_dir_cache") && e.contains("kernfs_node_cache"),
+        "{e}"
+    );
+    let bad = scenario(dir.path(), &SMALL.replace("memory: 2GiB", "memory: 2GiBB"));
+    let e = err(&["run", bad.to_str().unwrap()]);
+    assert!(e.contains("s.yaml:4:"), "{e}");
+}
