@@ -54,7 +54,10 @@ fn seed_rhel7_node_starts_failing_order_6_and_ends_fragmented() {
     let f = &r.summary["first_failure"];
     assert_eq!(f["order"], 6, "{f}");
     let t = f["time_s"].as_f64().unwrap();
-    assert!(t > 3.0 * 86_400.0 && t < 10.0 * 86_400.0, "first failure at {t}s");
+    assert!(
+        t > 3.0 * 86_400.0 && t < 10.0 * 86_400.0,
+        "first failure at {t}s"
+    );
     // The array reached order 6 (12 287 kmem ids) before the failure.
     assert!(r.summary["memcg_kmem_ids"].as_u64().unwrap() >= 12_287);
     // Normal ends with almost nothing between order 3 and 8, as on the seed's node.

@@ -83,6 +83,24 @@ fn cache(loc: &Loc, line: &str) -> Result<SlabCache, CaptureError> {
     })
 }
 
+/// /proc/slabinfo text for `caches` (SLUB's `slabinfo_show()` with version 2.1: tunables and
+/// shared counts are 0 under SLUB).
+pub fn write(caches: &[SlabCache]) -> String {
+    let mut s = String::from(
+        "slabinfo - version: 2.1\n# name            <active_objs> <num_objs> <objsize> \
+         <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : \
+         slabdata <active_slabs> <num_slabs> <sharedavail>\n",
+    );
+    for c in caches {
+        s.push_str(&format!(
+            "{:<17} {:>6} {:>6} {:>6} {:>4} {:>4} : tunables {:>4} {:>4} {:>4} : slabdata {:>6} {:>6} {:>6}\n",
+            c.name, c.active_objs, c.num_objs, c.objsize, c.objperslab, c.pagesperslab, 0, 0, 0,
+            c.active_slabs, c.num_slabs, 0
+        ));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,22 +162,4 @@ nf_conntrack_1        16     16    256   16    1 : tunables    0    0    0 : sla
             "s:1: expected slabinfo version 2.x, found `1.1`"
         );
     }
-}
-
-/// /proc/slabinfo text for `caches` (SLUB's `slabinfo_show()` with version 2.1: tunables and
-/// shared counts are 0 under SLUB).
-pub fn write(caches: &[SlabCache]) -> String {
-    let mut s = String::from(
-        "slabinfo - version: 2.1\n# name            <active_objs> <num_objs> <objsize> \
-         <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : \
-         slabdata <active_slabs> <num_slabs> <sharedavail>\n",
-    );
-    for c in caches {
-        s.push_str(&format!(
-            "{:<17} {:>6} {:>6} {:>6} {:>4} {:>4} : tunables {:>4} {:>4} {:>4} : slabdata {:>6} {:>6} {:>6}\n",
-            c.name, c.active_objs, c.num_objs, c.objsize, c.objperslab, c.pagesperslab, 0, 0, 0,
-            c.active_slabs, c.num_slabs, 0
-        ));
-    }
-    s
 }

@@ -687,7 +687,7 @@ impl<'s> Run<'s> {
             }
             Ev::Action(i) => self.action(i),
             Ev::PageCacheJob => {
-                if let Some(job) = self.s.workload.background.page_cache_job.clone() {
+                if let Some(job) = self.s.workload.background.page_cache_job {
                     let _ = self.sys.add_page_cache(job.size.0 / 4096);
                     if let Some(mean) = job.rate.mean_interval() {
                         let u: f64 = self.background.random::<f64>();
@@ -697,7 +697,7 @@ impl<'s> Run<'s> {
                 }
             }
             Ev::LogRotation => {
-                if let Some(l) = self.s.workload.background.log_rotation.clone() {
+                if let Some(l) = self.s.workload.background.log_rotation {
                     let _ = self.sys.add_page_cache(l.size.0 / 4096);
                     self.q.schedule_in(Time(l.every.0), Ev::LogRotation);
                 }
