@@ -5,6 +5,7 @@ mod analyze;
 mod explain;
 mod gfp;
 mod input;
+mod plot;
 mod scenario;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -37,6 +38,8 @@ enum Command {
     Validate(scenario::ValidateArgs),
     /// Print the JSON Schema of scenario files, for editors.
     Schema,
+    /// Draw the plots (PNG and SVG) of a run's, sweep's or comparison's output folder.
+    Plot(plot::Args),
 }
 
 /// Output format of a command.
@@ -55,6 +58,7 @@ pub fn main() -> ExitCode {
         Command::Gfp(args) => gfp::run(args),
         Command::Validate(args) => scenario::validate(args),
         Command::Schema => scenario::schema(),
+        Command::Plot(args) => plot::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
