@@ -39,15 +39,26 @@ fn run_folder(dir: &Path) {
         let t = i as f64 * 60.0;
         let frac = i as f64 / 120.0;
         // DMA32 stays healthy; Normal fragments: high orders vanish halfway.
-        let dma32: Vec<u64> = (0..11).map(|k| [900, 500, 300, 200, 120, 80, 40, 20, 10, 6, 150][k]).collect();
+        let dma32: Vec<u64> = (0..11)
+            .map(|k| [900, 500, 300, 200, 120, 80, 40, 20, 10, 6, 150][k])
+            .collect();
         let normal: Vec<u64> = (0..11)
             .map(|k| {
-                let base = [40000.0, 18000.0, 6000.0, 1500.0, 400.0, 90.0, 30.0, 12.0, 5.0, 2.0, 40.0][k];
-                let keep = if k >= 6 { (1.0 - 2.0 * frac).max(0.0) } else { 1.0 - 0.5 * frac };
+                let base = [
+                    40000.0, 18000.0, 6000.0, 1500.0, 400.0, 90.0, 30.0, 12.0, 5.0, 2.0, 40.0,
+                ][k];
+                let keep = if k >= 6 {
+                    (1.0 - 2.0 * frac).max(0.0)
+                } else {
+                    1.0 - 0.5 * frac
+                };
                 (base * keep).round() as u64
             })
             .collect();
-        for (zone, free, marks) in [("DMA32", &dma32, [2000, 2500, 3000]), ("Normal", &normal, [14000, 17500, 21000])] {
+        for (zone, free, marks) in [
+            ("DMA32", &dma32, [2000, 2500, 3000]),
+            ("Normal", &normal, [14000, 17500, 21000]),
+        ] {
             let pages: u64 = free.iter().enumerate().map(|(k, n)| n << k).sum();
             write!(buddy, "{t},0,{zone},{pages}").unwrap();
             for n in free {
@@ -79,7 +90,12 @@ fn run_folder(dir: &Path) {
         if i % 2 == 0 {
             let ok = i < 62;
             let reason = if ok { "null" } else { "\"no_block_of_order\"" };
-            writeln!(events, r#"{{"time_s":{t},"event":"pod_start","pod":{},"ok":{ok}}}"#, i / 2).unwrap();
+            writeln!(
+                events,
+                r#"{{"time_s":{t},"event":"pod_start","pod":{},"ok":{ok}}}"#,
+                i / 2
+            )
+            .unwrap();
             writeln!(
                 events,
                 r#"{{"time_s":{t},"event":"cache_create","pod":{},"cache":"nf_conntrack_{}","size":{},"order":{},"ok":{ok},"reason":{reason}}}"#,
@@ -91,7 +107,11 @@ fn run_folder(dir: &Path) {
             .unwrap();
         }
         if i == 90 {
-            writeln!(events, r#"{{"time_s":{t},"event":"action","action":"drop_caches 2"}}"#).unwrap();
+            writeln!(
+                events,
+                r#"{{"time_s":{t},"event":"action","action":"drop_caches 2"}}"#
+            )
+            .unwrap();
         }
     }
     std::fs::write(dir.join("buddyinfo.csv"), buddy).unwrap();
@@ -99,9 +119,14 @@ fn run_folder(dir: &Path) {
     std::fs::write(dir.join("events.jsonl"), events).unwrap();
 
     for (when, mix) in [("start", 0u64), ("end", 1)] {
-        let mut csv =
-            String::from("node,zone,start_pfn,migratetype,free_pages,slab_pages,movable_pages,other_pages\n");
-        let zones = [("DMA", 0u64, 8u64), ("DMA32", 512, 40), ("Normal", 1 << 20, 300)];
+        let mut csv = String::from(
+            "node,zone,start_pfn,migratetype,free_pages,slab_pages,movable_pages,other_pages\n",
+        );
+        let zones = [
+            ("DMA", 0u64, 8u64),
+            ("DMA32", 512, 40),
+            ("Normal", 1 << 20, 300),
+        ];
         for (zone, start, blocks) in zones {
             for b in 0..blocks {
                 let pfn = start + b * 512;
@@ -110,8 +135,16 @@ fn run_folder(dir: &Path) {
                     9 => "Reclaimable",
                     _ => "Movable",
                 };
-                let free = if mix == 0 { 512 - (b * 37 % 300) } else { b * 53 % 513 };
-                let slab = if kind == "Movable" { 0 } else { (512 - free) / 2 };
+                let free = if mix == 0 {
+                    512 - (b * 37 % 300)
+                } else {
+                    b * 53 % 513
+                };
+                let slab = if kind == "Movable" {
+                    0
+                } else {
+                    (512 - free) / 2
+                };
                 let movable = 512 - free - slab;
                 writeln!(csv, "0,{zone},{pfn},{kind},{free},{slab},{movable},0").unwrap();
             }
@@ -141,9 +174,16 @@ fn sweep_folder(dir: &Path) {
                 index += 1;
             }
             let failing = min_free == 67584;
-            let median = if failing { format!("{}", 3000 + extfrag * 10) } else { String::new() };
+            let median = if failing {
+                format!("{}", 3000 + extfrag * 10)
+            } else {
+                String::new()
+            };
             let (lo, hi) = if failing {
-                (format!("{}", 2000 + extfrag * 10), format!("{}", 5000 + extfrag * 10))
+                (
+                    format!("{}", 2000 + extfrag * 10),
+                    format!("{}", 5000 + extfrag * 10),
+                )
             } else {
                 (String::new(), String::new())
             };
@@ -161,7 +201,13 @@ fn sweep_folder(dir: &Path) {
             for k in 1..=steps {
                 s -= 0.125;
                 let t = 1000.0 + (k as f64) * (800.0 + extfrag as f64);
-                writeln!(survival, "{point},{t},{s},{},{}", (s - 0.2).max(0.0), (s + 0.15).min(1.0)).unwrap();
+                writeln!(
+                    survival,
+                    "{point},{t},{s},{},{}",
+                    (s - 0.2).max(0.0),
+                    (s + 0.15).min(1.0)
+                )
+                .unwrap();
             }
         }
     }
@@ -220,10 +266,20 @@ fn check(out: &Path, stem: &str, size: (u32, u32), labels: &[&str]) {
     let mut colours: Vec<[u8; 3]> = pixels.clone();
     colours.sort_unstable();
     colours.dedup();
-    assert!(colours.len() >= 8, "{stem}.png has {} colours", colours.len());
+    assert!(
+        colours.len() >= 8,
+        "{stem}.png has {} colours",
+        colours.len()
+    );
     let title_band = &pixels[..(w * 40) as usize];
-    let dark = title_band.iter().filter(|p| p.iter().all(|&c| c < 80)).count();
-    assert!(dark > 200, "{stem}.png: {dark} dark pixels in the title band");
+    let dark = title_band
+        .iter()
+        .filter(|p| p.iter().all(|&c| c < 80))
+        .count();
+    assert!(
+        dark > 200,
+        "{stem}.png: {dark} dark pixels in the title band"
+    );
     let svg = std::fs::read_to_string(out.join(format!("{stem}.svg"))).unwrap();
     assert!(svg.starts_with("<svg"), "{stem}.svg");
     for label in labels {
@@ -267,16 +323,60 @@ fn run_folder_plots() {
     );
     assert!(files.iter().all(|f| f.parent() == Some(out.as_path())));
     let time = "simulated time (min)";
-    check(&out, "freeblocks-0-Normal", (1100, 520), &[time, "order (block = 2^order pages)", "k8s-node-3.10 (kernel 3.10, seed 7)", "free blocks (log scale; grey: 0)"]);
-    check(&out, "conntrack", (1100, 760), &[time, "free memory in Normal (MiB)", "largest free order in Normal", "cache creation failed"]);
-    // 300 blocks: 5 rows of 64, 14 pixels each.
-    check(&out, "pageblocks-Normal-end", (1100, 40 + 20 + 5 * 14 + 55 + 110), &["row start (GiB physical)", "pageblock within the row (64 per row, 2 MiB each)", "Unmovable", "all free"]);
-    check(&out, "activity", (1100, 700), &[time, "pages reclaimed per hour", "stalls per hour", "compact_stall (direct compaction)"]);
+    check(
+        &out,
+        "freeblocks-0-Normal",
+        (1100, 520),
+        &[
+            time,
+            "order (block = 2^order pages)",
+            "k8s-node-3.10 (kernel 3.10, seed 7)",
+            "free blocks (log scale; grey: 0)",
+        ],
+    );
+    check(
+        &out,
+        "conntrack",
+        (1100, 760),
+        &[
+            time,
+            "free memory in Normal (MiB)",
+            "largest free order in Normal",
+            "cache creation failed",
+        ],
+    );
+    // 300 blocks: 5 rows of 64, 40 pixels each.
+    check(
+        &out,
+        "pageblocks-Normal-end",
+        (1100, 40 + 20 + 5 * 40 + 55 + 110),
+        &[
+            "row start (GiB)",
+            "pageblock within the row (64 per row, 2 MiB each)",
+            "Unmovable",
+            "all free",
+        ],
+    );
+    check(
+        &out,
+        "activity",
+        (1100, 700),
+        &[
+            time,
+            "pages reclaimed per hour",
+            "stalls per hour",
+            "compact_stall (direct compaction)",
+        ],
+    );
 
     // The Normal zone's order-6 row is grey (no block) at the end: the map follows the data.
     let again = plot_dir(dir.path()).unwrap();
     assert_eq!(again, files);
-    assert_eq!(bytes(&again), bytes(&files), "a rerun gives identical files");
+    assert_eq!(
+        bytes(&again),
+        bytes(&files),
+        "a rerun gives identical files"
+    );
     let leftovers: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -291,10 +391,42 @@ fn sweep_folder_plots() {
     sweep_folder(dir.path());
     let out = dir.path().join("elsewhere");
     let files = plot_dir_to(dir.path(), &out).unwrap();
-    assert_eq!(names(&files), ["survival.png", "survival.svg", "sweep-heatmap.png", "sweep-heatmap.svg"]);
-    check(&out, "survival", (1100, 650), &["P(no failure yet)", "simulated time (h)", "vm.extfrag_threshold=500, vm.min_free_kbytes=67584", "k8s-node-3.10 (kernel 3.10)"]);
-    check(&out, "sweep-heatmap", (1100, 650), &["vm.extfrag_threshold", "vm.min_free_kbytes", "not reached", "failed 75 %", "median time to first failure (min)"]);
-    assert_eq!(bytes(&plot_dir_to(dir.path(), &out).unwrap()), bytes(&files));
+    assert_eq!(
+        names(&files),
+        [
+            "survival.png",
+            "survival.svg",
+            "sweep-heatmap.png",
+            "sweep-heatmap.svg"
+        ]
+    );
+    check(
+        &out,
+        "survival",
+        (1100, 650),
+        &[
+            "P(no failure yet)",
+            "simulated time (h)",
+            "vm.extfrag_threshold=500, vm.min_free_kbytes=67584",
+            "k8s-node-3.10 (kernel 3.10)",
+        ],
+    );
+    check(
+        &out,
+        "sweep-heatmap",
+        (1100, 650),
+        &[
+            "vm.extfrag_threshold",
+            "vm.min_free_kbytes",
+            "not reached",
+            "failed 75 %",
+            "median time to first failure (h)",
+        ],
+    );
+    assert_eq!(
+        bytes(&plot_dir_to(dir.path(), &out).unwrap()),
+        bytes(&files)
+    );
 }
 
 #[test]
@@ -302,10 +434,23 @@ fn compare_folder_plots() {
     let dir = tempfile::tempdir().unwrap();
     compare_folder(dir.path());
     let files = plot_dir(dir.path()).unwrap();
-    assert_eq!(names(&files), ["validation-qemu-4.19.png", "validation-qemu-4.19.svg"]);
+    assert_eq!(
+        names(&files),
+        ["validation-qemu-4.19.png", "validation-qemu-4.19.svg"]
+    );
     let out = dir.path().join("plots");
     // Three panels (two marks and the counts) in one row.
-    check(&out, "validation-qemu-4.19", (3 * 440, 50 + 320), &["after-fill: node 0 Normal", "real (blocks)", "simulated (blocks)", "order"]);
+    check(
+        &out,
+        "validation-qemu-4.19",
+        (3 * 440, 50 + 320),
+        &[
+            "after-fill: node 0 Normal",
+            "real (blocks)",
+            "simulated (blocks)",
+            "order",
+        ],
+    );
 }
 
 #[test]
@@ -315,19 +460,30 @@ fn bad_input_names_file_and_line() {
     let file = dir.path().join("vmstat.csv");
     let text = std::fs::read_to_string(&file).unwrap();
     let mut lines: Vec<String> = text.lines().map(String::from).collect();
-    lines[2] = lines[2].replacen(",150000,", ",lots,", 1).replacen("60,", "sixty,", 1);
+    lines[2] = lines[2]
+        .replacen(",150000,", ",lots,", 1)
+        .replacen("60,", "sixty,", 1);
     std::fs::write(&file, lines.join("\n")).unwrap();
     let err = plot_dir(dir.path()).unwrap_err();
     assert!(matches!(err, PlotError::Parse { line: 3, .. }), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("vmstat.csv:3:") && msg.contains("time_s") && msg.contains("sixty"), "{msg}");
+    assert!(
+        msg.contains("vmstat.csv:3:") && msg.contains("time_s") && msg.contains("sixty"),
+        "{msg}"
+    );
 
     std::fs::write(dir.path().join("sweep.csv"), "vm.x,runs\n1,2\n").unwrap();
     std::fs::remove_file(&file).unwrap();
     let msg = plot_dir(dir.path()).unwrap_err().to_string();
-    assert!(msg.contains("sweep.csv:1:") && msg.contains("`failed`"), "{msg}");
+    assert!(
+        msg.contains("sweep.csv:1:") && msg.contains("`failed`"),
+        "{msg}"
+    );
 
     let empty = tempfile::tempdir().unwrap();
     assert_eq!(plot_dir(empty.path()).unwrap(), Vec::<PathBuf>::new());
-    assert!(!empty.path().join("plots").exists(), "nothing to plot, no folder");
+    assert!(
+        !empty.path().join("plots").exists(),
+        "nothing to plot, no folder"
+    );
 }

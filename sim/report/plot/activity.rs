@@ -5,13 +5,13 @@
 //! serve the requests.
 
 use super::data::{Title, VmstatRow};
-use super::{font, palette, range, save, steps, DrawError, Figure, PlotError, TimeUnit};
+use super::{font, palette, range, save, steps, tick, DrawError, Figure, PlotError, TimeUnit};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
 /// At most this many rate intervals; more samples are merged.
-const MAX_INTERVALS: usize = 200;
+const MAX_INTERVALS: usize = 120;
 
 /// Rates per hour over one interval.
 struct Interval {
@@ -23,6 +23,9 @@ struct Interval {
     allocstall: f64,
 }
 
+/// A rate's legend name, value and colour.
+type Series = (&'static str, fn(&Interval) -> f64, RGBColor);
+
 /// The figure.
 pub struct Activity {
     title: String,
@@ -31,24 +34,31 @@ pub struct Activity {
 }
 
 impl Activity {
-    /// Rates between samples of `rows` (in time order), merged down to at most 200 intervals.
+    /// Rates between samples of `rows` (in time order), merged down to at most 120 intervals.
     pub fn new(rows: &[VmstatRow], title: String) -> Activity {
         let stride = rows.len().div_ceil(MAX_INTERVALS).max(1);
         let picked: Vec<&VmstatRow> = rows
             .iter()
             .step_by(stride)
-            .chain(rows.last().filter(|_| (rows.len() - 1) % stride != 0))
+            .chain(
+                rows.last()
+                    .filter(|_| !(rows.len() - 1).is_multiple_of(stride)),
+            )
             .collect();
         let intervals = picked
             .windows(2)
             .filter(|w| w[1].time_s > w[0].time_s)
             .map(|w| {
                 let (a, b) = (w[0], w[1]);
-                let per_h = |x: u64, y: u64| y.saturating_sub(x) as f64 * 3600.0 / (b.time_s - a.time_s);
+                let per_h =
+                    |x: u64, y: u64| y.saturating_sub(x) as f64 * 3600.0 / (b.time_s - a.time_s);
                 Interval {
                     t0: a.time_s,
                     t1: b.time_s,
-                    pgsteal: per_h(a.pgsteal_kswapd + a.pgsteal_direct, b.pgsteal_kswapd + b.pgsteal_direct),
+                    pgsteal: per_h(
+                        a.pgsteal_kswapd + a.pgsteal_direct,
+                        b.pgsteal_kswapd + b.pgsteal_direct,
+                    ),
                     pgsteal_direct: per_h(a.pgsteal_direct, b.pgsteal_direct),
                     compact_stall: per_h(a.compact_stall, b.compact_stall),
                     allocstall: per_h(a.allocstall, b.allocstall),
@@ -84,8 +94,7 @@ impl Figure for Activity {
         let panels = root.split_evenly((2, 1));
         let unit = self.unit;
         let x = range(0.0, unit.of(self.intervals.last().map_or(0.0, |i| i.t1)));
-        type Rate = fn(&Interval) -> f64;
-        let groups: [(&str, [(&str, Rate, RGBColor); 2]); 2] = [
+        let groups: [(&str, [Series; 2]); 2] = [
             (
                 "pages reclaimed per hour",
                 [
@@ -96,8 +105,16 @@ impl Figure for Activity {
             (
                 "stalls per hour",
                 [
-                    ("compact_stall (direct compaction)", |i| i.compact_stall, palette::GREEN),
-                    ("allocstall (direct reclaim)", |i| i.allocstall, palette::PURPLE),
+                    (
+                        "compact_stall (direct compaction)",
+                        |i| i.compact_stall,
+                        palette::GREEN,
+                    ),
+                    (
+                        "allocstall (direct reclaim)",
+                        |i| i.allocstall,
+                        palette::PURPLE,
+                    ),
                 ],
             ),
         ];
@@ -115,6 +132,8 @@ impl Figure for Activity {
                 .build_cartesian_2d(x.clone(), range(0.0, ymax))?;
             chart
                 .configure_mesh()
+                .x_label_formatter(&tick)
+                .y_label_formatter(&tick)
                 .x_desc(unit.label())
                 .y_desc(ydesc)
                 .label_style(font(14))

@@ -5,7 +5,7 @@
 //! above the largest free order is a fragmentation failure, not a shortage of memory.
 
 use super::data::{Attempt, BuddyRow, Title};
-use super::{font, mib, palette, range, save, steps, DrawError, Figure, PlotError, TimeUnit};
+use super::{font, mib, palette, range, save, steps, tick, DrawError, Figure, PlotError, TimeUnit};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
@@ -108,6 +108,8 @@ impl Figure for Conntrack<'_> {
             .build_cartesian_2d(x.clone(), range(0.0, ymax))?;
         chart
             .configure_mesh()
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
             .x_desc(unit.label())
             .y_desc(format!("free memory in {ZONE} (MiB)"))
             .label_style(font(14))
@@ -119,7 +121,9 @@ impl Figure for Conntrack<'_> {
                 palette::BLUE.stroke_width(2),
             ))?
             .label("free")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], palette::BLUE.stroke_width(2)));
+            .legend(|(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], palette::BLUE.stroke_width(2))
+            });
         for (i, (name, colour)) in [
             ("min watermark", palette::VERMILLION),
             ("low watermark", palette::ORANGE),
@@ -162,6 +166,7 @@ impl Figure for Conntrack<'_> {
             .build_cartesian_2d(x, -0.5..11.5)?;
         chart
             .configure_mesh()
+            .x_label_formatter(&tick)
             .x_desc(unit.label())
             .y_desc("order")
             .y_labels(12)
@@ -179,17 +184,27 @@ impl Figure for Conntrack<'_> {
                 palette::BLACK.stroke_width(2),
             ))?
             .label(format!("largest free order in {ZONE}"))
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], palette::BLACK.stroke_width(2)));
+            .legend(|(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], palette::BLACK.stroke_width(2))
+            });
         let order = |a: &Attempt| a.order.map_or(0.0, f64::from);
         chart
             .draw_series(successes().map(|a| {
-                Circle::new((unit.of(a.time_s), order(a)), 4, palette::GREEN.stroke_width(2))
+                Circle::new(
+                    (unit.of(a.time_s), order(a)),
+                    4,
+                    palette::GREEN.stroke_width(2),
+                )
             }))?
             .label("cache created (order asked; small kmalloc at 0)")
             .legend(|(x, y)| Circle::new((x + 10, y), 4, palette::GREEN.stroke_width(2)));
         chart
             .draw_series(failures().map(|a| {
-                Cross::new((unit.of(a.time_s), order(a)), 6, palette::VERMILLION.stroke_width(2))
+                Cross::new(
+                    (unit.of(a.time_s), order(a)),
+                    6,
+                    palette::VERMILLION.stroke_width(2),
+                )
             }))?
             .label("cache creation failed")
             .legend(|(x, y)| Cross::new((x + 10, y), 5, palette::VERMILLION.stroke_width(2)));

@@ -41,7 +41,10 @@ impl Title {
                 what: format!("expected a run summary with scenario, kernel and seed: {e}"),
             })?;
             return Ok(Title {
-                scenario: format!("{} (kernel {}, seed {})", head.scenario, head.kernel, head.seed),
+                scenario: format!(
+                    "{} (kernel {}, seed {})",
+                    head.scenario, head.kernel, head.seed
+                ),
             });
         }
         let results = dir.join("results.jsonl");
@@ -150,7 +153,11 @@ impl Table {
     }
 
     /// Field `col` of the row at `line`, parsed as `T`.
-    fn get<T: FromStr>(&self, (line, fields): &(usize, Vec<String>), col: usize) -> Result<T, PlotError> {
+    fn get<T: FromStr>(
+        &self,
+        (line, fields): &(usize, Vec<String>),
+        col: usize,
+    ) -> Result<T, PlotError> {
         let field = &fields[col];
         field.parse().map_err(|_| {
             self.error(
@@ -531,13 +538,19 @@ pub fn read_attempts(file: &Path) -> Result<Vec<Attempt>, PlotError> {
             continue;
         }
         let head: RawEvent = serde_json::from_str(line).map_err(|e| {
-            error(i + 1, format!("expected an event with time_s and event: {e}"))
+            error(
+                i + 1,
+                format!("expected an event with time_s and event: {e}"),
+            )
         })?;
         if head.event != "cache_create" {
             continue;
         }
         let raw: RawAttempt = serde_json::from_str(line).map_err(|e| {
-            error(i + 1, format!("expected a cache_create event with pod, order and ok: {e}"))
+            error(
+                i + 1,
+                format!("expected a cache_create event with pod, order and ok: {e}"),
+            )
         })?;
         attempts.push(Attempt {
             time_s: head.time_s,

@@ -4,7 +4,10 @@
 //! compact or fail.
 
 use super::data::{BuddyRow, Title, ORDERS};
-use super::{file_safe, font, palette, range, save, viridis_bar, DrawError, Figure, Ticks, PlotError, TimeUnit};
+use super::{
+    file_safe, font, palette, range, save, tick, viridis_bar, DrawError, Figure, PlotError, Ticks,
+    TimeUnit,
+};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
@@ -89,12 +92,10 @@ impl Figure for FreeBlocks {
             .margin_top(30)
             .x_label_area_size(50)
             .y_label_area_size(60)
-            .build_cartesian_2d(
-                range(start, end),
-                Ticks::new(0.0..ORDERS as f64, rows),
-            )?;
+            .build_cartesian_2d(range(start, end), Ticks::new(0.0..ORDERS as f64, rows))?;
         chart
             .configure_mesh()
+            .x_label_formatter(&tick)
             .disable_mesh()
             .x_desc(unit.label())
             .y_desc("order (block = 2^order pages)")
@@ -120,10 +121,9 @@ impl Figure for FreeBlocks {
                 )
             })
         }))?;
-        let (x0, x1) = (start, unit.of(self.columns.last().map_or(1.0, |c| c.t1)));
         let k = MARKED_ORDER as f64;
         chart.draw_series(std::iter::once(Rectangle::new(
-            [(x0, k), (x1, k + 1.0)],
+            [(start, k), (end, k + 1.0)],
             palette::VERMILLION.stroke_width(3),
         )))?;
         main.draw(&Text::new(
@@ -133,20 +133,12 @@ impl Figure for FreeBlocks {
         ))?;
 
         let decades = (vmax.ceil() as u32).max(1);
-        let mut ticks = vec![0.0];
-        ticks.extend((0..decades).map(|d| scale(10f64.powi(d as i32))));
+        let ticks = (0..decades).map(|d| scale(10f64.powi(d as i32))).collect();
         viridis_bar(
             &bar,
             (0.0, vmax),
             ticks,
-            &|v| {
-                let n = (10f64.powf(*v) - 1.0).round();
-                match n {
-                    n if n >= 1e6 => format!("{}M", n / 1e6),
-                    n if n >= 1e3 => format!("{}k", n / 1e3),
-                    n => format!("{n}"),
-                }
-            },
+            &|v| tick(&(10f64.powf(*v) - 1.0).round()),
             "free blocks (log scale; grey: 0)",
         )
     }
@@ -164,7 +156,11 @@ pub fn plot(rows: &[BuddyRow], title: &Title, out: &Path) -> Result<Vec<PathBuf>
             &rows,
             title.of(&format!("Free blocks per order, node {node} zone {zone}")),
         );
-        written.extend(save(&fig, out, &format!("freeblocks-{node}-{}", file_safe(zone)))?);
+        written.extend(save(
+            &fig,
+            out,
+            &format!("freeblocks-{node}-{}", file_safe(zone)),
+        )?);
     }
     Ok(written)
 }

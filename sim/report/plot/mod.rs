@@ -204,6 +204,19 @@ impl plotters::coord::ranged1d::Ranged for Ticks {
     }
 }
 
+/// An axis tick label: `20`, `0.25`, `35k`, `1.2M` (no trailing zeros).
+pub fn tick(v: &f64) -> String {
+    let trim = |v: f64| {
+        let s = format!("{v:.2}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
+    match v.abs() {
+        a if a >= 1e6 => format!("{}M", trim(v / 1e6)),
+        a if a >= 1e4 => format!("{}k", trim(v / 1e3)),
+        _ => trim(*v),
+    }
+}
+
 /// Bytes per page: the plots assume x86-64's 4 KiB pages.
 pub const PAGE_SIZE: u64 = 4096;
 
@@ -279,53 +292,64 @@ pub fn plot_dir(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
 /// something to plot) and
 /// returns the files written, in a fixed order.
 pub fn plot_dir_to(dir: &Path, out: &Path) -> Result<Vec<PathBuf>, PlotError> {
-    let present = |name: &str| {
-        let path = dir.join(name);
-        path.is_file().then_some(path)
-    };
     if !dir.is_dir() {
         return Err(PlotError::Io {
             file: dir.to_path_buf(),
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such folder"),
         });
     }
+    // Everything is read before anything is drawn: bad input writes no file.
     let title = data::Title::load(dir)?;
-    let mut written = Vec::new();
-
-    let buddyinfo = present("buddyinfo.csv")
+    let read = |name: &str| Some(dir.join(name)).filter(|p| p.is_file());
+    let buddyinfo = read("buddyinfo.csv")
         .map(|p| data::read_buddyinfo(&p))
         .transpose()?;
-    if let Some(rows) = &buddyinfo {
-        written.extend(freeblocks::plot(rows, &title, out)?);
-    }
-    if let (Some(rows), Some(events)) = (&buddyinfo, present("events.jsonl")) {
-        let attempts = data::read_attempts(&events)?;
-        written.extend(conntrack::plot(rows, &attempts, &title, out)?);
-    }
-    for (when, file) in [("start", "pageblocks-start.csv"), ("end", "pageblocks-end.csv")] {
-        if let Some(path) = present(file) {
-            let blocks = data::read_pageblocks(&path)?;
-            written.extend(pageblocks::plot(&blocks, when, &title, out)?);
-        }
-    }
-    if let Some(path) = present("vmstat.csv") {
-        let rows = data::read_vmstat(&path)?;
-        written.extend(activity::plot(&rows, &title, out)?);
-    }
-    if let Some(path) = present("survival.csv") {
-        let curves = data::read_survival(&path)?;
-        written.extend(survival::plot(&curves, &title, out)?);
-    }
-    if let Some(path) = present("sweep.csv") {
-        let table = data::read_sweep(&path)?;
-        written.extend(sweep::plot(&table, &title, out)?);
-    }
-    let free = present("comparison-free.csv")
+    let attempts = read("events.jsonl")
+        .filter(|_| buddyinfo.is_some())
+        .map(|p| data::read_attempts(&p))
+        .transpose()?;
+    let pageblocks = [
+        ("start", "pageblocks-start.csv"),
+        ("end", "pageblocks-end.csv"),
+    ]
+    .into_iter()
+    .filter_map(|(when, file)| read(file).map(|p| data::read_pageblocks(&p).map(|b| (when, b))))
+    .collect::<Result<Vec<_>, _>>()?;
+    let vmstat = read("vmstat.csv")
+        .map(|p| data::read_vmstat(&p))
+        .transpose()?;
+    let survival = read("survival.csv")
+        .map(|p| data::read_survival(&p))
+        .transpose()?;
+    let sweep = read("sweep.csv")
+        .map(|p| data::read_sweep(&p))
+        .transpose()?;
+    let free = read("comparison-free.csv")
         .map(|p| data::read_comparison_free(&p))
         .transpose()?;
-    let counts = present("comparison-counts.csv")
+    let counts = read("comparison-counts.csv")
         .map(|p| data::read_comparison_counts(&p))
         .transpose()?;
+
+    let mut written = Vec::new();
+    if let Some(rows) = &buddyinfo {
+        written.extend(freeblocks::plot(rows, &title, out)?);
+        if let Some(attempts) = &attempts {
+            written.extend(conntrack::plot(rows, attempts, &title, out)?);
+        }
+    }
+    for (when, blocks) in &pageblocks {
+        written.extend(pageblocks::plot(blocks, when, &title, out)?);
+    }
+    if let Some(rows) = &vmstat {
+        written.extend(activity::plot(rows, &title, out)?);
+    }
+    if let Some(curves) = &survival {
+        written.extend(survival::plot(curves, &title, out)?);
+    }
+    if let Some(table) = &sweep {
+        written.extend(sweep::plot(table, &title, out)?);
+    }
     if free.is_some() || counts.is_some() {
         let (free, counts) = (free.unwrap_or_default(), counts.unwrap_or_default());
         written.extend(validation::plot(&free, &counts, out)?);

@@ -4,7 +4,7 @@
 //! scattered through the movable ones are what keeps high orders from forming.
 
 use super::data::{Pageblock, Title};
-use super::{file_safe, font, mib, palette, save, DrawError, Figure, Ticks, PlotError};
+use super::{file_safe, font, mib, palette, save, tick, DrawError, Figure, PlotError, Ticks};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
@@ -16,7 +16,13 @@ const MIN_BLOCKS: usize = 64;
 const MAX_ROWS: usize = 128;
 /// How much of the way to white a cell goes per free level (see [`free_level`]).
 const SHADES: [f64; 5] = [0.0, 0.3, 0.5, 0.7, 0.88];
-const SHADE_NAMES: [&str; 5] = ["none free", "≤ 1/3 free", "≤ 2/3 free", "< all free", "all free"];
+const SHADE_NAMES: [&str; 5] = [
+    "none free",
+    "≤ 1/3 free",
+    "≤ 2/3 free",
+    "< all free",
+    "all free",
+];
 /// A block with no pages (a hole).
 const HOLE: RGBColor = RGBColor(200, 200, 200);
 
@@ -75,7 +81,7 @@ impl<'a> PageblockMap<'a> {
             title,
             blocks,
             per_row,
-            cell_h: (640 / rows).clamp(4, 14),
+            cell_h: (640 / rows).clamp(4, 40),
         }
     }
 
@@ -111,24 +117,23 @@ impl Figure for PageblockMap<'_> {
             .margin_right(40)
             .x_label_area_size(45)
             .y_label_area_size(100)
-            .build_cartesian_2d(
-                0.0..per_row as f64,
-                Ticks::new(rows as f64..0.0, row_keys),
-            )?;
+            .build_cartesian_2d(0.0..per_row as f64, Ticks::new(rows as f64..0.0, row_keys))?;
         let address = |v: &f64| {
-            row_start
-                .get(*v as usize)
-                .map_or(String::new(), |&pfn| {
-                    format!("{:.2}", (pfn * super::PAGE_SIZE) as f64 / (1u64 << 30) as f64)
-                })
+            row_start.get(*v as usize).map_or(String::new(), |&pfn| {
+                format!(
+                    "{:.2}",
+                    (pfn * super::PAGE_SIZE) as f64 / (1u64 << 30) as f64
+                )
+            })
         };
         chart
             .configure_mesh()
+            .x_label_formatter(&tick)
             .disable_mesh()
             .x_desc(format!(
                 "pageblock within the row ({per_row} per row, {block_mib} MiB each)"
             ))
-            .y_desc("row start (GiB physical)")
+            .y_desc("row start (GiB)")
             .y_label_formatter(&address)
             .label_style(font(13))
             .axis_desc_style(font(15))
@@ -177,7 +182,10 @@ impl Figure for PageblockMap<'_> {
         for (level, name) in SHADE_NAMES.iter().enumerate() {
             let x = 150 + 150 * level as i32;
             legend.draw(&swatch(x, 50, shade(palette::BLUE, level)))?;
-            legend.draw(&Rectangle::new([(x, 50), (x + 22, 66)], BLACK.stroke_width(1)))?;
+            legend.draw(&Rectangle::new(
+                [(x, 50), (x + 22, 66)],
+                BLACK.stroke_width(1),
+            ))?;
             legend.draw(&Text::new(name.to_string(), (x + 28, 52), font(14)))?;
         }
         Ok(())
@@ -206,7 +214,9 @@ pub fn plot(
         blocks.sort_by_key(|b| b.start_pfn);
         let fig = PageblockMap::new(
             blocks,
-            title.of(&format!("Pageblocks of node {node} zone {zone} at the {when}")),
+            title.of(&format!(
+                "Pageblocks of node {node} zone {zone} at the {when}"
+            )),
         );
         let zone = file_safe(zone);
         let stem = if nodes {

@@ -4,7 +4,7 @@
 //! failed; the time where a curve crosses 0.5 is the median time to first failure.
 
 use super::data::{Curve, Title};
-use super::{font, palette, range, save, steps, DrawError, Figure, PlotError, TimeUnit};
+use super::{font, palette, range, save, steps, tick, DrawError, Figure, PlotError, TimeUnit};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
@@ -49,19 +49,22 @@ impl Figure for Survival<'_> {
             .build_cartesian_2d(range(0.0, unit.of(end(self.curves))), 0.0..1.05)?;
         chart
             .configure_mesh()
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
             .x_desc(unit.label())
             .y_desc("P(no failure yet)")
             .label_style(font(14))
             .axis_desc_style(font(15))
             .draw()?;
-        let line = |pick: usize, c: &Curve| {
-            steps(c.steps.iter().map(|s| (unit.of(s[0]), s[pick])))
-        };
+        let line = |pick: usize, c: &Curve| steps(c.steps.iter().map(|s| (unit.of(s[0]), s[pick])));
         for (i, curve) in self.curves.iter().enumerate() {
             let colour = palette::series(i);
             let mut band = line(3, curve);
             band.extend(line(2, curve).into_iter().rev());
-            chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(0.15).filled())))?;
+            chart.draw_series(std::iter::once(Polygon::new(
+                band,
+                colour.mix(0.15).filled(),
+            )))?;
         }
         for (i, curve) in self.curves.iter().enumerate() {
             let colour = palette::series(i);

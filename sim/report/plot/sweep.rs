@@ -5,7 +5,7 @@
 //! settings were swept, a cell shows the worst (shortest) median over them.
 
 use super::data::{SweepRow, SweepTable, Title};
-use super::{font, save, short, viridis_bar, DrawError, Figure, Ticks, PlotError, TimeUnit};
+use super::{font, save, short, viridis_bar, DrawError, Figure, PlotError, Ticks, TimeUnit};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -138,7 +138,9 @@ impl SweepHeatmap {
             .iter()
             .flatten()
             .filter_map(|c| c.median_s.map(|m| self.unit.of(m)));
-        let (lo, hi) = reached.fold((f64::INFINITY, 0.0f64), |(lo, hi), m| (lo.min(m), hi.max(m)));
+        let (lo, hi) = reached.fold((f64::INFINITY, 0.0f64), |(lo, hi), m| {
+            (lo.min(m), hi.max(m))
+        });
         if lo.is_finite() {
             (lo.min(hi), hi)
         } else {
@@ -193,7 +195,10 @@ impl Figure for SweepHeatmap {
                         let m = unit.of(m);
                         let norm = if hi > lo { (m - lo) / (hi - lo) } else { 1.0 };
                         let text = if norm < 0.55 { WHITE } else { BLACK };
-                        (ViridisRGB::get_color_normalized(m, lo, hi.max(lo + 1e-9)), text)
+                        (
+                            ViridisRGB::get_color_normalized(m, lo, hi.max(lo + 1e-9)),
+                            text,
+                        )
                     }
                     (true, None) => (CENSORED, BLACK),
                 };
@@ -203,8 +208,14 @@ impl Figure for SweepHeatmap {
                     chart.draw_series((1..8).flat_map(|k| {
                         let a = k as f64 / 8.0;
                         [
-                            PathElement::new(vec![(x0 + a, y0), (x0 + 1.0, y0 + 1.0 - a)], BLACK.mix(0.35)),
-                            PathElement::new(vec![(x0, y0 + a), (x0 + 1.0 - a, y0 + 1.0)], BLACK.mix(0.35)),
+                            PathElement::new(
+                                vec![(x0 + a, y0), (x0 + 1.0, y0 + 1.0 - a)],
+                                BLACK.mix(0.35),
+                            ),
+                            PathElement::new(
+                                vec![(x0, y0 + a), (x0 + 1.0 - a, y0 + 1.0)],
+                                BLACK.mix(0.35),
+                            ),
                         ]
                     }))?;
                 }
@@ -217,16 +228,23 @@ impl Figure for SweepHeatmap {
                         + Text::new(
                             median,
                             (0, -10),
-                            font(16).color(&text).pos(Pos::new(HPos::Center, VPos::Center)),
+                            font(16)
+                                .color(&text)
+                                .pos(Pos::new(HPos::Center, VPos::Center)),
                         ),
                     EmptyElement::at(centre)
                         + Text::new(
                             format!("failed {:.0} %", 100.0 * cell.p_fail),
                             (0, 12),
-                            font(13).color(&text).pos(Pos::new(HPos::Center, VPos::Center)),
+                            font(13)
+                                .color(&text)
+                                .pos(Pos::new(HPos::Center, VPos::Center)),
                         ),
                 ])?;
-                chart.draw_series(std::iter::once(Rectangle::new(corners, WHITE.stroke_width(1))))?;
+                chart.draw_series(std::iter::once(Rectangle::new(
+                    corners,
+                    WHITE.stroke_width(1),
+                )))?;
             }
         }
         let ticks = (0..5).map(|k| lo + (hi - lo) * k as f64 / 4.0).collect();

@@ -4,7 +4,7 @@
 //! across and simulated up (on the diagonal when they agree).
 
 use super::data::{CountComparison, FreeComparison};
-use super::{file_safe, font, palette, range, save, DrawError, Figure, PlotError};
+use super::{file_safe, font, palette, range, save, tick, DrawError, Figure, PlotError};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::BTreeSet;
@@ -85,6 +85,7 @@ impl Figure for Validation<'_> {
                 .build_cartesian_2d(-0.5..10.5, (0.5..top * 2.0).log_scale())?;
             chart
                 .configure_mesh()
+                .y_label_formatter(&tick)
                 .x_labels(11)
                 .x_label_formatter(&|v| format!("{v:.0}"))
                 .x_desc("order")
@@ -111,7 +112,8 @@ impl Figure for Validation<'_> {
                         PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
                     });
                 if pick == 1 {
-                    chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, colour.filled())))?;
+                    chart
+                        .draw_series(points.iter().map(|&p| Circle::new(p, 4, colour.filled())))?;
                 } else {
                     chart.draw_series(
                         points
@@ -128,7 +130,10 @@ impl Figure for Validation<'_> {
                 .label_font(font(12))
                 .draw()?;
         }
-        if let Some(area) = areas.get(self.free.len()).filter(|_| !self.counts.is_empty()) {
+        if let Some(area) = areas
+            .get(self.free.len())
+            .filter(|_| !self.counts.is_empty())
+        {
             let top = self
                 .counts
                 .iter()
@@ -144,6 +149,8 @@ impl Figure for Validation<'_> {
                 .build_cartesian_2d(range(0.0, top), range(0.0, top))?;
             chart
                 .configure_mesh()
+                .x_label_formatter(&tick)
+                .y_label_formatter(&tick)
                 .x_desc("real (blocks)")
                 .y_desc("simulated (blocks)")
                 .label_style(font(12))
