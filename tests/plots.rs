@@ -487,3 +487,136 @@ fn bad_input_names_file_and_line() {
         "nothing to plot, no folder"
     );
 }
+
+/// Header-only and one-row inputs, odd values: every plot either draws or is skipped, no panic.
+#[test]
+fn degenerate_inputs_do_not_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    run_folder(dir.path());
+    sweep_folder(dir.path());
+    compare_folder(dir.path());
+    for name in [
+        "buddyinfo.csv",
+        "vmstat.csv",
+        "pageblocks-start.csv",
+        "pageblocks-end.csv",
+        "survival.csv",
+        "sweep.csv",
+        "comparison-free.csv",
+        "comparison-counts.csv",
+    ] {
+        let file = dir.path().join(name);
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut lines = text.lines();
+        let header = lines.next().unwrap();
+        std::fs::write(&file, format!("{header}\n")).unwrap();
+    }
+    std::fs::write(dir.path().join("events.jsonl"), "").unwrap();
+    let files = plot_dir(dir.path()).unwrap();
+    assert!(names(&files).is_empty(), "{:?}", names(&files));
+
+    // One sample, one pageblock, one step, one grid point with no runs, zero counts.
+    std::fs::write(
+        dir.path().join("buddyinfo.csv"),
+        "time_s,node,zone,nr_free_pages,order_0,order_1,order_2,order_3,order_4,order_5,order_6,order_7,order_8,order_9,order_10,min,low,high\n\
+         0,0,Normal,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("events.jsonl"),
+        "{\"time_s\":0,\"event\":\"cache_create\",\"pod\":0,\"order\":null,\"ok\":false,\"reason\":\"x\"}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("pageblocks-end.csv"),
+        "node,zone,start_pfn,migratetype,free_pages,slab_pages,movable_pages,other_pages\n0,Normal,0,Weird,0,0,0,0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("survival.csv"),
+        "point,time_s,survival,lower,upper\np,0,1,1,1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("sweep.csv"),
+        "runs,failed,p_fail,median_s,lo90_s,hi90_s,reserved_kib,compact_stall_per_h,pgsteal_per_h\n0,0,0,,,,0,0,0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("comparison-counts.csv"),
+        "run,line,op,group,order,requested,real,simulated\nr/1,1,alloc,g,0,0,0,0\n",
+    )
+    .unwrap();
+    let files = plot_dir(dir.path()).unwrap();
+    assert_eq!(
+        names(&files),
+        [
+            "freeblocks-0-Normal.png",
+            "freeblocks-0-Normal.svg",
+            "conntrack.png",
+            "conntrack.svg",
+            "pageblocks-Normal-end.png",
+            "pageblocks-Normal-end.svg",
+            "survival.png",
+            "survival.svg",
+            "sweep-heatmap.png",
+            "sweep-heatmap.svg",
+            "validation-r_1.png",
+            "validation-r_1.svg",
+        ]
+    );
+
+    std::fs::write(
+        dir.path().join("survival.csv"),
+        "point,time_s,survival,lower,upper\np,NaN,1,1,1\n",
+    )
+    .unwrap();
+    let msg = plot_dir(dir.path()).unwrap_err().to_string();
+    assert!(
+        msg.contains("survival.csv:2:") && msg.contains("finite number"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn cli_prints_the_files_written() {
+    let dir = tempfile::tempdir().unwrap();
+    sweep_folder(dir.path());
+    let out = dir.path().join("figs");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_buddysim"))
+        .arg("plot")
+        .arg(dir.path())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let printed: Vec<PathBuf> = String::from_utf8(run.stdout)
+        .unwrap()
+        .lines()
+        .map(PathBuf::from)
+        .collect();
+    assert_eq!(
+        printed,
+        [
+            "survival.png",
+            "survival.svg",
+            "sweep-heatmap.png",
+            "sweep-heatmap.svg"
+        ]
+        .map(|n| out.join(n))
+    );
+
+    let empty = tempfile::tempdir().unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_buddysim"))
+        .arg("plot")
+        .arg(empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("no input to plot"));
+}

@@ -159,8 +159,11 @@ impl Figure for Activity {
     }
 }
 
-/// Writes `activity.{png,svg}`.
+/// Writes `activity.{png,svg}` (nothing with fewer than two samples: no rate).
 pub fn plot(rows: &[VmstatRow], title: &Title, out: &Path) -> Result<Vec<PathBuf>, PlotError> {
+    if rows.len() < 2 {
+        return Ok(Vec::new());
+    }
     let fig = Activity::new(rows, title.of("Reclaim and compaction activity"));
     save(&fig, out, "activity")
 }

@@ -219,7 +219,7 @@ impl Figure for Conntrack<'_> {
     }
 }
 
-/// Writes `conntrack.{png,svg}`.
+/// Writes `conntrack.{png,svg}` (nothing without a Normal zone sample or an attempt).
 pub fn plot(
     rows: &[BuddyRow],
     attempts: &[Attempt],
@@ -227,5 +227,8 @@ pub fn plot(
     out: &Path,
 ) -> Result<Vec<PathBuf>, PlotError> {
     let fig = Conntrack::new(rows, attempts, title.of("Conntrack cache creations"));
+    if fig.samples.is_empty() && attempts.is_empty() {
+        return Ok(Vec::new());
+    }
     save(&fig, out, "conntrack")
 }

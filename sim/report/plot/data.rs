@@ -87,6 +87,31 @@ fn read(file: &Path) -> Result<String, PlotError> {
     })
 }
 
+/// A value a CSV field holds.
+trait Field: FromStr {
+    /// What the field should look like, for errors.
+    const EXPECTED: &'static str;
+    /// Whether a parsed value is usable (no NaN or infinity).
+    fn usable(&self) -> bool {
+        true
+    }
+}
+
+impl Field for u32 {
+    const EXPECTED: &'static str = "a whole number";
+}
+
+impl Field for u64 {
+    const EXPECTED: &'static str = "a whole number";
+}
+
+impl Field for f64 {
+    const EXPECTED: &'static str = "a finite number";
+    fn usable(&self) -> bool {
+        self.is_finite()
+    }
+}
+
 /// A CSV file as FORMATS.md writes it: a header line, then comma-separated fields, no quoting.
 struct Table {
     file: PathBuf,
@@ -152,27 +177,27 @@ impl Table {
             .ok_or_else(|| self.error(1, format!("expected a column `{name}` in the header")))
     }
 
-    /// Field `col` of the row at `line`, parsed as `T`.
-    fn get<T: FromStr>(
+    /// Field `col` of the row at `line`, parsed as `T` and usable.
+    fn get<T: Field>(
         &self,
         (line, fields): &(usize, Vec<String>),
         col: usize,
     ) -> Result<T, PlotError> {
         let field = &fields[col];
-        field.parse().map_err(|_| {
+        field.parse().ok().filter(T::usable).ok_or_else(|| {
             self.error(
                 *line,
                 format!(
                     "column `{}`: expected {}, found `{field}`",
                     self.header[col],
-                    std::any::type_name::<T>()
+                    T::EXPECTED
                 ),
             )
         })
     }
 
     /// Like [`Table::get`], but an empty field is `None`.
-    fn get_opt<T: FromStr>(
+    fn get_opt<T: Field>(
         &self,
         row: &(usize, Vec<String>),
         col: usize,

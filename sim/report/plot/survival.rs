@@ -88,8 +88,11 @@ impl Figure for Survival<'_> {
     }
 }
 
-/// Writes `survival.{png,svg}`.
+/// Writes `survival.{png,svg}` (nothing without a curve).
 pub fn plot(curves: &[Curve], title: &Title, out: &Path) -> Result<Vec<PathBuf>, PlotError> {
+    if curves.is_empty() {
+        return Ok(Vec::new());
+    }
     let fig = Survival::new(
         curves,
         title.of("Survival until the first conntrack failure (90 % bands)"),

@@ -258,8 +258,11 @@ impl Figure for SweepHeatmap {
     }
 }
 
-/// Writes `sweep-heatmap.{png,svg}`.
+/// Writes `sweep-heatmap.{png,svg}` (nothing for a table without rows).
 pub fn plot(table: &SweepTable, title: &Title, out: &Path) -> Result<Vec<PathBuf>, PlotError> {
+    if table.rows.is_empty() {
+        return Ok(Vec::new());
+    }
     let fig = SweepHeatmap::new(table, title.of("Median time to first conntrack failure"));
     save(&fig, out, "sweep-heatmap")
 }
