@@ -308,16 +308,8 @@ pub struct Pageblock {
     pub start_pfn: u64,
     pub migratetype: String,
     pub free_pages: u64,
-    pub slab_pages: u64,
-    pub movable_pages: u64,
-    pub other_pages: u64,
-}
-
-impl Pageblock {
-    /// Pages of the block that exist (holes excluded).
-    pub fn pages(&self) -> u64 {
-        self.free_pages + self.slab_pages + self.movable_pages + self.other_pages
-    }
+    /// Pages of the block that exist (the four counts added up; holes excluded).
+    pub pages: u64,
 }
 
 /// Reads a pageblocks CSV.
@@ -328,6 +320,8 @@ pub fn read_pageblocks(file: &Path) -> Result<Vec<Pageblock>, PlotError> {
         t.col("zone")?,
         t.col("start_pfn")?,
         t.col("migratetype")?,
+    ];
+    let counts = [
         t.col("free_pages")?,
         t.col("slab_pages")?,
         t.col("movable_pages")?,
@@ -336,15 +330,17 @@ pub fn read_pageblocks(file: &Path) -> Result<Vec<Pageblock>, PlotError> {
     t.rows
         .iter()
         .map(|row| {
+            let mut pages = [0u64; 4];
+            for (n, &col) in pages.iter_mut().zip(&counts) {
+                *n = t.get(row, col)?;
+            }
             Ok(Pageblock {
                 node: t.get(row, cols[0])?,
                 zone: row.1[cols[1]].clone(),
                 start_pfn: t.get(row, cols[2])?,
                 migratetype: row.1[cols[3]].clone(),
-                free_pages: t.get(row, cols[4])?,
-                slab_pages: t.get(row, cols[5])?,
-                movable_pages: t.get(row, cols[6])?,
-                other_pages: t.get(row, cols[7])?,
+                free_pages: pages[0],
+                pages: pages.iter().fold(0u64, |a, &n| a.saturating_add(n)),
             })
         })
         .collect()
@@ -404,7 +400,6 @@ pub struct SweepRow {
     pub values: Vec<String>,
     pub runs: u64,
     pub failed: u64,
-    pub p_fail: f64,
     /// Median time to first failure; `None` when not reached within the horizon.
     pub median_s: Option<f64>,
     pub lo90_s: Option<f64>,
@@ -417,7 +412,6 @@ pub fn read_sweep(file: &Path) -> Result<SweepTable, PlotError> {
     let runs = t.col("runs")?;
     let cols = [
         t.col("failed")?,
-        t.col("p_fail")?,
         t.col("median_s")?,
         t.col("lo90_s")?,
         t.col("hi90_s")?,
@@ -430,10 +424,9 @@ pub fn read_sweep(file: &Path) -> Result<SweepTable, PlotError> {
                 values: row.1[..runs].to_vec(),
                 runs: t.get(row, runs)?,
                 failed: t.get(row, cols[0])?,
-                p_fail: t.get(row, cols[1])?,
-                median_s: t.get_opt(row, cols[2])?,
-                lo90_s: t.get_opt(row, cols[3])?,
-                hi90_s: t.get_opt(row, cols[4])?,
+                median_s: t.get_opt(row, cols[1])?,
+                lo90_s: t.get_opt(row, cols[2])?,
+                hi90_s: t.get_opt(row, cols[3])?,
             })
         })
         .collect::<Result<_, PlotError>>()?;
@@ -487,40 +480,22 @@ pub fn read_comparison_free(file: &Path) -> Result<Vec<FreeComparison>, PlotErro
 #[derive(Clone, Debug, PartialEq)]
 pub struct CountComparison {
     pub run: String,
-    pub line: u64,
-    pub op: String,
-    pub group: String,
-    pub order: u32,
-    pub requested: u64,
     pub real: u64,
     pub simulated: u64,
 }
 
-/// Reads comparison-counts.csv.
+/// Reads comparison-counts.csv (`run,line,op,group,order,requested,real,simulated`; the plot uses
+/// run, real and simulated).
 pub fn read_comparison_counts(file: &Path) -> Result<Vec<CountComparison>, PlotError> {
     let t = Table::read(file)?;
-    let cols = [
-        t.col("run")?,
-        t.col("line")?,
-        t.col("op")?,
-        t.col("group")?,
-        t.col("order")?,
-        t.col("requested")?,
-        t.col("real")?,
-        t.col("simulated")?,
-    ];
+    let cols = [t.col("run")?, t.col("real")?, t.col("simulated")?];
     t.rows
         .iter()
         .map(|row| {
             Ok(CountComparison {
                 run: row.1[cols[0]].clone(),
-                line: t.get(row, cols[1])?,
-                op: row.1[cols[2]].clone(),
-                group: row.1[cols[3]].clone(),
-                order: t.get(row, cols[4])?,
-                requested: t.get(row, cols[5])?,
-                real: t.get(row, cols[6])?,
-                simulated: t.get(row, cols[7])?,
+                real: t.get(row, cols[1])?,
+                simulated: t.get(row, cols[2])?,
             })
         })
         .collect()
@@ -530,7 +505,6 @@ pub fn read_comparison_counts(file: &Path) -> Result<Vec<CountComparison>, PlotE
 #[derive(Clone, Debug, PartialEq)]
 pub struct Attempt {
     pub time_s: f64,
-    pub pod: u64,
     /// Order of the memcg array's allocation; `None` for a small kmalloc.
     pub order: Option<u32>,
     pub ok: bool,
@@ -544,7 +518,6 @@ struct RawEvent {
 
 #[derive(Deserialize)]
 struct RawAttempt {
-    pod: u64,
     order: Option<u32>,
     ok: bool,
 }
@@ -574,12 +547,11 @@ pub fn read_attempts(file: &Path) -> Result<Vec<Attempt>, PlotError> {
         let raw: RawAttempt = serde_json::from_str(line).map_err(|e| {
             error(
                 i + 1,
-                format!("expected a cache_create event with pod, order and ok: {e}"),
+                format!("expected a cache_create event with order and ok: {e}"),
             )
         })?;
         attempts.push(Attempt {
             time_s: head.time_s,
-            pod: raw.pod,
             order: raw.order,
             ok: raw.ok,
         });

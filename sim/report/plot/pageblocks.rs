@@ -41,7 +41,7 @@ fn type_colour(migratetype: &str) -> RGBColor {
 
 /// 0 when nothing is free, 4 when all is, 1–3 for up to a third, two thirds, less than all.
 fn free_level(block: &Pageblock) -> usize {
-    let (free, pages) = (block.free_pages, block.pages());
+    let (free, pages) = (block.free_pages, block.pages);
     if free == 0 {
         0
     } else if free >= pages {
@@ -111,7 +111,7 @@ impl Figure for PageblockMap<'_> {
             .chunks(per_row)
             .map(|row| row[0].start_pfn)
             .collect();
-        let block_mib = mib(self.blocks.iter().map(|b| b.pages()).max().unwrap_or(0));
+        let block_mib = mib(self.blocks.iter().map(|b| b.pages).max().unwrap_or(0));
         let mut chart = ChartBuilder::on(&map)
             .margin(20)
             .margin_right(40)
@@ -142,7 +142,7 @@ impl Figure for PageblockMap<'_> {
         let mut cells = Vec::new();
         for (r, row) in self.blocks.chunks(per_row).enumerate() {
             let colour = |b: &Pageblock| {
-                if b.pages() == 0 {
+                if b.pages == 0 {
                     HOLE
                 } else {
                     shade(type_colour(&b.migratetype), free_level(b))

@@ -1,7 +1,8 @@
 //! The sweep heatmap (`sweep-heatmap`): median time to the first conntrack-cache failure over two
 //! swept settings, vm.extfrag_threshold across and vm.min_free_kbytes up when both were swept
 //! (else the first two settings). Brighter is longer; a hatched grey cell never reached its median
-//! within the simulated time. Each cell also gives the fraction of runs that failed. When more
+//! within the simulated time. Each cell also gives the median's 90 % interval and how many runs
+//! failed. When more
 //! settings were swept, a cell shows the worst (shortest) median over them.
 
 use super::data::{SweepRow, SweepTable, Title};
@@ -62,13 +63,17 @@ impl Axis {
     }
 }
 
-/// One cell: the worst median over the rows that fall in it, and their largest failed fraction.
+/// One cell: the worst (shortest) median over the rows that fall in it with that row's interval,
+/// and their runs and failures added up.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 struct Cell {
     /// Whether any row fell in it.
     filled: bool,
     median_s: Option<f64>,
-    p_fail: f64,
+    /// The 90 % interval of the median.
+    interval_s: Option<(f64, f64)>,
+    runs: u64,
+    failed: u64,
 }
 
 /// The figure.
@@ -97,12 +102,17 @@ impl SweepHeatmap {
         let mut cells = vec![vec![Cell::default(); x.values.len()]; y.values.len()];
         for row in &table.rows {
             let cell = &mut cells[y.index(row)][x.index(row)];
-            cell.median_s = match (cell.filled, cell.median_s, row.median_s) {
-                (false, _, m) => m,
-                (true, Some(a), Some(b)) => Some(a.min(b)),
-                (true, a, b) => a.or(b),
+            let worse = match (cell.median_s, row.median_s) {
+                (Some(a), Some(b)) => b < a,
+                (None, Some(_)) => true,
+                (_, None) => false,
             };
-            cell.p_fail = cell.p_fail.max(row.p_fail);
+            if !cell.filled || worse {
+                cell.median_s = row.median_s;
+                cell.interval_s = row.lo90_s.zip(row.hi90_s);
+            }
+            cell.runs += row.runs;
+            cell.failed += row.failed;
             cell.filled = true;
         }
         let others: Vec<&str> = table
@@ -223,24 +233,24 @@ impl Figure for SweepHeatmap {
                     Some(m) => format!("{} {}", short(unit.of(m)), unit.name),
                     None => "not reached".to_string(),
                 };
-                chart.draw_series([
-                    EmptyElement::at(centre)
-                        + Text::new(
-                            median,
-                            (0, -10),
-                            font(16)
-                                .color(&text)
-                                .pos(Pos::new(HPos::Center, VPos::Center)),
-                        ),
-                    EmptyElement::at(centre)
-                        + Text::new(
-                            format!("failed {:.0} %", 100.0 * cell.p_fail),
-                            (0, 12),
-                            font(13)
-                                .color(&text)
-                                .pos(Pos::new(HPos::Center, VPos::Center)),
-                        ),
-                ])?;
+                let interval = cell.interval_s.map_or(String::new(), |(a, b)| {
+                    format!("90 %: {}–{}", short(unit.of(a)), short(unit.of(b)))
+                });
+                let failed = format!("{} of {} runs failed", cell.failed, cell.runs);
+                chart.draw_series(
+                    [(median, -16, 16), (interval, 4, 12), (failed, 21, 12)].map(
+                        |(line, dy, size)| {
+                            EmptyElement::at(centre)
+                                + Text::new(
+                                    line,
+                                    (0, dy),
+                                    font(size)
+                                        .color(&text)
+                                        .pos(Pos::new(HPos::Center, VPos::Center)),
+                                )
+                        },
+                    ),
+                )?;
                 chart.draw_series(std::iter::once(Rectangle::new(
                     corners,
                     WHITE.stroke_width(1),
