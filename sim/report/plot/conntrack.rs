@@ -10,6 +10,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
+/// Lines through more samples than this are drawn thin.
+const DENSE: usize = 300;
+
 /// The zone the plot follows (summed over nodes).
 const ZONE: &str = "Normal";
 
@@ -92,6 +95,9 @@ impl Figure for Conntrack<'_> {
         let unit = self.unit;
         let x = range(0.0, unit.of(self.end_s));
         let failures = || self.attempts.iter().filter(|a| !a.ok);
+        // Thick polylines through many sharp turns grow miter spikes in plotters: dense lines are
+        // drawn 1 pixel wide.
+        let width = if self.samples.len() > DENSE { 1 } else { 2 };
         let successes = || self.attempts.iter().filter(|a| a.ok);
 
         // Free memory and watermarks.
@@ -103,7 +109,7 @@ impl Figure for Conntrack<'_> {
             * 1.1;
         let mut chart = ChartBuilder::on(&top)
             .margin(15)
-            .x_label_area_size(35)
+            .x_label_area_size(45)
             .y_label_area_size(80)
             .build_cartesian_2d(x.clone(), range(0.0, ymax))?;
         chart
@@ -118,11 +124,11 @@ impl Figure for Conntrack<'_> {
         chart
             .draw_series(LineSeries::new(
                 self.samples.iter().map(|s| (unit.of(s.time_s), s.free_mib)),
-                palette::BLUE.stroke_width(2),
+                palette::BLUE.stroke_width(width),
             ))?
             .label("free")
             .legend(|(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], palette::BLUE.stroke_width(2))
+                PathElement::new(vec![(x, y), (x + 20, y)], palette::BLUE.stroke_width(width))
             });
         for (i, (name, colour)) in [
             ("min watermark", palette::VERMILLION),
@@ -181,11 +187,14 @@ impl Figure for Conntrack<'_> {
                         .iter()
                         .map(|s| (unit.of(s.time_s), s.largest as f64)),
                 ),
-                palette::BLACK.stroke_width(2),
+                palette::BLACK.stroke_width(width),
             ))?
             .label(format!("largest free order in {ZONE}"))
             .legend(|(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], palette::BLACK.stroke_width(2))
+                PathElement::new(
+                    vec![(x, y), (x + 20, y)],
+                    palette::BLACK.stroke_width(width),
+                )
             });
         let order = |a: &Attempt| a.order.map_or(0.0, f64::from);
         chart
