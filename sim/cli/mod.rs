@@ -5,6 +5,7 @@ mod analyze;
 mod explain;
 mod gfp;
 mod input;
+mod plot;
 mod run;
 mod scenario;
 mod sweep;
@@ -46,6 +47,8 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Combine the folders of a sharded sweep into its results and table.
     Merge(sweep::MergeArgs),
+    /// Draw the plots (PNG and SVG) of a run's, sweep's or comparison's output folder.
+    Plot(plot::Args),
 }
 
 /// Output format of a command.
@@ -67,6 +70,7 @@ pub fn main() -> ExitCode {
         Command::Schema => scenario::schema(),
         Command::Sweep(args) => sweep::sweep(args),
         Command::Merge(args) => sweep::merge(args),
+        Command::Plot(args) => plot::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

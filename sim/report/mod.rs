@@ -4,6 +4,7 @@ pub mod analyze;
 pub mod explain;
 pub mod failure;
 pub mod output;
+pub mod plot;
 pub mod run;
 pub mod survival;
 pub mod sweep;
