@@ -11,7 +11,7 @@
 
 use crate::kernel::gfp::GfpFlags;
 use crate::kernel::profile::ProactiveRule;
-use crate::kernel::profile::{CompactionSuitability, Profile};
+use crate::kernel::profile::{CompactStallRule, CompactionSuitability, Profile};
 use crate::mm::migrate::{migrate_page, ISOLATED};
 use crate::mm::mmzone::{FreeArea, Watermarks, PAGE_ALLOC_COSTLY_ORDER};
 use crate::mm::mmzone::{MigrateType, Node, PageState, Pfn, Zone, ZoneType};
@@ -1138,7 +1138,7 @@ pub fn try_to_compact_pages(
             break;
         }
     }
-    if !v3 && out.result.rank(rules) > CompactResult::Deferred.rank(rules) {
+    if !v3 && direct_compaction_ran(profile, out.result) {
         node.zones[preferred].events.compact_stall += 1;
         out.stalled = true;
     }
@@ -1155,6 +1155,19 @@ pub fn try_to_compact_pages(
         )
     });
     out
+}
+
+/// Whether `__alloc_pages_direct_compact()` (4.x+) goes on after `try_to_compact_pages()`
+/// returned `result`: counts a stall and retries the allocation. Per
+/// `Profile::compact_stall`: 4.x stops for results up to COMPACT_DEFERRED, 5.12+ only for
+/// COMPACT_SKIPPED.
+pub fn direct_compaction_ran(profile: &Profile, result: CompactResult) -> bool {
+    let rules = profile.compaction;
+    let floor = match profile.compact_stall {
+        CompactStallRule::AboveDeferred => CompactResult::Deferred,
+        CompactStallRule::AboveSkipped => CompactResult::Skipped,
+    };
+    result.rank(rules) > floor.rank(rules)
 }
 
 /// The end of `__alloc_pages_direct_compact()` after the allocation was retried: if compaction

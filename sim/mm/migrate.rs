@@ -76,6 +76,7 @@ pub fn migrate_page(
     if was_on_lru {
         let _ = lru.add(zone, dst);
     }
+    lru.note_move(src, Some(dst));
     let _ = zone.free(0, src, order);
     zone.events.pgmigrate_success += 1 << order;
     Ok(())

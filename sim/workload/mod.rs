@@ -9,3 +9,4 @@
 pub mod counts;
 pub mod run;
 pub mod trace;
+pub mod trace_run;
