@@ -586,7 +586,8 @@ pub fn pgdat_balanced(
 /// Wakes kswapd for an order-`order` request whose highest eligible zone is `zone_idx` (an
 /// index into `node.zones`), recording the max order and min classzone. Returns whether
 /// kswapd was woken. Models `wakeup_kswapd()`: 3.10 – 4.7 return early when that zone meets
-/// `low` at the order; 4.8+ when the node is balanced (4.19+: then, for a request without
+/// `low` at the order; 4.8+ when the node is balanced or hopeless (`kswapd_failures` ≥
+/// MAX_RECLAIM_RETRIES) (4.19+: then, for a request without
 /// direct reclaim, wake kcompactd instead). A wakeup during kswapd's short nap counts
 /// `kswapd_low_wmark_hit_quickly`.
 pub fn wakeup_kswapd(
@@ -614,7 +615,12 @@ pub fn wakeup_kswapd(
             let low = zone.watermarks.mark(Wmark::Low);
             zone_watermark_ok(profile, zone, order, low, 0, AllocFlags::default())
         }
-        KswapdRule::PerNode => pgdat_balanced(profile, node, order, zone_idx, mm.extfrag_threshold),
+        // "Hopeless node, leave it to direct reclaim if possible": a node kswapd failed on
+        // MAX_RECLAIM_RETRIES times in a row is treated as balanced.
+        KswapdRule::PerNode => {
+            mm.kswapd.failures >= MAX_RECLAIM_RETRIES
+                || pgdat_balanced(profile, node, order, zone_idx, mm.extfrag_threshold)
+        }
     };
     if balanced {
         if profile.kswapd == KswapdRule::PerNode && !can_direct_reclaim {
@@ -826,6 +832,10 @@ pub fn try_to_free_pages(
         if total.reclaimed >= SWAP_CLUSTER_MAX {
             break;
         }
+    }
+    // shrink_node(): any reclaim progress makes a hopeless node hopeful again.
+    if total.reclaimed > 0 {
+        mm.kswapd.failures = 0;
     }
     total
 }
