@@ -91,12 +91,11 @@ pub struct RealRun {
     pub marks: Vec<RealMark>,
 }
 
-/// Reads run `name` through `read` (which returns a file's text with the name errors should
-/// use, or a message why it could not).
-pub fn load_run(
-    name: &str,
-    read: &mut dyn FnMut(&RunFile) -> Result<(String, String), String>,
-) -> Result<RealRun, ValidateError> {
+/// How [`load_run`] reads a file: its name for errors and its text, or why it could not.
+pub type ReadRunFile<'a> = dyn FnMut(&RunFile) -> Result<(String, String), String> + 'a;
+
+/// Reads run `name` through `read`.
+pub fn load_run(name: &str, read: &mut ReadRunFile<'_>) -> Result<RealRun, ValidateError> {
     let mut get = |f: RunFile| {
         read(&f).map_err(|message| ValidateError::Missing {
             file: format!("{name}/{}", f.path()),

@@ -360,7 +360,6 @@ impl Guest<'_> {
 
     /// `alloc` / `try`: up to `count` blocks, stopping at the first failure when `stop`.
     /// Returns (done, first failure).
-    #[allow(clippy::too_many_arguments)]
     fn kernel_blocks(
         &mut self,
         group: &str,
