@@ -694,3 +694,23 @@ pub fn counts_text(trace_path: &str, counts: &Counts) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::counts::parse_counts;
+
+    /// The replay's counts file reads back with the harness's parser, `-1` and `-` where the
+    /// harness writes them.
+    #[test]
+    fn counts_text_reads_back() {
+        let text = "# trace /traces/smoke.trace, managed pages 117101\n\
+                    # line op group order requested done first_fail held ms\n\
+                    3 mark 00-boot - - 1 - - -\n\
+                    7 try big 10 4 3 2 3 -\n\
+                    12 free r - 100 52 -1 48 -\n\
+                    17 hold 1 - - - - - -\n";
+        let counts = parse_counts("counts", text).expect("parses");
+        assert_eq!(counts_text("/traces/smoke.trace", &counts), text);
+    }
+}
