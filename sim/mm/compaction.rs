@@ -752,17 +752,20 @@ impl Run<'_> {
             }
             let mut p = pfn;
             while p < block_end && self.migratepages.len() < COMPACT_CLUSTER_MAX {
-                let step = match self.zone.page_state(p) {
-                    PageState::Free { order, .. } => 1u64 << order,
+                // `nr_scanned` counts one per loop iteration: a free buddy is stepped over
+                // whole (`low_pfn += (1 << buddy_order) - 1`), so it counts once; the pages
+                // of an allocated block are visited one by one.
+                let (step, scanned) = match self.zone.page_state(p) {
+                    PageState::Free { order, .. } => (1u64 << order, 1),
                     PageState::Allocated { order, owner, .. } => {
                         if order == 0 && owner.is_movable() {
                             self.migratepages.push(p);
                         }
-                        1 << order
+                        (1 << order, 1 << order)
                     }
-                    _ => 1,
+                    _ => (1, 1),
                 };
-                self.stats.migrate_scanned += step.min(block_end - p);
+                self.stats.migrate_scanned += scanned.min(block_end - p);
                 p += step;
             }
             let isolated = self.migratepages.len() as u64;
