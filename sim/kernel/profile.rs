@@ -271,6 +271,9 @@ pub struct Profile {
     pub noretry_costly_gate: NoretryCostlyGate,
     /// When direct compaction counts a stall and retries (`__alloc_pages_direct_compact()`).
     pub compact_stall: CompactStallRule,
+    /// Async direct compaction abandons an order-aligned block at the first page it cannot
+    /// isolate (`skip_on_failure` in `isolate_migratepages_block()`, 4.6+).
+    pub compact_skip_on_failure: bool,
     pub gfp: GfpLayout,
     pub conntrack: ConntrackCache,
     /// The configured x86-64 zones in `enum zone_type` order: the entries of `lowmem_reserve[]`
@@ -383,6 +386,7 @@ const V3_10: Profile = Profile {
     compact_first_non_movable: false,
     noretry_costly_gate: NoretryCostlyGate::Deferred,
     compact_stall: CompactStallRule::AboveDeferred,
+    compact_skip_on_failure: false,
     gfp: GfpLayout::V3_10,
     conntrack: ConntrackCache::PerNetnsPointer,
     zones: ZONES_3_10,
@@ -444,6 +448,7 @@ const V4_9: Profile = Profile {
     summary: "4.9 (4.9.154): watermark_scale_factor, kcompactd, should_reclaim_retry, costly \
               orders compact first, one global nf_conntrack cache",
     watermark_gaps: WatermarkGaps::ScaleFactor,
+    compact_skip_on_failure: true,
     watermark_check: WatermarkCheck::FreeLists {
         harder_any_list: false,
     },

@@ -750,22 +750,64 @@ impl Run<'_> {
                     continue;
                 }
             }
+            // Async direct compaction gives up an order-aligned block at its first page that
+            // cannot be isolated (`skip_on_failure`, 4.6+): the pages isolated from that block
+            // are put back, since the cc->order buddy cannot form there anyway.
+            let skip_order = self
+                .cc
+                .order
+                .filter(|_| {
+                    self.profile.compact_skip_on_failure
+                        && self.cc.mode == MigrateMode::Async
+                        && self.cc.compactor == Compactor::Direct
+                })
+                .map(|o| o.min(63));
+            let block_end_of = |p: Pfn, o: u32| ((p >> o) + 1) << o;
+            let mut next_skip = skip_order.map_or(Pfn::MAX, |o| block_end_of(pfn, o));
+            let mut nr_isolated = 0usize;
             let mut p = pfn;
             while p < block_end && self.migratepages.len() < COMPACT_CLUSTER_MAX {
+                if let Some(o) = skip_order {
+                    if p >= next_skip {
+                        if nr_isolated > 0 {
+                            break;
+                        }
+                        next_skip = block_end_of(p, o);
+                    }
+                }
                 // `nr_scanned` counts one per loop iteration: a free buddy is stepped over
                 // whole (`low_pfn += (1 << buddy_order) - 1`), so it counts once; the pages
                 // of an allocated block are visited one by one.
-                let (step, scanned) = match self.zone.page_state(p) {
-                    PageState::Free { order, .. } => (1u64 << order, 1),
-                    PageState::Allocated { order, owner, .. } => {
-                        if order == 0 && owner.is_movable() {
-                            self.migratepages.push(p);
-                        }
-                        (1 << order, 1 << order)
+                let (step, scanned, isolated) = match self.zone.page_state(p) {
+                    PageState::Free { order, .. } => (1u64 << order, 1, None),
+                    PageState::Allocated {
+                        order: 0, owner, ..
+                    } if owner.is_movable() => (1, 1, Some(true)),
+                    PageState::Allocated { order, .. } if skip_order.is_none() => {
+                        (1 << order, 1 << order, Some(false))
                     }
-                    _ => (1, 1),
+                    _ => (1, 1, Some(false)),
                 };
                 self.stats.migrate_scanned += scanned.min(block_end - p);
+                match isolated {
+                    Some(true) => {
+                        self.migratepages.push(p);
+                        nr_isolated += 1;
+                    }
+                    // isolate_fail: with skip_on_failure, put back and jump to the next
+                    // order-aligned block.
+                    Some(false) if skip_order.is_some() => {
+                        let keep = self.migratepages.len() - nr_isolated;
+                        self.migratepages.truncate(keep);
+                        nr_isolated = 0;
+                        if p < next_skip {
+                            p = next_skip;
+                            next_skip = next_skip.saturating_add(1 << skip_order.unwrap_or(0));
+                            continue;
+                        }
+                    }
+                    _ => {}
+                }
                 p += step;
             }
             let isolated = self.migratepages.len() as u64;
