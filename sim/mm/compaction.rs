@@ -1790,6 +1790,77 @@ mod tests {
         assert!(low > 0, "sync-light did not take UNMOVABLE blocks");
     }
 
+    /// 6.1's async direct compaction gives up an order-9 block at its first pinned page
+    /// (`skip_on_failure`): the movable pages behind a pinned first page stay, and the block
+    /// costs one scanned page; sync-light (no skip_on_failure) migrates them.
+    #[test]
+    fn async_direct_compaction_abandons_blocks_at_the_first_pinned_page() {
+        use crate::mm::mmzone::{OwnerKind, ZoneSpec, ZoneType};
+        use crate::mm::page_alloc::buddy::{AllocOpts, BuddyConfig};
+        use crate::mm::page_alloc::pcp::PcpConfig;
+        let p = profile("6.1").unwrap();
+        assert!(p.compact_skip_on_failure);
+        let run = |prio: CompactPriority| {
+            let spec =
+                ZoneSpec::from_sizes(ZoneType::Normal, 1 << 20, 16384, 16384, 16384).unwrap();
+            let mut z = Zone::new(
+                0,
+                &spec,
+                BuddyConfig::from_profile(p, 16384),
+                PcpConfig::Off,
+            )
+            .unwrap();
+            let mut lru = Lru::new(&z);
+            let mut all = Vec::new();
+            while let Ok(q) = z.alloc(
+                0,
+                0,
+                MigrateType::Movable,
+                AllocOpts::default(),
+                OwnerKind::File,
+            ) {
+                all.push(q);
+            }
+            let half = z.start_pfn + 16 * 512;
+            let mut kept = Vec::new();
+            for q in all {
+                if q < half && (q - z.start_pfn) % 512 == 0 {
+                    z.set_owner(q, OwnerKind::Kernel).unwrap();
+                } else if q % 8 == 0 {
+                    lru.add(&mut z, q).unwrap();
+                    kept.push(q);
+                } else {
+                    z.free(0, q, 0).unwrap();
+                }
+            }
+            let mut st = CompactState::new(&z);
+            let cc = CompactControl::direct(
+                p.compaction,
+                9,
+                MigrateType::Movable,
+                prio,
+                AllocFlags::WMARK_MIN,
+                0,
+                500,
+            );
+            let (_, stats) = compact_zone(p, &mut z, &mut lru, &mut st, cc);
+            crate::mm::check::check_zone(&z).unwrap();
+            let moved_low = kept
+                .iter()
+                .filter(|&&q| q < half && !lru.contains(&z, q))
+                .count();
+            (moved_low, stats.migrate_scanned)
+        };
+        let (moved, scanned) = run(CompactPriority::Async);
+        assert_eq!(
+            moved, 0,
+            "async migrated pages out of blocks with a pinned first page"
+        );
+        assert!(scanned <= 16 + 16 * 512, "{scanned}");
+        let (moved, _) = run(CompactPriority::SyncLight);
+        assert!(moved > 0, "sync-light did not migrate behind pinned pages");
+    }
+
     #[test]
     fn results_rank_and_name_as_each_kernel_orders_them() {
         use CompactResult::*;
