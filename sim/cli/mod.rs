@@ -2,6 +2,7 @@
 //! its inputs, calls the library and prints or writes what it returns.
 
 mod analyze;
+mod compare;
 mod explain;
 mod gfp;
 mod input;
@@ -34,6 +35,8 @@ enum Command {
     /// Narrate one allocation on the captures step by step through the kernel's decisions
     /// (same inputs and options as `analyze`).
     Explain(analyze::Args),
+    /// Replay the recorded real-kernel runs (tests/kernel/results) and compare with the kernel.
+    Compare(compare::Args),
     /// Decode a GFP mask (0x…) or encode flag names for a kernel version.
     Gfp(gfp::Args),
     /// Run a scenario: when does the order-6 conntrack-cache allocation start failing?
@@ -64,6 +67,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Compare(args) => compare::run(args),
         Command::Gfp(args) => gfp::run(args),
         Command::Run(args) => run::run_cmd(args),
         Command::Validate(args) => scenario::validate(args),

@@ -9,3 +9,4 @@ pub mod run;
 pub mod survival;
 pub mod sweep;
 pub mod sweep_dir;
+pub mod validate;
