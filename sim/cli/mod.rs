@@ -2,9 +2,11 @@
 //! its inputs, calls the library and prints or writes what it returns.
 
 mod analyze;
+mod compare;
 mod explain;
 mod gfp;
 mod input;
+mod plot;
 mod run;
 mod scenario;
 mod sweep;
@@ -33,6 +35,8 @@ enum Command {
     /// Narrate one allocation on the captures step by step through the kernel's decisions
     /// (same inputs and options as `analyze`).
     Explain(analyze::Args),
+    /// Replay the recorded real-kernel runs (tests/kernel/results) and compare with the kernel.
+    Compare(compare::Args),
     /// Decode a GFP mask (0x…) or encode flag names for a kernel version.
     Gfp(gfp::Args),
     /// Run a scenario: when does the order-6 conntrack-cache allocation start failing?
@@ -46,6 +50,8 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Combine the folders of a sharded sweep into its results and table.
     Merge(sweep::MergeArgs),
+    /// Draw the plots (PNG and SVG) of a run's, sweep's or comparison's output folder.
+    Plot(plot::Args),
 }
 
 /// Output format of a command.
@@ -61,12 +67,14 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Compare(args) => compare::run(args),
         Command::Gfp(args) => gfp::run(args),
         Command::Run(args) => run::run_cmd(args),
         Command::Validate(args) => scenario::validate(args),
         Command::Schema => scenario::schema(),
         Command::Sweep(args) => sweep::sweep(args),
         Command::Merge(args) => sweep::merge(args),
+        Command::Plot(args) => plot::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -84,8 +84,14 @@ pub fn run_cmd(args: Args) -> Result<()> {
     let dir = args
         .out
         .unwrap_or_else(|| PathBuf::from("out").join(&scenario.name));
-    let files = write_outputs(&dir, &out, &scenario.outputs.files)
+    let mut files = write_outputs(&dir, &out, &scenario.outputs.files)
         .with_context(|| format!("writing {}", dir.display()))?;
+    if scenario.outputs.plots {
+        files.extend(
+            buddysim::report::plot::plot_dir(&dir)
+                .with_context(|| format!("plotting {}", dir.display()))?,
+        );
+    }
     match args.format {
         Format::Text => {
             print!("{}", summary_text(&out.summary));

@@ -162,6 +162,9 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
         None => {
             let report = sweep_dir::report(&scenario, args.target, &results);
             sweep_dir::write_outputs(&out, &scenario, &results, &report)?;
+            if scenario.outputs.plots {
+                buddysim::report::plot::plot_dir(&out)?;
+            }
             print(&report, args.format);
         }
     }
@@ -200,6 +203,9 @@ pub fn merge(args: MergeArgs) -> Result<()> {
     }
     let report = sweep_dir::report(&merged.scenario, args.target, &merged.results);
     sweep_dir::write_outputs(&args.out, &merged.scenario, &merged.results, &report)?;
+    if merged.scenario.outputs.plots {
+        buddysim::report::plot::plot_dir(&args.out)?;
+    }
     print(&report, args.format);
     Ok(())
 }

@@ -110,6 +110,19 @@ pub enum SlowPath {
     V4_8,
 }
 
+/// Which results of `try_to_compact_pages()` make `__alloc_pages_direct_compact()` (4.x+)
+/// count `compact_stall`, retry the allocation and count `compact_success` / `compact_fail`
+/// (3.10 counts the stall inside `try_to_compact_pages()`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum CompactStallRule {
+    /// 4.x: results up to COMPACT_DEFERRED (`<= COMPACT_INACTIVE`) return first.
+    AboveDeferred,
+    /// 5.12+ (commit "mm: compaction: update the COMPACT[STALL|FAIL] events properly"): only
+    /// COMPACT_SKIPPED returns first; a deferred zone counts a stall and a fail (confirmed on
+    /// 6.1 by the kernel harness: 58 stalls, 58 fails for 29 failed order-10 requests).
+    AboveSkipped,
+}
+
 /// `__alloc_pages_slowpath()` (4.8+): the first compaction results after which a costly
 /// `__GFP_NORETRY` request goes to nopage without reclaim (KERNEL_MM.md 5.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -257,6 +270,11 @@ pub struct Profile {
     /// Which results of the first (async) compaction make a costly `__GFP_NORETRY` request
     /// give up before reclaim in `__alloc_pages_slowpath()` (4.8+).
     pub noretry_costly_gate: NoretryCostlyGate,
+    /// When direct compaction counts a stall and retries (`__alloc_pages_direct_compact()`).
+    pub compact_stall: CompactStallRule,
+    /// Async direct compaction abandons an order-aligned block at the first page it cannot
+    /// isolate (`skip_on_failure` in `isolate_migratepages_block()`, 4.6+).
+    pub compact_skip_on_failure: bool,
     pub gfp: GfpLayout,
     pub conntrack: ConntrackCache,
     /// The configured x86-64 zones in `enum zone_type` order: the entries of `lowmem_reserve[]`
@@ -384,6 +402,8 @@ const V3_10: Profile = Profile {
     slow_path: SlowPath::V3_10,
     compact_first_non_movable: false,
     noretry_costly_gate: NoretryCostlyGate::Deferred,
+    compact_stall: CompactStallRule::AboveDeferred,
+    compact_skip_on_failure: false,
     gfp: GfpLayout::V3_10,
     conntrack: ConntrackCache::PerNetnsPointer,
     zones: ZONES_3_10,
@@ -451,6 +471,7 @@ const V4_9: Profile = Profile {
     summary: "4.9 (4.9.154): watermark_scale_factor, kcompactd, should_reclaim_retry, costly \
               orders compact first, one global nf_conntrack cache",
     watermark_gaps: WatermarkGaps::ScaleFactor,
+    compact_skip_on_failure: true,
     watermark_check: WatermarkCheck::FreeLists {
         harder_any_list: false,
     },
@@ -500,6 +521,7 @@ const V5_15: Profile = Profile {
     memcg_params: CacheParamsRule::NoArray,
     vmstat_names: VmstatNames::V5_15,
     noretry_costly_gate: NoretryCostlyGate::SkippedOrDeferred,
+    compact_stall: CompactStallRule::AboveSkipped,
     ..V4_19
 };
 

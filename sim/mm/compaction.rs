@@ -11,7 +11,7 @@
 
 use crate::kernel::gfp::GfpFlags;
 use crate::kernel::profile::ProactiveRule;
-use crate::kernel::profile::{CompactionSuitability, Profile};
+use crate::kernel::profile::{CompactStallRule, CompactionSuitability, Profile};
 use crate::mm::migrate::{migrate_page, ISOLATED};
 use crate::mm::mmzone::{FreeArea, Watermarks, PAGE_ALLOC_COSTLY_ORDER};
 use crate::mm::mmzone::{MigrateType, Node, PageState, Pfn, Zone, ZoneType};
@@ -750,19 +750,64 @@ impl Run<'_> {
                     continue;
                 }
             }
+            // Async direct compaction gives up an order-aligned block at its first page that
+            // cannot be isolated (`skip_on_failure`, 4.6+): the pages isolated from that block
+            // are put back, since the cc->order buddy cannot form there anyway.
+            let skip_order = self
+                .cc
+                .order
+                .filter(|_| {
+                    self.profile.compact_skip_on_failure
+                        && self.cc.mode == MigrateMode::Async
+                        && self.cc.compactor == Compactor::Direct
+                })
+                .map(|o| o.min(63));
+            let block_end_of = |p: Pfn, o: u32| ((p >> o) + 1) << o;
+            let mut next_skip = skip_order.map_or(Pfn::MAX, |o| block_end_of(pfn, o));
+            let mut nr_isolated = 0usize;
             let mut p = pfn;
             while p < block_end && self.migratepages.len() < COMPACT_CLUSTER_MAX {
-                let step = match self.zone.page_state(p) {
-                    PageState::Free { order, .. } => 1u64 << order,
-                    PageState::Allocated { order, owner, .. } => {
-                        if order == 0 && owner.is_movable() {
-                            self.migratepages.push(p);
+                if let Some(o) = skip_order {
+                    if p >= next_skip {
+                        if nr_isolated > 0 {
+                            break;
                         }
-                        1 << order
+                        next_skip = block_end_of(p, o);
                     }
-                    _ => 1,
+                }
+                // `nr_scanned` counts one per loop iteration: a free buddy is stepped over
+                // whole (`low_pfn += (1 << buddy_order) - 1`), so it counts once; the pages
+                // of an allocated block are visited one by one.
+                let (step, scanned, isolated) = match self.zone.page_state(p) {
+                    PageState::Free { order, .. } => (1u64 << order, 1, None),
+                    PageState::Allocated {
+                        order: 0, owner, ..
+                    } if owner.is_movable() => (1, 1, Some(true)),
+                    PageState::Allocated { order, .. } if skip_order.is_none() => {
+                        (1 << order, 1 << order, Some(false))
+                    }
+                    _ => (1, 1, Some(false)),
                 };
-                self.stats.migrate_scanned += step.min(block_end - p);
+                self.stats.migrate_scanned += scanned.min(block_end - p);
+                match isolated {
+                    Some(true) => {
+                        self.migratepages.push(p);
+                        nr_isolated += 1;
+                    }
+                    // isolate_fail: with skip_on_failure, put back and jump to the next
+                    // order-aligned block.
+                    Some(false) if skip_order.is_some() => {
+                        let keep = self.migratepages.len() - nr_isolated;
+                        self.migratepages.truncate(keep);
+                        nr_isolated = 0;
+                        if p < next_skip {
+                            p = next_skip;
+                            next_skip = next_skip.saturating_add(1 << skip_order.unwrap_or(0));
+                            continue;
+                        }
+                    }
+                    _ => {}
+                }
                 p += step;
             }
             let isolated = self.migratepages.len() as u64;
@@ -1138,7 +1183,7 @@ pub fn try_to_compact_pages(
             break;
         }
     }
-    if !v3 && out.result.rank(rules) > CompactResult::Deferred.rank(rules) {
+    if !v3 && direct_compaction_ran(profile, out.result) {
         node.zones[preferred].events.compact_stall += 1;
         out.stalled = true;
     }
@@ -1155,6 +1200,19 @@ pub fn try_to_compact_pages(
         )
     });
     out
+}
+
+/// Whether `__alloc_pages_direct_compact()` (4.x+) goes on after `try_to_compact_pages()`
+/// returned `result`: counts a stall and retries the allocation. Per
+/// `Profile::compact_stall`: 4.x stops for results up to COMPACT_DEFERRED, 5.12+ only for
+/// COMPACT_SKIPPED.
+pub fn direct_compaction_ran(profile: &Profile, result: CompactResult) -> bool {
+    let rules = profile.compaction;
+    let floor = match profile.compact_stall {
+        CompactStallRule::AboveDeferred => CompactResult::Deferred,
+        CompactStallRule::AboveSkipped => CompactResult::Skipped,
+    };
+    result.rank(rules) > floor.rank(rules)
 }
 
 /// The end of `__alloc_pages_direct_compact()` after the allocation was retried: if compaction
@@ -1730,6 +1788,77 @@ mod tests {
         assert!(high > 0);
         let (low, _) = run(CompactPriority::SyncLight);
         assert!(low > 0, "sync-light did not take UNMOVABLE blocks");
+    }
+
+    /// 6.1's async direct compaction gives up an order-9 block at its first pinned page
+    /// (`skip_on_failure`): the movable pages behind a pinned first page stay, and the block
+    /// costs one scanned page; sync-light (no skip_on_failure) migrates them.
+    #[test]
+    fn async_direct_compaction_abandons_blocks_at_the_first_pinned_page() {
+        use crate::mm::mmzone::{OwnerKind, ZoneSpec, ZoneType};
+        use crate::mm::page_alloc::buddy::{AllocOpts, BuddyConfig};
+        use crate::mm::page_alloc::pcp::PcpConfig;
+        let p = profile("6.1").unwrap();
+        assert!(p.compact_skip_on_failure);
+        let run = |prio: CompactPriority| {
+            let spec =
+                ZoneSpec::from_sizes(ZoneType::Normal, 1 << 20, 16384, 16384, 16384).unwrap();
+            let mut z = Zone::new(
+                0,
+                &spec,
+                BuddyConfig::from_profile(p, 16384),
+                PcpConfig::Off,
+            )
+            .unwrap();
+            let mut lru = Lru::new(&z);
+            let mut all = Vec::new();
+            while let Ok(q) = z.alloc(
+                0,
+                0,
+                MigrateType::Movable,
+                AllocOpts::default(),
+                OwnerKind::File,
+            ) {
+                all.push(q);
+            }
+            let half = z.start_pfn + 16 * 512;
+            let mut kept = Vec::new();
+            for q in all {
+                if q < half && (q - z.start_pfn) % 512 == 0 {
+                    z.set_owner(q, OwnerKind::Kernel).unwrap();
+                } else if q % 8 == 0 {
+                    lru.add(&mut z, q).unwrap();
+                    kept.push(q);
+                } else {
+                    z.free(0, q, 0).unwrap();
+                }
+            }
+            let mut st = CompactState::new(&z);
+            let cc = CompactControl::direct(
+                p.compaction,
+                9,
+                MigrateType::Movable,
+                prio,
+                AllocFlags::WMARK_MIN,
+                0,
+                500,
+            );
+            let (_, stats) = compact_zone(p, &mut z, &mut lru, &mut st, cc);
+            crate::mm::check::check_zone(&z).unwrap();
+            let moved_low = kept
+                .iter()
+                .filter(|&&q| q < half && !lru.contains(&z, q))
+                .count();
+            (moved_low, stats.migrate_scanned)
+        };
+        let (moved, scanned) = run(CompactPriority::Async);
+        assert_eq!(
+            moved, 0,
+            "async migrated pages out of blocks with a pinned first page"
+        );
+        assert!(scanned <= 16 + 16 * 512, "{scanned}");
+        let (moved, _) = run(CompactPriority::SyncLight);
+        assert!(moved > 0, "sync-light did not migrate behind pinned pages");
     }
 
     #[test]

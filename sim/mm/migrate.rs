@@ -75,10 +75,8 @@ pub fn migrate_page(
     let _ = zone.set_owner(dst, owner);
     if was_on_lru {
         let _ = lru.add(zone, dst);
-        if let Some(moves) = &mut lru.moves {
-            moves.push((src, dst));
-        }
     }
+    lru.note_move(src, Some(dst));
     let _ = zone.free(0, src, order);
     zone.events.pgmigrate_success += 1 << order;
     Ok(())

@@ -63,10 +63,17 @@ pub struct Lru {
     len: [u64; 2],
     /// One bit per page of the zone's arrays: on an LRU list.
     on: Vec<u64>,
-    /// When set, every migration of an LRU block appends `(from, to)` here, so an owner that
-    /// keeps PFNs (the workload's reverse map) can follow its pages (the kernel's rmap walk in
-    /// `remove_migration_ptes()` does this for page tables).
-    pub moves: Option<Vec<(Pfn, Pfn)>>,
+    /// When recording: every LRU page that left its PFN, in order (see [`LruMove`]).
+    journal: Option<Vec<LruMove>>,
+}
+
+/// An LRU page leaving its PFN: migrated to `to`, or freed (`to` is `None`: reclaimed, dropped
+/// or released). Lets a caller that names pages (the trace replay's groups) follow them, as the
+/// kernel's page tables and mappings follow a migrated page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LruMove {
+    pub from: Pfn,
+    pub to: Option<Pfn>,
 }
 
 impl Lru {
@@ -76,7 +83,27 @@ impl Lru {
             lists: [ListHead::EMPTY; 2],
             len: [0; 2],
             on: vec![0; zone.pages.len().div_ceil(64)],
-            moves: None,
+            journal: None,
+        }
+    }
+
+    /// Starts recording [`LruMove`]s (off by default: the engine does not name pages).
+    pub fn record_moves(&mut self) {
+        self.journal.get_or_insert_with(Vec::new);
+    }
+
+    /// The moves recorded since the last call, oldest first.
+    pub fn take_moves(&mut self) -> Vec<LruMove> {
+        self.journal
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// Records that the page at `from` now lives at `to` (`None`: it was freed).
+    pub(crate) fn note_move(&mut self, from: Pfn, to: Option<Pfn>) {
+        if let Some(j) = &mut self.journal {
+            j.push(LruMove { from, to });
         }
     }
 
@@ -191,6 +218,7 @@ impl Lru {
             // Cannot fail: the bit is only set on anon/file heads, and those stay heads while on.
             let _ = self.del(zone, pfn);
         }
+        self.note_move(pfn, None);
         zone.free(cpu, pfn, order)
     }
 }
@@ -558,7 +586,8 @@ pub fn pgdat_balanced(
 /// Wakes kswapd for an order-`order` request whose highest eligible zone is `zone_idx` (an
 /// index into `node.zones`), recording the max order and min classzone. Returns whether
 /// kswapd was woken. Models `wakeup_kswapd()`: 3.10 – 4.7 return early when that zone meets
-/// `low` at the order; 4.8+ when the node is balanced (4.19+: then, for a request without
+/// `low` at the order; 4.8+ when the node is balanced or hopeless (`kswapd_failures` ≥
+/// MAX_RECLAIM_RETRIES) (4.19+: then, for a request without
 /// direct reclaim, wake kcompactd instead). A wakeup during kswapd's short nap counts
 /// `kswapd_low_wmark_hit_quickly`.
 pub fn wakeup_kswapd(
@@ -586,7 +615,12 @@ pub fn wakeup_kswapd(
             let low = zone.watermarks.mark(Wmark::Low);
             zone_watermark_ok(profile, zone, order, low, 0, AllocFlags::default())
         }
-        KswapdRule::PerNode => pgdat_balanced(profile, node, order, zone_idx, mm.extfrag_threshold),
+        // "Hopeless node, leave it to direct reclaim if possible": a node kswapd failed on
+        // MAX_RECLAIM_RETRIES times in a row is treated as balanced.
+        KswapdRule::PerNode => {
+            mm.kswapd.failures >= MAX_RECLAIM_RETRIES
+                || pgdat_balanced(profile, node, order, zone_idx, mm.extfrag_threshold)
+        }
     };
     if balanced {
         if profile.kswapd == KswapdRule::PerNode && !can_direct_reclaim {
@@ -634,7 +668,7 @@ pub struct KswapdReport {
 /// shrinkers; once `compact_gap(order)` = 2<<order pages were reclaimed for a high-order
 /// wakeup, kswapd balances for order 0 instead; it stops when [`pgdat_balanced`]. On the way to
 /// sleep: 3.10 – 4.7 compact the node for a high-order wakeup (`compact_pgdat()`), 4.6+ wake
-/// kcompactd; the skip bits are cleared when `compact_blockskip_flush` is set; kswapd naps.
+/// kcompactd when the node is balanced or hopeless (`prepare_kswapd_sleep()`); the skip bits are cleared when `compact_blockskip_flush` is set; kswapd naps.
 pub fn kswapd_run(
     profile: &Profile,
     node: &mut Node,
@@ -733,7 +767,12 @@ pub fn kswapd_run(
                 }
             }
         }
-        wakeup_kcompactd(profile, node, mm, woken_order, classzone);
+        // kswapd_try_to_sleep(): kcompactd is woken only when kswapd may nap, i.e. when
+        // prepare_kswapd_sleep() holds: the node is balanced at the order reclaim ended with,
+        // or hopeless (kswapd_failures ≥ MAX_RECLAIM_RETRIES).
+        if rep.balanced || mm.kswapd.failures >= MAX_RECLAIM_RETRIES {
+            wakeup_kcompactd(profile, node, mm, woken_order, classzone);
+        }
     }
     for (zone, st) in node.zones.iter_mut().zip(mm.compact.iter_mut()) {
         if st.blockskip_flush {
@@ -793,6 +832,10 @@ pub fn try_to_free_pages(
         if total.reclaimed >= SWAP_CLUSTER_MAX {
             break;
         }
+    }
+    // shrink_node(): any reclaim progress makes a hopeless node hopeful again.
+    if total.reclaimed > 0 {
+        mm.kswapd.failures = 0;
     }
     total
 }

@@ -11,3 +11,4 @@ pub mod pods;
 pub mod run;
 pub mod system;
 pub mod trace;
+pub mod trace_run;

@@ -128,6 +128,8 @@ pub struct System {
 }
 
 const NO_HANDLE: u32 = u32::MAX;
+/// The PFN of a handle whose page was reclaimed.
+const GONE: Pfn = Pfn::MAX;
 
 /// A slab-layer page allocator over the system: the full slow path, with the shrinkers of the
 /// reclaimable caches not borrowed by the caller.
@@ -344,7 +346,7 @@ impl System {
         };
         for mm in &mut sys.mms {
             for lru in &mut mm.lru {
-                lru.moves = Some(Vec::new());
+                lru.record_moves();
             }
         }
         sys.apply(&settings, set_watermarks);
@@ -682,30 +684,27 @@ impl System {
     /// each mapped anon block's handle takes its new PFN.
     pub fn follow_migrations(&mut self) {
         let mut moves = Vec::new();
-        if self
-            .mms
-            .iter()
-            .flat_map(|m| &m.lru)
-            .all(|l| l.moves.as_ref().is_none_or(Vec::is_empty))
-        {
-            return;
-        }
         for mm in &mut self.mms {
             for lru in &mut mm.lru {
-                if let Some(m) = &mut lru.moves {
-                    moves.append(m);
-                }
+                moves.append(&mut lru.take_moves());
             }
         }
-        for (from, to) in moves {
+        for m in moves {
             let h = self
-                .rmap_slot(from)
+                .rmap_slot(m.from)
                 .map(|s| std::mem::replace(s, NO_HANDLE));
-            if let Some(h) = h.filter(|&h| h != NO_HANDLE) {
-                self.anon[h as usize].0 = to;
-                if let Some(slot) = self.rmap_slot(to) {
-                    *slot = h;
+            let Some(h) = h.filter(|&h| h != NO_HANDLE) else {
+                continue;
+            };
+            match m.to {
+                Some(to) => {
+                    self.anon[h as usize].0 = to;
+                    if let Some(slot) = self.rmap_slot(to) {
+                        *slot = h;
+                    }
                 }
+                // Reclaimed (swapped out): the pod no longer maps a page there.
+                None => self.anon[h as usize].0 = GONE,
             }
         }
     }
@@ -715,6 +714,10 @@ impl System {
         self.follow_migrations();
         for &h in handles {
             let (pfn, order) = self.anon[h as usize];
+            self.free_handles.push(h);
+            if pfn == GONE {
+                continue;
+            }
             if let Some(slot) = self.rmap_slot(pfn) {
                 *slot = NO_HANDLE;
             }
@@ -727,7 +730,6 @@ impl System {
                     self.held[OwnerKind::Anon as usize] -= 1 << order;
                 }
             }
-            self.free_handles.push(h);
         }
     }
 

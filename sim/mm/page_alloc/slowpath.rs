@@ -22,8 +22,9 @@
 use crate::kernel::gfp::{gfp_migratetype, gfp_zone, GfpFlags};
 use crate::kernel::profile::{NoretryCostlyGate, Profile, SlowPath};
 use crate::mm::compaction::{
-    compaction_zonelist_suitable, direct_compaction_done, try_to_compact_pages, CompactPriority,
-    CompactResult, CompactionRules, WithAvailable, ZoneCompaction,
+    compaction_zonelist_suitable, direct_compaction_done, direct_compaction_ran,
+    try_to_compact_pages, CompactPriority, CompactResult, CompactionRules, WithAvailable,
+    ZoneCompaction,
 };
 use crate::mm::mmzone::{
     FreeArea, MigrateType, Node, OwnerKind, ZoneType, PAGE_ALLOC_COSTLY_ORDER,
@@ -259,10 +260,13 @@ impl Ctx<'_> {
                 break;
             }
         }
-        // 3.10 retries only when something ran (`!= COMPACT_SKIPPED`); 4.x+ returns before
-        // the retry for results up to COMPACT_DEFERRED (`<= COMPACT_INACTIVE`).
-        let ran = best.rank(rules) > CompactResult::Deferred.rank(rules)
-            || (rules == CompactionRules::V3_10 && best.rank(rules) > 0);
+        // 3.10 retries only when something ran (`!= COMPACT_SKIPPED`); 4.x+ per
+        // `Profile::compact_stall` (direct_compaction_ran()).
+        let ran = if rules == CompactionRules::V3_10 {
+            best.rank(rules) > 0
+        } else {
+            direct_compaction_ran(self.profile, best)
+        };
         let got = ran.then(|| self.retry(nodes));
         for (n, out) in outcomes {
             let from = got
