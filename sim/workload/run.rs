@@ -72,7 +72,5 @@ pub fn simulate(
     progress: &mut dyn FnMut(f64),
 ) -> Result<Summary, RunError> {
     let _ = (scenario, opts, progress);
-    Err(RunError::Setup(
-        "the simulator lands in the next commit".into(),
-    ))
+    Err(RunError::Setup("the simulator lands in the next commit".into()))
 }
