@@ -1,4 +1,4 @@
-//! The plots of `report::plot` on small but realistic output folders written here per FORMATS.md:
+//! The plots of `report::plot` on small but realistic output folders written here per book/src/reference/outputs.md:
 //! every expected file is written, PNGs have the intended size and are not blank (several colours,
 //! dark text pixels in the title band), SVGs carry the axis labels, and a rerun is byte-identical.
 

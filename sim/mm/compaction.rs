@@ -1824,7 +1824,7 @@ mod tests {
             let half = z.start_pfn + 16 * 512;
             let mut kept = Vec::new();
             for q in all {
-                if q < half && (q - z.start_pfn) % 512 == 0 {
+                if q < half && (q - z.start_pfn).is_multiple_of(512) {
                     z.set_owner(q, OwnerKind::Kernel).unwrap();
                 } else if q % 8 == 0 {
                     lru.add(&mut z, q).unwrap();

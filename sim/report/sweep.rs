@@ -12,7 +12,7 @@
 //! order. Everything here is computed from results in run-index order, so the table is the same
 //! byte for byte whatever order the runs finished in.
 //!
-//! Renderings: a text table, JSON, `sweep.csv` and `survival.csv` (docs: FORMATS.md).
+//! Renderings: a text table, JSON, `sweep.csv` and `survival.csv` (docs: book/src/reference/outputs.md).
 
 use super::survival::{KaplanMeier, Observation};
 use crate::scenario::Run;

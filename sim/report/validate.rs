@@ -11,7 +11,7 @@
 //!   `pgsteal_kswapd`, …) as increases since the first mark, which is where the replay starts.
 //!
 //! The output formats: a text table, Markdown (book/src/validation.md pastes it), JSON, and
-//! the two CSV files of FORMATS.md (`comparison-free.csv`, `comparison-counts.csv`). Reading the
+//! the two CSV files of book/src/reference/outputs.md (`comparison-free.csv`, `comparison-counts.csv`). Reading the
 //! files is the caller's: [`load_run`] asks for each file through a closure.
 
 use std::collections::BTreeMap;

@@ -391,21 +391,25 @@ impl Guest<'_> {
     /// `anon` / `file`: order-0 movable LRU pages, as page faults and page-cache writes
     /// allocate them (`alloc_pages_vma()` / `filemap_alloc_folio()` with
     /// `GFP_HIGHUSER_MOVABLE`, then `lru_cache_add()`). Stops at the first failure (the guest
-    /// would OOM). Returns (done, first failure).
-    fn lru_pages(&mut self, group: &str, kind: GroupKind, pages: u64) -> (u64, Option<u64>) {
+    /// would OOM). Returns (done, first failure); `line` names the trace line in errors.
+    fn lru_pages(
+        &mut self,
+        line: usize,
+        group: &str,
+        kind: GroupKind,
+        pages: u64,
+    ) -> Result<(u64, Option<u64>), ReplayError> {
         let owner = if kind == GroupKind::Anon {
             OwnerKind::Anon
         } else {
             OwnerKind::File
         };
-        let gfp = self
-            .gfp_mask(0, &[GfpFlag::GfpHighuserMovable])
-            .unwrap_or(0);
+        let gfp = self.gfp_mask(line, &[GfpFlag::GfpHighuserMovable])?;
         let mut done = 0;
         for i in 0..pages {
             let Some(pfn) = self.alloc(0, gfp, owner) else {
                 self.group(group, kind);
-                return (done, Some(i));
+                return Ok((done, Some(i)));
             };
             for (node, mm) in self.nodes.iter_mut().zip(&mut self.mms) {
                 if let Some(z) = node.zone_of_pfn(pfn) {
@@ -418,7 +422,7 @@ impl Guest<'_> {
             done += 1;
         }
         self.group(group, kind);
-        (done, None)
+        Ok((done, None))
     }
 
     /// `free`: releases the chosen entries; kernel blocks with `__free_pages()`, logical pages
@@ -616,7 +620,7 @@ impl Guest<'_> {
                     _ => (GroupKind::File, "file"),
                 };
                 let requested = pages.resolve(managed, 0);
-                let (done, first_fail) = self.lru_pages(group, kind, requested);
+                let (done, first_fail) = self.lru_pages(line, group, kind, requested)?;
                 CountLine {
                     order: Some(0),
                     requested: Some(requested),

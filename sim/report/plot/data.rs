@@ -1,4 +1,4 @@
-//! Readers for the output files the plots draw (FORMATS.md): small CSV and JSONL parsers that
+//! Readers for the output files the plots draw (book/src/reference/outputs.md): small CSV and JSONL parsers that
 //! keep only the columns a plot needs. Errors name the file, the line and what was expected.
 
 use super::PlotError;
@@ -112,7 +112,7 @@ impl Field for f64 {
     }
 }
 
-/// A CSV file as FORMATS.md writes it: a header line, then comma-separated fields, no quoting.
+/// A CSV file as book/src/reference/outputs.md writes it: a header line, then comma-separated fields, no quoting.
 struct Table {
     file: PathBuf,
     header: Vec<String>,

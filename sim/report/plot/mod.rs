@@ -1,4 +1,4 @@
-//! Plots of a run's, a sweep's or a comparison's output folder (the files of FORMATS.md), each
+//! Plots of a run's, a sweep's or a comparison's output folder (the files of book/src/reference/outputs.md), each
 //! as PNG and SVG.
 //!
 //! The plots are model-free: [`data`] reads the CSV/JSONL files back with small parsers, and each
