@@ -111,8 +111,8 @@ fn unknown_keys_list_the_allowed_keys() {
     );
     assert_eq!(
         error(&with("workload:\n  pods:\n    arrivals: {poisson: 1/h}\n    lifetime: {fixed: 1h}\n    profile: {netns: true, sockets: 3}\n")),
-        "t.yaml:11:28: workload.pods.profile: unknown key `sockets`; allowed keys: netns, memcg, \
-         containers, threads, page_tables, anon, page_cache, slab, kmalloc"
+        "t.yaml:11:28: workload.pods.profile: unknown key `sockets`; allowed keys: netns, memcg, containers, \
+         threads, page_tables, anon, page_cache, slab, kmalloc"
     );
 }
 
