@@ -32,9 +32,7 @@ use crate::mm::netns::{CacheOutcome, NetnsId};
 use crate::mm::page_alloc::pcp::PcpConfig;
 use crate::mm::page_alloc::setup::{self, Thp};
 use crate::mm::slub::KmallocRoute;
-use crate::mm::vmscan::{
-    drop_caches, kswapd_nap_over, kswapd_run, LruType, Shrinker, SlabShrinker,
-};
+use crate::mm::vmscan::{drop_caches, kswapd_nap_over, kswapd_run, LruType};
 use crate::mm::{mmzone::x86_64_layout, procfs};
 use crate::scenario::reconstruct::{reconstruct, Options};
 use crate::scenario::{
@@ -42,7 +40,7 @@ use crate::scenario::{
 };
 use crate::workload::pods::{lifetime, ArrivalProcess};
 use crate::workload::system::{
-    reason_name, CacheId, Failed, Object, PageblockRow, Settings, System,
+    reason_name, with_shrinkers, CacheId, Failed, Object, PageblockRow, Settings, System,
 };
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -774,19 +772,9 @@ impl<'s> Run<'s> {
             caches,
             ..
         } = &mut self.sys;
-        let mut pick_rng = self.background.clone();
-        let mut shrinkers: Vec<SlabShrinker> = caches
-            .iter_mut()
-            .filter(|c| c.flags().reclaim_account)
-            .map(|cache| SlabShrinker { cache })
-            .collect();
-        let mut dyns: Vec<&mut dyn Shrinker> = shrinkers
-            .iter_mut()
-            .map(|s| s as &mut dyn Shrinker)
-            .collect();
-        let mut pick = |k: u64| pick_rng.random_range(0..k.max(1));
-        kswapd_run(profile, &mut nodes[n], &mut mms[n], &mut dyns, &mut pick);
-        self.background = pick_rng;
+        with_shrinkers(&mut [caches], &mut self.background, |shrinkers, pick| {
+            kswapd_run(profile, &mut nodes[n], &mut mms[n], shrinkers, pick)
+        });
     }
 
     fn start_pod(&mut self, daemon: bool, replay_name: Option<String>) {
@@ -1006,21 +994,11 @@ impl<'s> Run<'s> {
             let System {
                 nodes, mms, caches, ..
             } = &mut self.sys;
-            let mut rng = self.background.clone();
             for (node, mm) in nodes.iter_mut().zip(mms.iter_mut()) {
-                let mut shrinkers: Vec<SlabShrinker> = caches
-                    .iter_mut()
-                    .filter(|c| c.flags().reclaim_account)
-                    .map(|cache| SlabShrinker { cache })
-                    .collect();
-                let mut dyns: Vec<&mut dyn Shrinker> = shrinkers
-                    .iter_mut()
-                    .map(|s| s as &mut dyn Shrinker)
-                    .collect();
-                let mut pick = |k: u64| rng.random_range(0..k.max(1));
-                drop_caches(node, mm, u32::from(mode), &mut dyns, &mut pick);
+                with_shrinkers(&mut [caches], &mut self.background, |shrinkers, pick| {
+                    drop_caches(node, mm, u32::from(mode), shrinkers, pick)
+                });
             }
-            self.background = rng;
             done.push(format!("drop_caches {mode}"));
         }
         if a.compact_memory {

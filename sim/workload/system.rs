@@ -191,6 +191,29 @@ fn allocate(
         }
         return Ok(a);
     }
+    let req = SlowPathRequest {
+        order,
+        gfp_mask: mask,
+        owner,
+        local_node: 0,
+    };
+    let r = with_shrinkers(groups, pick, |shrinkers, pick| {
+        let mut input = ReclaimInput { shrinkers, pick };
+        alloc_pages_slowpath(profile, nodes, mms, req, &mut input)
+    });
+    r.map_err(|f| Failed {
+        order,
+        reason: failure_reason(profile, nodes, mms, &f),
+    })
+}
+
+/// Calls `f` with the shrinkers of the reclaimable caches in `groups` (`SLAB_RECLAIM_ACCOUNT`
+/// caches register one) and a uniform object choice drawn from `rng`.
+pub fn with_shrinkers<R>(
+    groups: &mut [&mut [KmemCache]],
+    rng: &mut ChaCha8Rng,
+    f: impl FnOnce(&mut [&mut dyn Shrinker], &mut dyn FnMut(u64) -> u64) -> R,
+) -> R {
     let mut shrinkers: Vec<SlabShrinker> = groups
         .iter_mut()
         .flat_map(|g| g.iter_mut())
@@ -201,21 +224,8 @@ fn allocate(
         .iter_mut()
         .map(|s| s as &mut dyn Shrinker)
         .collect();
-    let mut choose = |n: u64| pick.random_range(0..n.max(1));
-    let req = SlowPathRequest {
-        order,
-        gfp_mask: mask,
-        owner,
-        local_node: 0,
-    };
-    let mut input = ReclaimInput {
-        shrinkers: &mut dyns,
-        pick: &mut choose,
-    };
-    alloc_pages_slowpath(profile, nodes, mms, req, &mut input).map_err(|f| Failed {
-        order,
-        reason: failure_reason(profile, nodes, mms, &f),
-    })
+    let mut choose = |n: u64| rng.random_range(0..n.max(1));
+    f(&mut dyns, &mut choose)
 }
 
 fn wake_kswapd_for(
