@@ -454,8 +454,7 @@ struct Slab {
     next: u32,
 }
 
-/// Fenwick tree over slab slots counting objects in use, to find the k-th live object in
-/// O(log n).
+/// Fenwick tree of counts, to find the k-th counted item in O(log n).
 #[derive(Clone, Debug, Default)]
 struct Fenwick(Vec<i64>);
 
@@ -468,8 +467,8 @@ impl Fenwick {
         }
     }
 
-    /// The slot holding the k-th (0-based) counted item.
-    fn find(&self, mut k: i64) -> usize {
+    /// The index holding the k-th (0-based) counted item, and k's rank within that index.
+    fn find(&self, mut k: i64) -> (usize, i64) {
         let mut pos = 0;
         let mut step = self.0.len().next_power_of_two();
         while step > 0 {
@@ -480,7 +479,7 @@ impl Fenwick {
             }
             step >>= 1;
         }
-        pos
+        (pos, k)
     }
 
     /// Builds the tree over `values` in O(n).
@@ -493,6 +492,54 @@ impl Fenwick {
             }
         }
         Fenwick(values)
+    }
+}
+
+/// Slab slots per group of [`InuseIndex`]: one group's counts fill two cache lines.
+const INDEX_GROUP: usize = 64;
+
+/// Objects in use per slab slot, to find the k-th live object: a Fenwick tree over groups of
+/// [`INDEX_GROUP`] slots (small enough to stay in cache even for a cache of millions of
+/// objects), then a scan of the group's compact per-slot counts. A shrinker picks one object
+/// per call, so this lookup is the simulator's hottest loop.
+#[derive(Clone, Debug, Default)]
+struct InuseIndex {
+    counts: Vec<u16>,
+    groups: Fenwick,
+}
+
+impl InuseIndex {
+    /// Adds an empty slot at the end, growing the group tree to the next power of two when
+    /// needed (amortised O(1) per slot).
+    fn push(&mut self) {
+        self.counts.push(0);
+        let groups = self.counts.len().div_ceil(INDEX_GROUP);
+        if groups > self.groups.0.len() {
+            let mut values = vec![0; groups.next_power_of_two()];
+            for (i, &c) in self.counts.iter().enumerate() {
+                values[i / INDEX_GROUP] += i64::from(c);
+            }
+            self.groups = Fenwick::build(values);
+        }
+    }
+
+    fn set(&mut self, slot: usize, inuse: u16) {
+        let delta = i64::from(inuse) - i64::from(self.counts[slot]);
+        self.counts[slot] = inuse;
+        self.groups.add(slot / INDEX_GROUP, delta);
+    }
+
+    /// The slot holding the k-th (0-based) object in use; `k` must be below the total.
+    fn find(&self, k: u64) -> usize {
+        let (group, mut rank) = self.groups.find(k as i64);
+        let start = group * INDEX_GROUP;
+        for (i, &c) in self.counts[start..].iter().enumerate() {
+            if rank < i64::from(c) {
+                return start + i;
+            }
+            rank -= i64::from(c);
+        }
+        self.counts.len() - 1
     }
 }
 
@@ -517,7 +564,7 @@ pub struct KmemCache {
     rules: SlabRules,
     slabs: Vec<Slab>,
     free_slots: Vec<u32>,
-    inuse_index: Fenwick,
+    inuse_index: InuseIndex,
     cpu_slab: u32,
     /// `c->partial`, head last, each with the `pobjects` recorded when it was pushed.
     cpu_partial_list: Vec<(u32, u32)>,
@@ -565,7 +612,7 @@ impl KmemCache {
             rules,
             slabs: Vec::new(),
             free_slots: Vec::new(),
-            inuse_index: Fenwick::default(),
+            inuse_index: InuseIndex::default(),
             cpu_slab: NIL,
             cpu_partial_list: Vec::new(),
             node_head: NIL,
@@ -814,14 +861,7 @@ impl KmemCache {
             }
             None => {
                 self.slabs.push(slab);
-                if self.slabs.len() > self.inuse_index.0.len() {
-                    // Grow the index to the next power of two (amortised O(1) per slab).
-                    let mut values = vec![0; self.slabs.len().next_power_of_two()];
-                    for (v, s) in values.iter_mut().zip(&self.slabs) {
-                        *v = i64::from(s.inuse);
-                    }
-                    self.inuse_index = Fenwick::build(values);
-                }
+                self.inuse_index.push();
                 (self.slabs.len() - 1) as u32
             }
         };
@@ -833,10 +873,9 @@ impl KmemCache {
 
     fn set_inuse(&mut self, slot: u32, inuse: u16) {
         let s = &mut self.slabs[slot as usize];
-        let delta = i64::from(inuse) - i64::from(s.inuse);
+        self.inuse_objects = self.inuse_objects + u64::from(inuse) - u64::from(s.inuse);
         s.inuse = inuse;
-        self.inuse_objects = (self.inuse_objects as i64 + delta) as u64;
-        self.inuse_index.add(slot as usize, delta);
+        self.inuse_index.set(slot as usize, inuse);
     }
 
     /// Models `discard_slab()` → `__free_slab()`: the slab's pages go back to the page allocator.
@@ -1008,7 +1047,7 @@ impl KmemCache {
         if k >= self.inuse_objects {
             return None;
         }
-        let slot = self.inuse_index.find(k as i64) as u32;
+        let slot = self.inuse_index.find(k) as u32;
         Some(ObjectRef {
             slot,
             generation: self.slabs[slot as usize].generation,
@@ -1488,8 +1527,28 @@ mod tests {
     #[test]
     fn fenwick_finds_the_kth_object() {
         let f = Fenwick::build(vec![3, 0, 2, 5]);
-        let got: Vec<usize> = (0..10).map(|k| f.find(k)).collect();
+        let got: Vec<usize> = (0..10).map(|k| f.find(k).0).collect();
         assert_eq!(got, vec![0, 0, 0, 2, 2, 3, 3, 3, 3, 3]);
+        assert_eq!(f.find(4), (2, 1));
+    }
+
+    #[test]
+    fn inuse_index_finds_the_kth_object_across_groups() {
+        let mut index = InuseIndex::default();
+        let counts: Vec<u16> = (0..3 * INDEX_GROUP as u16 + 5).map(|i| i % 3).collect();
+        for (slot, &c) in counts.iter().enumerate() {
+            index.push();
+            index.set(slot, c);
+        }
+        let expected: Vec<usize> = counts
+            .iter()
+            .enumerate()
+            .flat_map(|(slot, &c)| std::iter::repeat_n(slot, usize::from(c)))
+            .collect();
+        let got: Vec<usize> = (0..expected.len() as u64).map(|k| index.find(k)).collect();
+        assert_eq!(got, expected);
+        index.set(1, 0);
+        assert_eq!(index.find(0), 2);
     }
 
     #[test]

@@ -21,6 +21,7 @@ use crate::mm::page_alloc::alloc_flags::{fast_path_alloc_flags, gfp_to_alloc_fla
 use crate::mm::page_alloc::buddy::{self, AllocOpts, FreeError};
 use crate::mm::page_alloc::watermark::{zone_watermark_fast, WatermarkVerdict};
 use crate::mm::slub::{self, PageAllocator, PageOwner, SlabPageRequest};
+use smallvec::SmallVec;
 use std::fmt;
 
 /// Most zonelist entries a failure records (e.g. 4 nodes × 4 zones); further refusals are
@@ -74,47 +75,35 @@ pub struct ZoneRefusal {
     pub refusal: Refusal,
 }
 
-/// The refusals of one walk over the zonelist, in zonelist order, in a fixed-size array so the
-/// allocation path never allocates. Entries beyond `len` are stale and never read.
-#[derive(Clone, Copy, Debug)]
+/// The refusals of one walk over the zonelist, in zonelist order, in inline storage so the
+/// allocation path never allocates (and an empty record costs nothing to make: every
+/// allocation starts one).
+#[derive(Clone, Debug, Default)]
 pub struct ZoneRefusals {
-    len: u8,
     dropped: u8,
-    entries: [ZoneRefusal; MAX_ZONELIST],
+    entries: SmallVec<[ZoneRefusal; MAX_ZONELIST]>,
 }
 
 impl ZoneRefusals {
-    const EMPTY: ZoneRefusals = ZoneRefusals {
-        len: 0,
-        dropped: 0,
-        entries: [ZoneRefusal {
-            node: 0,
-            zone: ZoneType::Dma,
-            refusal: Refusal::NotPopulated,
-        }; MAX_ZONELIST],
-    };
-
     fn push(&mut self, r: ZoneRefusal) {
-        match self.entries.get_mut(usize::from(self.len)) {
-            Some(slot) => {
-                *slot = r;
-                self.len += 1;
-            }
-            None => self.dropped = self.dropped.saturating_add(1),
+        if self.entries.len() < MAX_ZONELIST {
+            self.entries.push(r);
+        } else {
+            self.dropped = self.dropped.saturating_add(1);
         }
     }
 
     /// The refusals, in zonelist order.
     pub fn iter(&self) -> impl Iterator<Item = &ZoneRefusal> {
-        self.entries[..usize::from(self.len)].iter()
+        self.entries.iter()
     }
 
     pub fn len(&self) -> usize {
-        usize::from(self.len)
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.entries.is_empty()
     }
 
     /// Refusals beyond [`MAX_ZONELIST`] that were not recorded.
@@ -146,7 +135,7 @@ impl serde::Serialize for ZoneRefusals {
 
 /// A request neither the fast path nor the MIN-watermark retry could serve: where issue 4's
 /// slow path (compaction, reclaim, retries) takes over.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct AllocationFailure {
     pub order: u32,
     pub gfp_mask: u64,
@@ -261,7 +250,7 @@ fn get_page_from_freelist(
     path: AllocPath,
     out: &mut ZoneRefusals,
 ) -> Walk {
-    out.len = 0;
+    out.entries.clear();
     out.dropped = 0;
     let opts = alloc_opts(flags);
     let n = nodes.len();
@@ -407,8 +396,14 @@ pub fn alloc_pages(
     };
     let Some((pnode, ptype)) = preferred else {
         let none = AllocFlags::default();
-        let empty = ZoneRefusals::EMPTY;
-        return Err(failure(empty, false, none, empty, none, false));
+        return Err(failure(
+            ZoneRefusals::default(),
+            false,
+            none,
+            ZoneRefusals::default(),
+            none,
+            false,
+        ));
     };
     // alloc_flags_nofragment(): on several nodes, DMA32 of the preferred zone's node must be
     // populated; on one node the kernel assumes it is.
@@ -417,7 +412,7 @@ pub fn alloc_pages(
             .zone(ZoneType::Dma32)
             .is_some_and(|z| z.managed > 0);
     let mut flags = fast_path_alloc_flags(profile, &gfp, ptype, dma32_populated);
-    let mut fast = ZoneRefusals::EMPTY;
+    let mut fast = ZoneRefusals::default();
     let mut nofragment_retried = false;
     loop {
         match get_page_from_freelist(nodes, &req, flags, AllocPath::FastPath, &mut fast) {
@@ -436,7 +431,7 @@ pub fn alloc_pages(
     }
     let wake_kswapd = gfp.kswapd_reclaim;
     let min_flags = gfp_to_alloc_flags(profile, &gfp, order).without(AllocFlags::NO_WATERMARKS);
-    let mut min = ZoneRefusals::EMPTY;
+    let mut min = ZoneRefusals::default();
     match get_page_from_freelist(nodes, &req, min_flags, AllocPath::MinWatermark, &mut min) {
         Walk::Found(a) => Ok(Allocation {
             wake_kswapd: a.wake_kswapd || wake_kswapd,

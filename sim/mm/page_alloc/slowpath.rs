@@ -511,7 +511,7 @@ pub fn alloc_pages_slowpath(
         costly: req.order > PAGE_ALLOC_COSTLY_ORDER,
         steps: Vec::new(),
     };
-    let mut last = first;
+    let mut last = first.clone();
     let fail = |cx: Ctx, last: AllocationFailure, nopage| {
         Err(Box::new(SlowPathFailure {
             first,
