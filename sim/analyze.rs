@@ -16,7 +16,8 @@ use crate::mm::compaction::compaction_suitable;
 use crate::mm::mmzone::{FreeArea, MigrateType, Watermarks, ZoneType, PAGE_ALLOC_COSTLY_ORDER};
 use crate::mm::page_alloc::alloc_flags::{fast_path_alloc_flags, gfp_to_alloc_flags, AllocFlags};
 use crate::mm::page_alloc::watermark::{
-    default_min_free_kbytes, setup_per_zone_lowmem_reserve, setup_per_zone_wmarks, watermark_check,
+    default_min_free_kbytes, effective_mark, setup_per_zone_lowmem_reserve, setup_per_zone_wmarks,
+    watermark_check,
 };
 use crate::mm::vmstat;
 use serde::Serialize;
@@ -118,6 +119,8 @@ pub struct ZoneAnalysis {
 #[derive(Clone, Debug, Serialize)]
 pub struct Check {
     pub ok: bool,
+    /// The mark compared, after the request's rights lowered it ([`effective_mark`]).
+    pub mark: i64,
     pub reason: String,
 }
 
@@ -304,6 +307,7 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
             let v = watermark_check(profile, &view, order, mark, reserve.unwrap_or(0), flags);
             Check {
                 ok: v.is_ok(),
+                mark: effective_mark(profile, mark, flags),
                 reason: v.to_string(),
             }
         };

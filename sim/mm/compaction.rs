@@ -83,15 +83,23 @@ impl std::fmt::Display for Suitability {
             Suitability::Partial { mark } | Suitability::Success { mark } => {
                 write!(f, "not needed: the order's watermark {mark} is already met")
             }
+            // -1000: a free block of the order exists (`__fragmentation_index()`), but the
+            // order's watermark check fails, so the threshold is not consulted.
             Suitability::Continue {
                 fragindex: Some(fi),
-            } => {
-                write!(
-                    f,
-                    "compaction runs: fragmentation index {} is above extfrag_threshold",
-                    format_unusable_index(fi)
-                )
-            }
+            } if fi < 0 => write!(
+                f,
+                "compaction runs: fragmentation index {} (a free block of the order exists, \
+                 but not above the watermark; extfrag_threshold does not apply)",
+                format_unusable_index(fi)
+            ),
+            Suitability::Continue {
+                fragindex: Some(fi),
+            } => write!(
+                f,
+                "compaction runs: fragmentation index {} is above extfrag_threshold",
+                format_unusable_index(fi)
+            ),
             Suitability::Continue { fragindex: None } => f.write_str("compaction runs"),
         }
     }

@@ -16,8 +16,6 @@ fn label(z: &ZoneAnalysis) -> String {
     format!("Node {} {}", z.node, z.zone)
 }
 
-/// The watermark arithmetic of one zone against `mark` (pages), as `__zone_watermark_ok()`
-/// does it: the order-0 test, then (PerOrderLoop) each lower order's free pages removed and the
 /// One `get_page_from_freelist()` pass over the zonelist: each zone's watermark arithmetic at
 /// the `name` mark.
 fn zonelist_pass(
@@ -31,33 +29,41 @@ fn zonelist_pass(
 ) {
     for z in zl {
         let _ = writeln!(out, "   {}:", label(z));
-        if let Some(w) = &z.watermarks {
-            watermark_lines(out, profile, z, order, name, mark(w), check(z));
+        if let (Some(w), Some(c)) = (&z.watermarks, check(z)) {
+            watermark_lines(out, profile, z, order, name, mark(w), c);
         }
     }
 }
 
-/// mark halved.
+/// The watermark arithmetic of one zone, as `__zone_watermark_ok()` does it: the mark lowered
+/// by the request's rights (`raw` is the zone's mark, `check.mark` what is compared), the
+/// order-0 test, then (PerOrderLoop) each lower order's free pages removed and the mark halved.
 fn watermark_lines(
     out: &mut String,
     profile: &Profile,
     z: &ZoneAnalysis,
     order: u32,
     name: &str,
-    mark: u64,
-    check: Option<&Check>,
+    raw: u64,
+    check: &Check,
 ) {
-    let reserve = z.reserve.unwrap_or(0);
+    let reserve = z.reserve.unwrap_or(0) as i64;
+    let mark = check.mark;
     let free = z.free_pages as i64 - ((1i64 << order) - 1);
+    let lowered = if mark == raw as i64 {
+        String::new()
+    } else {
+        format!(" ({name} {raw} lowered by the request's ALLOC_HIGH / HARDER rights)")
+    };
     let _ = writeln!(
         out,
-        "     {name}: free {} − (2^{order} − 1) = {free} vs {name} {mark} + lowmem_reserve {reserve} = {}: {}",
+        "     {name}: free {} − (2^{order} − 1) = {free} vs {name} {mark}{lowered} + lowmem_reserve {reserve} = {}: {}",
         z.free_pages,
         mark + reserve,
-        if free > (mark + reserve) as i64 { "above" } else { "not above → fails" }
+        if free > mark + reserve { "above" } else { "not above → fails" }
     );
-    if profile.watermark_check == WatermarkCheck::PerOrderLoop && free > (mark + reserve) as i64 {
-        let (mut f, mut m) = (free, mark as i64);
+    if profile.watermark_check == WatermarkCheck::PerOrderLoop && free > mark + reserve {
+        let (mut f, mut m) = (free, mark);
         for (o, &n) in z.free_blocks.iter().enumerate().take(order as usize) {
             f -= (n << o) as i64;
             m >>= 1;
@@ -77,17 +83,15 @@ fn watermark_lines(
             }
         }
     }
-    if let Some(c) = check {
-        let _ = writeln!(
-            out,
-            "       → {}",
-            if c.ok {
-                "ok".into()
-            } else {
-                format!("fails ({})", c.reason)
-            }
-        );
-    }
+    let _ = writeln!(
+        out,
+        "       → {}",
+        if check.ok {
+            "ok".into()
+        } else {
+            format!("fails ({})", check.reason)
+        }
+    );
 }
 
 /// Narrates `a`'s request on `profile` as numbered steps.

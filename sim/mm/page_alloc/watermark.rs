@@ -280,6 +280,47 @@ fn unusable_free(profile: &Profile, zone: &impl FreeArea, order: u32, flags: All
     unusable
 }
 
+/// The mark `__zone_watermark_ok()` compares with after the request's rights lower it, per
+/// `Profile::watermark_check`: up to 4.3 ALLOC_HIGH halves it and ALLOC_HARDER takes a quarter;
+/// 4.4 – 6.3 ALLOC_HIGH halves it, then ALLOC_OOM (4.15+) halves it again or else ALLOC_HARDER
+/// takes a quarter; 6.4+ ALLOC_MIN_RESERVE halves it (ALLOC_NON_BLOCK a further quarter) and
+/// ALLOC_OOM halves it.
+pub fn effective_mark(profile: &Profile, mark: u64, flags: AllocFlags) -> i64 {
+    let mut min = mark as i64;
+    match profile.watermark_check {
+        WatermarkCheck::PerOrderLoop => {
+            if flags.contains(AllocFlags::HIGH) {
+                min -= min / 2;
+            }
+            if flags.contains(AllocFlags::HARDER) {
+                min -= min / 4;
+            }
+        }
+        WatermarkCheck::FreeLists { .. } => {
+            if flags.contains(AllocFlags::HIGH) {
+                min -= min / 2;
+            }
+            if flags.contains(AllocFlags::OOM) {
+                min -= min / 2;
+            } else if flags.contains(AllocFlags::HARDER) {
+                min -= min / 4;
+            }
+        }
+        WatermarkCheck::FreeListsReserves => {
+            if flags.contains(AllocFlags::MIN_RESERVE) {
+                min -= min / 2;
+                if flags.contains(AllocFlags::NON_BLOCK) {
+                    min -= min / 4;
+                }
+            }
+            if flags.contains(AllocFlags::OOM) {
+                min -= min / 2;
+            }
+        }
+    }
+    min
+}
+
 /// The watermark check with its reason. `mark` is the mark to test (callers take it from
 /// [`Watermarks::mark`], which includes the boost), `lowmem_reserve` the zone's reserve for the
 /// request's classzone / highest_zoneidx. ALLOC_NO_WATERMARKS is the caller's business (the
@@ -298,17 +339,11 @@ pub fn watermark_check(
         return WatermarkVerdict::NoSuitableBlock { order };
     }
     let mut free = zone.free_pages() as i64;
-    let mut min = mark as i64;
+    let mut min = effective_mark(profile, mark, flags);
     let reserve = lowmem_reserve as i64;
     match profile.watermark_check {
         WatermarkCheck::PerOrderLoop => {
             free -= (1i64 << order) - 1;
-            if flags.contains(AllocFlags::HIGH) {
-                min -= min / 2;
-            }
-            if flags.contains(AllocFlags::HARDER) {
-                min -= min / 4;
-            }
             let free_cma = if flags.contains(AllocFlags::CMA) {
                 0
             } else {
@@ -337,14 +372,6 @@ pub fn watermark_check(
         WatermarkCheck::FreeLists { harder_any_list } => {
             free -= unusable_free(profile, zone, order, flags);
             let harder = flags.intersects(AllocFlags::HARDER | AllocFlags::OOM);
-            if flags.contains(AllocFlags::HIGH) {
-                min -= min / 2;
-            }
-            if flags.contains(AllocFlags::OOM) {
-                min -= min / 2;
-            } else if harder {
-                min -= min / 4;
-            }
             if free <= min + reserve {
                 return WatermarkVerdict::BelowMin {
                     free,
@@ -363,15 +390,6 @@ pub fn watermark_check(
         }
         WatermarkCheck::FreeListsReserves => {
             free -= unusable_free(profile, zone, order, flags);
-            if flags.contains(AllocFlags::MIN_RESERVE) {
-                min -= min / 2;
-                if flags.contains(AllocFlags::NON_BLOCK) {
-                    min -= min / 4;
-                }
-            }
-            if flags.contains(AllocFlags::OOM) {
-                min -= min / 2;
-            }
             if free <= min + reserve {
                 return WatermarkVerdict::BelowMin {
                     free,
