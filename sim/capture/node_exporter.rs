@@ -389,7 +389,8 @@ pub fn query_range(file: &str, text: &str) -> Result<Vec<(i64, Capture)>, Captur
         .ok_or_else(|| {
             top.expected(
                 "`data.result`, a list of series (a Prometheus query_range answer)",
-                v.get("data").map_or("no `data`", |_| "no `data.result` list"),
+                v.get("data")
+                    .map_or("no `data`", |_| "no `data.result` list"),
             )
         })?;
     let lines = key_lines(text, "metric");
