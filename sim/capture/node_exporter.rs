@@ -295,13 +295,13 @@ pub fn group_by_time(
     for s in samples {
         if s.source != first.source {
             return Err(at(s).err(format!(
-                "samples of another machine ({{{}}}, line {} has {{{}}}): a series is one                  machine, keep one instance's samples",
+                "samples of another machine ({{{}}}, line {} has {{{}}}): a series is one machine, keep one instance's samples",
                 s.source, first.line, first.source
             )));
         }
         let ts = s.timestamp_ms.ok_or_else(|| {
             at(s).err(
-                "expected a timestamp after the value: a series needs each sample's time                  (node_exporter's own /metrics prints none; export from Prometheus: /federate,                  promtool tsdb dump or /api/v1/query_range)",
+                "expected a timestamp after the value: a series needs each sample's time (node_exporter's own /metrics prints none; export from Prometheus: /federate, promtool tsdb dump or /api/v1/query_range)",
             )
         })?;
         match by_key.entry((ts, s.node, s.zone, s.order)) {

@@ -309,7 +309,10 @@ pub fn load(path: &Path) -> Result<Series, SeriesError> {
             captures,
         })
     };
-    if trimmed.starts_with('{') {
+    let json = trimmed
+        .strip_prefix('{')
+        .is_some_and(|r| r.trim_start().starts_with(['"', '}']));
+    if json {
         return timed(node_exporter::query_range(&shown, &text)?);
     }
     match super::detect(&text) {
