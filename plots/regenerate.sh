@@ -16,6 +16,8 @@ done
 "$bin" compare --out "$tmp/compare" >/dev/null
 rm -rf plots/validation
 "$bin" plot "$tmp/compare" --out plots/validation >/dev/null
+"$bin" replay tests/fixtures/replay/series --scenario tests/fixtures/replay/node.yaml --out "$tmp/replay" >/dev/null
+cp "$tmp/replay/plots/replay-0-DMA32.png" plots/
 # The figures the README and book show are the PNGs; `buddysim plot` also writes SVGs.
 find plots -name "*.svg" -delete
 echo "plots regenerated under plots/"

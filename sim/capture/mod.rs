@@ -18,6 +18,7 @@ pub mod dmesg;
 pub mod meminfo;
 pub mod node_exporter;
 pub mod pagetypeinfo;
+pub mod series;
 pub mod slabinfo;
 mod text;
 pub mod vmstat;

@@ -7,6 +7,7 @@ mod explain;
 mod gfp;
 mod input;
 mod plot;
+mod replay;
 mod run;
 mod scenario;
 mod sweep;
@@ -41,6 +42,9 @@ enum Command {
     Gfp(gfp::Args),
     /// Run a scenario: when does the order-6 conntrack-cache allocation start failing?
     Run(run::Args),
+    /// Replay a time series of captures of one node under a scenario's workload and report
+    /// how far the simulated free blocks per order are from each later capture.
+    Replay(replay::Args),
     /// Check scenario files (with `--set` overrides) and report the first error with its line.
     Validate(scenario::ValidateArgs),
     /// Print the JSON Schema of scenario files, for editors.
@@ -70,6 +74,7 @@ pub fn main() -> ExitCode {
         Command::Compare(args) => compare::run(args),
         Command::Gfp(args) => gfp::run(args),
         Command::Run(args) => run::run_cmd(args),
+        Command::Replay(args) => replay::run(args),
         Command::Validate(args) => scenario::validate(args),
         Command::Schema => scenario::schema(),
         Command::Sweep(args) => sweep::sweep(args),

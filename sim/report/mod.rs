@@ -5,6 +5,7 @@ pub mod explain;
 pub mod failure;
 pub mod output;
 pub mod plot;
+pub mod replay;
 pub mod run;
 pub mod survival;
 pub mod sweep;

@@ -224,6 +224,8 @@ pub struct RunOutput {
     pub pageblocks_start: Vec<PageblockRow>,
     pub pageblocks_end: Vec<PageblockRow>,
     pub final_text: FinalText,
+    /// Every zone at each time [`run_from`] was asked to snapshot (empty for other runs).
+    pub snapshots: Vec<ZoneSample>,
 }
 
 /// Runs `scenario`; `progress` is told the simulated fraction done (0 to 1) now and then.
@@ -233,7 +235,7 @@ pub fn simulate(
     opts: &RunOptions,
     progress: &mut dyn FnMut(f64),
 ) -> Result<Summary, RunError> {
-    Run::new(scenario, opts, false)?
+    Run::new(scenario, opts, false, None)?
         .execute(progress)
         .map(|o| o.summary)
 }
@@ -244,7 +246,36 @@ pub fn run(
     opts: &RunOptions,
     progress: &mut dyn FnMut(f64),
 ) -> Result<RunOutput, RunError> {
-    Run::new(scenario, opts, true)?.execute(progress)
+    Run::new(scenario, opts, true, None)?.execute(progress)
+}
+
+/// Runs `scenario` from `start`, a capture already read, in place of the files of its
+/// `initial: capture` (whose `split` and `kmem_ids` still apply; any other `initial` is
+/// replaced), and also records every zone at each time of `snapshots` (`buddysim replay`).
+/// Zones the capture gives no sizes for take the machine's (explicit zones, or the x86-64
+/// layout of its memory). A snapshot at time t is the state after every event due at or before
+/// t, as a run of duration t ends in.
+pub fn run_from(
+    scenario: &Scenario,
+    start: &crate::capture::Capture,
+    snapshots: &[Time],
+    opts: &RunOptions,
+    progress: &mut dyn FnMut(f64),
+) -> Result<RunOutput, RunError> {
+    let mut s = scenario.clone();
+    let (split, kmem_ids) = match &scenario.initial {
+        Initial::Capture(c) => (c.split.clone(), c.kmem_ids),
+        _ => Default::default(),
+    };
+    s.initial = Initial::Capture(crate::scenario::CaptureInit {
+        files: Vec::new(),
+        split,
+        kmem_ids,
+    });
+    let mut run = Run::new(&s, opts, true, Some(start))?;
+    run.snapshot_at = snapshots.to_vec();
+    run.snapshot_at.sort_unstable_by(|a, b| b.cmp(a));
+    run.execute(progress)
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -314,6 +345,9 @@ struct Run<'s> {
     vmstat: Vec<VmSample>,
     events: Vec<Event>,
     pageblocks_start: Vec<PageblockRow>,
+    /// Times still to snapshot (latest first) and the zones recorded at those passed.
+    snapshot_at: Vec<Time>,
+    snapshots: Vec<ZoneSample>,
 }
 
 /// A pod's memory faulted in 2 MiB batches (512 pages; the last one shorter).
@@ -353,7 +387,7 @@ fn settings(profile: &Profile, t: &Tunables, thp: ThpMode) -> Settings {
 }
 
 /// The machine's zones: explicit ones, or the x86-64 layout of its memory.
-fn node_specs(s: &Scenario) -> Result<Vec<NodeSpec>, RunError> {
+pub(crate) fn node_specs(s: &Scenario) -> Result<Vec<NodeSpec>, RunError> {
     let m = &s.machine;
     if m.zones.is_empty() {
         return x86_64_layout(m.memory.0, m.numa_nodes).map_err(|e| RunError::Setup(e.to_string()));
@@ -383,18 +417,31 @@ fn setup_err(e: impl std::fmt::Display) -> RunError {
 }
 
 impl<'s> Run<'s> {
-    fn new(s: &'s Scenario, opts: &RunOptions, full: bool) -> Result<Run<'s>, RunError> {
+    fn new(
+        s: &'s Scenario,
+        opts: &RunOptions,
+        full: bool,
+        start: Option<&crate::capture::Capture>,
+    ) -> Result<Run<'s>, RunError> {
         let profile = s.profile().map_err(setup_err)?;
         let streams = Streams::new(s.seed);
         let specs = node_specs(s)?;
         let settings = settings(profile, &s.tunables, s.transparent_hugepage);
         let (nodes, set_watermarks) = match &s.initial {
             Initial::Capture(c) => {
-                let capture = s.read_capture().map_err(setup_err)?;
+                let read;
+                let capture = match start {
+                    Some(c) => c,
+                    None => {
+                        read = s.read_capture().map_err(setup_err)?;
+                        &read
+                    }
+                };
                 let mut opts = Options::new(profile);
-                opts.machine = (!s.machine.zones.is_empty()).then_some(specs.as_slice());
+                opts.machine =
+                    (start.is_some() || !s.machine.zones.is_empty()).then_some(specs.as_slice());
                 opts.split = c.split.clone();
-                let r = reconstruct(&capture, s.seed, &opts).map_err(setup_err)?;
+                let r = reconstruct(capture, s.seed, &opts).map_err(setup_err)?;
                 let t = &s.tunables;
                 let recompute = t.min_free_kbytes.is_some()
                     || t.watermark_scale_factor.is_some()
@@ -471,6 +518,8 @@ impl<'s> Run<'s> {
             vmstat: Vec::new(),
             events: Vec::new(),
             pageblocks_start: Vec::new(),
+            snapshot_at: Vec::new(),
+            snapshots: Vec::new(),
         };
         run.pod_recipe = s
             .workload
@@ -601,6 +650,7 @@ impl<'s> Run<'s> {
         self.wake_daemons();
         let total = self.end.0.max(1) as f64;
         while let Some((t, ev)) = self.q.pop_until(self.end) {
+            self.snapshots_before(t);
             self.handle(ev);
             self.wake_daemons();
             if self.opts.check {
@@ -615,6 +665,7 @@ impl<'s> Run<'s> {
                 progress(t.0 as f64 / total);
             }
         }
+        self.snapshots_before(Time(u64::MAX));
         if self.vmstat.last().map(|v| v.time_s) != Some(self.end.as_secs_f64()) {
             self.sample();
         }
@@ -1085,30 +1136,33 @@ impl<'s> Run<'s> {
         }
     }
 
+    /// Records the snapshots due before `t` (the next event's time) that are not taken yet.
+    fn snapshots_before(&mut self, t: Time) {
+        while let Some(&at) = self.snapshot_at.last() {
+            if at >= t || at > self.end {
+                return;
+            }
+            self.snapshot_at.pop();
+            for node in &self.sys.nodes {
+                for z in &node.zones {
+                    self.snapshots
+                        .push(zone_sample(at.as_secs_f64(), node.id, z));
+                }
+            }
+        }
+    }
+
     fn sample(&mut self) {
         let t = self.now_s();
         let mut order6 = 0;
         for node in &self.sys.nodes {
             for z in &node.zones {
-                let mut free = [0u64; 11];
-                for (o, f) in free.iter_mut().enumerate() {
-                    *f = crate::mm::mmzone::FreeArea::nr_free(z, o as u32);
-                }
+                let row = zone_sample(t, node.id, z);
                 if z.zone_type <= ZoneType::Normal {
-                    order6 += free[6..].iter().sum::<u64>();
+                    order6 += row.free[6..].iter().sum::<u64>();
                 }
                 if self.full {
-                    let w = z.watermarks;
-                    self.zones.push(ZoneSample {
-                        time_s: t,
-                        node: node.id,
-                        zone: z.zone_type,
-                        nr_free_pages: crate::mm::mmzone::FreeArea::free_pages(z),
-                        free,
-                        min: w.min + w.boost,
-                        low: w.low + w.boost,
-                        high: w.high + w.boost,
-                    });
+                    self.zones.push(row);
                 }
             }
         }
@@ -1227,6 +1281,26 @@ impl<'s> Run<'s> {
             pageblocks_start: self.pageblocks_start,
             pageblocks_end,
             final_text,
+            snapshots: self.snapshots,
         }
+    }
+}
+
+/// One zone's free blocks per order and watermarks now (a sample or snapshot row).
+fn zone_sample(time_s: f64, node: u32, z: &crate::mm::mmzone::Zone) -> ZoneSample {
+    let mut free = [0u64; 11];
+    for (o, f) in free.iter_mut().enumerate() {
+        *f = crate::mm::mmzone::FreeArea::nr_free(z, o as u32);
+    }
+    let w = z.watermarks;
+    ZoneSample {
+        time_s,
+        node,
+        zone: z.zone_type,
+        nr_free_pages: crate::mm::mmzone::FreeArea::free_pages(z),
+        free,
+        min: w.min + w.boost,
+        low: w.low + w.boost,
+        high: w.high + w.boost,
     }
 }

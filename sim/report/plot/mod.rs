@@ -16,6 +16,7 @@ pub mod conntrack;
 pub mod data;
 pub mod freeblocks;
 pub mod pageblocks;
+pub mod replay;
 pub mod survival;
 pub mod sweep;
 pub mod validation;

@@ -1,0 +1,62 @@
+//! `buddysim replay`: a series of captures of one node against a scenario's workload.
+
+use crate::cli::run::{load, progress_bar};
+use crate::cli::Format;
+use anyhow::{Context, Result};
+use buddysim::capture::series;
+use buddysim::report::replay::{replay, text, write};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The series: a folder of capture files named `<time>-…`, a list file of `<time> <file>`
+    /// lines, or a node_exporter export (Prometheus text with timestamps, or query_range JSON).
+    series: PathBuf,
+    /// Scenario file (YAML) giving machine, kernel, tunables and workload; its `initial` is
+    /// replaced by the first capture and its duration by the series' span.
+    #[arg(long)]
+    scenario: PathBuf,
+    /// Seed of every random stream (overrides the scenario's).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override a setting (`vm.extfrag_threshold=250`, …).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Output folder (default: out/replay-<scenario name>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Report format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let scenario = load(Some(&args.scenario), &args.set, args.seed)?;
+    let series = series::load(&args.series)?;
+    for w in series.warnings() {
+        eprintln!("buddysim: note: {w}");
+    }
+    let bar = progress_bar(1000, &format!("replaying {}", scenario.name));
+    let mut tick = |f: f64| {
+        if let Some(b) = &bar {
+            b.set_position((f * 1000.0) as u64);
+        }
+    };
+    let report = replay(&scenario, &series, &mut tick)
+        .with_context(|| format!("replaying {} under {}", series.source, scenario.name))?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let dir = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("out").join(format!("replay-{}", scenario.name)));
+    let files = write(&dir, &report).with_context(|| format!("writing {}", dir.display()))?;
+    match args.format {
+        Format::Text => {
+            print!("{}", text(&report));
+            println!("wrote {} files to {}", files.len(), dir.display());
+        }
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+    }
+    Ok(())
+}
