@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the figures README and the book show: `bash plots/regenerate.sh`. Runs are
 # deterministic, so a rerun rewrites byte-identical files; tests/scenarios.rs and tests/plots.rs
-# fail when a committed figure differs from a fresh one. What it runs, into which folder:
+# fail when a committed figure differs from a fresh one (all but the sweep's, which no test reruns).
+# What it runs, into which folder:
 #
 #   plots/seed-rhel7-node/     `buddysim run scenarios/seed-rhel7-node.yaml` (10 days): its PNGs
 #   plots/seed-failing-node/   `buddysim run scenarios/seed-failing-node.yaml` (12 h; needs
