@@ -1,7 +1,8 @@
 //! The plots of `report::plot` on small but realistic output folders written here per book/src/reference/outputs.md:
 //! every expected file is written, PNGs have the intended size and are not blank (several colours,
 //! dark text pixels in the title band), SVGs carry the axis labels, and a rerun is byte-identical;
-//! and the committed validation figures (plots/validation/) match a fresh `buddysim compare`.
+//! the committed validation figures (plots/validation/) match a fresh `buddysim compare`; and every
+//! figure the README and the book show exists and is drawn.
 
 mod common;
 
@@ -619,4 +620,44 @@ fn committed_validation_figures_match_a_fresh_compare() {
         common::assert_drawn(png);
     }
     common::assert_committed_match(Path::new("plots/validation"), &fresh);
+}
+
+/// Every image the README and the book show is a committed figure (mdBook does not check image
+/// links): `![…](plots/…)` in README.md, `![…](figures/…)` (the book's link to plots/) in
+/// book/src, relative to the chapter.
+#[test]
+fn every_figure_the_readme_and_book_show_exists() {
+    let mut pages = vec![PathBuf::from("README.md")];
+    let mut dirs = vec![PathBuf::from("book/src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_symlink() {
+                continue;
+            }
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension() == Some("md".as_ref()) {
+                pages.push(path);
+            }
+        }
+    }
+    let mut shown = 0;
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap();
+        for link in text.split("](").skip(1).filter_map(|s| s.split(')').next()) {
+            if !link.ends_with(".png") {
+                continue;
+            }
+            let file = page.parent().unwrap().join(link);
+            assert!(
+                file.is_file(),
+                "{} shows {link}, which does not exist",
+                page.display()
+            );
+            common::assert_drawn(&file);
+            shown += 1;
+        }
+    }
+    assert!(shown >= 15, "only {shown} figures shown");
 }
