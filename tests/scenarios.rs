@@ -1,10 +1,39 @@
-//! The shipped scenarios' headline results (each scenario's header comment states it). These run
-//! whole scenarios (tens of simulated days), so each takes a while in release mode.
+//! The shipped scenarios' headline results (each scenario's header comment states it), and their
+//! figures. These run whole scenarios (tens of simulated days), so each takes a while in release
+//! mode. Each runs as a user would, `buddysim run` with an output folder, so the same run also
+//! checks the plots `run` draws: every figure is there and drawn, and where plots/<scenario>/
+//! holds the committed figures of that run (plots/regenerate.sh), they are byte-identical to the
+//! fresh ones.
+
+mod common;
 
 use std::path::Path;
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_buddysim");
+
+/// The shipped scenarios (scenarios/*.yaml), each run by one test below.
+const SCENARIOS: [&str; 5] = [
+    "kernel-5.15-node",
+    "seed-failing-node",
+    "seed-nokmem",
+    "seed-rhel7-node",
+    "sweep-extfrag-minfree",
+];
+
+/// The figures `run` draws for every shipped scenario (all on the seed's three-zone 16 GiB node),
+/// each as PNG and SVG.
+const RUN_FIGURES: [&str; 9] = [
+    "activity",
+    "conntrack",
+    "freeblocks-0-DMA",
+    "freeblocks-0-DMA32",
+    "freeblocks-0-Normal",
+    "pageblocks-DMA32-end",
+    "pageblocks-DMA32-start",
+    "pageblocks-Normal-end",
+    "pageblocks-Normal-start",
+];
 
 struct Run {
     summary: serde_json::Value,
@@ -12,14 +41,22 @@ struct Run {
     buddyinfo: String,
 }
 
-fn run(scenario: &str) -> Run {
+/// `buddysim run scenarios/<name>.yaml --format json --out DIR` with `args` added, then the
+/// figures' checks: see [`check_figures`].
+fn run(name: &str, args: &[&str]) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let o = Command::new(BIN)
-        .args(["run", scenario, "--format", "json", "--out"])
+        .arg("run")
+        .arg(format!("scenarios/{name}.yaml"))
+        .args(["--format", "json", "--out"])
         .arg(dir.path())
+        .args(args)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // plots/<name>/ holds the figures of the scenario as shipped, not of a run with overrides.
+    let committed = Some(Path::new("plots").join(name)).filter(|d| args.is_empty() && d.is_dir());
+    check_figures(&dir.path().join("plots"), committed.as_deref());
     let events = std::fs::read_to_string(dir.path().join("events.jsonl"))
         .unwrap()
         .lines()
@@ -30,6 +67,32 @@ fn run(scenario: &str) -> Run {
         events,
         buddyinfo: std::fs::read_to_string(dir.path().join("buddyinfo")).unwrap(),
     }
+}
+
+/// Every figure of [`RUN_FIGURES`] is in `plots` and nothing else; each PNG is 1100 pixels wide
+/// and drawn, each SVG is an SVG; and the figures are byte-identical to `committed`'s.
+fn check_figures(plots: &Path, committed: Option<&Path>) {
+    let expected = |ext: &str| RUN_FIGURES.map(|f| format!("{f}.{ext}")).to_vec();
+    assert_eq!(common::files_with_ext(plots, "png"), expected("png"));
+    assert_eq!(common::files_with_ext(plots, "svg"), expected("svg"));
+    for figure in RUN_FIGURES {
+        let (w, h) = common::assert_drawn(&plots.join(format!("{figure}.png")));
+        assert!(w == 1100 && h >= 400, "{figure}.png is {w}×{h}");
+        let svg = std::fs::read_to_string(plots.join(format!("{figure}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg"), "{figure}.svg");
+    }
+    if let Some(committed) = committed {
+        common::assert_committed_match(committed, plots);
+    }
+}
+
+#[test]
+fn every_shipped_scenario_is_run_here() {
+    let mut shipped: Vec<String> = common::files_with_ext(Path::new("scenarios"), "yaml");
+    shipped
+        .iter_mut()
+        .for_each(|n| n.truncate(n.len() - ".yaml".len()));
+    assert_eq!(shipped, SCENARIOS, "add a test for each new scenario");
 }
 
 /// Free blocks per order of one zone in /proc/buddyinfo text.
@@ -50,7 +113,7 @@ fn cache_creates(r: &Run) -> impl Iterator<Item = &serde_json::Value> {
 
 #[test]
 fn seed_rhel7_node_starts_failing_order_6_and_ends_fragmented() {
-    let r = run("scenarios/seed-rhel7-node.yaml");
+    let r = run("seed-rhel7-node", &[]);
     let f = &r.summary["first_failure"];
     assert_eq!(f["order"], 6, "{f}");
     let t = f["time_s"].as_f64().unwrap();
@@ -73,7 +136,7 @@ fn seed_rhel7_node_starts_failing_order_6_and_ends_fragmented() {
 
 #[test]
 fn seed_nokmem_never_fails() {
-    let r = run("scenarios/seed-nokmem.yaml");
+    let r = run("seed-nokmem", &[]);
     assert!(r.summary["first_failure"].is_null());
     assert_eq!(r.summary["pod_start_failures"], 0);
     assert!(cache_creates(&r).all(|e| e["size"] == 0 && e["ok"] == true));
@@ -81,7 +144,7 @@ fn seed_nokmem_never_fails() {
 
 #[test]
 fn kernel_5_15_makes_no_per_netns_cache() {
-    let r = run("scenarios/kernel-5.15-node.yaml");
+    let r = run("kernel-5.15-node", &[]);
     assert!(r.summary["first_failure"].is_null());
     assert_eq!(cache_creates(&r).count(), 0);
     assert!(r.summary["pods_started"].as_u64().unwrap() > 10_000);
@@ -93,7 +156,7 @@ fn seed_failing_node_fails_and_the_remedies_help_only_briefly() {
         eprintln!("skipped: ../shared/captures is missing");
         return;
     }
-    let r = run("scenarios/seed-failing-node.yaml");
+    let r = run("seed-failing-node", &[]);
     let f = &r.summary["first_failure"];
     assert_eq!(f["order"], 6);
     assert!(f["time_s"].as_f64().unwrap() < 3600.0, "{f}");
@@ -113,4 +176,13 @@ fn seed_failing_node_fails_and_the_remedies_help_only_briefly() {
         let t = e["time_s"].as_f64().unwrap();
         e["ok"] == false && t > 1800.0 && t < 5400.0
     }));
+}
+
+/// The sweep's scenario as one run, shortened to a day (its 10-day runs belong to sweeps):
+/// `run` draws its figures too.
+#[test]
+fn sweep_scenario_runs_alone_with_its_figures() {
+    let r = run("sweep-extfrag-minfree", &["--set", "duration=1d"]);
+    assert_eq!(r.summary["simulated_s"], 86_400.0);
+    assert!(r.summary["pods_started"].as_u64().unwrap() > 1000);
 }
