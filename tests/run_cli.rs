@@ -113,6 +113,21 @@ fn a_run_writes_every_output_and_is_byte_identical_when_repeated() {
     ] {
         assert!(events.contains(kind), "no {kind} in events.jsonl");
     }
+    // Every page of a whole pageblock is counted once, also where the pageblock lies inside a
+    // larger block (a fresh boot's order-10 free blocks span two pageblocks).
+    for f in ["pageblocks-start.csv", "pageblocks-end.csv"] {
+        let csv = std::fs::read_to_string(a.join(f)).unwrap();
+        let rows: Vec<&str> = csv.lines().filter(|l| l.contains(",DMA32,")).collect();
+        // The zone's last pageblock is cut by its end.
+        for row in &rows[..rows.len() - 1] {
+            let pages: u64 = row
+                .split(',')
+                .skip(4)
+                .map(|v| v.parse::<u64>().unwrap())
+                .sum();
+            assert_eq!(pages, 512, "{f}: {row}");
+        }
+    }
     // The final text reads back through the capture parsers.
     let bi = std::fs::read_to_string(a.join("buddyinfo")).unwrap();
     buddysim::capture::parse("buddyinfo", &bi).unwrap();

@@ -822,6 +822,27 @@ impl Zone {
             .map_or(PageState::Hole, |o| self.pages[o as usize].info.state())
     }
 
+    /// The head of the free or allocated block that holds `pfn`, with its state: `pfn` itself
+    /// unless it is a tail page, else the naturally aligned head whose order covers it (as
+    /// `__find_buddy_pfn()` aligns blocks). `None` for a tail no block covers.
+    pub fn block_head(&self, pfn: Pfn) -> Option<(Pfn, PageState)> {
+        let state = self.page_state(pfn);
+        if state != PageState::Tail {
+            return Some((pfn, state));
+        }
+        (1..MAX_NR_ORDERS as u32).find_map(|o| {
+            let head = pfn & !((1u64 << o) - 1);
+            match self.page_state(head) {
+                st @ (PageState::Free { order, .. } | PageState::Allocated { order, .. })
+                    if order >= o =>
+                {
+                    Some((head, st))
+                }
+                _ => None,
+            }
+        })
+    }
+
     /// Migrate type of the pageblock holding the page at `off` (`get_pageblock_migratetype()`).
     #[inline]
     pub(crate) fn pageblock_mt(&self, off: u32) -> MigrateType {

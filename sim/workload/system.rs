@@ -899,7 +899,10 @@ impl System {
                     let mut pfn = start.max(z.start_pfn);
                     let end = (start + pb).min(z.end_pfn());
                     while pfn < end {
-                        let (class, pages) = match z.page_state(pfn) {
+                        // A pageblock inside a larger block starts on a tail page: count the
+                        // overlap with the enclosing block.
+                        let (head, state) = z.block_head(pfn).unwrap_or((pfn, PageState::Hole));
+                        let (class, block_pages) = match state {
                             PageState::Free { order, .. } => (0, 1u64 << order),
                             PageState::Pcp { .. } => (0, 1),
                             PageState::Allocated { order, owner, .. } => {
@@ -913,7 +916,7 @@ impl System {
                             PageState::Reserved => (3, 1),
                             PageState::Hole | PageState::Tail => (4, 1),
                         };
-                        let pages = pages.min(end - pfn);
+                        let pages = (head + block_pages).saturating_sub(pfn).clamp(1, end - pfn);
                         if class < 4 {
                             row.counts[class] += pages;
                         }
