@@ -350,7 +350,7 @@ struct Run<'s> {
     snapshots: Vec<ZoneSample>,
 }
 
-/// A pod's memory faulted in 2 MiB batches (512 pages; the last one shorter).
+/// Memory faulted in or written in 2 MiB batches (512 pages; the last one shorter).
 fn chunks(pages: u64) -> impl Iterator<Item = u64> {
     (0..pages.div_ceil(512)).map(move |i| (pages - i * 512).min(512))
 }
@@ -737,7 +737,7 @@ impl<'s> Run<'s> {
             Ev::Action(i) => self.action(i),
             Ev::PageCacheJob => {
                 if let Some(job) = self.s.workload.background.page_cache_job {
-                    let _ = self.sys.add_page_cache(job.size.0 / 4096);
+                    let _ = self.write_page_cache(job.size.0 / 4096);
                     if let Some(mean) = job.rate.mean_interval() {
                         let u: f64 = self.background.random::<f64>();
                         let gap = (-(1.0 - u).ln() * mean.0 as f64).max(1.0) as u64;
@@ -747,7 +747,7 @@ impl<'s> Run<'s> {
             }
             Ev::LogRotation => {
                 if let Some(l) = self.s.workload.background.log_rotation {
-                    let _ = self.sys.add_page_cache(l.size.0 / 4096);
+                    let _ = self.write_page_cache(l.size.0 / 4096);
                     self.q.schedule_in(Time(l.every.0), Ev::LogRotation);
                 }
             }
@@ -813,6 +813,16 @@ impl<'s> Run<'s> {
                 self.kswapd_runs += 1;
             }
         }
+    }
+
+    /// Writes `pages` of page cache in 2 MiB batches with kswapd running between them, as a
+    /// writer and kswapd run side by side; stops at the first failed allocation.
+    fn write_page_cache(&mut self, pages: u64) -> Result<(), Failed> {
+        for chunk in chunks(pages) {
+            self.sys.add_page_cache(chunk)?;
+            self.kswapd_concurrently();
+        }
+        Ok(())
     }
 
     fn kswapd(&mut self, n: usize) {
@@ -946,12 +956,8 @@ impl<'s> Run<'s> {
             }
             self.kswapd_concurrently();
         }
-        for chunk in chunks(p.page_cache.0 / 4096) {
-            if let Err(e) = self.sys.add_page_cache(chunk) {
-                self.event(fail("page_cache", e));
-                break;
-            }
-            self.kswapd_concurrently();
+        if let Err(e) = self.write_page_cache(p.page_cache.0 / 4096) {
+            self.event(fail("page_cache", e));
         }
         for &(id, n, leaked) in &r.slab {
             // Objects of reclaimable caches stay cached after the pod (the shrinkers free
