@@ -21,13 +21,15 @@ use buddysim::report::validate::{compare, load_run, simulate, RunComparison, Run
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
-/// Why the `frag-*` traces deviate (book/src/validation.md, "Known deviations"): (1) the real
+/// Why the `frag-*` traces deviate (book/src/validation.md, "Known deviations"): the real
 /// kernel's ext2 writes allocate reclaimable slab (inodes, buffer heads) the model does not
-/// have (6 more Reclaimable pageblocks, ~15 % fewer free pages after `file`); (2) 6.1 hands a
-/// page freed during direct compaction straight to the requester (`compaction_capture()`,
-/// 5.1+), which the model does not, so every compaction success in the model goes through
-/// `__rmqueue_fallback()` and retypes a Movable pageblock (~100 more Unmovable pageblocks).
-const FRAG: &str = "ext2 metadata slab not modelled; no compaction_capture()";
+/// have (6 more Reclaimable pageblocks, ~15 % fewer free pages after `file`). (Since
+/// `compaction_capture()` is modelled the Unmovable/Movable pageblock counts agree.)
+const FRAG: &str = "ext2 metadata slab not modelled";
+/// `frag-minfree-65536` order 6 after the order-9 burst: fewer successes in the model. It was
+/// put down to the missing `compaction_capture()`, but modelling capture did not move it (114
+/// and 34 before and after); not explained yet.
+const MINFREE_65536: &str = "order 6 under min_free_kbytes 65536: not capture, not explained";
 /// Why reclaim-only high-order requests (extfrag_threshold 1000: compaction never runs)
 /// succeed far more in the model: its LRU is one FIFO per type in insertion order, so reclaim
 /// frees file pages in the order they were written and they merge into order-6 blocks; the
@@ -56,8 +58,8 @@ const COUNT_DEVIATIONS: &[(&str, usize, u64, &str)] = &[
     ("frag-extfrag-1000-1024M", 20, 382, FIFO_LRU),
     ("frag-extfrag-1000-512M", 18, 74, FIFO_LRU),
     ("frag-extfrag-1000-512M", 20, 181, FIFO_LRU),
-    ("frag-minfree-65536-1024M", 19, 114, FRAG),
-    ("frag-minfree-65536-512M", 19, 34, FRAG),
+    ("frag-minfree-65536-1024M", 19, 114, MINFREE_65536),
+    ("frag-minfree-65536-512M", 19, 34, MINFREE_65536),
 ];
 
 /// Runs whose free-page sums and pageblock counts are known to be out of tolerance at some
@@ -66,18 +68,18 @@ const COUNT_DEVIATIONS: &[(&str, usize, u64, &str)] = &[
 const RUN_DEVIATIONS: &[(&str, usize, usize, &str)] = &[
     ("every-other-anon-512M", 1, 0, PLACEMENT),
     ("fresh-order10-512M", 2, 0, PLACEMENT),
-    ("frag-extfrag-0-1024M", 11, 6, FRAG),
-    ("frag-extfrag-0-512M", 7, 4, FRAG),
+    ("frag-extfrag-0-1024M", 11, 2, FRAG),
+    ("frag-extfrag-0-512M", 7, 0, FRAG),
     ("frag-extfrag-1000-1024M", 11, 5, FRAG),
     ("frag-extfrag-1000-512M", 10, 2, FRAG),
-    ("frag-extfrag-500-1024M", 11, 6, FRAG),
-    ("frag-extfrag-500-512M", 9, 4, FRAG),
-    ("frag-minfree-1024-1024M", 11, 6, FRAG),
-    ("frag-minfree-1024-512M", 8, 4, FRAG),
-    ("frag-minfree-16384-1024M", 10, 6, FRAG),
-    ("frag-minfree-16384-512M", 9, 4, FRAG),
-    ("frag-minfree-65536-1024M", 11, 6, FRAG),
-    ("frag-minfree-65536-512M", 9, 4, FRAG),
+    ("frag-extfrag-500-1024M", 11, 2, FRAG),
+    ("frag-extfrag-500-512M", 9, 0, FRAG),
+    ("frag-minfree-1024-1024M", 11, 2, FRAG),
+    ("frag-minfree-1024-512M", 8, 0, FRAG),
+    ("frag-minfree-16384-1024M", 10, 2, FRAG),
+    ("frag-minfree-16384-512M", 9, 0, FRAG),
+    ("frag-minfree-65536-1024M", 11, 2, FRAG),
+    ("frag-minfree-65536-512M", 9, 0, FRAG),
     ("slab-pagecache-1024M", 16, 6, SLAB_PAGECACHE),
     ("slab-pagecache-512M", 19, 0, SLAB_PAGECACHE),
 ];

@@ -310,7 +310,8 @@ impl Guest<'_> {
                 let gfp = self.profile.gfp.flags(gfp_mask);
                 let n = self.nodes.iter().position(|n| n.id == a.node).unwrap_or(0);
                 let node = &mut self.nodes[n];
-                let wake = if a.path == AllocPath::MinWatermark && gfp.kswapd_reclaim {
+                let slow = matches!(a.path, AllocPath::MinWatermark | AllocPath::Captured);
+                let wake = if slow && gfp.kswapd_reclaim {
                     let highest = gfp_zone(&gfp);
                     node.zones
                         .iter()
