@@ -21,13 +21,15 @@ use buddysim::report::validate::{compare, load_run, simulate, RunComparison, Run
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
-/// Why the `frag-*` traces deviate (book/src/validation.md, "Known deviations"): (1) the real
-/// kernel's ext2 writes allocate reclaimable slab (inodes, buffer heads) the model does not
-/// have (6 more Reclaimable pageblocks, ~15 % fewer free pages after `file`); (2) 6.1 hands a
-/// page freed during direct compaction straight to the requester (`compaction_capture()`,
-/// 5.1+), which the model does not, so every compaction success in the model goes through
-/// `__rmqueue_fallback()` and retypes a Movable pageblock (~100 more Unmovable pageblocks).
-const FRAG: &str = "ext2 metadata slab not modelled; no compaction_capture()";
+/// Why the `frag-*` traces deviate (book/src/validation.md, "Known deviations"): with the
+/// ext2 buffer heads and `compaction_capture()` modelled, the marks before the order-9 burst
+/// agree (but for the small DMA zone of `frag-minfree-16384-512M`); after it the free pages left by the burst's reclaim and compaction differ (more
+/// order ≥ 3 free in some runs, less in others, by up to ~50 %): not explained yet.
+const FRAG: &str = "free pages left after the order-9 burst";
+/// `frag-minfree-65536` order 6 after the order-9 burst: fewer successes in the model. It was
+/// put down to the missing `compaction_capture()`, but modelling capture did not move it (114
+/// and 34 before and after), nor did the ext2 buffer heads (115 and 36); not explained yet.
+const MINFREE_65536: &str = "order 6 under min_free_kbytes 65536: not capture, not explained";
 /// Why reclaim-only high-order requests (extfrag_threshold 1000: compaction never runs)
 /// succeed far more in the model: its LRU is one FIFO per type in insertion order, so reclaim
 /// frees file pages in the order they were written and they merge into order-6 blocks; the
@@ -38,11 +40,11 @@ const FIFO_LRU: &str = "reclaim order: the model's LRU is one FIFO per type";
 /// order-6..8 blocks sit; the reconstruction places them (the snapshot does not record where).
 const PLACEMENT: &str = "placement of the boot's small free blocks is chosen by the reconstruction";
 /// `slab-pagecache`: page cache written over all of memory passes through kswapd and
-/// kcompactd in 6.1 (`compact_daemon_wake` 7-11) with ext2 metadata slab; the model has no
-/// fs slab and its kswapd runs right after each allocation, so the cache, the 8 % slab
-/// survivors and the free blocks after `drop_caches` sit differently (Reclaimable pageblocks
-/// 24 vs 35 at 1 GiB), and order ≥ 6 free pages after the order-9 burst are far fewer.
-const SLAB_PAGECACHE: &str = "fs slab and kswapd/kcompactd timing during a memory-sized write";
+/// kcompactd in 6.1 (`compact_daemon_wake` 7-11); the model's kswapd runs right after each
+/// allocation, so the cache, the 8 % slab survivors and the free blocks after `drop_caches`
+/// sit differently, and order ≥ 6 free pages after the order-9 burst are far fewer (the ext2
+/// buffer heads, now modelled, did not change that).
+const SLAB_PAGECACHE: &str = "kswapd/kcompactd timing during a memory-sized write";
 
 /// Known deviations of `alloc`/`try` lines: (run, trace line, simulated blocks, why).
 const COUNT_DEVIATIONS: &[(&str, usize, u64, &str)] = &[
@@ -52,12 +54,12 @@ const COUNT_DEVIATIONS: &[(&str, usize, u64, &str)] = &[
     ("every-other-movable-1024M", 12, 44, PLACEMENT),
     ("every-other-movable-1024M", 19, 44, PLACEMENT),
     ("every-other-anon-1024M", 12, 46, PLACEMENT),
-    ("frag-extfrag-1000-1024M", 18, 168, FIFO_LRU),
+    ("frag-extfrag-1000-1024M", 18, 167, FIFO_LRU),
     ("frag-extfrag-1000-1024M", 20, 382, FIFO_LRU),
-    ("frag-extfrag-1000-512M", 18, 74, FIFO_LRU),
-    ("frag-extfrag-1000-512M", 20, 181, FIFO_LRU),
-    ("frag-minfree-65536-1024M", 19, 114, FRAG),
-    ("frag-minfree-65536-512M", 19, 34, FRAG),
+    ("frag-extfrag-1000-512M", 18, 73, FIFO_LRU),
+    ("frag-extfrag-1000-512M", 20, 182, FIFO_LRU),
+    ("frag-minfree-65536-1024M", 19, 115, MINFREE_65536),
+    ("frag-minfree-65536-512M", 19, 36, MINFREE_65536),
 ];
 
 /// Runs whose free-page sums and pageblock counts are known to be out of tolerance at some
@@ -66,20 +68,20 @@ const COUNT_DEVIATIONS: &[(&str, usize, u64, &str)] = &[
 const RUN_DEVIATIONS: &[(&str, usize, usize, &str)] = &[
     ("every-other-anon-512M", 1, 0, PLACEMENT),
     ("fresh-order10-512M", 2, 0, PLACEMENT),
-    ("frag-extfrag-0-1024M", 11, 6, FRAG),
-    ("frag-extfrag-0-512M", 7, 4, FRAG),
-    ("frag-extfrag-1000-1024M", 11, 5, FRAG),
-    ("frag-extfrag-1000-512M", 10, 2, FRAG),
-    ("frag-extfrag-500-1024M", 11, 6, FRAG),
-    ("frag-extfrag-500-512M", 9, 4, FRAG),
-    ("frag-minfree-1024-1024M", 11, 6, FRAG),
-    ("frag-minfree-1024-512M", 8, 4, FRAG),
-    ("frag-minfree-16384-1024M", 10, 6, FRAG),
-    ("frag-minfree-16384-512M", 9, 4, FRAG),
-    ("frag-minfree-65536-1024M", 11, 6, FRAG),
-    ("frag-minfree-65536-512M", 9, 4, FRAG),
-    ("slab-pagecache-1024M", 16, 6, SLAB_PAGECACHE),
-    ("slab-pagecache-512M", 19, 0, SLAB_PAGECACHE),
+    ("frag-extfrag-0-1024M", 1, 0, FRAG),
+    ("frag-extfrag-0-512M", 2, 0, FRAG),
+    ("frag-extfrag-1000-1024M", 4, 4, FIFO_LRU),
+    ("frag-extfrag-1000-512M", 3, 2, FIFO_LRU),
+    ("frag-extfrag-500-1024M", 1, 1, FRAG),
+    ("frag-extfrag-500-512M", 2, 0, FRAG),
+    ("frag-minfree-1024-1024M", 3, 0, FRAG),
+    ("frag-minfree-1024-512M", 3, 1, FRAG),
+    ("frag-minfree-16384-1024M", 2, 0, FRAG),
+    ("frag-minfree-16384-512M", 6, 0, FRAG),
+    ("frag-minfree-65536-1024M", 3, 0, FRAG),
+    ("frag-minfree-65536-512M", 4, 0, FRAG),
+    ("slab-pagecache-1024M", 16, 2, SLAB_PAGECACHE),
+    ("slab-pagecache-512M", 15, 0, SLAB_PAGECACHE),
 ];
 
 fn root() -> PathBuf {

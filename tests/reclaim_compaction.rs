@@ -759,3 +759,71 @@ fn a_wakeup_during_kswapds_nap_counts_low_wmark_hit_quickly() {
     assert_eq!(n.events().kswapd_high_wmark_hit_quickly, 1);
     assert!(!mm.kswapd.napping);
 }
+
+/// 5.1+ `compaction_capture()`: an order-9 GFP_KERNEL request that only compaction can serve
+/// (anon pages every 64 pages, no swap: reclaim frees nothing) gets the block its own sync-light
+/// compaction freed, straight from `__free_one_page()`: the pageblock stays MOVABLE and no
+/// `pgalloc` is counted. Without capture (4.19, 3.10) the allocation retry takes the freed block
+/// through `__rmqueue_fallback()`, which retypes it UNMOVABLE.
+#[test]
+fn direct_compaction_captures_the_freed_block_from_5_1() {
+    use buddysim::mm::mmzone::PageState;
+    use buddysim::mm::page_alloc::alloc::AllocPath;
+    use buddysim::mm::page_alloc::slowpath::{alloc_pages_slowpath, ReclaimInput, SlowPathRequest};
+    for (name, captures) in [
+        ("6.1", true),
+        ("5.15", true),
+        ("4.19", false),
+        ("3.10", false),
+    ] {
+        let p = profile(name).unwrap();
+        let mut n = node(p, 32768);
+        set_wmarks(p, &mut n, 4096);
+        let mut mm = NodeMm::new(p, &n, 0);
+        scatter(&mut n, &mut mm, OwnerKind::Anon);
+        let pgalloc = n.zones[0].events.pgalloc;
+        let req = SlowPathRequest {
+            order: 9,
+            gfp_mask: p.gfp.mask(&gfp_kernel()),
+            owner: OwnerKind::Slab,
+            local_node: 0,
+        };
+        let mut input = ReclaimInput {
+            shrinkers: &mut [],
+            pick: &mut |k| k / 2,
+        };
+        let a = alloc_pages_slowpath(
+            p,
+            std::slice::from_mut(&mut n),
+            std::slice::from_mut(&mut mm),
+            req,
+            &mut input,
+        )
+        .unwrap_or_else(|f| panic!("{name}: {:?}", f.nopage));
+        check(&n).unwrap();
+        let z = &n.zones[0];
+        assert!(
+            matches!(
+                z.page_state(a.pfn),
+                PageState::Allocated {
+                    order: 9,
+                    owner: OwnerKind::Slab,
+                    ..
+                }
+            ),
+            "{name}"
+        );
+        let block = z.pageblock_migratetype(a.pfn);
+        if captures {
+            assert_eq!(a.path, AllocPath::Captured, "{name}");
+            assert_eq!(block, Some(MigrateType::Movable), "{name}: retyped");
+            assert_eq!(z.events.pgalloc, pgalloc, "{name}: counted pgalloc");
+            assert_eq!(a.pfn % 512, 0, "{name}");
+            let e = n.events();
+            assert_eq!(e.compact_success, 1, "{name}");
+        } else {
+            assert_ne!(a.path, AllocPath::Captured, "{name}");
+            assert_eq!(block, Some(MigrateType::Unmovable), "{name}: not stolen");
+        }
+    }
+}

@@ -123,6 +123,24 @@ pub enum CompactStallRule {
     AboveSkipped,
 }
 
+/// Whether direct compaction takes the block its own migration frees (`compaction_capture()`,
+/// mm/page_alloc.c, called at the top of `__free_one_page()`'s merge loop while the task's
+/// `current->capture_control` is set by `compact_zone_order()`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum CompactionCapture {
+    /// Up to 5.0: freed pages go to the free lists and the allocation retry takes them, through
+    /// `__rmqueue_fallback()` (retyping the pageblock) when they sit in another type's block.
+    None,
+    /// 5.1 – 6.x (commit 5e1f0f098b46 "mm, compaction: capture a page under direct
+    /// compaction"): a block that merges up to the request's order is handed to the requester,
+    /// unless its pageblock is CMA or ISOLATE, or MOVABLE with order < pageblock_order.
+    NotMovableBelowPageblock,
+    /// As `NotMovableBelowPageblock`, but a MOVABLE request also takes blocks below pageblock
+    /// order from MOVABLE pageblocks ("mm: page_alloc: allow mTHP compaction to capture the
+    /// freed page directly"; between 6.1 and 6.18, release unconfirmed).
+    MovableForMovable,
+}
+
 /// `__alloc_pages_slowpath()` (4.8+): the first compaction results after which a costly
 /// `__GFP_NORETRY` request goes to nopage without reclaim (KERNEL_MM.md 5.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -275,6 +293,8 @@ pub struct Profile {
     /// Async direct compaction abandons an order-aligned block at the first page it cannot
     /// isolate (`skip_on_failure` in `isolate_migratepages_block()`, 4.6+).
     pub compact_skip_on_failure: bool,
+    /// Direct compaction captures the page it frees (5.1+).
+    pub compaction_capture: CompactionCapture,
     pub gfp: GfpLayout,
     pub conntrack: ConntrackCache,
     /// The configured x86-64 zones in `enum zone_type` order: the entries of `lowmem_reserve[]`
@@ -404,6 +424,7 @@ const V3_10: Profile = Profile {
     noretry_costly_gate: NoretryCostlyGate::Deferred,
     compact_stall: CompactStallRule::AboveDeferred,
     compact_skip_on_failure: false,
+    compaction_capture: CompactionCapture::None,
     gfp: GfpLayout::V3_10,
     conntrack: ConntrackCache::PerNetnsPointer,
     zones: ZONES_3_10,
@@ -522,6 +543,7 @@ const V5_15: Profile = Profile {
     vmstat_names: VmstatNames::V5_15,
     noretry_costly_gate: NoretryCostlyGate::SkippedOrDeferred,
     compact_stall: CompactStallRule::AboveSkipped,
+    compaction_capture: CompactionCapture::NotMovableBelowPageblock,
     ..V4_19
 };
 
@@ -552,6 +574,7 @@ const V6_18: Profile = Profile {
     highatomic_limit: HighatomicLimit::AlignedPercent,
     slab_order: SlabOrderRule::WasteFractions,
     compaction: CompactionRules::V6_18,
+    compaction_capture: CompactionCapture::MovableForMovable,
     vmstat_names: VmstatNames::V6_18,
     ..V6_1
 };

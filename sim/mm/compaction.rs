@@ -11,7 +11,7 @@
 
 use crate::kernel::gfp::GfpFlags;
 use crate::kernel::profile::ProactiveRule;
-use crate::kernel::profile::{CompactStallRule, CompactionSuitability, Profile};
+use crate::kernel::profile::{CompactStallRule, CompactionCapture, CompactionSuitability, Profile};
 use crate::mm::migrate::{migrate_page, ISOLATED};
 use crate::mm::mmzone::{FreeArea, Watermarks, PAGE_ALLOC_COSTLY_ORDER};
 use crate::mm::mmzone::{MigrateType, Node, PageState, Pfn, Zone, ZoneType};
@@ -559,6 +559,53 @@ impl CompactControl {
     }
 }
 
+/// `struct capture_control` (mm/internal.h, 5.1+): while a direct compaction runs on a zone,
+/// the first block that merges up to the request's order in `__free_one_page()` is taken for
+/// the requester instead of going to the free lists. Kept in the zone's capture slot, as the
+/// kernel keeps it in `current->capture_control` and checks `capc->cc->zone == zone`
+/// (`task_capc()`); kthreads (kswapd, kcompactd) and `compact_memory` have none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CaptureControl {
+    rule: CompactionCapture,
+    /// `cc->order`.
+    order: u32,
+    /// `cc->migratetype`: the type the captured block is allocated as.
+    pub(crate) migratetype: MigrateType,
+    /// `capc->page`: the captured block.
+    page: Option<Pfn>,
+}
+
+impl CaptureControl {
+    /// Models `compaction_capture()` (mm/page_alloc.c) with `task_capc()`'s "nothing captured
+    /// yet": takes the block at `pfn` of `order` in a pageblock of type `mt` if the order is
+    /// the request's and the pageblock is neither CMA nor ISOLATE nor, below pageblock order,
+    /// MOVABLE (per [`CompactionCapture`]). Returns whether it took it.
+    pub(crate) fn compaction_capture(
+        &mut self,
+        pfn: Pfn,
+        order: u32,
+        mt: MigrateType,
+        pageblock_order: u32,
+    ) -> bool {
+        if self.page.is_some() || order != self.order {
+            return false;
+        }
+        if matches!(mt, MigrateType::Cma | MigrateType::Isolate) {
+            return false;
+        }
+        let movable_ok = match self.rule {
+            CompactionCapture::None => return false,
+            CompactionCapture::NotMovableBelowPageblock => false,
+            CompactionCapture::MovableForMovable => self.migratetype == MigrateType::Movable,
+        };
+        if order < pageblock_order && mt == MigrateType::Movable && !movable_ok {
+            return false;
+        }
+        self.page = Some(pfn);
+        true
+    }
+}
+
 /// What one `compact_zone()` run did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CompactStats {
@@ -1015,6 +1062,10 @@ pub fn compact_zone(
                 _ => CompactResult::Contended,
             };
         }
+        // Stop if a page has been captured (5.1+).
+        if run.zone.capture.is_some_and(|c| c.page.is_some()) {
+            break CompactResult::Success;
+        }
     };
     run.release_freepages();
     if result != CompactResult::Complete && result != CompactResult::PartialSkipped {
@@ -1031,6 +1082,34 @@ pub fn compact_zone(
     zone.events.compact_free_scanned += stats.free_scanned;
     zone.events.compact_isolated += stats.isolated;
     (result, stats)
+}
+
+/// One zone of direct compaction. Models `compact_zone_order()`: from 5.1
+/// (`Profile::compaction_capture`) the zone's capture slot is set for the run, a block captured
+/// is returned with the result forced to COMPACT_SUCCESS ("helps in properly accounting the
+/// COMPACT[STALL|FAIL]"), and the slot is cleared.
+fn compact_zone_order(
+    profile: &Profile,
+    zone: &mut Zone,
+    lru: &mut Lru,
+    state: &mut CompactState,
+    cc: CompactControl,
+) -> (CompactResult, CompactStats, Option<Pfn>) {
+    zone.capture = match (profile.compaction_capture, cc.order) {
+        (CompactionCapture::None, _) | (_, None) => None,
+        (rule, Some(order)) => Some(CaptureControl {
+            rule,
+            order,
+            migratetype: cc.migratetype,
+            page: None,
+        }),
+    };
+    let (result, stats) = compact_zone(profile, zone, lru, state, cc);
+    let captured = zone.capture.take().and_then(|c| c.page);
+    match captured {
+        Some(pfn) => (CompactResult::Success, stats, Some(pfn)),
+        None => (result, stats, None),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1075,8 +1154,12 @@ pub struct CompactOutcome {
     /// `compact_stall` was counted (the slow path then counts compact_success/fail).
     pub stalled: bool,
     /// Some zone of the zonelist now passes the watermark check at the order with the
-    /// caller's flags: the allocation that follows would find a page.
+    /// caller's flags, or a block was captured: the allocation that follows would find a page.
     pub page_available: bool,
+    /// The block `compaction_capture()` took for the requester (5.1+): the zone (index into
+    /// the node's zones) and its PFN, allocated at the request's order and type to the
+    /// compaction's placeholder owner until the slow path hands it over.
+    pub captured: Option<(usize, Pfn)>,
     /// The preferred zone (index into the node's zones), the order and the priority asked.
     pub preferred: usize,
     pub order: u32,
@@ -1093,6 +1176,8 @@ pub struct CompactOutcome {
 ///   SUCCESS resets the zone's deferral (`compaction_defer_reset(zone, order, false)`) and
 ///   stops; a non-async COMPLETE / PARTIAL_SKIPPED defers the zone; an async CONTENDED stops
 ///   the walk; `compact_stall` is counted only if the result is better than DEFERRED.
+/// * 5.1+: each zone runs through [`compact_zone_order`]; a captured block makes the zone's
+///   result SUCCESS and comes back in [`CompactOutcome::captured`].
 ///
 /// Follow with [`direct_compaction_done`] once the allocation was retried.
 #[allow(clippy::too_many_arguments)]
@@ -1120,6 +1205,7 @@ pub fn try_to_compact_pages(
         result: CompactResult::Skipped,
         stalled: false,
         page_available: false,
+        captured: None,
         preferred: zonelist.first().copied().unwrap_or(0),
         order,
         prio,
@@ -1166,8 +1252,12 @@ pub fn try_to_compact_pages(
             zone.reserve_for(classzone),
             extfrag_threshold,
         );
-        let (result, stats) = compact_zone(profile, zone, &mut mm.lru[i], &mut mm.compact[i], cc);
+        let (result, stats, captured) =
+            compact_zone_order(profile, zone, &mut mm.lru[i], &mut mm.compact[i], cc);
         push(&mut out, result, stats);
+        if let Some(pfn) = captured {
+            out.captured = Some((i, pfn));
+        }
         if v3 {
             let low = zone.watermarks.mark(Wmark::Low);
             if zone_watermark_ok(profile, &*zone, order, low, 0, alloc_flags) {
@@ -1195,18 +1285,19 @@ pub fn try_to_compact_pages(
         node.zones[preferred].events.compact_stall += 1;
         out.stalled = true;
     }
-    out.page_available = zonelist.iter().any(|&i| {
-        let z = &node.zones[i];
-        let mark = z.watermarks.mark(alloc_flags.wmark());
-        zone_watermark_ok(
-            profile,
-            z,
-            order,
-            mark,
-            z.reserve_for(classzone),
-            alloc_flags,
-        )
-    });
+    out.page_available = out.captured.is_some()
+        || zonelist.iter().any(|&i| {
+            let z = &node.zones[i];
+            let mark = z.watermarks.mark(alloc_flags.wmark());
+            zone_watermark_ok(
+                profile,
+                z,
+                order,
+                mark,
+                z.reserve_for(classzone),
+                alloc_flags,
+            )
+        });
     out
 }
 
@@ -1867,6 +1958,52 @@ mod tests {
         assert!(scanned <= 16 + 16 * 512, "{scanned}");
         let (moved, _) = run(CompactPriority::SyncLight);
         assert!(moved > 0, "sync-light did not migrate behind pinned pages");
+    }
+
+    /// `compaction_capture()`: only the request's order, never CMA / ISOLATE pageblocks, not
+    /// MOVABLE pageblocks below pageblock order (6.1) unless the request is MOVABLE (6.18), and
+    /// only the first block.
+    #[test]
+    fn capture_takes_one_block_of_the_order_outside_movable_pageblocks() {
+        use CompactionCapture::{MovableForMovable, NotMovableBelowPageblock};
+        use MigrateType::*;
+        let capc = |rule, order, migratetype| CaptureControl {
+            rule,
+            order,
+            migratetype,
+            page: None,
+        };
+        for (rule, req, order, block_mt, taken) in [
+            (NotMovableBelowPageblock, Unmovable, 6, Unmovable, true),
+            (NotMovableBelowPageblock, Unmovable, 6, Reclaimable, true),
+            (NotMovableBelowPageblock, Unmovable, 6, Movable, false),
+            (NotMovableBelowPageblock, Movable, 6, Movable, false),
+            (MovableForMovable, Movable, 6, Movable, true),
+            (MovableForMovable, Unmovable, 6, Movable, false),
+            (NotMovableBelowPageblock, Unmovable, 9, Movable, true),
+            (NotMovableBelowPageblock, Unmovable, 9, Cma, false),
+            (NotMovableBelowPageblock, Unmovable, 9, Isolate, false),
+            (CompactionCapture::None, Unmovable, 9, Unmovable, false),
+        ] {
+            let mut c = capc(rule, order, req);
+            assert_eq!(
+                c.compaction_capture(0x1000, order, block_mt, 9),
+                taken,
+                "{rule:?} {req:?} order {order} in {block_mt:?}"
+            );
+            assert_eq!(c.page.is_some(), taken);
+        }
+        let mut c = capc(NotMovableBelowPageblock, 6, Unmovable);
+        assert!(
+            !c.compaction_capture(0x1000, 5, Unmovable, 9),
+            "wrong order"
+        );
+        assert!(c.compaction_capture(0x1000, 6, Unmovable, 9));
+        assert!(
+            !c.compaction_capture(0x2000, 6, Unmovable, 9),
+            "second block"
+        );
+        assert_eq!(c.page, Some(0x1000));
     }
 
     #[test]

@@ -671,6 +671,9 @@ pub struct Zone {
     /// `ZONE_BOOSTED_WATERMARK`.
     pub(crate) boosted_flag: bool,
     pub(crate) pcp: Pcp,
+    /// The capture slot of a direct compaction running on this zone (the kernel's
+    /// `current->capture_control` with `capc->cc->zone == zone`, 5.1+).
+    pub(crate) capture: Option<crate::mm::compaction::CaptureControl>,
 }
 
 impl Zone {
@@ -762,6 +765,7 @@ impl Zone {
             nr_reserved_highatomic: 0,
             boosted_flag: false,
             pcp,
+            capture: None,
         };
         zone.free_all_managed();
         Ok(zone)

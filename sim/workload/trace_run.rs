@@ -14,7 +14,12 @@
 //!   stops at the first failure, `try` attempts every one.
 //! * `anon` / `file`: order-0 `GFP_HIGHUSER_MOVABLE` pages on the anon / file LRU (the guest
 //!   has no swap, so reclaim frees only page cache); the group names *logical* pages, which
-//!   follow migration and may be reclaimed (the LRU's [`LruMove`] journal).
+//!   follow migration and may be reclaimed (the LRU's [`LruMove`] journal). Each page a `file`
+//!   writes on the guest's ext2 disk (4 KiB blocks) also gets its `buffer_head` from a
+//!   `SLAB_RECLAIM_ACCOUNT` cache (`create_empty_buffers()` → `alloc_buffer_head()`,
+//!   `GFP_NOFS | __GFP_NOFAIL`), freed when the page leaves the page cache
+//!   (`try_to_free_buffers()` from reclaim, `drop_caches` or `POSIX_FADV_DONTNEED`): the
+//!   reclaimable slab the real kernel's `nr_slab_reclaimable` shows growing with page cache.
 //! * `free`: the entries [`FreeSelection::picks`] chooses, in group order.
 //! * `compact`: [`compact_memory`] on every node; `drop_caches N`: [`drop_caches`];
 //!   `sysctl`: the kernel's handlers (watermarks recomputed, `extfrag_threshold` on [`NodeMm`],
@@ -35,7 +40,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::capture::{Capture, ZoneCapture};
 use crate::engine::rng::Streams;
-use crate::kernel::gfp::gfp_zone;
+use crate::kernel::gfp::{gfp_zone, GfpFlags};
 use crate::kernel::profile::{profile, Profile};
 use crate::mm::compaction::{
     compact_memory, kcompactd_do_work, proactive_compaction, ZoneCompaction,
@@ -45,6 +50,9 @@ use crate::mm::page_alloc::alloc::{free_pages, AllocPath};
 use crate::mm::page_alloc::pcp::PcpConfig;
 use crate::mm::page_alloc::setup::{setup_watermarks, Thp, Tunables};
 use crate::mm::page_alloc::slowpath::{alloc_pages_slowpath, ReclaimInput, SlowPathRequest};
+use crate::mm::slub::{
+    AllocFailure, CacheFlags, KmemCache, ObjectRef, PageAllocator, SlabPageRequest, SlubTunables,
+};
 use crate::mm::vm_event::{vmstat_events_text, VmEvents};
 use crate::mm::vmscan::{
     drop_caches, kswapd_nap_over, kswapd_run, wakeup_kswapd, LruMove, LruType, NodeMm, Shrinker,
@@ -61,6 +69,8 @@ pub const HARNESS_KERNEL: &str = "6.1";
 pub const REPLAY_SEED: u64 = 7;
 /// kcompactd's proactive check period, `HPAGE_FRAG_CHECK_INTERVAL_MSEC` (mm/compaction.c).
 const PROACTIVE_CHECK_MS: u64 = 500;
+/// The guest has one CPU (`qemu -smp 1`).
+const GUEST_CPUS: u32 = 1;
 
 /// A replay that could not be carried out.
 #[derive(Debug, thiserror::Error)]
@@ -112,27 +122,42 @@ enum Entry {
 }
 
 /// Where the logical anon and page-cache pages live: `at[page]` is its PFN (`None` once it was
-/// reclaimed or released) and `page_of` the reverse map.
+/// reclaimed or released) and `page_of` the reverse map; `buffers[page]` is a page-cache
+/// page's `buffer_head`, and `released` the buffer heads of pages that left the page cache and
+/// are still to be freed.
 #[derive(Default)]
 struct Pages {
     at: Vec<Option<Pfn>>,
     page_of: BTreeMap<Pfn, usize>,
+    buffers: Vec<Option<ObjectRef>>,
+    released: Vec<ObjectRef>,
 }
 
 impl Pages {
     fn add(&mut self, pfn: Pfn) -> usize {
         self.at.push(Some(pfn));
+        self.buffers.push(None);
         self.page_of.insert(pfn, self.at.len() - 1);
         self.at.len() - 1
     }
 
-    /// Follows one LRU move.
+    /// Follows one LRU move; a page gone (reclaimed or dropped) releases its buffer head.
     fn apply(&mut self, m: LruMove) {
         if let Some(page) = self.page_of.remove(&m.from) {
             self.at[page] = m.to;
-            if let Some(to) = m.to {
-                self.page_of.insert(to, page);
+            match m.to {
+                Some(to) => {
+                    self.page_of.insert(to, page);
+                }
+                None => self.release(page),
             }
+        }
+    }
+
+    /// The page left the page cache: its buffer head is to be freed.
+    fn release(&mut self, page: usize) {
+        if let Some(bh) = self.buffers[page].take() {
+            self.released.push(bh);
         }
     }
 }
@@ -148,6 +173,31 @@ struct Guest<'t> {
     pages: Pages,
     tunables: Tunables,
     proactiveness: u32,
+    /// The `buffer_head` cache; taken out while it allocates or frees slab pages through the
+    /// guest (see [`SlabPages`]).
+    buffer_heads: Option<KmemCache>,
+}
+
+/// The guest as the slab layer's page allocator: slab pages come from the full slow path and
+/// wake the daemons as any allocation does ([`Guest::alloc`]).
+struct SlabPages<'g, 't>(&'g mut Guest<'t>);
+
+impl PageAllocator for SlabPages<'_, '_> {
+    fn alloc_pages(&mut self, order: u32, req: SlabPageRequest) -> Result<u32, AllocFailure> {
+        let mask = self.0.profile.gfp.mask(&req.gfp);
+        let pfn = self
+            .0
+            .alloc(order, mask, OwnerKind::Slab)
+            .ok_or(AllocFailure::NoBlockOfOrder)?;
+        u32::try_from(pfn).map_err(|_| {
+            let _ = free_pages(&mut self.0.nodes, pfn, order);
+            AllocFailure::NoBlockOfOrder
+        })
+    }
+
+    fn free_pages(&mut self, pfn: u32, order: u32) {
+        let _ = free_pages(&mut self.0.nodes, u64::from(pfn), order);
+    }
 }
 
 /// Replays `trace` (read from `file`, named in errors) from the real kernel's snapshot at its
@@ -175,6 +225,22 @@ pub fn replay(
         })?;
     let managed_pages: u64 = boot.zones.iter().filter_map(|z| z.managed).sum();
     let streams = Streams::new(REPLAY_SEED);
+    let op_err = |message: String| ReplayError::Op {
+        file: file.to_string(),
+        line: 1,
+        message,
+    };
+    let bh = kernel
+        .slab_sizes
+        .find("buffer_head")
+        .ok_or_else(|| op_err(format!("profile {} has no buffer_head cache", kernel.name)))?;
+    let flags = CacheFlags {
+        reclaim_account: bh.reclaimable,
+        destroy_by_rcu: false,
+    };
+    let tunables = SlubTunables::with_cpus(GUEST_CPUS);
+    let buffer_heads = KmemCache::new(bh.name, bh.size, flags, kernel.slab_rules(), &tunables)
+        .map_err(|e| op_err(e.to_string()))?;
     let mut guest = Guest {
         file,
         profile: kernel,
@@ -185,6 +251,7 @@ pub fn replay(
         pages: Pages::default(),
         tunables: Tunables::defaults(kernel, Thp::Never),
         proactiveness: kernel.proactive.map_or(0, |(_, p)| p),
+        buffer_heads: Some(buffer_heads),
     };
     guest.start_lru();
     let mut marks = Vec::new();
@@ -251,7 +318,8 @@ impl Guest<'_> {
         }
     }
 
-    /// Applies the LRU moves the model made since the last call to the logical pages.
+    /// Applies the LRU moves the model made since the last call to the logical pages, and
+    /// frees the buffer heads of the pages that left the page cache.
     fn follow_moves(&mut self) {
         for mm in &mut self.mms {
             for lru in &mut mm.lru {
@@ -259,6 +327,45 @@ impl Guest<'_> {
                     self.pages.apply(m);
                 }
             }
+        }
+        self.free_buffer_heads();
+    }
+
+    /// Frees the released buffer heads (`free_buffer_head()`), unless the cache is busy
+    /// allocating a slab page: then the next call frees them.
+    fn free_buffer_heads(&mut self) {
+        let Some(mut cache) = self.buffer_heads.take() else {
+            return;
+        };
+        while let Some(bh) = self.pages.released.pop() {
+            // Cannot fail: each buffer head is released once, from a live page.
+            let _ = cache.free_object(bh, &mut SlabPages(self));
+        }
+        self.buffer_heads = Some(cache);
+    }
+
+    /// A new page-cache page's buffer head (`alloc_page_buffers(page, size, true)`:
+    /// `GFP_NOFS | __GFP_ACCOUNT | __GFP_NOFAIL`). Returns false if no slab page could be had.
+    fn attach_buffer_head(&mut self, page: usize) -> bool {
+        let Some(mut cache) = self.buffer_heads.take() else {
+            return false;
+        };
+        let gfp = GfpFlags {
+            io: true,
+            direct_reclaim: true,
+            kswapd_reclaim: true,
+            nofail: true,
+            ..GfpFlags::NONE
+        };
+        let got = cache.alloc_object(gfp, &mut SlabPages(self));
+        self.buffer_heads = Some(cache);
+        match got {
+            Ok(bh) => {
+                self.pages.buffers[page] = Some(bh);
+                self.free_buffer_heads();
+                true
+            }
+            Err(_) => false,
         }
     }
 
@@ -310,7 +417,8 @@ impl Guest<'_> {
                 let gfp = self.profile.gfp.flags(gfp_mask);
                 let n = self.nodes.iter().position(|n| n.id == a.node).unwrap_or(0);
                 let node = &mut self.nodes[n];
-                let wake = if a.path == AllocPath::MinWatermark && gfp.kswapd_reclaim {
+                let slow = matches!(a.path, AllocPath::MinWatermark | AllocPath::Captured);
+                let wake = if slow && gfp.kswapd_reclaim {
                     let highest = gfp_zone(&gfp);
                     node.zones
                         .iter()
@@ -419,6 +527,9 @@ impl Guest<'_> {
             }
             let page = self.pages.add(pfn);
             self.group(group, kind).push(Entry::Page(page));
+            if kind == GroupKind::File && !self.attach_buffer_head(page) {
+                return Ok((done, Some(i)));
+            }
             done += 1;
         }
         self.group(group, kind);
@@ -451,6 +562,7 @@ impl Guest<'_> {
                         continue;
                     };
                     self.pages.page_of.remove(&pfn);
+                    self.pages.release(page);
                     for (node, mm) in self.nodes.iter_mut().zip(&mut self.mms) {
                         if let Some(z) = node.zone_of_pfn(pfn) {
                             let _ = mm.lru[z].free_page(&mut node.zones[z], 0, pfn, 0);
@@ -703,6 +815,54 @@ pub fn counts_text(trace_path: &str, counts: &Counts) -> String {
 mod tests {
     use super::*;
     use crate::workload::counts::parse_counts;
+
+    /// Free pages of every zone at each mark of a replay of `trace` from the recorded
+    /// `smoke-512M` boot snapshot (committed under tests/kernel/results).
+    fn free_at_marks(trace: &str) -> Vec<u64> {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/kernel/results/smoke-512M/00-boot"
+        );
+        let mut boot: Option<Capture> = None;
+        for f in ["buddyinfo", "pagetypeinfo", "zoneinfo"] {
+            let path = format!("{dir}/{f}");
+            let text = std::fs::read_to_string(&path).expect("committed boot snapshot");
+            let c = crate::capture::parse(&path, &text).expect("parses");
+            match boot.as_mut() {
+                Some(b) => b.merge(c),
+                None => boot = Some(c),
+            }
+        }
+        let boot = boot.expect("three files");
+        let trace = crate::workload::trace::parse("t.trace", trace).expect("trace parses");
+        let r = replay("t.trace", &trace, dir, &boot).expect("replays");
+        r.marks
+            .iter()
+            .map(|m| m.zones.iter().filter_map(|z| z.free_pages).sum())
+            .collect()
+    }
+
+    /// Writing N page-cache pages on ext2 also takes their buffer heads: ⌈N / 39⌉ order-0
+    /// reclaimable slab pages (104-byte `buffer_head`, 39 per slab on 6.1). Dropping the pages
+    /// (`POSIX_FADV_DONTNEED`) frees the buffer heads, so writing N pages again needs no new
+    /// slab: the new buffer heads take the freed objects.
+    #[test]
+    fn file_pages_take_and_release_buffer_heads() {
+        let free = free_at_marks(
+            "mark boot\nfile f 3900\nmark written\nfree f all\nmark dropped\n\
+             file g 3900\nmark rewritten\n",
+        );
+        let [boot, written, dropped, rewritten] = free[..] else {
+            panic!("four marks, got {free:?}");
+        };
+        assert_eq!(boot - written, 3900 + 100, "file pages + buffer-head slabs");
+        assert!(dropped >= written + 3900, "{dropped} after the drop");
+        assert_eq!(
+            dropped - rewritten,
+            3900,
+            "the freed buffer heads were not reused"
+        );
+    }
 
     /// The replay's counts file reads back with the harness's parser, `-1` and `-` where the
     /// harness writes them.

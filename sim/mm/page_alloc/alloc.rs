@@ -35,6 +35,9 @@ pub enum AllocPath {
     FastPath,
     /// The slow path's first retry at the MIN mark with `gfp_to_alloc_flags()`.
     MinWatermark,
+    /// The block direct compaction captured while it was being freed (`compaction_capture()`,
+    /// 5.1+), handed over without a free-list walk.
+    Captured,
 }
 
 /// A block the allocator handed out.

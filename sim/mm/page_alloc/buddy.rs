@@ -262,6 +262,9 @@ impl Zone {
         self.pages[off as usize].info = PageInfo::TAIL;
         let mut buddy = off;
         while order < max {
+            if self.capture.is_some() && self.capture_block(off, order, mt) {
+                return;
+            }
             buddy = off ^ (1 << order);
             if !self.pages[buddy as usize].info.is_free_of_order(order) {
                 break;
@@ -287,6 +290,25 @@ impl Zone {
                 .is_free_of_order(order + 1)
         };
         self.add_free(off, order, mt, tail);
+    }
+
+    /// The capture test at the top of `__free_one_page()`'s merge loop (5.1+): when a direct
+    /// compaction's capture slot takes the block at `off` of `order`
+    /// (`CaptureControl::compaction_capture()`), the block becomes the requester's, allocated
+    /// and off the free lists and the free count (`__mod_zone_freepage_state(-(1 << order))`
+    /// undoes the merged buddies' share), and merging stops.
+    fn capture_block(&mut self, off: u32, order: u32, mt: MigrateType) -> bool {
+        let pb = self.cfg.pageblock_order;
+        let pfn = self.pfn_of(off);
+        let Some(capc) = self.capture.as_mut() else {
+            return false;
+        };
+        if !capc.compaction_capture(pfn, order, mt, pb) {
+            return false;
+        }
+        self.pages[off as usize].info =
+            PageInfo::allocated(order, capc.migratetype, crate::mm::migrate::ISOLATED);
+        true
     }
 
     /// Models change_pageblock_range(): retypes every pageblock a block of `order` covers.

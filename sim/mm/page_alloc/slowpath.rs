@@ -27,9 +27,9 @@ use crate::mm::compaction::{
     ZoneCompaction,
 };
 use crate::mm::mmzone::{
-    FreeArea, MigrateType, Node, OwnerKind, ZoneType, PAGE_ALLOC_COSTLY_ORDER,
+    FreeArea, MigrateType, Node, OwnerKind, Pfn, ZoneType, PAGE_ALLOC_COSTLY_ORDER,
 };
-use crate::mm::page_alloc::alloc::{alloc_pages, Allocation, AllocationFailure};
+use crate::mm::page_alloc::alloc::{alloc_pages, AllocPath, Allocation, AllocationFailure};
 use crate::mm::page_alloc::alloc_flags::{gfp_to_alloc_flags, AllocFlags, Wmark};
 use crate::mm::page_alloc::watermark::zone_watermark_ok;
 use crate::mm::vmscan::{try_to_free_pages, wakeup_kswapd, LruType, NodeMm, Shrinker};
@@ -267,7 +267,15 @@ impl Ctx<'_> {
         } else {
             direct_compaction_ran(self.profile, best)
         };
-        let got = ran.then(|| self.retry(nodes));
+        // 5.1+: a captured block is prepared for the requester (`prep_new_page()`) instead
+        // of retrying the free lists.
+        let captured = outcomes
+            .iter()
+            .find_map(|(n, out)| out.captured.map(|(z, pfn)| (*n, z, pfn)));
+        let got = match captured {
+            Some((n, z, pfn)) => Some(Ok(self.take_captured(&mut nodes[n], z, pfn))),
+            None => ran.then(|| self.retry(nodes)),
+        };
         for (n, out) in outcomes {
             let from = got
                 .as_ref()
@@ -286,6 +294,23 @@ impl Ctx<'_> {
             });
         }
         (got, best)
+    }
+
+    /// The block direct compaction captured, handed to the requester (`prep_new_page()` in
+    /// `__alloc_pages_direct_compact()`, 5.1+). It never passed `rmqueue()`: no `pgalloc`, no
+    /// fallback, its pageblock keeps its type.
+    fn take_captured(&self, node: &mut Node, zone: usize, pfn: Pfn) -> Allocation {
+        let z = &mut node.zones[zone];
+        // Cannot fail: the capture left an allocated block at `pfn`.
+        let _ = z.set_owner(pfn, self.req.owner);
+        Allocation {
+            pfn,
+            node: node.id,
+            zone: z.zone_type,
+            path: AllocPath::Captured,
+            wake_kswapd: self.gfp.kswapd_reclaim,
+            nofragment_retried: false,
+        }
     }
 
     /// `__alloc_pages_direct_reclaim()`: `try_to_free_pages()` per node, the retry, and on
