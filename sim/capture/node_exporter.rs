@@ -75,6 +75,22 @@ fn label_value<'s>(loc: &Loc, v: &'s str) -> Result<(Cow<'s, str>, usize), Captu
     }
 }
 
+/// The `node`, `zone` and `size` (order) labels of one sample, read through `label`.
+fn block_labels<'l>(
+    loc: &Loc,
+    label: impl Fn(&str) -> Result<&'l str, CaptureError>,
+) -> Result<(u32, ZoneType, usize), CaptureError> {
+    let node = parse_u64(loc, label("node")?, "the node label")?;
+    let node = u32::try_from(node).map_err(|_| loc.err(format!("node {node} is too large")))?;
+    let zone = parse_zone(loc, label("zone")?)?;
+    let order = parse_u64(loc, label("size")?, "the size (order) label")?;
+    let order = usize::try_from(order)
+        .ok()
+        .filter(|o| *o < MAX_ORDERS)
+        .ok_or_else(|| loc.err(format!("size {order} is not an order below {MAX_ORDERS}")))?;
+    Ok((node, zone, order))
+}
+
 /// Parses a sample line after the metric name: `{k="v",…} value [timestamp]`.
 fn sample<'s>(loc: &Loc, rest: &'s str) -> Result<Sample<'s>, CaptureError> {
     let mut labels = Vec::new();
@@ -192,14 +208,7 @@ pub fn samples(file: &str, text: &str) -> Result<Vec<BlockSample>, CaptureError>
                 .map(|(_, v)| v.as_ref())
                 .ok_or_else(|| loc.expected(&format!("a `{name}` label"), rest))
         };
-        let node = parse_u64(&loc, label("node")?, "the node label")?;
-        let node = u32::try_from(node).map_err(|_| loc.err(format!("node {node} is too large")))?;
-        let zone = parse_zone(&loc, label("zone")?)?;
-        let order = parse_u64(&loc, label("size")?, "the size (order) label")?;
-        let order = usize::try_from(order)
-            .ok()
-            .filter(|o| *o < MAX_ORDERS)
-            .ok_or_else(|| loc.err(format!("size {order} is not an order below {MAX_ORDERS}")))?;
+        let (node, zone, order) = block_labels(&loc, label)?;
         let blocks = count(&loc, s.value)?;
         let timestamp_ms = s
             .timestamp
@@ -415,14 +424,7 @@ pub fn query_range(file: &str, text: &str) -> Result<Vec<(i64, Capture)>, Captur
         {
             continue;
         }
-        let node = parse_u64(&loc, label("node")?, "the node label")?;
-        let node = u32::try_from(node).map_err(|_| loc.err(format!("node {node} is too large")))?;
-        let zone = parse_zone(&loc, label("zone")?)?;
-        let order = parse_u64(&loc, label("size")?, "the size (order) label")?;
-        let order = usize::try_from(order)
-            .ok()
-            .filter(|o| *o < MAX_ORDERS)
-            .ok_or_else(|| loc.err(format!("size {order} is not an order below {MAX_ORDERS}")))?;
+        let (node, zone, order) = block_labels(&loc, label)?;
         let mut others: Vec<(&String, &Value)> = metric
             .iter()
             .filter(|(k, _)| !matches!(k.as_str(), "node" | "zone" | "size" | "__name__"))
