@@ -140,6 +140,11 @@ fn seed_rhel7_node_fails_once_as_its_array_grows_but_keeps_order_6_blocks() {
         .collect();
     assert_eq!(probes.len(), 240);
     assert!(probes.iter().all(|&ok| ok));
+    // Normal ends fragmented (most free pages below order 4) but still with order-6+ blocks.
+    let normal = zone_blocks(&r.buddyinfo, "Normal");
+    let pages = |orders: std::ops::Range<usize>| -> u64 { orders.map(|o| normal[o] << o).sum() };
+    assert!(pages(0..4) > 2 * pages(4..11), "{normal:?}");
+    assert!(normal[6..].iter().sum::<u64>() > 0, "{normal:?}");
 }
 
 #[test]
