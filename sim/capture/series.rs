@@ -370,14 +370,7 @@ fn from_folder(dir: &Path) -> Result<Series, SeriesError> {
         };
         groups.entry(time).or_default().push(path);
     }
-    let mut captures = Vec::new();
-    for (time, files) in groups {
-        captures.push(read_group(time, &files)?);
-    }
-    check(Series {
-        source: shown,
-        captures,
-    })
+    from_groups(shown, groups)
 }
 
 /// A list file: `<time> <file>` or `<file>` lines, in time order.
@@ -436,17 +429,22 @@ fn from_list(list: &Path) -> Result<Series, SeriesError> {
             _ => groups.push((time, vec![path])),
         }
     }
-    let mut captures = Vec::new();
-    for (time, files) in groups {
-        captures.push(read_group(time, &files)?);
-    }
-    check(Series {
-        source: shown,
-        captures,
-    })
+    from_groups(shown, groups)
 }
 
 /// The files of one time read and merged into one capture; one file of each kind.
+/// The series of the files grouped by time (in time order), each group read as one capture.
+fn from_groups(
+    source: String,
+    groups: impl IntoIterator<Item = (i64, Vec<PathBuf>)>,
+) -> Result<Series, SeriesError> {
+    let captures = groups
+        .into_iter()
+        .map(|(time, files)| read_group(time, &files))
+        .collect::<Result<Vec<_>, _>>()?;
+    check(Series { source, captures })
+}
+
 fn read_group(time: i64, files: &[PathBuf]) -> Result<TimedCapture, SeriesError> {
     let mut merged: Option<Capture> = None;
     let mut kinds: Vec<(Option<Format>, String)> = Vec::new();
