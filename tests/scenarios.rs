@@ -170,9 +170,10 @@ fn seed_failing_node_fails_and_the_remedies_help_only_briefly() {
         return;
     }
     let r = run("seed-failing-node", &[]);
+    // The report's failure deferred compaction: the very next pod fails.
     let f = &r.summary["first_failure"];
     assert_eq!(f["order"], 6);
-    assert!(f["time_s"].as_f64().unwrap() < 3600.0, "{f}");
+    assert_eq!(f["pod"], 0, "{f}");
     let started = r.summary["pods_started"].as_u64().unwrap();
     let failed = r.summary["pod_start_failures"].as_u64().unwrap();
     assert!(failed > started, "{failed} failed, {started} started");

@@ -9,6 +9,7 @@ use super::gfp::GfpLayout;
 pub use super::slab_caches::SlabSizes;
 use crate::capture::zoneinfo::ZoneinfoLayout;
 use crate::mm::compaction::CompactionRules;
+use crate::mm::memcg_slab::{DeadCaches, MemcgSlabRule};
 use crate::mm::memcontrol::{CacheParamsRule, KmemIdRelease, MemcgRules};
 use crate::mm::mmzone::{MigrateType, ZoneType};
 use crate::mm::slub::{
@@ -338,6 +339,8 @@ pub struct Profile {
     pub kernel_stack: KernelStack,
     /// The object sizes of the kernel's named slab caches.
     pub slab_sizes: SlabSizes,
+    /// Which slab allocations of a kmem-active memcg go to per-memcg caches.
+    pub memcg_slab: MemcgSlabRule,
 }
 
 /// How a task's kernel stack is allocated on x86-64 (`alloc_thread_info_node()` /
@@ -445,6 +448,10 @@ const V3_10: Profile = Profile {
     vmstat_names: VmstatNames::V3_10,
     kernel_stack: KernelStack::Contiguous { order: 1 },
     slab_sizes: SlabSizes::V3_10,
+    memcg_slab: MemcgSlabRule::AllCaches {
+        sysfs: "sysfs_dir_cache",
+        dead: DeadCaches::ShrinkOnce,
+    },
 };
 
 const V3_10_RHEL7: Profile = Profile {
@@ -507,6 +514,10 @@ const V4_9: Profile = Profile {
     kswapd: KswapdRule::PerNode,
     vmstat_names: VmstatNames::V4_9,
     kernel_stack: KernelStack::Vmap,
+    memcg_slab: MemcgSlabRule::AccountedCaches {
+        sysfs: "kernfs_node_cache",
+        dead: DeadCaches::DiscardEmpty,
+    },
     ..V4_4
 };
 
@@ -540,6 +551,7 @@ const V5_15: Profile = Profile {
     reserve_index: ReserveIndex::HighestZoneidx,
     move_to_tail: true,
     memcg_params: CacheParamsRule::NoArray,
+    memcg_slab: MemcgSlabRule::Shared,
     vmstat_names: VmstatNames::V5_15,
     noretry_costly_gate: NoretryCostlyGate::SkippedOrDeferred,
     compact_stall: CompactStallRule::AboveSkipped,

@@ -1,6 +1,8 @@
 //! The kernel's named slab caches a workload allocates from: each cache's object size as
 //! /proc/slabinfo prints it (`s->size`, x86-64) and whether it was created with
-//! `SLAB_RECLAIM_ACCOUNT` (its slabs are MIGRATE_RECLAIMABLE and a shrinker frees its objects).
+//! `SLAB_RECLAIM_ACCOUNT` (its slabs are MIGRATE_RECLAIMABLE and a shrinker frees its objects)
+//! or, from 4.5, `SLAB_ACCOUNT` (a kmem-active memcg's objects go to its own copy of the cache
+//! up to 5.8: [`crate::mm::memcg_slab`]; the flags as the 4.18 source creates each cache).
 //!
 //! Sizes are read from real captures, per kernel generation: 3.10 from the seed node's
 //! `slabtop` (CentOS 7, 3.10.0-514: size = slab bytes / objects per slab, rounded down to 8),
@@ -16,6 +18,8 @@ pub struct CacheSpec {
     pub size: u32,
     /// Created with `SLAB_RECLAIM_ACCOUNT`.
     pub reclaimable: bool,
+    /// Created with `SLAB_ACCOUNT` (4.5+).
+    pub account: bool,
 }
 
 /// Which generation's cache table applies.
@@ -28,51 +32,52 @@ pub enum SlabSizes {
     V4_18,
 }
 
-const fn c(name: &'static str, size: u32, reclaimable: bool) -> CacheSpec {
+const fn c(name: &'static str, size: u32, reclaimable: bool, account: bool) -> CacheSpec {
     CacheSpec {
         name,
         size,
         reclaimable,
+        account,
     }
 }
 
 /// From the seed's `slabtop -s l` (OBJ SIZE × OBJ/SLAB = slab size).
 const V3_10: &[CacheSpec] = &[
-    c("sysfs_dir_cache", 112, false),
-    c("radix_tree_node", 584, true),
-    c("dentry", 192, true),
-    c("xfs_ili", 152, false),
-    c("xfs_inode", 1088, true),
-    c("blkdev_requests", 384, false),
-    c("cfq_queue", 232, false),
+    c("sysfs_dir_cache", 112, false, false),
+    c("radix_tree_node", 584, true, false),
+    c("dentry", 192, true, true),
+    c("xfs_ili", 152, false, false),
+    c("xfs_inode", 1088, true, true),
+    c("blkdev_requests", 384, false, false),
+    c("cfq_queue", 232, false, false),
 ];
 
 /// From the RHEL 8 (4.18) sosreport's /proc/slabinfo.
 const V4_18: &[CacheSpec] = &[
-    c("anon_vma", 88, false),
-    c("buffer_head", 104, true),
-    c("cred_jar", 192, false),
-    c("dentry", 208, true),
-    c("ext4_inode_cache", 1168, true),
-    c("files_cache", 704, false),
-    c("filp", 256, false),
-    c("inode_cache", 656, true),
-    c("kernfs_node_cache", 136, false),
-    c("mm_struct", 1152, false),
-    c("mnt_cache", 384, false),
-    c("net_namespace", 6592, false),
-    c("ovl_inode", 736, true),
-    c("pid", 64, false),
-    c("proc_inode_cache", 728, true),
-    c("radix_tree_node", 592, true),
-    c("shmem_inode_cache", 760, false),
-    c("sighand_cache", 2112, false),
-    c("signal_cache", 1088, false),
-    c("skbuff_head_cache", 256, false),
-    c("sock_inode_cache", 704, true),
-    c("task_struct", 7808, false),
-    c("vm_area_struct", 232, false),
-    c("xfs_inode", 1024, true),
+    c("anon_vma", 88, false, true),
+    c("buffer_head", 104, true, false),
+    c("cred_jar", 192, false, true),
+    c("dentry", 208, true, true),
+    c("ext4_inode_cache", 1168, true, true),
+    c("files_cache", 704, false, true),
+    c("filp", 256, false, true),
+    c("inode_cache", 656, true, true),
+    c("kernfs_node_cache", 136, false, false),
+    c("mm_struct", 1152, false, true),
+    c("mnt_cache", 384, false, true),
+    c("net_namespace", 6592, false, false),
+    c("ovl_inode", 736, true, true),
+    c("pid", 64, false, true),
+    c("proc_inode_cache", 728, true, true),
+    c("radix_tree_node", 592, true, false),
+    c("shmem_inode_cache", 760, false, true),
+    c("sighand_cache", 2112, false, true),
+    c("signal_cache", 1088, false, true),
+    c("skbuff_head_cache", 256, false, false),
+    c("sock_inode_cache", 704, true, true),
+    c("task_struct", 7808, false, true),
+    c("vm_area_struct", 232, false, true),
+    c("xfs_inode", 1024, true, true),
 ];
 
 /// Caches of the 4.18 table that do not exist on 3.10.

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod compaction;
+pub mod memcg_slab;
 pub mod memcontrol;
 pub mod migrate;
 pub mod mmzone;

@@ -498,48 +498,55 @@ impl Fenwick {
 /// Slab slots per group of [`InuseIndex`]: one group's counts fill two cache lines.
 const INDEX_GROUP: usize = 64;
 
-/// Objects in use per slab slot, to find the k-th live object: a Fenwick tree over groups of
+/// Counts per slot, to find the k-th counted item: a Fenwick tree over groups of
 /// [`INDEX_GROUP`] slots (small enough to stay in cache even for a cache of millions of
-/// objects), then a scan of the group's compact per-slot counts. A shrinker picks one object
-/// per call, so this lookup is the simulator's hottest loop.
+/// objects), then a scan of the group's compact per-slot counts. A cache's objects in use per
+/// slab (`u16`: a slab holds at most [`MAX_OBJS_PER_PAGE`]) are what a shrinker picks from, one
+/// object per call, so this lookup is the simulator's hottest loop; the per-memcg caches of a
+/// root use it too (`u32` counts per child cache).
 #[derive(Clone, Debug, Default)]
-struct InuseIndex {
-    counts: Vec<u16>,
+pub(crate) struct InuseIndex<T = u16> {
+    counts: Vec<T>,
     groups: Fenwick,
 }
 
-impl InuseIndex {
+impl<T: Copy + Default + Into<i64>> InuseIndex<T> {
     /// Adds an empty slot at the end, growing the group tree to the next power of two when
     /// needed (amortised O(1) per slot).
-    fn push(&mut self) {
-        self.counts.push(0);
+    pub(crate) fn push(&mut self) {
+        self.counts.push(T::default());
         let groups = self.counts.len().div_ceil(INDEX_GROUP);
         if groups > self.groups.0.len() {
             let mut values = vec![0; groups.next_power_of_two()];
             for (i, &c) in self.counts.iter().enumerate() {
-                values[i / INDEX_GROUP] += i64::from(c);
+                values[i / INDEX_GROUP] += c.into();
             }
             self.groups = Fenwick::build(values);
         }
     }
 
-    fn set(&mut self, slot: usize, inuse: u16) {
-        let delta = i64::from(inuse) - i64::from(self.counts[slot]);
-        self.counts[slot] = inuse;
+    pub(crate) fn set(&mut self, slot: usize, count: T) {
+        let delta = count.into() - self.counts[slot].into();
+        self.counts[slot] = count;
         self.groups.add(slot / INDEX_GROUP, delta);
     }
 
-    /// The slot holding the k-th (0-based) object in use; `k` must be below the total.
-    fn find(&self, k: u64) -> usize {
+    pub(crate) fn get(&self, slot: usize) -> T {
+        self.counts[slot]
+    }
+
+    /// The slot holding the k-th (0-based) counted item and k's rank within it; `k` must be
+    /// below the total.
+    pub(crate) fn find(&self, k: u64) -> (usize, u64) {
         let (group, mut rank) = self.groups.find(k as i64);
         let start = group * INDEX_GROUP;
         for (i, &c) in self.counts[start..].iter().enumerate() {
-            if rank < i64::from(c) {
-                return start + i;
+            if rank < c.into() {
+                return (start + i, rank as u64);
             }
-            rank -= i64::from(c);
+            rank -= c.into();
         }
-        self.counts.len() - 1
+        (self.counts.len() - 1, 0)
     }
 }
 
@@ -578,6 +585,8 @@ pub struct KmemCache {
     /// `s->memcg_params` of a root cache, when memcg kmem accounting gave it one
     /// (mm/memcontrol.c); freed by [`KmemCache::destroy`].
     pub memcg_params: Option<KmallocRef>,
+    /// A per-memcg cache whose memcg is gone ([`shrink_dead`](Self::shrink_dead)).
+    dead: bool,
 }
 
 impl KmemCache {
@@ -623,7 +632,14 @@ impl KmemCache {
             inuse_objects: 0,
             pages: 0,
             memcg_params: None,
+            dead: false,
         }
+    }
+
+    /// A memcg's copy of this root cache: same object size, flags and slab geometry, no slabs.
+    /// Models the cache `memcg_create_kmem_cache()` → `kmem_cache_create_memcg()` makes.
+    pub fn memcg_child(&self, name: &str) -> KmemCache {
+        Self::with_geometry(name, self.size, self.flags, self.rules, self.geometry)
     }
 
     /// Builds a cache as a /proc/slabinfo line describes it: `num_slabs` slabs of
@@ -1047,7 +1063,7 @@ impl KmemCache {
         if k >= self.inuse_objects {
             return None;
         }
-        let slot = self.inuse_index.find(k) as u32;
+        let slot = self.inuse_index.find(k).0 as u32;
         Some(ObjectRef {
             slot,
             generation: self.slabs[slot as usize].generation,
@@ -1070,6 +1086,14 @@ impl KmemCache {
         }
         self.set_inuse(obj.slot, s.inuse - 1);
         match s.loc {
+            // A dead cache keeps no CPU partials and no empty slabs.
+            Loc::Full | Loc::NodePartial if self.dead && s.inuse == 1 => {
+                if s.loc == Loc::NodePartial {
+                    self.node_remove(obj.slot);
+                }
+                self.discard_slab(obj.slot, pa);
+            }
+            Loc::Full if self.dead => self.node_push(obj.slot, true),
             Loc::Full => self.put_cpu_partial(obj.slot, true, pa),
             Loc::NodePartial if s.inuse == 1 && self.over_min_partial() => {
                 self.node_remove(obj.slot);
@@ -1097,6 +1121,17 @@ impl KmemCache {
             i = next;
         }
         before - self.pages
+    }
+
+    /// Shrinks the cache of a memcg that went away and marks it dead, so that from now on a
+    /// free that empties a slab discards it and a free into a full slab moves it to the node
+    /// list. Models 4.0+'s `__kmem_cache_shrink(s, deactivate = true)` (`min_partial` and
+    /// `cpu_partial` set to 0) from `memcg_deactivate_kmem_caches()`; 3.10 reaches the same
+    /// state more slowly, shrinking a dead cache again once a minute
+    /// (`kmem_cache_destroy_work_func()`). Returns the pages freed.
+    pub fn shrink_dead(&mut self, pa: &mut impl PageAllocator) -> u64 {
+        self.dead = true;
+        self.shrink(pa)
     }
 
     /// Models `kmem_cache_destroy()`: every slab goes back to the page allocator and
@@ -1534,21 +1569,21 @@ mod tests {
 
     #[test]
     fn inuse_index_finds_the_kth_object_across_groups() {
-        let mut index = InuseIndex::default();
+        let mut index = InuseIndex::<u16>::default();
         let counts: Vec<u16> = (0..3 * INDEX_GROUP as u16 + 5).map(|i| i % 3).collect();
         for (slot, &c) in counts.iter().enumerate() {
             index.push();
             index.set(slot, c);
         }
-        let expected: Vec<usize> = counts
+        let expected: Vec<(usize, u64)> = counts
             .iter()
             .enumerate()
-            .flat_map(|(slot, &c)| std::iter::repeat_n(slot, usize::from(c)))
+            .flat_map(|(slot, &c)| (0..u64::from(c)).map(move |rank| (slot, rank)))
             .collect();
-        let got: Vec<usize> = (0..expected.len() as u64).map(|k| index.find(k)).collect();
+        let got: Vec<(usize, u64)> = (0..expected.len() as u64).map(|k| index.find(k)).collect();
         assert_eq!(got, expected);
         index.set(1, 0);
-        assert_eq!(index.find(0), 2);
+        assert_eq!(index.find(0), (2, 0));
     }
 
     #[test]

@@ -918,7 +918,7 @@ pub fn drop_caches(
 
 /// The page allocator as a shrinker sees it: slab pages that become empty go back to the zone
 /// that spans them; a shrinker never allocates (an allocation is refused).
-struct FreeToNode<'a>(&'a mut Node);
+pub struct FreeToNode<'a>(pub &'a mut Node);
 
 impl crate::mm::slub::PageAllocator for FreeToNode<'_> {
     fn alloc_pages(

@@ -427,7 +427,7 @@ impl<'s> Run<'s> {
         let streams = Streams::new(s.seed);
         let specs = node_specs(s)?;
         let settings = settings(profile, &s.tunables, s.transparent_hugepage);
-        let (nodes, set_watermarks) = match &s.initial {
+        let (nodes, set_watermarks, failed_order) = match &s.initial {
             Initial::Capture(c) => {
                 let read;
                 let capture = match start {
@@ -446,11 +446,16 @@ impl<'s> Run<'s> {
                 let recompute = t.min_free_kbytes.is_some()
                     || t.watermark_scale_factor.is_some()
                     || t.lowmem_reserve_ratio.is_some();
-                (r.nodes, recompute)
+                (
+                    r.nodes,
+                    recompute,
+                    capture.failure.as_ref().map(|f| f.order),
+                )
             }
             _ => (
                 Node::build_all(&specs, profile, PcpConfig::Off).map_err(setup_err)?,
                 true,
+                None,
             ),
         };
         let sys = System::new(
@@ -467,6 +472,9 @@ impl<'s> Run<'s> {
         if let Initial::Capture(c) = &s.initial {
             sys.adopt_lru_pages();
             sys.preexisting_zombies(c.kmem_ids.unwrap_or(0));
+            if let Some(order) = failed_order {
+                sys.captured_failure(order);
+            }
         }
         let probe_masks = s
             .probes
@@ -616,7 +624,7 @@ impl<'s> Run<'s> {
             };
             for _ in 0..objects {
                 self.sys
-                    .alloc_object(id)
+                    .alloc_object(id, None)
                     .map_err(|e| fail(&format!("slab.{name}"), e))?;
             }
         }
@@ -788,6 +796,7 @@ impl<'s> Run<'s> {
             }
         }
         self.sys.follow_migrations();
+        self.sys.destroy_emptied_caches();
     }
 
     /// Schedules kswapd and kcompactd runs for the nodes whose daemons an allocation woke.
@@ -831,11 +840,15 @@ impl<'s> Run<'s> {
             nodes,
             mms,
             caches,
+            families,
             ..
         } = &mut self.sys;
-        with_shrinkers(&mut [caches], &mut self.background, |shrinkers, pick| {
-            kswapd_run(profile, &mut nodes[n], &mut mms[n], shrinkers, pick)
-        });
+        with_shrinkers(
+            &mut [caches],
+            families,
+            &mut self.background,
+            |shrinkers, pick| kswapd_run(profile, &mut nodes[n], &mut mms[n], shrinkers, pick),
+        );
     }
 
     fn start_pod(&mut self, daemon: bool, replay_name: Option<String>) {
@@ -959,12 +972,14 @@ impl<'s> Run<'s> {
         if let Err(e) = self.write_page_cache(p.page_cache.0 / 4096) {
             self.event(fail("page_cache", e));
         }
+        // The containers' processes allocate the pod's kernel objects.
+        let memcg = pod.memcgs.last().copied();
         for &(id, n, leaked) in &r.slab {
             // Objects of reclaimable caches stay cached after the pod (the shrinkers free
             // them); leaked ones are never freed.
             let keep = !self.sys.reclaimable(id);
             for k in 0..n {
-                match self.sys.alloc_object(id) {
+                match self.sys.alloc_object(id, memcg) {
                     Ok(o) if keep && k >= leaked => pod.objects.push(o),
                     Ok(_) => {}
                     Err(e) => {
@@ -976,7 +991,7 @@ impl<'s> Run<'s> {
         }
         for &(size, count) in &r.kmalloc {
             for _ in 0..count {
-                match self.sys.alloc_object(CacheId::Kmalloc(size)) {
+                match self.sys.alloc_object(CacheId::Kmalloc(size), memcg) {
                     Ok(o) => pod.objects.push(o),
                     Err(e) => {
                         self.event(fail("kmalloc", e));
@@ -1049,12 +1064,19 @@ impl<'s> Run<'s> {
         let mut done = Vec::new();
         if let Some(mode) = a.drop_caches {
             let System {
-                nodes, mms, caches, ..
+                nodes,
+                mms,
+                caches,
+                families,
+                ..
             } = &mut self.sys;
             for (node, mm) in nodes.iter_mut().zip(mms.iter_mut()) {
-                with_shrinkers(&mut [caches], &mut self.background, |shrinkers, pick| {
-                    drop_caches(node, mm, u32::from(mode), shrinkers, pick)
-                });
+                with_shrinkers(
+                    &mut [caches],
+                    families,
+                    &mut self.background,
+                    |shrinkers, pick| drop_caches(node, mm, u32::from(mode), shrinkers, pick),
+                );
             }
             done.push(format!("drop_caches {mode}"));
         }

@@ -16,7 +16,10 @@
 use crate::kernel::gfp::GfpFlags;
 use crate::kernel::profile::{KernelStack, Profile};
 use crate::mm::compaction::{compaction_suitable, CompactResult, Suitability};
-use crate::mm::memcontrol::{update_cache_params, MemcgId, MemcgKmem};
+use crate::mm::memcg_slab::{
+    ChildRef, DeadCaches, Family, FamilyShrinker, MemcgSlabRule, SYSFS_ENTRIES_PER_CACHE,
+};
+use crate::mm::memcontrol::{update_cache_params, MemcgId, MemcgKmem, MemcgState};
 use crate::mm::mmzone::{Node, OwnerKind, PageState, Pfn, ZoneType};
 use crate::mm::netns::{CacheCreateProbe, Conntrack, NetnsId};
 use crate::mm::page_alloc::alloc::{alloc_pages, free_pages, Allocation};
@@ -26,12 +29,13 @@ use crate::mm::page_alloc::slowpath::{
     alloc_pages_slowpath, ReclaimInput, SlowPathFailure, SlowPathRequest, Step,
 };
 use crate::mm::slub::{
-    self, AllocFailure, CacheFlags, Kmalloc, KmallocRef, KmemCache, ObjectRef, PageAllocator,
-    PageOwner, SlabError, SlabPageRequest, SlubTunables, KMALLOC_SIZES,
+    self, kmalloc_route, AllocFailure, CacheFlags, Kmalloc, KmallocRef, KmallocRoute, KmemCache,
+    ObjectRef, PageAllocator, PageOwner, SlabError, SlabPageRequest, SlubTunables, KMALLOC_SIZES,
 };
 use crate::mm::vmscan::{wakeup_kswapd, LruType, NodeMm, Shrinker, SlabShrinker};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
 
 /// A slab cache a workload names: one of the kernel's named caches, or `kmalloc-<size>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -45,6 +49,8 @@ pub enum CacheId {
 pub enum Object {
     Named(u16, ObjectRef),
     Kmalloc(KmallocRef),
+    /// An object of a memcg's copy of a root cache ([`crate::mm::memcg_slab`]).
+    Child(CacheId, ChildRef, ObjectRef),
 }
 
 /// A failed allocation: its order and the allocator's reason.
@@ -109,6 +115,10 @@ pub struct System {
     pub kmalloc: Kmalloc,
     /// The named root caches, in the order the workload first used them.
     pub caches: Vec<KmemCache>,
+    /// Whether each named cache is created with SLAB_ACCOUNT (4.5+).
+    account: Vec<bool>,
+    /// The per-memcg copies of each root cache (named or kmalloc), by root.
+    pub families: BTreeMap<CacheId, Family>,
     pub memcg: MemcgKmem,
     pub conntrack: Conntrack,
     pub masks: Masks,
@@ -132,12 +142,13 @@ const NO_HANDLE: u32 = u32::MAX;
 const GONE: Pfn = Pfn::MAX;
 
 /// A slab-layer page allocator over the system: the full slow path, with the shrinkers of the
-/// reclaimable caches not borrowed by the caller.
+/// reclaimable caches and families not borrowed by the caller.
 struct SlabPages<'a> {
     profile: &'static Profile,
     nodes: &'a mut [Node],
     mms: &'a mut [NodeMm],
     shrinkable: [&'a mut [KmemCache]; 2],
+    families: &'a mut BTreeMap<CacheId, Family>,
     pick: &'a mut ChaCha8Rng,
 }
 
@@ -154,6 +165,7 @@ impl PageAllocator for SlabPages<'_> {
             self.nodes,
             self.mms,
             &mut [&mut **a, &mut **b],
+            self.families,
             self.pick,
             order,
             mask,
@@ -172,14 +184,16 @@ impl PageAllocator for SlabPages<'_> {
 }
 
 /// One allocation as `__alloc_pages_nodemask()` makes it: the fast path, and on failure the
-/// slow path with the reclaimable caches of `groups` as shrinkers. A fast-path success that
-/// boosted a watermark wakes kswapd (`rmqueue()`'s ZONE_BOOSTED_WATERMARK check, 5.0+).
+/// slow path with the reclaimable caches of `groups` and `families` as shrinkers. A fast-path
+/// success that boosted a watermark wakes kswapd (`rmqueue()`'s ZONE_BOOSTED_WATERMARK check,
+/// 5.0+).
 #[allow(clippy::too_many_arguments)]
 fn allocate(
     profile: &'static Profile,
     nodes: &mut [Node],
     mms: &mut [NodeMm],
     groups: &mut [&mut [KmemCache]],
+    families: &mut BTreeMap<CacheId, Family>,
     pick: &mut ChaCha8Rng,
     order: u32,
     mask: u64,
@@ -197,7 +211,7 @@ fn allocate(
         owner,
         local_node: 0,
     };
-    let r = with_shrinkers(groups, pick, |shrinkers, pick| {
+    let r = with_shrinkers(groups, families, pick, |shrinkers, pick| {
         let mut input = ReclaimInput { shrinkers, pick };
         alloc_pages_slowpath(profile, nodes, mms, req, &mut input)
     });
@@ -208,9 +222,11 @@ fn allocate(
 }
 
 /// Calls `f` with the shrinkers of the reclaimable caches in `groups` (`SLAB_RECLAIM_ACCOUNT`
-/// caches register one) and a uniform object choice drawn from `rng`.
+/// caches register one) and of the reclaimable `families`, and a uniform object choice drawn
+/// from `rng`.
 pub fn with_shrinkers<R>(
     groups: &mut [&mut [KmemCache]],
+    families: &mut BTreeMap<CacheId, Family>,
     rng: &mut ChaCha8Rng,
     f: impl FnOnce(&mut [&mut dyn Shrinker], &mut dyn FnMut(u64) -> u64) -> R,
 ) -> R {
@@ -220,9 +236,15 @@ pub fn with_shrinkers<R>(
         .filter(|c| c.flags().reclaim_account)
         .map(|cache| SlabShrinker { cache })
         .collect();
+    let mut children: Vec<FamilyShrinker> = families
+        .values_mut()
+        .filter(|f| f.reclaimable())
+        .map(|family| FamilyShrinker { family })
+        .collect();
     let mut dyns: Vec<&mut dyn Shrinker> = shrinkers
         .iter_mut()
         .map(|s| s as &mut dyn Shrinker)
+        .chain(children.iter_mut().map(|s| s as &mut dyn Shrinker))
         .collect();
     let mut choose = |n: u64| rng.random_range(0..n.max(1));
     f(&mut dyns, &mut choose)
@@ -343,6 +365,8 @@ impl System {
             mms,
             kmalloc,
             caches: Vec::new(),
+            account: Vec::new(),
+            families: BTreeMap::new(),
             memcg: MemcgKmem::new(profile.memcg_rules(), kmem_accounting),
             conntrack: Conntrack::new(profile.conntrack, rules, slub, profile.gfp),
             masks,
@@ -411,6 +435,25 @@ impl System {
         }
     }
 
+    /// A capture whose dmesg holds a page-allocation failure of `order`: that request ran
+    /// direct compaction to the end and failed, so its preferred zone (the highest populated
+    /// zone of the first node a GFP_KERNEL request may use) deferred compaction at that order
+    /// (3.10: `__alloc_pages_direct_compact()` → `defer_compaction(preferred_zone, order)`;
+    /// 4.x+: `try_to_compact_pages()` defers a zone whose sync compaction failed). The report
+    /// shows one failure, so the deferral is one step.
+    pub fn captured_failure(&mut self, order: u32) {
+        let (Some(node), Some(mm)) = (self.nodes.first(), self.mms.first_mut()) else {
+            return;
+        };
+        let preferred = node
+            .zones
+            .iter()
+            .rposition(|z| z.managed > 0 && z.zone_type <= ZoneType::Normal);
+        if let Some(zi) = preferred {
+            mm.compact[zi].defer_compaction(order);
+        }
+    }
+
     /// The THP mode the watermarks were set for.
     pub fn thp(&self) -> Thp {
         self.settings.watermarks.thp
@@ -455,6 +498,7 @@ impl System {
         )
         .map_err(|e| e.to_string())?;
         self.caches.push(cache);
+        self.account.push(spec.account);
         Ok(CacheId::Named(self.caches.len() as u16 - 1))
     }
 
@@ -466,8 +510,13 @@ impl System {
         }
     }
 
-    /// Allocates one object (`kmem_cache_alloc()` / `kmalloc()` with GFP_KERNEL).
-    pub fn alloc_object(&mut self, id: CacheId) -> Result<Object, Failed> {
+    /// Allocates one object (`kmem_cache_alloc()` / `kmalloc()` with GFP_KERNEL) for a task of
+    /// `memcg` (None: a kernel thread, or outside any container): from the memcg's copy of the
+    /// cache when its allocations are accounted ([`crate::mm::memcg_slab`]), else from the root.
+    pub fn alloc_object(&mut self, id: CacheId, memcg: Option<MemcgId>) -> Result<Object, Failed> {
+        if let Some((root, child)) = memcg.and_then(|m| self.memcg_cache(id, m)) {
+            return self.alloc_child(root, child);
+        }
         let gfp = self.kernel_gfp;
         let System {
             profile,
@@ -475,6 +524,7 @@ impl System {
             mms,
             kmalloc,
             caches,
+            families,
             pick,
             ..
         } = self;
@@ -487,6 +537,7 @@ impl System {
                     nodes,
                     mms,
                     shrinkable: [before, after],
+                    families,
                     pick,
                 };
                 cache
@@ -499,6 +550,7 @@ impl System {
                     nodes,
                     mms,
                     shrinkable: [caches.as_mut_slice(), &mut []],
+                    families,
                     pick,
                 };
                 kmalloc
@@ -509,6 +561,132 @@ impl System {
         r.map_err(slab_failure)
     }
 
+    /// The root (named, or the kmalloc cache serving the size) and `memcg`'s copy of it, for an
+    /// allocation of `id` by a task of `memcg`. Models `memcg_kmem_get_cache()`: nothing when
+    /// the kernel does not account this cache ([`MemcgSlabRule`]) or the memcg has no kmem
+    /// accounting active; the first allocation that finds no copy is served by the root cache
+    /// while the copy is made (`memcg_create_cache_enqueue()` → `memcg_create_kmem_cache()`,
+    /// with its sysfs directory); a copy that cannot be made leaves the root cache serving.
+    fn memcg_cache(&mut self, id: CacheId, m: MemcgId) -> Option<(CacheId, ChildRef)> {
+        let (root, accounted, sysfs) = match (self.profile.memcg_slab, id) {
+            (MemcgSlabRule::Shared, _) => return None,
+            (MemcgSlabRule::AllCaches { sysfs, .. }, CacheId::Named(_)) => (id, true, sysfs),
+            (MemcgSlabRule::AccountedCaches { sysfs, .. }, CacheId::Named(i)) => {
+                (id, self.account[i as usize], sysfs)
+            }
+            (MemcgSlabRule::AllCaches { sysfs, .. }, CacheId::Kmalloc(size)) => {
+                match kmalloc_route(u64::from(size)) {
+                    KmallocRoute::Cache { object_size } => {
+                        (CacheId::Kmalloc(object_size), true, sysfs)
+                    }
+                    KmallocRoute::Large { .. } => return None,
+                }
+            }
+            (MemcgSlabRule::AccountedCaches { .. }, CacheId::Kmalloc(_)) => return None,
+        };
+        if !accounted || self.memcg.state(m) != Some(MemcgState::Online) {
+            return None;
+        }
+        self.memcg.kmem_id(m)?;
+        if let Some(child) = self.families.get(&root).and_then(|f| f.child_of(m)) {
+            return Some((root, child));
+        }
+        let sysfs = self.cache_id(sysfs).ok()?;
+        let mut entries = Vec::with_capacity(SYSFS_ENTRIES_PER_CACHE as usize);
+        for _ in 0..SYSFS_ENTRIES_PER_CACHE {
+            match self.alloc_object(sysfs, None) {
+                Ok(Object::Named(_, o)) => entries.push(o),
+                _ => {
+                    self.free_sysfs(sysfs, entries);
+                    return None;
+                }
+            }
+        }
+        let (cache, reclaimable) = match root {
+            CacheId::Named(i) => {
+                let c = &self.caches[i as usize];
+                (c.memcg_child(c.name()), c.flags().reclaim_account)
+            }
+            CacheId::Kmalloc(size) => {
+                let i = KMALLOC_SIZES.iter().position(|&s| s == size)?;
+                let c = &self.kmalloc.caches()[i];
+                (c.memcg_child(c.name()), false)
+            }
+        };
+        self.memcg.charge_kmem(m, 1).ok()?;
+        self.families
+            .entry(root)
+            .or_insert_with(|| Family::new(reclaimable))
+            .insert(cache, m, entries);
+        None
+    }
+
+    /// Allocates from a memcg's copy of `root`; the other families' shrinkers stay available.
+    fn alloc_child(&mut self, root: CacheId, child: ChildRef) -> Result<Object, Failed> {
+        let gfp = self.kernel_gfp;
+        // Borrowed out of the map (an empty family in its place) so the others can shrink.
+        let mut family = std::mem::take(self.families.get_mut(&root).expect("the child's family"));
+        let System {
+            profile,
+            nodes,
+            mms,
+            caches,
+            families,
+            pick,
+            ..
+        } = self;
+        let mut pa = SlabPages {
+            profile,
+            nodes,
+            mms,
+            shrinkable: [caches.as_mut_slice(), &mut []],
+            families,
+            pick,
+        };
+        let r = family.alloc(child, gfp, &mut pa);
+        if let Some(slot) = self.families.get_mut(&root) {
+            *slot = family;
+        }
+        r.map(|o| Object::Child(root, child, o))
+            .map_err(slab_failure)
+    }
+
+    /// Frees the sysfs entries of a child cache (objects of the root cache `sysfs`).
+    fn free_sysfs(&mut self, sysfs: CacheId, entries: Vec<ObjectRef>) {
+        if let CacheId::Named(i) = sysfs {
+            for o in entries {
+                self.free_object(Object::Named(i, o));
+            }
+        }
+    }
+
+    /// Destroys the dead child caches that lost their last slab (`kmem_cache_destroy()` from
+    /// `kmem_cache_destroy_work_func()`, work that `memcg_release_pages()` queues): their sysfs
+    /// entries are freed and their memcg loses the reference, so a zombie whose last cache went
+    /// is freed. The run calls it after each event, as the workqueue would run soon after.
+    pub fn destroy_emptied_caches(&mut self) {
+        let mut destroyed = Vec::new();
+        for family in self.families.values_mut() {
+            destroyed.append(&mut family.take_destroyed());
+        }
+        if destroyed.is_empty() {
+            return;
+        }
+        let Some(sysfs) = (match self.profile.memcg_slab {
+            MemcgSlabRule::AllCaches { sysfs, .. }
+            | MemcgSlabRule::AccountedCaches { sysfs, .. } => {
+                self.caches.iter().position(|c| c.name() == sysfs)
+            }
+            MemcgSlabRule::Shared => None,
+        }) else {
+            return;
+        };
+        for child in destroyed {
+            self.free_sysfs(CacheId::Named(sysfs as u16), child.sysfs);
+            let _ = self.memcg.uncharge_kmem(child.memcg, 1);
+        }
+    }
+
     /// Frees an object. An object a shrinker already freed (its slab gone) is ignored.
     pub fn free_object(&mut self, obj: Object) {
         let System {
@@ -517,19 +695,26 @@ impl System {
             mms,
             kmalloc,
             caches,
+            families,
             pick,
             ..
         } = self;
+        let mut none = BTreeMap::new();
         let mut pa = SlabPages {
             profile,
             nodes,
             mms,
             shrinkable: [&mut [], &mut []],
+            families: &mut none,
             pick,
         };
         let _ = match obj {
             Object::Named(i, o) => caches[i as usize].free_object(o, &mut pa),
             Object::Kmalloc(r) => kmalloc.kfree(r, &mut pa),
+            Object::Child(root, child, o) => match families.get_mut(&root) {
+                Some(f) => f.free(child, o, &mut pa),
+                None => Ok(()),
+            },
         };
     }
 
@@ -540,6 +725,7 @@ impl System {
             nodes,
             mms,
             caches,
+            families,
             pick,
             ..
         } = self;
@@ -548,6 +734,7 @@ impl System {
             nodes,
             mms,
             &mut [caches.as_mut_slice()],
+            families,
             pick,
             order,
             mask,
@@ -762,12 +949,14 @@ impl System {
         } = self;
         let m = memcg.create();
         let mut grew = None;
+        let mut none = BTreeMap::new();
         let r = memcg.activate_kmem(m, |growth| {
             let mut pa = SlabPages {
                 profile,
                 nodes,
                 mms,
                 shrinkable: [&mut [], &mut []],
+                families: &mut none,
                 pick,
             };
             let mut result = Ok(());
@@ -787,11 +976,39 @@ impl System {
         (m, grew)
     }
 
-    /// Removes a memcg (rmdir); `zombie` keeps one kmem page charged so that it lingers (the
-    /// scenario's leak rate: a dentry or page-cache charge that outlives the pod).
+    /// Removes a memcg (rmdir): its child caches are shrunk and marked dead
+    /// ([`Family::kill`]) and it lingers as a zombie while any of them has slabs; `zombie`
+    /// keeps one more kmem page charged so that it lingers anyway (the scenario's leak rate: a
+    /// page-cache charge that outlives the pod).
     pub fn stop_memcg(&mut self, m: MemcgId, zombie: bool) {
         if zombie {
             let _ = self.memcg.charge_kmem(m, 1);
+        }
+        let System {
+            profile,
+            nodes,
+            mms,
+            families,
+            pick,
+            ..
+        } = self;
+        let mut none = BTreeMap::new();
+        let mut pa = SlabPages {
+            profile,
+            nodes,
+            mms,
+            shrinkable: [&mut [], &mut []],
+            families: &mut none,
+            pick,
+        };
+        let dead = match profile.memcg_slab {
+            MemcgSlabRule::AllCaches { dead, .. } | MemcgSlabRule::AccountedCaches { dead, .. } => {
+                dead
+            }
+            MemcgSlabRule::Shared => DeadCaches::DiscardEmpty,
+        };
+        for family in families.values_mut() {
+            family.kill(m, dead, &mut pa);
         }
         let _ = self.memcg.remove(m);
     }
@@ -807,6 +1024,7 @@ impl System {
             caches,
             memcg,
             conntrack,
+            families,
             pick,
             ..
         } = self;
@@ -815,6 +1033,7 @@ impl System {
             nodes,
             mms,
             shrinkable: [caches.as_mut_slice(), &mut []],
+            families,
             pick,
         };
         conntrack
@@ -833,11 +1052,13 @@ impl System {
             pick,
             ..
         } = self;
+        let mut none = BTreeMap::new();
         let mut pa = SlabPages {
             profile,
             nodes,
             mms,
             shrinkable: [&mut [], &mut []],
+            families: &mut none,
             pick,
         };
         let _ = conntrack.cleanup_net(netns, kmalloc, &mut pa);
@@ -856,6 +1077,13 @@ impl System {
             }
         }
         u += self.conntrack.caches().map(|(_, c)| c.pages()).sum::<u64>();
+        for f in self.families.values() {
+            if f.reclaimable() {
+                r += f.pages();
+            } else {
+                u += f.pages();
+            }
+        }
         (r, u)
     }
 
@@ -864,13 +1092,38 @@ impl System {
         self.mms.iter().flat_map(|m| &m.lru).map(|l| l.len(t)).sum()
     }
 
-    /// /proc/slabinfo of every cache the system has: kmalloc, named and conntrack caches.
+    /// /proc/slabinfo of every cache the system has: kmalloc, named and conntrack caches, each
+    /// root with its memcg copies added in, as `memcg_accumulate_slabinfo()` prints them.
     pub fn slabinfo(&self) -> Vec<crate::capture::SlabCache> {
-        let mut v: Vec<_> = self
+        let roots = self
             .caches
             .iter()
-            .chain(self.kmalloc.caches())
-            .map(KmemCache::slabinfo)
+            .enumerate()
+            .map(|(i, c)| (CacheId::Named(i as u16), c))
+            .chain(
+                self.kmalloc
+                    .caches()
+                    .iter()
+                    .zip(KMALLOC_SIZES)
+                    .map(|(c, size)| (CacheId::Kmalloc(size), c)),
+            );
+        let mut v: Vec<_> = roots
+            .map(|(id, root)| {
+                let mut line = root.slabinfo();
+                for child in self
+                    .families
+                    .get(&id)
+                    .into_iter()
+                    .flat_map(Family::children)
+                {
+                    let c = child.cache.slabinfo();
+                    line.active_objs += c.active_objs;
+                    line.num_objs += c.num_objs;
+                    line.active_slabs += c.active_slabs;
+                    line.num_slabs += c.num_slabs;
+                }
+                line
+            })
             .collect();
         v.extend(self.conntrack.caches().map(|(_, c)| c.slabinfo()));
         v
