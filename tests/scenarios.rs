@@ -129,7 +129,11 @@ fn seed_rhel7_node_starts_failing_at_order_6_once_its_zombies_grow_the_array() {
     let r = run("seed-rhel7-node", &[]);
     // Seed 1: one order-4 creation fails on day 2.04, after compaction.
     let f = &r.summary["first_failure"];
-    assert_eq!((f["order"].as_u64(), f["pod"].as_u64()), (Some(4), Some(3020)), "{f}");
+    assert_eq!(
+        (f["order"].as_u64(), f["pod"].as_u64()),
+        (Some(4), Some(3020)),
+        "{f}"
+    );
     assert_eq!(f["reason"], "compaction_failed", "{f}");
     // The zombies of the dead per-memcg caches take the array to order 6 (12 287 kmem ids);
     // the orders climb with the ids.
@@ -145,7 +149,10 @@ fn seed_rhel7_node_starts_failing_at_order_6_once_its_zombies_grow_the_array() {
         .map(|e| e["time_s"].as_f64().unwrap())
         .collect();
     let first = order6_failures[0] / 86_400.0;
-    assert!((10.1..10.2).contains(&first), "first order-6 failure on day {first}");
+    assert!(
+        (10.1..10.2).contains(&first),
+        "first order-6 failure on day {first}"
+    );
     assert_eq!(order6_failures.len(), 409);
     assert_eq!(r.summary["pod_start_failures"], 410);
     // The seed's slab signature: sparse reclaimable caches (dentries 30 % used on the seed's
