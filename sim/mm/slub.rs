@@ -365,6 +365,9 @@ pub enum AllocFailure {
     CompactionSkippedFragindex,
     #[error("compaction failed")]
     CompactionFailed,
+    /// Direct compaction did not run: earlier failures deferred it (`compaction_deferred()`).
+    #[error("compaction deferred")]
+    CompactionDeferred,
     #[error("reclaim made no progress")]
     ReclaimNoProgress,
     #[error("out of memory")]

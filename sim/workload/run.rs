@@ -14,8 +14,10 @@
 //! memcg is removed. A started pod then allocates its kernel stacks, page tables, anon memory,
 //! page cache and slab objects. At exit it frees its anon memory, kernel pages and unreclaimable
 //! slab objects; objects of reclaimable caches (dentries, inodes) and its page cache stay
-//! cached until reclaim frees them, as the kernel keeps them; its memcg is removed and lingers
-//! as a zombie with the scenario's leak probability.
+//! cached until reclaim frees them, as the kernel keeps them; its memcgs are removed, then its
+//! network namespace is cleaned up with its kmalloc objects. A memcg lingers as a zombie while
+//! its slab caches hold slabs ([`crate::mm::memcg_slab`]), or with the scenario's leak
+//! probability.
 //!
 //! [`simulate`] does no I/O beyond reading the files the scenario names (through the scenario
 //! layer); the report layer writes the outputs.
@@ -1032,15 +1034,29 @@ impl<'s> Run<'s> {
         self.sys.free_anon(&pod.anon);
         self.sys.free_kernel(OwnerKind::KernelStack, &pod.stacks);
         self.sys.free_kernel(OwnerKind::PageTable, &pod.page_tables);
-        for o in pod.objects {
+        // The processes' objects go as they exit. The kmalloc objects stand for the network
+        // namespace's (sysctl tables, proc entries, device and socket data): `cleanup_net()`
+        // frees them from a workqueue after kubelet has removed the pod's cgroups, so into
+        // per-memcg caches that 3.10 has already shrunk for the last time.
+        let (netns_objects, process_objects): (Vec<Object>, Vec<Object>) =
+            pod.objects.into_iter().partition(|o| {
+                matches!(
+                    o,
+                    Object::Kmalloc(_) | Object::Child(CacheId::Kmalloc(_), ..)
+                )
+            });
+        for o in process_objects {
             self.sys.free_object(o);
-        }
-        if let Some(n) = pod.netns {
-            self.sys.cleanup_net(n);
         }
         for m in pod.memcgs {
             let zombie = self.leaks.random::<f64>() < self.s.workload.leaks.zombie_memcg;
             self.sys.stop_memcg(m, zombie);
+        }
+        for o in netns_objects {
+            self.sys.free_object(o);
+        }
+        if let Some(n) = pod.netns {
+            self.sys.cleanup_net(n);
         }
         self.event(EventKind::PodExit { pod: pod.number });
     }

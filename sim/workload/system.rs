@@ -67,6 +67,7 @@ pub fn reason_name(r: AllocFailure) -> &'static str {
         AllocFailure::NoBlockOfOrder => "no_block_of_order",
         AllocFailure::CompactionSkippedFragindex => "compaction_skipped_fragindex",
         AllocFailure::CompactionFailed => "compaction_failed",
+        AllocFailure::CompactionDeferred => "compaction_deferred",
         AllocFailure::ReclaimNoProgress => "reclaim_no_progress",
         AllocFailure::OutOfMemory => "out_of_memory",
     }
@@ -265,10 +266,12 @@ fn wake_kswapd_for(
     }
 }
 
-/// The reason a slow-path failure reports, from the steps it took: a compaction that ran and
-/// failed or was deferred; compaction skipped because the fragmentation index blamed a lack of
-/// memory (`compaction_suitable()` → COMPACT_NOT_SUITABLE_ZONE); reclaim that freed nothing;
-/// otherwise the first walk's refusals (below the min watermark, or no block of the order).
+/// The reason a slow-path failure reports, from the steps it took: a compaction that ran in
+/// some zone and failed or was deferred there; compaction that did not run at all because
+/// earlier failures deferred it (3.10's check of the preferred zone); compaction skipped
+/// because the fragmentation index blamed a lack of memory (`compaction_suitable()` →
+/// COMPACT_NOT_SUITABLE_ZONE); reclaim that freed nothing; otherwise the first walk's refusals
+/// (below the min watermark, or no block of the order).
 fn failure_reason(
     profile: &Profile,
     nodes: &[Node],
@@ -294,6 +297,18 @@ fn failure_reason(
     };
     if compactions.iter().any(ran) {
         return AllocFailure::CompactionFailed;
+    }
+    let deferred = f.steps.iter().any(|s| {
+        matches!(
+            s,
+            Step::Compaction {
+                result: CompactResult::Deferred,
+                ..
+            }
+        )
+    });
+    if deferred {
+        return AllocFailure::CompactionDeferred;
     }
     let order = f.first.order;
     let fragindex_skip = nodes.iter().zip(mms).any(|(node, mm)| {
