@@ -425,6 +425,7 @@ pub struct ObjectRef {
 
 /// Where a slab is (the state SLUB encodes in `page->frozen`, list membership and `c->page`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 enum Loc {
     /// `c->page`: the CPU slab.
     Cpu,
@@ -440,14 +441,14 @@ enum Loc {
 
 const NIL: u32 = u32::MAX;
 
-/// One slab: a compact record per slab, no per-object state.
+/// One slab: a compact record per slab, no per-object state. Its in-use count and list state
+/// are in the cache's [`SlotIndex`], so a free that leaves the slab on its list does not touch
+/// the record.
 #[derive(Clone, Copy, Debug)]
 struct Slab {
     pfn: u32,
     order: u8,
-    loc: Loc,
     objects: u16,
-    inuse: u16,
     generation: u32,
     /// Node partial list links.
     prev: u32,
@@ -495,24 +496,28 @@ impl Fenwick {
     }
 }
 
-/// Slab slots per group of [`InuseIndex`]: one group's counts fill two cache lines.
+/// Slab slots per group of [`SlotIndex`]: one group's counts fill two cache lines.
 const INDEX_GROUP: usize = 64;
 
-/// Objects in use per slab slot, to find the k-th live object: a Fenwick tree over groups of
-/// [`INDEX_GROUP`] slots (small enough to stay in cache even for a cache of millions of
-/// objects), then a scan of the group's compact per-slot counts. A shrinker picks one object
-/// per call, so this lookup is the simulator's hottest loop.
+/// The per-slot state of a cache's slabs, in compact arrays: the objects in use (`page->inuse`)
+/// and where the slab is ([`Loc`]). The k-th live object is found with a Fenwick tree over
+/// groups of [`INDEX_GROUP`] slots (small enough to stay in cache even for a cache of millions
+/// of objects), then a scan of the group's counts. A shrinker picks one object per call, so
+/// this lookup is the simulator's hottest loop; with the list state here too, a free that
+/// leaves its slab where it is touches a few bytes per slot instead of the slab's record.
 #[derive(Clone, Debug, Default)]
-struct InuseIndex {
+struct SlotIndex {
     counts: Vec<u16>,
+    locs: Vec<Loc>,
     groups: Fenwick,
 }
 
-impl InuseIndex {
-    /// Adds an empty slot at the end, growing the group tree to the next power of two when
-    /// needed (amortised O(1) per slot).
-    fn push(&mut self) {
+impl SlotIndex {
+    /// Adds an empty slot at `loc` at the end, growing the group tree to the next power of two
+    /// when needed (amortised O(1) per slot).
+    fn push(&mut self, loc: Loc) {
         self.counts.push(0);
+        self.locs.push(loc);
         let groups = self.counts.len().div_ceil(INDEX_GROUP);
         if groups > self.groups.0.len() {
             let mut values = vec![0; groups.next_power_of_two()];
@@ -564,7 +569,7 @@ pub struct KmemCache {
     rules: SlabRules,
     slabs: Vec<Slab>,
     free_slots: Vec<u32>,
-    inuse_index: InuseIndex,
+    index: SlotIndex,
     cpu_slab: u32,
     /// `c->partial`, head last, each with the `pobjects` recorded when it was pushed.
     cpu_partial_list: Vec<(u32, u32)>,
@@ -612,7 +617,7 @@ impl KmemCache {
             rules,
             slabs: Vec::new(),
             free_slots: Vec::new(),
-            inuse_index: InuseIndex::default(),
+            index: SlotIndex::default(),
             cpu_slab: NIL,
             cpu_partial_list: Vec::new(),
             node_head: NIL,
@@ -695,7 +700,7 @@ impl KmemCache {
             let slot = cache.insert_slab(pfn, order, per as u16);
             cache.set_inuse(slot, inuse);
             if inuse == per as u16 {
-                cache.slabs[slot as usize].loc = Loc::Full;
+                cache.index.locs[slot as usize] = Loc::Full;
             } else {
                 cache.node_push(slot, false);
             }
@@ -742,22 +747,42 @@ impl KmemCache {
     }
     /// Slabs that hold no live object (kept as CPU slab or under `min_partial`).
     pub fn empty_slabs(&self) -> u64 {
-        self.live_slabs().filter(|s| s.inuse == 0).count() as u64
+        self.live_slabs().filter(|&(_, inuse)| inuse == 0).count() as u64
     }
     /// Slabs with at least one live object: their pages are pinned.
     pub fn pinned_slabs(&self) -> u64 {
-        self.live_slabs().filter(|s| s.inuse > 0).count() as u64
+        self.live_slabs().filter(|&(_, inuse)| inuse > 0).count() as u64
     }
     /// Pages of slabs with at least one live object.
     pub fn pinned_pages(&self) -> u64 {
         self.live_slabs()
-            .filter(|s| s.inuse > 0)
-            .map(|s| 1u64 << s.order)
+            .filter(|&(_, inuse)| inuse > 0)
+            .map(|(s, _)| 1u64 << s.order)
             .sum()
     }
 
-    fn live_slabs(&self) -> impl Iterator<Item = &Slab> {
-        self.slabs.iter().filter(|s| s.loc != Loc::Free)
+    /// The slabs in use, each with its objects in use.
+    fn live_slabs(&self) -> impl Iterator<Item = (&Slab, u16)> {
+        self.slabs
+            .iter()
+            .zip(&self.index.locs)
+            .zip(&self.index.counts)
+            .filter(|((_, &loc), _)| loc != Loc::Free)
+            .map(|((s, _), &inuse)| (s, inuse))
+    }
+
+    /// Objects in use in the slab at `slot` (`page->inuse`).
+    fn inuse(&self, slot: u32) -> u16 {
+        self.index.counts[slot as usize]
+    }
+
+    /// Where the slab at `slot` is.
+    fn loc(&self, slot: u32) -> Loc {
+        self.index.locs[slot as usize]
+    }
+
+    fn set_loc(&mut self, slot: u32, loc: Loc) {
+        self.index.locs[slot as usize] = loc;
     }
 
     /// The /proc/slabinfo line SLUB prints for this cache. Models `get_slabinfo()` +
@@ -769,7 +794,7 @@ impl KmemCache {
         let mut i = self.node_head;
         while i != NIL {
             let s = &self.slabs[i as usize];
-            node_free += u64::from(s.objects - s.inuse);
+            node_free += u64::from(s.objects - self.inuse(i));
             i = s.next;
         }
         SlabCache {
@@ -846,22 +871,22 @@ impl KmemCache {
         let slab = Slab {
             pfn,
             order: order as u8,
-            loc: Loc::Full,
             objects,
-            inuse: 0,
             generation: 0,
             prev: NIL,
             next: NIL,
         };
+        // A reused slot's in-use count is already 0 (`discard_slab()`).
         let slot = match self.free_slots.pop() {
             Some(slot) => {
                 let generation = self.slabs[slot as usize].generation.wrapping_add(1);
                 self.slabs[slot as usize] = Slab { generation, ..slab };
+                self.set_loc(slot, Loc::Full);
                 slot
             }
             None => {
                 self.slabs.push(slab);
-                self.inuse_index.push();
+                self.index.push(Loc::Full);
                 (self.slabs.len() - 1) as u32
             }
         };
@@ -872,18 +897,16 @@ impl KmemCache {
     }
 
     fn set_inuse(&mut self, slot: u32, inuse: u16) {
-        let s = &mut self.slabs[slot as usize];
-        self.inuse_objects = self.inuse_objects + u64::from(inuse) - u64::from(s.inuse);
-        s.inuse = inuse;
-        self.inuse_index.set(slot as usize, inuse);
+        self.inuse_objects = self.inuse_objects + u64::from(inuse) - u64::from(self.inuse(slot));
+        self.index.set(slot as usize, inuse);
     }
 
     /// Models `discard_slab()` → `__free_slab()`: the slab's pages go back to the page allocator.
     fn discard_slab(&mut self, slot: u32, pa: &mut impl PageAllocator) {
         self.set_inuse(slot, 0);
-        let s = &mut self.slabs[slot as usize];
+        self.set_loc(slot, Loc::Free);
+        let s = &self.slabs[slot as usize];
         pa.free_pages(s.pfn, u32::from(s.order));
-        s.loc = Loc::Free;
         self.nr_slabs -= 1;
         self.total_objects -= u64::from(s.objects);
         self.pages -= 1 << s.order;
@@ -893,8 +916,8 @@ impl KmemCache {
     /// Models `add_partial()`: head or tail of the node partial list.
     fn node_push(&mut self, slot: u32, tail: bool) {
         let (head, tail_slot) = (self.node_head, self.node_tail);
+        self.set_loc(slot, Loc::NodePartial);
         let s = &mut self.slabs[slot as usize];
-        s.loc = Loc::NodePartial;
         if head == NIL {
             s.prev = NIL;
             s.next = NIL;
@@ -947,9 +970,8 @@ impl KmemCache {
             self.unfreeze_partials(pa);
             pobjects = 0;
         }
-        let s = &mut self.slabs[slot as usize];
-        s.loc = Loc::CpuPartial;
-        pobjects += u32::from(s.objects - s.inuse);
+        self.set_loc(slot, Loc::CpuPartial);
+        pobjects += u32::from(self.slabs[slot as usize].objects - self.inuse(slot));
         self.cpu_partial_list.push((slot, pobjects));
     }
 
@@ -958,7 +980,7 @@ impl KmemCache {
     fn unfreeze_partials(&mut self, pa: &mut impl PageAllocator) {
         let list = std::mem::take(&mut self.cpu_partial_list);
         for &(slot, _) in list.iter().rev() {
-            if self.slabs[slot as usize].inuse == 0 && self.over_min_partial() {
+            if self.inuse(slot) == 0 && self.over_min_partial() {
                 self.discard_slab(slot, pa);
             } else {
                 self.node_push(slot, true);
@@ -973,13 +995,13 @@ impl KmemCache {
         if slot == NIL {
             return;
         }
-        let s = self.slabs[slot as usize];
-        if s.inuse == 0 && self.over_min_partial() {
+        let inuse = self.inuse(slot);
+        if inuse == 0 && self.over_min_partial() {
             self.discard_slab(slot, pa);
-        } else if s.inuse < s.objects {
+        } else if inuse < self.slabs[slot as usize].objects {
             self.node_push(slot, false);
         } else {
-            self.slabs[slot as usize].loc = Loc::Full;
+            self.set_loc(slot, Loc::Full);
         }
     }
 
@@ -990,10 +1012,9 @@ impl KmemCache {
         while self.node_head != NIL {
             let slot = self.node_head;
             self.node_remove(slot);
-            let s = &mut self.slabs[slot as usize];
-            available += u32::from(s.objects - s.inuse);
+            available += u32::from(self.slabs[slot as usize].objects - self.inuse(slot));
             if self.cpu_slab == NIL {
-                s.loc = Loc::Cpu;
+                self.set_loc(slot, Loc::Cpu);
                 self.cpu_slab = slot;
             } else {
                 self.put_cpu_partial(slot, false, pa);
@@ -1015,24 +1036,21 @@ impl KmemCache {
         pa: &mut impl PageAllocator,
     ) -> Result<ObjectRef, SlabError> {
         let has_free = |c: &Self| {
-            c.cpu_slab != NIL && {
-                let s = &c.slabs[c.cpu_slab as usize];
-                s.inuse < s.objects
-            }
+            c.cpu_slab != NIL && c.inuse(c.cpu_slab) < c.slabs[c.cpu_slab as usize].objects
         };
         if !has_free(self) {
             self.deactivate_cpu_slab(pa);
             if let Some((slot, _)) = self.cpu_partial_list.pop() {
-                self.slabs[slot as usize].loc = Loc::Cpu;
+                self.set_loc(slot, Loc::Cpu);
                 self.cpu_slab = slot;
             } else if !self.get_partial_node(pa) {
                 let slot = self.allocate_slab(gfp, pa)?;
-                self.slabs[slot as usize].loc = Loc::Cpu;
+                self.set_loc(slot, Loc::Cpu);
                 self.cpu_slab = slot;
             }
         }
         let slot = self.cpu_slab;
-        let inuse = self.slabs[slot as usize].inuse + 1;
+        let inuse = self.inuse(slot) + 1;
         self.set_inuse(slot, inuse);
         Ok(ObjectRef {
             slot,
@@ -1047,7 +1065,7 @@ impl KmemCache {
         if k >= self.inuse_objects {
             return None;
         }
-        let slot = self.inuse_index.find(k) as u32;
+        let slot = self.index.find(k) as u32;
         Some(ObjectRef {
             slot,
             generation: self.slabs[slot as usize].generation,
@@ -1064,20 +1082,45 @@ impl KmemCache {
         pa: &mut impl PageAllocator,
     ) -> Result<(), SlabError> {
         let stale = || SlabError::StaleObject(self.name.clone());
-        let s = *self.slabs.get(obj.slot as usize).ok_or_else(stale)?;
-        if s.generation != obj.generation || s.loc == Loc::Free || s.inuse == 0 {
+        let s = self.slabs.get(obj.slot as usize).ok_or_else(stale)?;
+        if s.generation != obj.generation
+            || self.loc(obj.slot) == Loc::Free
+            || self.inuse(obj.slot) == 0
+        {
             return Err(stale());
         }
-        self.set_inuse(obj.slot, s.inuse - 1);
-        match s.loc {
-            Loc::Full => self.put_cpu_partial(obj.slot, true, pa),
-            Loc::NodePartial if s.inuse == 1 && self.over_min_partial() => {
-                self.node_remove(obj.slot);
-                self.discard_slab(obj.slot, pa);
+        self.free_in_slab(obj.slot, pa);
+        Ok(())
+    }
+
+    /// Frees the `k`-th live object (0-based, in slab-slot order), as [`free_object`] of
+    /// [`nth_object`]`(k)` does, without reading the slab's record unless the slab changes
+    /// list: the shrinker's path. Returns false if `k` is out of range.
+    ///
+    /// [`free_object`]: Self::free_object
+    /// [`nth_object`]: Self::nth_object
+    pub fn free_nth_object(&mut self, k: u64, pa: &mut impl PageAllocator) -> bool {
+        if k >= self.inuse_objects {
+            return false;
+        }
+        let slot = self.index.find(k) as u32;
+        self.free_in_slab(slot, pa);
+        true
+    }
+
+    /// The `__slab_free()` part of [`free_object`](Self::free_object), for a live object of
+    /// the slab at `slot`.
+    fn free_in_slab(&mut self, slot: u32, pa: &mut impl PageAllocator) {
+        let inuse = self.inuse(slot);
+        self.set_inuse(slot, inuse - 1);
+        match self.loc(slot) {
+            Loc::Full => self.put_cpu_partial(slot, true, pa),
+            Loc::NodePartial if inuse == 1 && self.over_min_partial() => {
+                self.node_remove(slot);
+                self.discard_slab(slot, pa);
             }
             _ => {}
         }
-        Ok(())
     }
 
     /// Models `kmem_cache_shrink()` → `__kmem_cache_shrink()`: flush the CPU slab and CPU
@@ -1090,7 +1133,7 @@ impl KmemCache {
         let mut i = self.node_head;
         while i != NIL {
             let next = self.slabs[i as usize].next;
-            if self.slabs[i as usize].inuse == 0 {
+            if self.inuse(i) == 0 {
                 self.node_remove(i);
                 self.discard_slab(i, pa);
             }
@@ -1110,7 +1153,7 @@ impl KmemCache {
     ) -> Result<u64, SlabError> {
         let pages = self.pages;
         for slot in 0..self.slabs.len() as u32 {
-            if self.slabs[slot as usize].loc != Loc::Free {
+            if self.loc(slot) != Loc::Free {
                 self.discard_slab(slot, pa);
             }
         }
@@ -1533,11 +1576,11 @@ mod tests {
     }
 
     #[test]
-    fn inuse_index_finds_the_kth_object_across_groups() {
-        let mut index = InuseIndex::default();
+    fn slot_index_finds_the_kth_object_across_groups() {
+        let mut index = SlotIndex::default();
         let counts: Vec<u16> = (0..3 * INDEX_GROUP as u16 + 5).map(|i| i % 3).collect();
         for (slot, &c) in counts.iter().enumerate() {
-            index.push();
+            index.push(Loc::Full);
             index.set(slot, c);
         }
         let expected: Vec<usize> = counts
