@@ -534,15 +534,23 @@ impl SlotIndex {
         self.groups.add(slot / INDEX_GROUP, delta);
     }
 
-    /// The slot holding the k-th (0-based) object in use; `k` must be below the total.
+    /// The slot holding the k-th (0-based) object in use; `k` must be below the total. The
+    /// group is scanned eight counts at a time (one vector sum each), then within the chunk.
     fn find(&self, k: u64) -> usize {
         let (group, mut rank) = self.groups.find(k as i64);
-        let start = group * INDEX_GROUP;
-        for (i, &c) in self.counts[start..].iter().enumerate() {
-            if rank < i64::from(c) {
-                return start + i;
+        let mut start = group * INDEX_GROUP;
+        for chunk in self.counts[start..].chunks(8) {
+            let sum: i64 = chunk.iter().map(|&c| i64::from(c)).sum();
+            if rank < sum {
+                for (i, &c) in chunk.iter().enumerate() {
+                    if rank < i64::from(c) {
+                        return start + i;
+                    }
+                    rank -= i64::from(c);
+                }
             }
-            rank -= i64::from(c);
+            rank -= sum;
+            start += chunk.len();
         }
         self.counts.len() - 1
     }
@@ -962,16 +970,17 @@ impl KmemCache {
         }
     }
 
-    /// Models `put_cpu_partial()`: push a frozen slab on `c->partial`; with `drain`, first move
-    /// the list to the node if it already holds more than `cpu_partial` free objects.
-    fn put_cpu_partial(&mut self, slot: u32, drain: bool, pa: &mut impl PageAllocator) {
+    /// Models `put_cpu_partial()`: push a frozen slab with `free` free objects
+    /// (`page->objects - page->inuse`) on `c->partial`; with `drain`, first move the list to
+    /// the node if it already holds more than `cpu_partial` free objects.
+    fn put_cpu_partial(&mut self, slot: u32, free: u32, drain: bool, pa: &mut impl PageAllocator) {
         let mut pobjects = self.cpu_partial_list.last().map_or(0, |&(_, p)| p);
         if drain && pobjects > self.cpu_partial {
             self.unfreeze_partials(pa);
             pobjects = 0;
         }
         self.set_loc(slot, Loc::CpuPartial);
-        pobjects += u32::from(self.slabs[slot as usize].objects - self.inuse(slot));
+        pobjects += free;
         self.cpu_partial_list.push((slot, pobjects));
     }
 
@@ -1012,12 +1021,13 @@ impl KmemCache {
         while self.node_head != NIL {
             let slot = self.node_head;
             self.node_remove(slot);
-            available += u32::from(self.slabs[slot as usize].objects - self.inuse(slot));
+            let free = u32::from(self.slabs[slot as usize].objects - self.inuse(slot));
+            available += free;
             if self.cpu_slab == NIL {
                 self.set_loc(slot, Loc::Cpu);
                 self.cpu_slab = slot;
             } else {
-                self.put_cpu_partial(slot, false, pa);
+                self.put_cpu_partial(slot, free, false, pa);
             }
             if available > self.cpu_partial / 2 {
                 break;
@@ -1114,7 +1124,8 @@ impl KmemCache {
         let inuse = self.inuse(slot);
         self.set_inuse(slot, inuse - 1);
         match self.loc(slot) {
-            Loc::Full => self.put_cpu_partial(slot, true, pa),
+            // A full slab has `inuse == objects`: this free leaves it one free object.
+            Loc::Full => self.put_cpu_partial(slot, 1, true, pa),
             Loc::NodePartial if inuse == 1 && self.over_min_partial() => {
                 self.node_remove(slot);
                 self.discard_slab(slot, pa);
