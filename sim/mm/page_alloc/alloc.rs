@@ -288,7 +288,9 @@ fn get_page_from_freelist(
     let n = nodes.len();
     let ac = req.ac;
     for k in 0..n {
-        let node = &mut nodes[(ac.local + k) % n];
+        // (local + k) mod n without a division: `local` is below n (prepare_alloc_pages()).
+        let i = ac.local + k;
+        let node = &mut nodes[if i < n { i } else { i - n }];
         if k > 0 && opts.nofragment {
             return Walk::RemoteWithNofragment;
         }
