@@ -17,7 +17,7 @@
 //! have no identity beyond the slab they live in ([`ObjectRef`]). Placement follows SLUB's policy
 //! deterministically: the CPU slab first, then the per-CPU partial list, then the head of the node
 //! partial list, then a new slab. Which object a free hits is the caller's choice, by handle or by
-//! rank ([`KmemCache::nth_object`]), so a seeded RNG drives it.
+//! rank ([`KmemCache::nth_object`], [`KmemCache::free_nth_object`]), so a seeded RNG drives it.
 //!
 //! Simplifications, stated: one CPU and one NUMA node (a single `kmem_cache_cpu` and
 //! `kmem_cache_node`); no debug caches (no full list, no red zones beyond what `objsize` already
