@@ -24,7 +24,7 @@
 use crate::kernel::gfp::GfpFlags;
 use crate::mm::memcontrol::MemcgId;
 use crate::mm::mmzone::Node;
-use crate::mm::slub::{InuseIndex, KmemCache, ObjectRef, PageAllocator, SlabError};
+use crate::mm::slub::{CountIndex, KmemCache, ObjectRef, PageAllocator, SlabError};
 use crate::mm::vmscan::{FreeToNode, Shrinker};
 use std::collections::BTreeMap;
 
@@ -99,7 +99,7 @@ pub struct Family {
     /// The live (not dead) child of each memcg (`memcg_params->memcg_caches[kmem id]`).
     by_memcg: BTreeMap<MemcgId, u32>,
     /// Objects in use per slot, for the shrinker's uniform choice.
-    inuse: InuseIndex<u32>,
+    inuse: CountIndex<u32>,
     objects: u64,
     pages: u64,
     /// Dead children whose last slab went, waiting for [`Family::take_destroyed`].
@@ -265,10 +265,9 @@ impl Shrinker for FamilyShrinker<'_> {
                 break;
             }
             let (slot, rank) = self.family.inuse.find(pick(n) % n);
-            let freed_one = self.family.with_child(slot as u32, |c| {
-                c.nth_object(rank)
-                    .is_some_and(|o| c.free_object(o, &mut pa).is_ok())
-            });
+            let freed_one = self
+                .family
+                .with_child(slot as u32, |c| c.free_nth_object(rank, &mut pa));
             freed += u64::from(freed_one);
         }
         freed

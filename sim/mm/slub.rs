@@ -17,7 +17,7 @@
 //! have no identity beyond the slab they live in ([`ObjectRef`]). Placement follows SLUB's policy
 //! deterministically: the CPU slab first, then the per-CPU partial list, then the head of the node
 //! partial list, then a new slab. Which object a free hits is the caller's choice, by handle or by
-//! rank ([`KmemCache::nth_object`]), so a seeded RNG drives it.
+//! rank ([`KmemCache::nth_object`], [`KmemCache::free_nth_object`]), so a seeded RNG drives it.
 //!
 //! Simplifications, stated: one CPU and one NUMA node (a single `kmem_cache_cpu` and
 //! `kmem_cache_node`); no debug caches (no full list, no red zones beyond what `objsize` already
@@ -428,6 +428,7 @@ pub struct ObjectRef {
 
 /// Where a slab is (the state SLUB encodes in `page->frozen`, list membership and `c->page`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 enum Loc {
     /// `c->page`: the CPU slab.
     Cpu,
@@ -443,14 +444,14 @@ enum Loc {
 
 const NIL: u32 = u32::MAX;
 
-/// One slab: a compact record per slab, no per-object state.
+/// One slab: a compact record per slab, no per-object state. Its in-use count and list state
+/// are in the cache's [`SlotIndex`], so a free that leaves the slab on its list does not touch
+/// the record.
 #[derive(Clone, Copy, Debug)]
 struct Slab {
     pfn: u32,
     order: u8,
-    loc: Loc,
     objects: u16,
-    inuse: u16,
     generation: u32,
     /// Node partial list links.
     prev: u32,
@@ -498,24 +499,24 @@ impl Fenwick {
     }
 }
 
-/// Slab slots per group of [`InuseIndex`]: one group's counts fill two cache lines.
+/// Slab slots per group of [`SlotIndex`]: one group's counts fill two cache lines.
 const INDEX_GROUP: usize = 64;
 
 /// Counts per slot, to find the k-th counted item: a Fenwick tree over groups of
-/// [`INDEX_GROUP`] slots (small enough to stay in cache even for a cache of millions of
-/// objects), then a scan of the group's compact per-slot counts. A cache's objects in use per
-/// slab (`u16`: a slab holds at most [`MAX_OBJS_PER_PAGE`]) are what a shrinker picks from, one
-/// object per call, so this lookup is the simulator's hottest loop; the per-memcg caches of a
-/// root use it too (`u32` counts per child cache).
+/// [`INDEX_GROUP`] slots (small enough to stay in cache even for millions of slots), then a scan
+/// of the group's compact counts, eight at a time (one vector sum each). A cache's objects in
+/// use per slab (`u16`) are what a shrinker picks from, one object per call, so this lookup is
+/// the simulator's hottest loop; the per-memcg copies of a root use it too (`u32` objects per
+/// copy, [`crate::mm::memcg_slab`]).
 #[derive(Clone, Debug, Default)]
-pub(crate) struct InuseIndex<T = u16> {
+pub(crate) struct CountIndex<T> {
     counts: Vec<T>,
     groups: Fenwick,
 }
 
-impl<T: Copy + Default + Into<i64>> InuseIndex<T> {
-    /// Adds an empty slot at the end, growing the group tree to the next power of two when
-    /// needed (amortised O(1) per slot).
+impl<T: Copy + Default + Into<i64>> CountIndex<T> {
+    /// Adds a slot counting zero at the end, growing the group tree to the next power of two
+    /// when needed (amortised O(1) per slot).
     pub(crate) fn push(&mut self) {
         self.counts.push(T::default());
         let groups = self.counts.len().div_ceil(INDEX_GROUP);
@@ -542,14 +543,47 @@ impl<T: Copy + Default + Into<i64>> InuseIndex<T> {
     /// below the total.
     pub(crate) fn find(&self, k: u64) -> (usize, u64) {
         let (group, mut rank) = self.groups.find(k as i64);
-        let start = group * INDEX_GROUP;
-        for (i, &c) in self.counts[start..].iter().enumerate() {
-            if rank < c.into() {
-                return (start + i, rank as u64);
+        let mut start = group * INDEX_GROUP;
+        for chunk in self.counts[start..].chunks(8) {
+            let sum: i64 = chunk.iter().map(|&c| c.into()).sum();
+            if rank < sum {
+                for (i, &c) in chunk.iter().enumerate() {
+                    if rank < c.into() {
+                        return (start + i, rank as u64);
+                    }
+                    rank -= c.into();
+                }
             }
-            rank -= c.into();
+            rank -= sum;
+            start += chunk.len();
         }
         (self.counts.len() - 1, 0)
+    }
+}
+
+/// The per-slot state of a cache's slabs, in compact arrays: the objects in use (`page->inuse`)
+/// and where the slab is ([`Loc`]). With the list state here too, a free that leaves its slab
+/// where it is touches a few bytes per slot instead of the slab's record.
+#[derive(Clone, Debug, Default)]
+struct SlotIndex {
+    counts: CountIndex<u16>,
+    locs: Vec<Loc>,
+}
+
+impl SlotIndex {
+    /// Adds an empty slot at `loc` at the end.
+    fn push(&mut self, loc: Loc) {
+        self.counts.push();
+        self.locs.push(loc);
+    }
+
+    fn set(&mut self, slot: usize, inuse: u16) {
+        self.counts.set(slot, inuse);
+    }
+
+    /// The slot holding the k-th (0-based) object in use; `k` must be below the total.
+    fn find(&self, k: u64) -> usize {
+        self.counts.find(k).0
     }
 }
 
@@ -574,7 +608,7 @@ pub struct KmemCache {
     rules: SlabRules,
     slabs: Vec<Slab>,
     free_slots: Vec<u32>,
-    inuse_index: InuseIndex,
+    index: SlotIndex,
     cpu_slab: u32,
     /// `c->partial`, head last, each with the `pobjects` recorded when it was pushed.
     cpu_partial_list: Vec<(u32, u32)>,
@@ -624,7 +658,7 @@ impl KmemCache {
             rules,
             slabs: Vec::new(),
             free_slots: Vec::new(),
-            inuse_index: InuseIndex::default(),
+            index: SlotIndex::default(),
             cpu_slab: NIL,
             cpu_partial_list: Vec::new(),
             node_head: NIL,
@@ -714,7 +748,7 @@ impl KmemCache {
             let slot = cache.insert_slab(pfn, order, per as u16);
             cache.set_inuse(slot, inuse);
             if inuse == per as u16 {
-                cache.slabs[slot as usize].loc = Loc::Full;
+                cache.index.locs[slot as usize] = Loc::Full;
             } else {
                 cache.node_push(slot, false);
             }
@@ -761,22 +795,42 @@ impl KmemCache {
     }
     /// Slabs that hold no live object (kept as CPU slab or under `min_partial`).
     pub fn empty_slabs(&self) -> u64 {
-        self.live_slabs().filter(|s| s.inuse == 0).count() as u64
+        self.live_slabs().filter(|&(_, inuse)| inuse == 0).count() as u64
     }
     /// Slabs with at least one live object: their pages are pinned.
     pub fn pinned_slabs(&self) -> u64 {
-        self.live_slabs().filter(|s| s.inuse > 0).count() as u64
+        self.live_slabs().filter(|&(_, inuse)| inuse > 0).count() as u64
     }
     /// Pages of slabs with at least one live object.
     pub fn pinned_pages(&self) -> u64 {
         self.live_slabs()
-            .filter(|s| s.inuse > 0)
-            .map(|s| 1u64 << s.order)
+            .filter(|&(_, inuse)| inuse > 0)
+            .map(|(s, _)| 1u64 << s.order)
             .sum()
     }
 
-    fn live_slabs(&self) -> impl Iterator<Item = &Slab> {
-        self.slabs.iter().filter(|s| s.loc != Loc::Free)
+    /// The slabs in use, each with its objects in use.
+    fn live_slabs(&self) -> impl Iterator<Item = (&Slab, u16)> {
+        self.slabs
+            .iter()
+            .zip(&self.index.locs)
+            .zip(&self.index.counts.counts)
+            .filter(|((_, &loc), _)| loc != Loc::Free)
+            .map(|((s, _), &inuse)| (s, inuse))
+    }
+
+    /// Objects in use in the slab at `slot` (`page->inuse`).
+    fn inuse(&self, slot: u32) -> u16 {
+        self.index.counts.get(slot as usize)
+    }
+
+    /// Where the slab at `slot` is.
+    fn loc(&self, slot: u32) -> Loc {
+        self.index.locs[slot as usize]
+    }
+
+    fn set_loc(&mut self, slot: u32, loc: Loc) {
+        self.index.locs[slot as usize] = loc;
     }
 
     /// The /proc/slabinfo line SLUB prints for this cache. Models `get_slabinfo()` +
@@ -788,7 +842,7 @@ impl KmemCache {
         let mut i = self.node_head;
         while i != NIL {
             let s = &self.slabs[i as usize];
-            node_free += u64::from(s.objects - s.inuse);
+            node_free += u64::from(s.objects - self.inuse(i));
             i = s.next;
         }
         SlabCache {
@@ -865,22 +919,22 @@ impl KmemCache {
         let slab = Slab {
             pfn,
             order: order as u8,
-            loc: Loc::Full,
             objects,
-            inuse: 0,
             generation: 0,
             prev: NIL,
             next: NIL,
         };
+        // A reused slot's in-use count is already 0 (`discard_slab()`).
         let slot = match self.free_slots.pop() {
             Some(slot) => {
                 let generation = self.slabs[slot as usize].generation.wrapping_add(1);
                 self.slabs[slot as usize] = Slab { generation, ..slab };
+                self.set_loc(slot, Loc::Full);
                 slot
             }
             None => {
                 self.slabs.push(slab);
-                self.inuse_index.push();
+                self.index.push(Loc::Full);
                 (self.slabs.len() - 1) as u32
             }
         };
@@ -891,18 +945,16 @@ impl KmemCache {
     }
 
     fn set_inuse(&mut self, slot: u32, inuse: u16) {
-        let s = &mut self.slabs[slot as usize];
-        self.inuse_objects = self.inuse_objects + u64::from(inuse) - u64::from(s.inuse);
-        s.inuse = inuse;
-        self.inuse_index.set(slot as usize, inuse);
+        self.inuse_objects = self.inuse_objects + u64::from(inuse) - u64::from(self.inuse(slot));
+        self.index.set(slot as usize, inuse);
     }
 
     /// Models `discard_slab()` → `__free_slab()`: the slab's pages go back to the page allocator.
     fn discard_slab(&mut self, slot: u32, pa: &mut impl PageAllocator) {
         self.set_inuse(slot, 0);
-        let s = &mut self.slabs[slot as usize];
+        self.set_loc(slot, Loc::Free);
+        let s = &self.slabs[slot as usize];
         pa.free_pages(s.pfn, u32::from(s.order));
-        s.loc = Loc::Free;
         self.nr_slabs -= 1;
         self.total_objects -= u64::from(s.objects);
         self.pages -= 1 << s.order;
@@ -912,8 +964,8 @@ impl KmemCache {
     /// Models `add_partial()`: head or tail of the node partial list.
     fn node_push(&mut self, slot: u32, tail: bool) {
         let (head, tail_slot) = (self.node_head, self.node_tail);
+        self.set_loc(slot, Loc::NodePartial);
         let s = &mut self.slabs[slot as usize];
-        s.loc = Loc::NodePartial;
         if head == NIL {
             s.prev = NIL;
             s.next = NIL;
@@ -958,17 +1010,17 @@ impl KmemCache {
         }
     }
 
-    /// Models `put_cpu_partial()`: push a frozen slab on `c->partial`; with `drain`, first move
-    /// the list to the node if it already holds more than `cpu_partial` free objects.
-    fn put_cpu_partial(&mut self, slot: u32, drain: bool, pa: &mut impl PageAllocator) {
+    /// Models `put_cpu_partial()`: push a frozen slab with `free` free objects
+    /// (`page->objects - page->inuse`) on `c->partial`; with `drain`, first move the list to
+    /// the node if it already holds more than `cpu_partial` free objects.
+    fn put_cpu_partial(&mut self, slot: u32, free: u32, drain: bool, pa: &mut impl PageAllocator) {
         let mut pobjects = self.cpu_partial_list.last().map_or(0, |&(_, p)| p);
         if drain && pobjects > self.cpu_partial {
             self.unfreeze_partials(pa);
             pobjects = 0;
         }
-        let s = &mut self.slabs[slot as usize];
-        s.loc = Loc::CpuPartial;
-        pobjects += u32::from(s.objects - s.inuse);
+        self.set_loc(slot, Loc::CpuPartial);
+        pobjects += free;
         self.cpu_partial_list.push((slot, pobjects));
     }
 
@@ -977,7 +1029,7 @@ impl KmemCache {
     fn unfreeze_partials(&mut self, pa: &mut impl PageAllocator) {
         let list = std::mem::take(&mut self.cpu_partial_list);
         for &(slot, _) in list.iter().rev() {
-            if self.slabs[slot as usize].inuse == 0 && self.over_min_partial() {
+            if self.inuse(slot) == 0 && self.over_min_partial() {
                 self.discard_slab(slot, pa);
             } else {
                 self.node_push(slot, true);
@@ -992,13 +1044,13 @@ impl KmemCache {
         if slot == NIL {
             return;
         }
-        let s = self.slabs[slot as usize];
-        if s.inuse == 0 && self.over_min_partial() {
+        let inuse = self.inuse(slot);
+        if inuse == 0 && self.over_min_partial() {
             self.discard_slab(slot, pa);
-        } else if s.inuse < s.objects {
+        } else if inuse < self.slabs[slot as usize].objects {
             self.node_push(slot, false);
         } else {
-            self.slabs[slot as usize].loc = Loc::Full;
+            self.set_loc(slot, Loc::Full);
         }
     }
 
@@ -1009,13 +1061,13 @@ impl KmemCache {
         while self.node_head != NIL {
             let slot = self.node_head;
             self.node_remove(slot);
-            let s = &mut self.slabs[slot as usize];
-            available += u32::from(s.objects - s.inuse);
+            let free = u32::from(self.slabs[slot as usize].objects - self.inuse(slot));
+            available += free;
             if self.cpu_slab == NIL {
-                s.loc = Loc::Cpu;
+                self.set_loc(slot, Loc::Cpu);
                 self.cpu_slab = slot;
             } else {
-                self.put_cpu_partial(slot, false, pa);
+                self.put_cpu_partial(slot, free, false, pa);
             }
             if available > self.cpu_partial / 2 {
                 break;
@@ -1034,24 +1086,21 @@ impl KmemCache {
         pa: &mut impl PageAllocator,
     ) -> Result<ObjectRef, SlabError> {
         let has_free = |c: &Self| {
-            c.cpu_slab != NIL && {
-                let s = &c.slabs[c.cpu_slab as usize];
-                s.inuse < s.objects
-            }
+            c.cpu_slab != NIL && c.inuse(c.cpu_slab) < c.slabs[c.cpu_slab as usize].objects
         };
         if !has_free(self) {
             self.deactivate_cpu_slab(pa);
             if let Some((slot, _)) = self.cpu_partial_list.pop() {
-                self.slabs[slot as usize].loc = Loc::Cpu;
+                self.set_loc(slot, Loc::Cpu);
                 self.cpu_slab = slot;
             } else if !self.get_partial_node(pa) {
                 let slot = self.allocate_slab(gfp, pa)?;
-                self.slabs[slot as usize].loc = Loc::Cpu;
+                self.set_loc(slot, Loc::Cpu);
                 self.cpu_slab = slot;
             }
         }
         let slot = self.cpu_slab;
-        let inuse = self.slabs[slot as usize].inuse + 1;
+        let inuse = self.inuse(slot) + 1;
         self.set_inuse(slot, inuse);
         Ok(ObjectRef {
             slot,
@@ -1066,7 +1115,7 @@ impl KmemCache {
         if k >= self.inuse_objects {
             return None;
         }
-        let slot = self.inuse_index.find(k).0 as u32;
+        let slot = self.index.find(k) as u32;
         Some(ObjectRef {
             slot,
             generation: self.slabs[slot as usize].generation,
@@ -1083,28 +1132,54 @@ impl KmemCache {
         pa: &mut impl PageAllocator,
     ) -> Result<(), SlabError> {
         let stale = || SlabError::StaleObject(self.name.clone());
-        let s = *self.slabs.get(obj.slot as usize).ok_or_else(stale)?;
-        if s.generation != obj.generation || s.loc == Loc::Free || s.inuse == 0 {
+        let s = self.slabs.get(obj.slot as usize).ok_or_else(stale)?;
+        if s.generation != obj.generation
+            || self.loc(obj.slot) == Loc::Free
+            || self.inuse(obj.slot) == 0
+        {
             return Err(stale());
         }
-        self.set_inuse(obj.slot, s.inuse - 1);
-        match s.loc {
+        self.free_in_slab(obj.slot, pa);
+        Ok(())
+    }
+
+    /// Frees the `k`-th live object (0-based, in slab-slot order), as [`free_object`] of
+    /// [`nth_object`]`(k)` does, without reading the slab's record unless the slab changes
+    /// list: the shrinker's path. Returns false if `k` is out of range.
+    ///
+    /// [`free_object`]: Self::free_object
+    /// [`nth_object`]: Self::nth_object
+    pub fn free_nth_object(&mut self, k: u64, pa: &mut impl PageAllocator) -> bool {
+        if k >= self.inuse_objects {
+            return false;
+        }
+        let slot = self.index.find(k) as u32;
+        self.free_in_slab(slot, pa);
+        true
+    }
+
+    /// The `__slab_free()` part of [`free_object`](Self::free_object), for a live object of
+    /// the slab at `slot`.
+    fn free_in_slab(&mut self, slot: u32, pa: &mut impl PageAllocator) {
+        let inuse = self.inuse(slot);
+        self.set_inuse(slot, inuse - 1);
+        match self.loc(slot) {
             // A dead cache keeps no CPU partials and no empty slabs.
-            Loc::Full | Loc::NodePartial if self.dead && s.inuse == 1 => {
-                if s.loc == Loc::NodePartial {
-                    self.node_remove(obj.slot);
+            loc @ (Loc::Full | Loc::NodePartial) if self.dead && inuse == 1 => {
+                if loc == Loc::NodePartial {
+                    self.node_remove(slot);
                 }
-                self.discard_slab(obj.slot, pa);
+                self.discard_slab(slot, pa);
             }
-            Loc::Full if self.dead => self.node_push(obj.slot, true),
-            Loc::Full => self.put_cpu_partial(obj.slot, true, pa),
-            Loc::NodePartial if s.inuse == 1 && self.over_min_partial() => {
-                self.node_remove(obj.slot);
-                self.discard_slab(obj.slot, pa);
+            Loc::Full if self.dead => self.node_push(slot, true),
+            // A full slab has `inuse == objects`: this free leaves it one free object.
+            Loc::Full => self.put_cpu_partial(slot, 1, true, pa),
+            Loc::NodePartial if inuse == 1 && self.over_min_partial() => {
+                self.node_remove(slot);
+                self.discard_slab(slot, pa);
             }
             _ => {}
         }
-        Ok(())
     }
 
     /// Models `kmem_cache_shrink()` → `__kmem_cache_shrink()`: flush the CPU slab and CPU
@@ -1117,7 +1192,7 @@ impl KmemCache {
         let mut i = self.node_head;
         while i != NIL {
             let next = self.slabs[i as usize].next;
-            if self.slabs[i as usize].inuse == 0 {
+            if self.inuse(i) == 0 {
                 self.node_remove(i);
                 self.discard_slab(i, pa);
             }
@@ -1129,9 +1204,7 @@ impl KmemCache {
     /// Shrinks the cache of a memcg that went away and marks it dead, so that from now on a
     /// free that empties a slab discards it and a free into a full slab moves it to the node
     /// list. Models 4.0+'s `__kmem_cache_shrink(s, deactivate = true)` (`min_partial` and
-    /// `cpu_partial` set to 0) from `memcg_deactivate_kmem_caches()`; 3.10 reaches the same
-    /// state more slowly, shrinking a dead cache again once a minute
-    /// (`kmem_cache_destroy_work_func()`). Returns the pages freed.
+    /// `cpu_partial` set to 0) from `memcg_deactivate_kmem_caches()`. Returns the pages freed.
     pub fn shrink_dead(&mut self, pa: &mut impl PageAllocator) -> u64 {
         self.dead = true;
         self.shrink(pa)
@@ -1148,7 +1221,7 @@ impl KmemCache {
     ) -> Result<u64, SlabError> {
         let pages = self.pages;
         for slot in 0..self.slabs.len() as u32 {
-            if self.slabs[slot as usize].loc != Loc::Free {
+            if self.loc(slot) != Loc::Free {
                 self.discard_slab(slot, pa);
             }
         }
@@ -1571,22 +1644,24 @@ mod tests {
     }
 
     #[test]
-    fn inuse_index_finds_the_kth_object_across_groups() {
-        let mut index = InuseIndex::<u16>::default();
+    fn slot_index_finds_the_kth_object_across_groups() {
+        let mut index = SlotIndex::default();
         let counts: Vec<u16> = (0..3 * INDEX_GROUP as u16 + 5).map(|i| i % 3).collect();
         for (slot, &c) in counts.iter().enumerate() {
-            index.push();
+            index.push(Loc::Full);
             index.set(slot, c);
         }
-        let expected: Vec<(usize, u64)> = counts
+        let expected: Vec<usize> = counts
             .iter()
             .enumerate()
-            .flat_map(|(slot, &c)| (0..u64::from(c)).map(move |rank| (slot, rank)))
+            .flat_map(|(slot, &c)| std::iter::repeat_n(slot, usize::from(c)))
             .collect();
-        let got: Vec<(usize, u64)> = (0..expected.len() as u64).map(|k| index.find(k)).collect();
+        let got: Vec<usize> = (0..expected.len() as u64).map(|k| index.find(k)).collect();
         assert_eq!(got, expected);
         index.set(1, 0);
-        assert_eq!(index.find(0), (2, 0));
+        assert_eq!(index.find(0), 2);
+        // Ranks within the slot, as the per-memcg copies use them.
+        assert_eq!(index.counts.find(1), (2, 1));
     }
 
     #[test]

@@ -953,15 +953,10 @@ impl Shrinker for SlabShrinker<'_> {
         let mut freed = 0;
         for _ in 0..nr {
             let n = self.cache.objects_in_use();
-            let Some(obj) = (n > 0)
-                .then(|| self.cache.nth_object(pick(n) % n))
-                .flatten()
-            else {
+            if n == 0 || !self.cache.free_nth_object(pick(n) % n, &mut pa) {
                 break;
-            };
-            if self.cache.free_object(obj, &mut pa).is_ok() {
-                freed += 1;
             }
+            freed += 1;
         }
         freed
     }

@@ -22,7 +22,9 @@ use crate::mm::memcg_slab::{
 use crate::mm::memcontrol::{update_cache_params, MemcgId, MemcgKmem, MemcgState};
 use crate::mm::mmzone::{Node, OwnerKind, PageState, Pfn, ZoneType};
 use crate::mm::netns::{CacheCreateProbe, Conntrack, NetnsId};
-use crate::mm::page_alloc::alloc::{alloc_pages, free_pages, Allocation};
+use crate::mm::page_alloc::alloc::{
+    alloc_pages_prepared, free_pages, prepare_alloc_pages, AllocContext, Allocation,
+};
 use crate::mm::page_alloc::alloc_flags::AllocFlags;
 use crate::mm::page_alloc::setup::{self, Thp};
 use crate::mm::page_alloc::slowpath::{
@@ -160,6 +162,7 @@ impl PageAllocator for SlabPages<'_> {
             PageOwner::Slab => OwnerKind::Slab,
             PageOwner::KmallocLarge => OwnerKind::KmallocLarge,
         };
+        let ac = prepare_alloc_pages(self.nodes, self.profile, order, mask, 0);
         let [a, b] = &mut self.shrinkable;
         let a = allocate(
             self.profile,
@@ -168,8 +171,7 @@ impl PageAllocator for SlabPages<'_> {
             &mut [&mut **a, &mut **b],
             self.families,
             self.pick,
-            order,
-            mask,
+            &ac,
             owner,
         )
         .map_err(|f| f.reason)?;
@@ -184,10 +186,10 @@ impl PageAllocator for SlabPages<'_> {
     }
 }
 
-/// One allocation as `__alloc_pages_nodemask()` makes it: the fast path, and on failure the
-/// slow path with the reclaimable caches of `groups` and `families` as shrinkers. A fast-path
-/// success that boosted a watermark wakes kswapd (`rmqueue()`'s ZONE_BOOSTED_WATERMARK check,
-/// 5.0+).
+/// One allocation of the prepared request `ac` as `__alloc_pages_nodemask()` makes it: the
+/// fast path, and on failure the slow path with the reclaimable caches of `groups` and
+/// `families` as shrinkers. A fast-path success that boosted a watermark wakes kswapd
+/// (`rmqueue()`'s ZONE_BOOSTED_WATERMARK check, 5.0+).
 #[allow(clippy::too_many_arguments)]
 fn allocate(
     profile: &'static Profile,
@@ -196,11 +198,11 @@ fn allocate(
     groups: &mut [&mut [KmemCache]],
     families: &mut BTreeMap<CacheId, Family>,
     pick: &mut ChaCha8Rng,
-    order: u32,
-    mask: u64,
+    ac: &AllocContext,
     owner: OwnerKind,
 ) -> Result<Allocation, Failed> {
-    if let Ok(a) = alloc_pages(nodes, profile, order, mask, owner, 0) {
+    let (order, mask) = (ac.order(), ac.gfp_mask());
+    if let Ok(a) = alloc_pages_prepared(nodes, profile, ac, owner) {
         if a.wake_kswapd {
             wake_kswapd_for(profile, nodes, mms, &a, order);
         }
@@ -733,8 +735,14 @@ impl System {
         };
     }
 
+    /// A request of `2^order` pages with `mask` from node 0, decoded once for a run of
+    /// [`alloc_block`](Self::alloc_block) calls.
+    fn prepare(&self, order: u32, mask: u64) -> AllocContext {
+        prepare_alloc_pages(&self.nodes, self.profile, order, mask, 0)
+    }
+
     /// Allocates a block for the workload with every cache's shrinker available.
-    fn alloc_block(&mut self, order: u32, mask: u64, owner: OwnerKind) -> Result<Pfn, Failed> {
+    fn alloc_block(&mut self, ac: &AllocContext, owner: OwnerKind) -> Result<Pfn, Failed> {
         let System {
             profile,
             nodes,
@@ -751,17 +759,16 @@ impl System {
             &mut [caches.as_mut_slice()],
             families,
             pick,
-            order,
-            mask,
+            ac,
             owner,
         )?;
-        self.held[owner as usize] += 1 << order;
+        self.held[owner as usize] += 1 << ac.order();
         Ok(a.pfn)
     }
 
     /// A probe: one block of `order` with `mask`, freed again at once.
     pub fn probe(&mut self, order: u32, mask: u64) -> Result<(), Failed> {
-        let pfn = self.alloc_block(order, mask, OwnerKind::Kernel)?;
+        let pfn = self.alloc_block(&self.prepare(order, mask), OwnerKind::Kernel)?;
         self.free_kernel(OwnerKind::Kernel, &[(pfn, order as u8)]);
         Ok(())
     }
@@ -790,9 +797,9 @@ impl System {
         count: u64,
         out: &mut Vec<(Pfn, u8)>,
     ) -> Result<(), Failed> {
-        let mask = self.masks.kernel;
+        let ac = self.prepare(order, self.masks.kernel);
         for _ in 0..count {
-            let pfn = self.alloc_block(order, mask, owner)?;
+            let pfn = self.alloc_block(&ac, owner)?;
             out.push((pfn, order as u8));
         }
         Ok(())
@@ -824,9 +831,9 @@ impl System {
     /// Page-cache pages read or written (`pages` order-0 pages, movable, on the file LRU; they
     /// stay cached until reclaim drops them). Stops at the first failure.
     pub fn add_page_cache(&mut self, pages: u64) -> Result<(), Failed> {
-        let mask = self.masks.movable;
+        let ac = self.prepare(0, self.masks.movable);
         for _ in 0..pages {
-            let pfn = self.alloc_block(0, mask, OwnerKind::File)?;
+            let pfn = self.alloc_block(&ac, OwnerKind::File)?;
             self.lru_add(pfn);
         }
         Ok(())
@@ -841,7 +848,7 @@ impl System {
         let mut left = pages;
         while left > 0 {
             let (order, mask) = if self.thp() == Thp::Always && left >= huge {
-                match self.alloc_block(pb, self.masks.thp, OwnerKind::Anon) {
+                match self.alloc_block(&self.prepare(pb, self.masks.thp), OwnerKind::Anon) {
                     Ok(pfn) => {
                         self.map_anon(pfn, pb, handles);
                         left -= huge;
@@ -857,8 +864,9 @@ impl System {
             } else {
                 left
             };
+            let ac = self.prepare(order, mask);
             for _ in 0..n {
-                let pfn = self.alloc_block(order, mask, OwnerKind::Anon)?;
+                let pfn = self.alloc_block(&ac, OwnerKind::Anon)?;
                 self.map_anon(pfn, order, handles);
             }
             left -= n;

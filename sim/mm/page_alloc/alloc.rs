@@ -215,17 +215,46 @@ enum Walk {
     RemoteWithNofragment,
 }
 
+/// A request decoded once for any number of allocations of the same order and GFP mask from
+/// the same node (`struct alloc_context` with the fast path's `alloc_flags`): what
+/// [`prepare_alloc_pages`] derives from the mask and the nodes' zones, which do not change
+/// while the nodes exist. [`alloc_pages_prepared`] serves one allocation from it.
+#[derive(Clone, Copy, Debug)]
+pub struct AllocContext {
+    order: u32,
+    gfp_mask: u64,
+    gfp: GfpFlags,
+    mt: MigrateType,
+    local: usize,
+    /// `gfp_zone()`.
+    highest: ZoneType,
+    /// The preferred zone's node index and type; `None` when no zone can serve the request.
+    preferred: Option<(usize, ZoneType)>,
+    /// The zone whose `lowmem_reserve[]` entry every check uses.
+    reserve_zone: ZoneType,
+    /// Index into `lowmem_reserve[]`; out of range reads as no reserve.
+    reserve_idx: usize,
+    /// The fast path's first `alloc_flags` (with ALLOC_NOFRAGMENT where it applies).
+    fast_flags: AllocFlags,
+}
+
+impl AllocContext {
+    /// The order every allocation of this context asks for.
+    pub fn order(&self) -> u32 {
+        self.order
+    }
+
+    /// The GFP mask, in the profile's layout.
+    pub fn gfp_mask(&self) -> u64 {
+        self.gfp_mask
+    }
+}
+
 /// The parts of a request every walk reads.
 struct Request<'a> {
     profile: &'a Profile,
-    gfp: GfpFlags,
-    order: u32,
-    mt: MigrateType,
+    ac: &'a AllocContext,
     owner: OwnerKind,
-    local: usize,
-    highest: ZoneType,
-    /// Index into `lowmem_reserve[]`; out of range reads as no reserve.
-    reserve_idx: usize,
 }
 
 /// The `alloc_flags` bits `rmqueue()` reads, by the profile's flag rules: ALLOC_HARDER
@@ -257,14 +286,17 @@ fn get_page_from_freelist(
     out.dropped = 0;
     let opts = alloc_opts(flags);
     let n = nodes.len();
+    let ac = req.ac;
     for k in 0..n {
-        let node = &mut nodes[(req.local + k) % n];
+        // (local + k) mod n without a division: `local` is below n (prepare_alloc_pages()).
+        let i = ac.local + k;
+        let node = &mut nodes[if i < n { i } else { i - n }];
         if k > 0 && opts.nofragment {
             return Walk::RemoteWithNofragment;
         }
         let node_id = node.id;
         for zone in node.zones.iter_mut().rev() {
-            if zone.zone_type > req.highest {
+            if zone.zone_type > ac.highest {
                 continue;
             }
             let zone_type = zone.zone_type;
@@ -279,24 +311,24 @@ fn get_page_from_freelist(
             }
             let reserve = zone
                 .lowmem_reserve
-                .get(req.reserve_idx)
+                .get(ac.reserve_idx)
                 .copied()
                 .unwrap_or(0);
             let wmarks = zone.watermarks;
             let verdict = zone_watermark_fast(
                 req.profile,
                 zone,
-                req.order,
+                ac.order,
                 &wmarks,
                 reserve,
                 flags,
-                &req.gfp,
+                &ac.gfp,
             );
             if !verdict.is_ok() {
                 out.push(refusal(Refusal::Watermark(verdict)));
                 continue;
             }
-            match zone.alloc(0, req.order, req.mt, opts, req.owner) {
+            match zone.alloc(0, ac.order, ac.mt, opts, req.owner) {
                 Ok(pfn) => {
                     return Walk::Found(Allocation {
                         pfn,
@@ -333,24 +365,21 @@ fn preferred_zone(nodes: &[Node], local: usize, highest: ZoneType) -> Option<(us
     })
 }
 
-/// Allocates a `2^order` block for `owner` with the GFP mask `gfp_mask` (in the profile's GFP
-/// layout) from CPU 0 of node index `local_node`. Models `__alloc_pages_nodemask()` (6.x:
-/// `__alloc_pages()`): `gfp_zone()`, the migrate type (`gfp_migratetype()`, UNMOVABLE when
-/// mobility grouping is off), the fast path's flags (`prepare_alloc_pages()`,
-/// `alloc_flags_nofragment()`), `get_page_from_freelist()` at LOW (again without
-/// ALLOC_NOFRAGMENT if that failed), then the first step of `__alloc_pages_slowpath()`:
-/// `wake_all_kswapds()` and `get_page_from_freelist()` at MIN with `gfp_to_alloc_flags()`
-/// (ALLOC_NO_WATERMARKS is left to the later slow path, as the kernel applies it after this
-/// retry). The lowmem_reserve entry is the preferred zone's (3.10 – 5.6 `classzone_idx`) or
-/// `gfp_zone()`'s (5.7+ `highest_zoneidx`), per `Profile::reserve_index`.
-pub fn alloc_pages(
-    nodes: &mut [Node],
+/// Decodes a request of `2^order` pages with the GFP mask `gfp_mask` (in the profile's GFP
+/// layout) from CPU 0 of node index `local_node`, as `__alloc_pages_nodemask()` (6.x:
+/// `__alloc_pages()`) does before its first zonelist walk: `gfp_zone()`, the migrate type
+/// (`gfp_migratetype()`, UNMOVABLE when mobility grouping is off), the preferred zone
+/// (`first_zones_zonelist()`), the lowmem_reserve entry (the preferred zone's for 3.10 – 5.6
+/// `classzone_idx`, `gfp_zone()`'s for 5.7+ `highest_zoneidx`, per `Profile::reserve_index`)
+/// and the fast path's flags (`prepare_alloc_pages()`, `alloc_flags_nofragment()`). A caller
+/// making many allocations of one kind prepares once and calls [`alloc_pages_prepared`].
+pub fn prepare_alloc_pages(
+    nodes: &[Node],
     profile: &Profile,
     order: u32,
     gfp_mask: u64,
-    owner: OwnerKind,
     local_node: usize,
-) -> Result<Allocation, Box<AllocationFailure>> {
+) -> AllocContext {
     let gfp = profile.gfp.flags(gfp_mask);
     let highest = gfp_zone(&gfp);
     let mobility_disabled = nodes
@@ -372,23 +401,67 @@ pub fn alloc_pages(
         ReserveIndex::PreferredZone => preferred.map_or(highest, |p| p.1),
         ReserveIndex::HighestZoneidx => highest,
     };
-    let req = Request {
-        profile,
-        gfp,
+    let fast_flags = match preferred {
+        Some((pnode, ptype)) => {
+            // alloc_flags_nofragment(): on several nodes, DMA32 of the preferred zone's node
+            // must be populated; on one node the kernel assumes it is.
+            let dma32_populated = nodes.len() == 1
+                || nodes[pnode]
+                    .zone(ZoneType::Dma32)
+                    .is_some_and(|z| z.managed > 0);
+            fast_path_alloc_flags(profile, &gfp, ptype, dma32_populated)
+        }
+        None => AllocFlags::default(),
+    };
+    AllocContext {
         order,
+        gfp_mask,
+        gfp,
         mt,
-        owner,
         local,
         highest,
+        preferred,
+        reserve_zone,
         reserve_idx: profile.zone_index(reserve_zone).unwrap_or(usize::MAX),
-    };
+        fast_flags,
+    }
+}
+
+/// Allocates a `2^order` block for `owner` with the GFP mask `gfp_mask` (in the profile's GFP
+/// layout) from CPU 0 of node index `local_node`: [`prepare_alloc_pages`], then
+/// [`alloc_pages_prepared`].
+pub fn alloc_pages(
+    nodes: &mut [Node],
+    profile: &Profile,
+    order: u32,
+    gfp_mask: u64,
+    owner: OwnerKind,
+    local_node: usize,
+) -> Result<Allocation, Box<AllocationFailure>> {
+    let ac = prepare_alloc_pages(nodes, profile, order, gfp_mask, local_node);
+    alloc_pages_prepared(nodes, profile, &ac, owner)
+}
+
+/// Allocates one block of the prepared request `ac` for `owner`. Models the rest of
+/// `__alloc_pages_nodemask()` (6.x: `__alloc_pages()`): `get_page_from_freelist()` at LOW
+/// (again without ALLOC_NOFRAGMENT if that failed), then the first step of
+/// `__alloc_pages_slowpath()`: `wake_all_kswapds()` and `get_page_from_freelist()` at MIN with
+/// `gfp_to_alloc_flags()` (ALLOC_NO_WATERMARKS is left to the later slow path, as the kernel
+/// applies it after this retry). `nodes` must be the nodes `ac` was prepared on.
+pub fn alloc_pages_prepared(
+    nodes: &mut [Node],
+    profile: &Profile,
+    ac: &AllocContext,
+    owner: OwnerKind,
+) -> Result<Allocation, Box<AllocationFailure>> {
+    let req = Request { profile, ac, owner };
     let failure = |fast, nofragment_retried, fast_flags, min, min_flags, wake_kswapd| {
         Box::new(AllocationFailure {
-            order,
-            gfp_mask,
-            migratetype: mt,
-            highest_zone: highest,
-            reserve_zone,
+            order: ac.order,
+            gfp_mask: ac.gfp_mask,
+            migratetype: ac.mt,
+            highest_zone: ac.highest,
+            reserve_zone: ac.reserve_zone,
             fast_flags,
             fast,
             nofragment_retried,
@@ -397,7 +470,7 @@ pub fn alloc_pages(
             wake_kswapd,
         })
     };
-    let Some((pnode, ptype)) = preferred else {
+    if ac.preferred.is_none() {
         let none = AllocFlags::default();
         return Err(failure(
             ZoneRefusals::default(),
@@ -407,14 +480,8 @@ pub fn alloc_pages(
             none,
             false,
         ));
-    };
-    // alloc_flags_nofragment(): on several nodes, DMA32 of the preferred zone's node must be
-    // populated; on one node the kernel assumes it is.
-    let dma32_populated = nodes.len() == 1
-        || nodes[pnode]
-            .zone(ZoneType::Dma32)
-            .is_some_and(|z| z.managed > 0);
-    let mut flags = fast_path_alloc_flags(profile, &gfp, ptype, dma32_populated);
+    }
+    let mut flags = ac.fast_flags;
     let mut fast = ZoneRefusals::default();
     let mut nofragment_retried = false;
     loop {
@@ -432,8 +499,9 @@ pub fn alloc_pages(
             _ => break,
         }
     }
-    let wake_kswapd = gfp.kswapd_reclaim;
-    let min_flags = gfp_to_alloc_flags(profile, &gfp, order).without(AllocFlags::NO_WATERMARKS);
+    let wake_kswapd = ac.gfp.kswapd_reclaim;
+    let min_flags =
+        gfp_to_alloc_flags(profile, &ac.gfp, ac.order).without(AllocFlags::NO_WATERMARKS);
     let mut min = ZoneRefusals::default();
     match get_page_from_freelist(nodes, &req, min_flags, AllocPath::MinWatermark, &mut min) {
         Walk::Found(a) => Ok(Allocation {
