@@ -4,7 +4,7 @@
 # fail when a committed figure differs from a fresh one (all but the sweep's, which no test reruns).
 # What it runs, into which folder:
 #
-#   plots/seed-rhel7-node/     `buddysim run scenarios/seed-rhel7-node.yaml` (14 days): its PNGs
+#   plots/seed-rhel7-node/     `buddysim run scenarios/seed-rhel7-node.yaml` (10 days): its PNGs
 #   plots/seed-failing-node/   `buddysim run scenarios/seed-failing-node.yaml` (12 h; needs
 #                              ../shared/captures)
 #   plots/validation/          `buddysim compare` (the recorded real-kernel runs) + `buddysim plot`

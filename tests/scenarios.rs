@@ -127,14 +127,15 @@ fn slab_objects(slabinfo: &str, cache: &str) -> (u64, u64) {
 #[test]
 fn seed_rhel7_node_starts_failing_at_order_6_once_its_zombies_grow_the_array() {
     let r = run("seed-rhel7-node", &[]);
-    // Seed 1: one order-4 creation fails on day 2.04, after compaction.
+    // Seed 1: the first failure is an order-5 creation on day 5.93, with compaction deferred
+    // by the failures before it.
     let f = &r.summary["first_failure"];
     assert_eq!(
         (f["order"].as_u64(), f["pod"].as_u64()),
-        (Some(4), Some(3020)),
+        (Some(5), Some(8712)),
         "{f}"
     );
-    assert_eq!(f["reason"], "compaction_failed", "{f}");
+    assert_eq!(f["reason"], "compaction_deferred", "{f}");
     // The zombies of the dead per-memcg caches take the array to order 6 (12 287 kmem ids);
     // the orders climb with the ids.
     assert!(r.summary["memcg_kmem_ids"].as_u64().unwrap() >= 12_287);
@@ -143,27 +144,29 @@ fn seed_rhel7_node_starts_failing_at_order_6_once_its_zombies_grow_the_array() {
         .collect();
     assert!(orders.windows(2).all(|w| w[0] <= w[1]), "orders went down");
     assert_eq!(orders.last(), Some(&6));
-    // Order-6 creations start failing on day 10.13 and keep failing now and then.
+    // Order-6 creations fail from day 8.5, as soon as the array needs order 6.
     let order6_failures: Vec<f64> = cache_creates(&r)
         .filter(|e| e["ok"] == false && e["order"] == 6)
         .map(|e| e["time_s"].as_f64().unwrap())
         .collect();
     let first = order6_failures[0] / 86_400.0;
     assert!(
-        (10.1..10.2).contains(&first),
+        (8.4..8.6).contains(&first),
         "first order-6 failure on day {first}"
     );
-    assert_eq!(order6_failures.len(), 409);
-    assert_eq!(r.summary["pod_start_failures"], 410);
+    assert_eq!(order6_failures.len(), 420);
+    assert_eq!(r.summary["pod_start_failures"], 641);
     // The seed's slab signature: sparse reclaimable caches (dentries 30 % used on the seed's
-    // node) and millions of sysfs entries of the per-memcg caches.
+    // node), millions of sysfs entries of the per-memcg caches, and kmalloc slabs the dead
+    // copies keep after the network namespaces freed their objects into them.
     let (active, total) = slab_objects(&r.slabinfo, "dentry");
     assert!(active * 2 < total, "dentry {active}/{total}");
     assert!(slab_objects(&r.slabinfo, "sysfs_dir_cache").0 > 5_000_000);
-    // Normal ends fragmented: most free pages below order 4.
+    assert!(slab_objects(&r.slabinfo, "kmalloc-192").1 > 5_000_000);
+    // Slab has taken the memory: Normal ends near its min watermark (13 884 pages).
     let normal = zone_blocks(&r.buddyinfo, "Normal");
-    let pages = |orders: std::ops::Range<usize>| -> u64 { orders.map(|o| normal[o] << o).sum() };
-    assert!(pages(0..4) > 2 * pages(4..11), "{normal:?}");
+    let free: u64 = normal.iter().enumerate().map(|(o, n)| n << o).sum();
+    assert!(free < 20_000, "{normal:?}");
 }
 
 #[test]
