@@ -199,18 +199,23 @@ fn seed_failing_node_fails_and_the_remedies_help_only_briefly() {
     let started = r.summary["pods_started"].as_u64().unwrap();
     let failed = r.summary["pod_start_failures"].as_u64().unwrap();
     assert!(failed > started, "{failed} failed, {started} started");
-    // drop_caches at 30m: the order-6 probe right after it succeeds, and within the next hour
-    // creations fail again.
+    // drop_caches at 30m frees page cache but compaction stays deferred: the probe right after
+    // it fails. compact_memory at 1h makes order-6 blocks: the probe right after it succeeds,
+    // and within the next hour creations fail again.
     let probe_at = |t: f64| {
         r.events
             .iter()
             .find(|e| e["event"] == "probe" && e["time_s"].as_f64() == Some(t))
-            .map(|e| e["ok"] == true)
+            .map(|e| (e["ok"] == true, e["reason"].clone()))
     };
-    assert_eq!(probe_at(1800.0), Some(true));
+    assert_eq!(
+        probe_at(1800.0),
+        Some((false, serde_json::json!("compaction_deferred")))
+    );
+    assert_eq!(probe_at(3600.0).map(|p| p.0), Some(true));
     assert!(cache_creates(&r).any(|e| {
         let t = e["time_s"].as_f64().unwrap();
-        e["ok"] == false && t > 1800.0 && t < 5400.0
+        e["ok"] == false && t > 3600.0 && t < 7200.0
     }));
 }
 

@@ -151,8 +151,28 @@ struct SlabPages<'a> {
     nodes: &'a mut [Node],
     mms: &'a mut [NodeMm],
     shrinkable: [&'a mut [KmemCache]; 2],
-    families: &'a mut BTreeMap<CacheId, Family>,
+    families: Option<&'a mut BTreeMap<CacheId, Family>>,
     pick: &'a mut ChaCha8Rng,
+}
+
+impl<'a> SlabPages<'a> {
+    /// The slab layer's page allocator with no shrinker available (a free, or an allocation
+    /// made while the caches are borrowed).
+    fn without_shrinkers(
+        profile: &'static Profile,
+        nodes: &'a mut [Node],
+        mms: &'a mut [NodeMm],
+        pick: &'a mut ChaCha8Rng,
+    ) -> SlabPages<'a> {
+        SlabPages {
+            profile,
+            nodes,
+            mms,
+            shrinkable: [&mut [], &mut []],
+            families: None,
+            pick,
+        }
+    }
 }
 
 impl PageAllocator for SlabPages<'_> {
@@ -164,12 +184,14 @@ impl PageAllocator for SlabPages<'_> {
         };
         let ac = prepare_alloc_pages(self.nodes, self.profile, order, mask, 0);
         let [a, b] = &mut self.shrinkable;
+        let mut no_families = BTreeMap::new();
+        let families = self.families.as_deref_mut().unwrap_or(&mut no_families);
         let a = allocate(
             self.profile,
             self.nodes,
             self.mms,
             &mut [&mut **a, &mut **b],
-            self.families,
+            families,
             self.pick,
             &ac,
             owner,
@@ -554,7 +576,7 @@ impl System {
                     nodes,
                     mms,
                     shrinkable: [before, after],
-                    families,
+                    families: Some(families),
                     pick,
                 };
                 cache
@@ -567,7 +589,7 @@ impl System {
                     nodes,
                     mms,
                     shrinkable: [caches.as_mut_slice(), &mut []],
-                    families,
+                    families: Some(families),
                     pick,
                 };
                 kmalloc
@@ -657,7 +679,7 @@ impl System {
             nodes,
             mms,
             shrinkable: [caches.as_mut_slice(), &mut []],
-            families,
+            families: Some(families),
             pick,
         };
         let r = family.alloc(child, gfp, &mut pa);
@@ -716,15 +738,7 @@ impl System {
             pick,
             ..
         } = self;
-        let mut none = BTreeMap::new();
-        let mut pa = SlabPages {
-            profile,
-            nodes,
-            mms,
-            shrinkable: [&mut [], &mut []],
-            families: &mut none,
-            pick,
-        };
+        let mut pa = SlabPages::without_shrinkers(profile, nodes, mms, pick);
         let _ = match obj {
             Object::Named(i, o) => caches[i as usize].free_object(o, &mut pa),
             Object::Kmalloc(r) => kmalloc.kfree(r, &mut pa),
@@ -972,16 +986,8 @@ impl System {
         } = self;
         let m = memcg.create();
         let mut grew = None;
-        let mut none = BTreeMap::new();
         let r = memcg.activate_kmem(m, |growth| {
-            let mut pa = SlabPages {
-                profile,
-                nodes,
-                mms,
-                shrinkable: [&mut [], &mut []],
-                families: &mut none,
-                pick,
-            };
+            let mut pa = SlabPages::without_shrinkers(profile, nodes, mms, pick);
             let mut result = Ok(());
             for cache in caches.iter_mut() {
                 result = update_cache_params(cache, growth, kmalloc, &mut pa);
@@ -1015,15 +1021,7 @@ impl System {
             pick,
             ..
         } = self;
-        let mut none = BTreeMap::new();
-        let mut pa = SlabPages {
-            profile,
-            nodes,
-            mms,
-            shrinkable: [&mut [], &mut []],
-            families: &mut none,
-            pick,
-        };
+        let mut pa = SlabPages::without_shrinkers(profile, nodes, mms, pick);
         let dead = match profile.memcg_slab {
             MemcgSlabRule::AllCaches { dead, .. } | MemcgSlabRule::AccountedCaches { dead, .. } => {
                 dead
@@ -1056,7 +1054,7 @@ impl System {
             nodes,
             mms,
             shrinkable: [caches.as_mut_slice(), &mut []],
-            families,
+            families: Some(families),
             pick,
         };
         conntrack
@@ -1075,15 +1073,7 @@ impl System {
             pick,
             ..
         } = self;
-        let mut none = BTreeMap::new();
-        let mut pa = SlabPages {
-            profile,
-            nodes,
-            mms,
-            shrinkable: [&mut [], &mut []],
-            families: &mut none,
-            pick,
-        };
+        let mut pa = SlabPages::without_shrinkers(profile, nodes, mms, pick);
         let _ = conntrack.cleanup_net(netns, kmalloc, &mut pa);
     }
 
