@@ -980,26 +980,23 @@ impl<'s> Run<'s> {
             // Objects of reclaimable caches stay cached after the pod (the shrinkers free
             // them); leaked ones are never freed.
             let keep = !self.sys.reclaimable(id);
-            for k in 0..n {
-                match self.sys.alloc_object(id, memcg) {
-                    Ok(o) if keep && k >= leaked => pod.objects.push(o),
-                    Ok(_) => {}
-                    Err(e) => {
-                        self.event(fail("slab", e));
-                        break;
-                    }
-                }
+            let mut objects = Vec::with_capacity(n as usize);
+            let result = self.sys.alloc_objects(id, memcg, n, &mut objects);
+            if keep {
+                pod.objects
+                    .extend(objects.into_iter().skip(leaked as usize));
+            }
+            if let Err(e) = result {
+                self.event(fail("slab", e));
             }
         }
         for &(size, count) in &r.kmalloc {
-            for _ in 0..count {
-                match self.sys.alloc_object(CacheId::Kmalloc(size), memcg) {
-                    Ok(o) => pod.objects.push(o),
-                    Err(e) => {
-                        self.event(fail("kmalloc", e));
-                        break;
-                    }
-                }
+            let id = CacheId::Kmalloc(size);
+            if let Err(e) = self
+                .sys
+                .alloc_objects(id, memcg, u64::from(count), &mut pod.objects)
+            {
+                self.event(fail("kmalloc", e));
             }
         }
         let idx = self.pods.len();

@@ -553,9 +553,32 @@ impl System {
     /// `memcg` (None: a kernel thread, or outside any container): from the memcg's copy of the
     /// cache when its allocations are accounted ([`crate::mm::memcg_slab`]), else from the root.
     pub fn alloc_object(&mut self, id: CacheId, memcg: Option<MemcgId>) -> Result<Object, Failed> {
-        if let Some((root, child)) = memcg.and_then(|m| self.memcg_cache(id, m)) {
-            return self.alloc_child(root, child);
+        let mut out = Vec::with_capacity(1);
+        self.alloc_objects(id, memcg, 1, &mut out)?;
+        Ok(out[0])
+    }
+
+    /// Allocates `n` objects as `n` calls of [`alloc_object`](Self::alloc_object) would,
+    /// appending them to `out`, with one lookup of the memcg's copy for the batch. Stops at the
+    /// first failure.
+    pub fn alloc_objects(
+        &mut self,
+        id: CacheId,
+        memcg: Option<MemcgId>,
+        n: u64,
+        out: &mut Vec<Object>,
+    ) -> Result<(), Failed> {
+        for k in 0..n {
+            if let Some((root, child)) = memcg.and_then(|m| self.memcg_cache(id, m)) {
+                return self.alloc_child(root, child, n - k, out);
+            }
+            out.push(self.alloc_root(id)?);
         }
+        Ok(())
+    }
+
+    /// Allocates one object from the root cache `id`.
+    fn alloc_root(&mut self, id: CacheId) -> Result<Object, Failed> {
         let gfp = self.kernel_gfp;
         let System {
             profile,
@@ -660,8 +683,15 @@ impl System {
         None
     }
 
-    /// Allocates from a memcg's copy of `root`; the other families' shrinkers stay available.
-    fn alloc_child(&mut self, root: CacheId, child: ChildRef) -> Result<Object, Failed> {
+    /// Allocates `n` objects from a memcg's copy of `root` into `out`, stopping at the first
+    /// failure; the other families' shrinkers stay available.
+    fn alloc_child(
+        &mut self,
+        root: CacheId,
+        child: ChildRef,
+        n: u64,
+        out: &mut Vec<Object>,
+    ) -> Result<(), Failed> {
         let gfp = self.kernel_gfp;
         // Borrowed out of the map (an empty family in its place) so the others can shrink.
         let mut family = std::mem::take(self.families.get_mut(&root).expect("the child's family"));
@@ -682,12 +712,20 @@ impl System {
             families: Some(families),
             pick,
         };
-        let r = family.alloc(child, gfp, &mut pa);
+        let mut r = Ok(());
+        for _ in 0..n {
+            match family.alloc(child, gfp, &mut pa) {
+                Ok(o) => out.push(Object::Child(root, child, o)),
+                Err(e) => {
+                    r = Err(slab_failure(e));
+                    break;
+                }
+            }
+        }
         if let Some(slot) = self.families.get_mut(&root) {
             *slot = family;
         }
-        r.map(|o| Object::Child(root, child, o))
-            .map_err(slab_failure)
+        r
     }
 
     /// Frees the sysfs entries of a child cache (objects of the root cache `sysfs`).
