@@ -491,6 +491,11 @@ const V4_4: Profile = Profile {
     compaction: CompactionRules::V4_4,
     kernel_stack: KernelStack::Contiguous { order: 2 },
     slab_sizes: SlabSizes::V4_18,
+    // sysfs is built on kernfs from 3.14; dead copies free their empty slabs from 4.0.
+    memcg_slab: MemcgSlabRule::AllCaches {
+        sysfs: "kernfs_node_cache",
+        dead: DeadCaches::DiscardEmpty,
+    },
     ..V3_10
 };
 
@@ -676,6 +681,19 @@ mod tests {
             assert_eq!(profile(name).unwrap().name, name);
         }
         assert!(profile("2.6").unwrap_err().contains("3.10-rhel7"));
+    }
+
+    #[test]
+    fn the_sysfs_cache_of_per_memcg_copies_exists_in_each_kernel() {
+        for p in PROFILES {
+            match p.memcg_slab {
+                MemcgSlabRule::AllCaches { sysfs, .. }
+                | MemcgSlabRule::AccountedCaches { sysfs, .. } => {
+                    assert!(p.slab_sizes.find(sysfs).is_some(), "{}: {sysfs}", p.name)
+                }
+                MemcgSlabRule::Shared => {}
+            }
+        }
     }
 
     #[test]

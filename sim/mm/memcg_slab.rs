@@ -242,6 +242,32 @@ impl Family {
     pub fn children(&self) -> impl Iterator<Item = &Child> {
         self.children.iter().flatten()
     }
+
+    /// The family's bookkeeping: its object and page counts are its children's, every live
+    /// memcg's copy is alive, and (outside a destroy pass) no dead copy is without slabs.
+    pub fn check(&self) -> Result<(), String> {
+        let objects: u64 = self.children().map(|c| c.cache.objects_in_use()).sum();
+        let pages: u64 = self.children().map(|c| c.cache.pages()).sum();
+        if (objects, pages) != (self.objects, self.pages) {
+            return Err(format!(
+                "family counts {} objects in {} pages, its copies {objects} in {pages}",
+                self.objects, self.pages
+            ));
+        }
+        for (memcg, &slot) in &self.by_memcg {
+            match &self.children[slot as usize] {
+                Some(c) if !c.dead && c.memcg == *memcg => {}
+                _ => return Err(format!("memcg {memcg:?} maps to no live copy")),
+            }
+        }
+        match self.children().find(|c| c.dead && c.cache.pages() == 0) {
+            Some(c) => Err(format!(
+                "a dead copy of memcg {:?} has no slab left",
+                c.memcg
+            )),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The shrinker of a reclaimable root's children (`prune_dcache_sb()`, `prune_icache_sb()`:
@@ -339,6 +365,7 @@ mod tests {
         assert_eq!((f.objects(), f.pages(), pa.live), (2, 2, 2));
         assert_eq!(f.child_of(MemcgId(2)), Some(b));
         assert_eq!(f.child_of(MemcgId(3)), None);
+        f.check().unwrap();
     }
 
     #[test]
@@ -354,6 +381,7 @@ mod tests {
         // min_partial empty slabs stay on the node list (and the CPU partials): never destroyed.
         assert!(f.pages() >= 5, "{} pages", f.pages());
         assert!(f.take_destroyed().is_empty());
+        f.check().unwrap();
     }
 
     #[test]
@@ -366,7 +394,12 @@ mod tests {
             f.free(c, o, &mut pa).unwrap();
             assert_eq!(f.pages() == 0, i == last);
         }
+        assert!(
+            f.check().is_err(),
+            "a dead copy without slabs awaits destruction"
+        );
         let gone = f.take_destroyed();
+        f.check().unwrap();
         assert_eq!(gone.len(), 1);
         assert_eq!((gone[0].memcg, pa.live), (MemcgId(7), 0));
         assert!(f.free(c, first, &mut pa).is_err(), "stale child");

@@ -659,6 +659,12 @@ impl<'s> Run<'s> {
         }
         self.wake_daemons();
         let total = self.end.0.max(1) as f64;
+        let slab_baseline = if self.opts.check {
+            let (r, u) = self.sys.slab_pages();
+            self.sys.zone_slab_pages() - (r + u) as i64
+        } else {
+            0
+        };
         while let Some((t, ev)) = self.q.pop_until(self.end) {
             self.snapshots_before(t);
             self.handle(ev);
@@ -670,6 +676,12 @@ impl<'s> Run<'s> {
                         what: v.to_string(),
                     })?;
                 }
+                self.sys
+                    .check_slab(slab_baseline)
+                    .map_err(|what| RunError::Invariant {
+                        time_s: t.as_secs_f64(),
+                        what,
+                    })?;
             }
             if matches!(ev, Ev::Sample) {
                 progress(t.0 as f64 / total);

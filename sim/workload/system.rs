@@ -1115,6 +1115,45 @@ impl System {
         let _ = conntrack.cleanup_net(netns, kmalloc, &mut pa);
     }
 
+    /// The slab layer's bookkeeping against the page allocator's, for `--check`: every family
+    /// is consistent ([`Family::check`]) and the zones hold, in slab pages, what the caches
+    /// count plus `baseline` (the slab pages of a captured node, which no cache holds).
+    pub fn check_slab(&self, baseline: i64) -> Result<(), String> {
+        for (id, f) in &self.families {
+            f.check().map_err(|e| format!("copies of {id:?}: {e}"))?;
+        }
+        let (r, u) = self.slab_pages();
+        let held = self.zone_slab_pages() - (r + u) as i64;
+        if held != baseline {
+            return Err(format!(
+                "the zones hold {} slab pages more than the caches count ({baseline} at the start)",
+                held
+            ));
+        }
+        Ok(())
+    }
+
+    /// Pages the zones hold as slab.
+    pub fn zone_slab_pages(&self) -> i64 {
+        let mut pages = 0;
+        for z in self.nodes.iter().flat_map(|n| &n.zones) {
+            let mut pfn = z.start_pfn;
+            while pfn < z.end_pfn() {
+                pfn += match z.page_state(pfn) {
+                    PageState::Allocated { order, owner, .. } => {
+                        if owner == OwnerKind::Slab {
+                            pages += 1i64 << order;
+                        }
+                        1u64 << order
+                    }
+                    PageState::Free { order, .. } => 1u64 << order,
+                    _ => 1,
+                };
+            }
+        }
+        pages
+    }
+
     /// Slab pages: (reclaimable, unreclaimable), the conntrack caches and kmalloc caches
     /// counted as unreclaimable.
     pub fn slab_pages(&self) -> (u64, u64) {
