@@ -352,6 +352,59 @@ mod tests {
         (f, c, objs)
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Random allocations, frees and memcg removals on one family, under either dead-copy
+        /// rule: the family's counts stay its copies', every page the copies hold is one the
+        /// allocator handed out, and a copy goes exactly when a dead one has no slab left.
+        #[test]
+        fn random_operations_keep_the_family_consistent(
+            ops in proptest::collection::vec((0u8..4, 0u32..4, proptest::prelude::any::<u16>()), 1..400),
+            discard in proptest::prelude::any::<bool>(),
+        ) {
+            let rule = if discard { DeadCaches::DiscardEmpty } else { DeadCaches::ShrinkOnce };
+            let root = dentry_root();
+            let mut pa = Pages::default();
+            let mut f = Family::new(true);
+            let mut live: Vec<(ChildRef, ObjectRef)> = Vec::new();
+            let (mut made, mut gone) = (0, 0);
+            for (op, memcg, pick) in ops {
+                let m = MemcgId(memcg);
+                match op {
+                    0 | 1 => {
+                        let c = f.child_of(m).unwrap_or_else(|| {
+                            made += 1;
+                            f.insert(root.memcg_child("dentry"), m, Vec::new())
+                        });
+                        live.push((c, f.alloc(c, GfpFlags::GFP_KERNEL, &mut pa).unwrap()));
+                    }
+                    2 if !live.is_empty() => {
+                        let (c, o) = live.swap_remove(usize::from(pick) % live.len());
+                        f.free(c, o, &mut pa).unwrap();
+                    }
+                    _ => f.kill(m, rule, &mut pa),
+                }
+                gone += f.take_destroyed().len();
+                f.check().unwrap();
+                proptest::prop_assert_eq!(f.objects(), live.len() as u64);
+                proptest::prop_assert_eq!(f.pages(), pa.live);
+            }
+            // Under the 4.0+ rule, freeing everything after every memcg went destroys every copy.
+            if discard {
+                for (c, o) in live.drain(..) {
+                    f.free(c, o, &mut pa).unwrap();
+                }
+                for m in 0..4 {
+                    f.kill(MemcgId(m), rule, &mut pa);
+                }
+                gone += f.take_destroyed().len();
+                proptest::prop_assert_eq!((f.children().count(), pa.live), (0, 0));
+                proptest::prop_assert_eq!(gone, made);
+            }
+        }
+    }
+
     #[test]
     fn each_memcg_gets_slabs_of_its_own() {
         let mut pa = Pages::default();
