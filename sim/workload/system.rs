@@ -553,6 +553,9 @@ impl System {
     /// `memcg` (None: a kernel thread, or outside any container): from the memcg's copy of the
     /// cache when its allocations are accounted ([`crate::mm::memcg_slab`]), else from the root.
     pub fn alloc_object(&mut self, id: CacheId, memcg: Option<MemcgId>) -> Result<Object, Failed> {
+        if memcg.is_none() {
+            return self.alloc_root(id);
+        }
         let mut out = Vec::with_capacity(1);
         self.alloc_objects(id, memcg, 1, &mut out)?;
         Ok(out[0])
