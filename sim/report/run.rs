@@ -45,6 +45,7 @@ pub fn summary_text(s: &Summary) -> String {
             0.0
         }
     );
+    let _ = writeln!(t, "OOM killer: {} pods killed", s.oom_kills);
     let _ = writeln!(
         t,
         "least free blocks of order >= 6 (DMA..Normal) at a sample: {}",

@@ -458,6 +458,7 @@ mod tests {
                     order: 6,
                     reason: "no_block_of_order".into(),
                 }),
+                oom_kills: 0,
                 min_free_order6_blocks: 0,
                 reserved_kib: reserved,
                 compact_stall: stalls,

@@ -514,6 +514,7 @@ mod tests {
                 order: 6,
                 reason: "no_block_of_order".into(),
             }),
+            oom_kills: 0,
             min_free_order6_blocks: 1,
             reserved_kib: 3 * s.tunables.min_free_kbytes.unwrap_or(0),
             compact_stall: run.index as u64,

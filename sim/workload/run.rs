@@ -33,7 +33,7 @@ use crate::mm::mmzone::{Node, NodeSpec, OwnerKind, Pfn, ZoneSpec as MmZoneSpec, 
 use crate::mm::netns::{CacheOutcome, NetnsId};
 use crate::mm::page_alloc::pcp::PcpConfig;
 use crate::mm::page_alloc::setup::{self, Thp};
-use crate::mm::slub::KmallocRoute;
+use crate::mm::slub::{AllocFailure, KmallocRoute};
 use crate::mm::vmscan::{drop_caches, kswapd_nap_over, kswapd_run, LruType};
 use crate::mm::{mmzone::x86_64_layout, procfs};
 use crate::scenario::reconstruct::{reconstruct, Options};
@@ -72,6 +72,9 @@ pub struct Summary {
     pub pods_started: u64,
     pub pod_start_failures: u64,
     pub first_failure: Option<FirstFailure>,
+    /// Pods the OOM killer killed.
+    #[serde(default)]
+    pub oom_kills: u64,
     /// The least number of free blocks of order ≥ 6 seen at a sample, over the zones a
     /// GFP_KERNEL request may use.
     pub min_free_order6_blocks: u64,
@@ -190,6 +193,11 @@ pub enum EventKind {
         entries: u32,
         ok: bool,
     },
+    /// The OOM killer killed a pod (`oom_kill_process()`); `rss_pages` is what it scored.
+    OomKill {
+        pod: u64,
+        rss_pages: u64,
+    },
     /// A pod's other allocation failed (it runs with less).
     AllocFail {
         pod: u64,
@@ -300,6 +308,7 @@ enum Ev {
 #[derive(Default)]
 struct Pod {
     number: u64,
+    daemon: bool,
     memcgs: Vec<MemcgId>,
     netns: Option<NetnsId>,
     anon: Vec<u32>,
@@ -337,6 +346,7 @@ struct Run<'s> {
     started: u64,
     failures: u64,
     first_failure: Option<FirstFailure>,
+    oom_kills: u64,
     min_order6: u64,
     kswapd_pending: Vec<bool>,
     kcompactd_pending: Vec<bool>,
@@ -352,10 +362,14 @@ struct Run<'s> {
     snapshots: Vec<ZoneSample>,
 }
 
-/// Memory faulted in or written in 2 MiB batches (512 pages; the last one shorter).
-fn chunks(pages: u64) -> impl Iterator<Item = u64> {
-    (0..pages.div_ceil(512)).map(move |i| (pages - i * 512).min(512))
-}
+/// Memory is faulted in or written in 2 MiB batches (512 pages).
+const BATCH: u64 = 512;
+
+/// kubelet's `oom_score_adj` for a churn pod's processes: BestEffort (no memory request), as
+/// CI and cron pods usually are (pkg/kubelet/qos `GetContainerOOMScoreAdjust()`).
+const OOM_SCORE_ADJ_POD: i64 = 1000;
+/// kubelet's `oom_score_adj` for a daemon's processes: Guaranteed or node-critical.
+const OOM_SCORE_ADJ_DAEMON: i64 = -997;
 
 /// The tunables as the system applies them.
 fn settings(profile: &Profile, t: &Tunables, thp: ThpMode) -> Settings {
@@ -518,6 +532,7 @@ impl<'s> Run<'s> {
             started: 0,
             failures: 0,
             first_failure: None,
+            oom_kills: 0,
             min_order6: u64::MAX,
             kswapd_pending: vec![false; node_count],
             kcompactd_pending: vec![false; node_count],
@@ -604,10 +619,10 @@ impl<'s> Run<'s> {
             .map_err(|e| fail("kernel", e))?;
         let mut handles = Vec::new();
         self.sys
-            .fault_anon(f.anon.0 / 4096, &mut handles)
+            .fault_anon(&mut (f.anon.0 / 4096), &mut handles)
             .map_err(|e| fail("anon", e))?;
         self.sys
-            .add_page_cache(f.page_cache.0 / 4096)
+            .add_page_cache(&mut (f.page_cache.0 / 4096))
             .map_err(|e| fail("page_cache", e))?;
         for (name, amount) in &f.slab {
             let id = self
@@ -759,7 +774,7 @@ impl<'s> Run<'s> {
             Ev::Action(i) => self.action(i),
             Ev::PageCacheJob => {
                 if let Some(job) = self.s.workload.background.page_cache_job {
-                    let _ = self.write_page_cache(job.size.0 / 4096);
+                    let _ = self.alloc_in_batches(&mut (job.size.0 / 4096), System::add_page_cache);
                     if let Some(mean) = job.rate.mean_interval() {
                         let u: f64 = self.background.random::<f64>();
                         let gap = (-(1.0 - u).ln() * mean.0 as f64).max(1.0) as u64;
@@ -769,7 +784,7 @@ impl<'s> Run<'s> {
             }
             Ev::LogRotation => {
                 if let Some(l) = self.s.workload.background.log_rotation {
-                    let _ = self.write_page_cache(l.size.0 / 4096);
+                    let _ = self.alloc_in_batches(&mut (l.size.0 / 4096), System::add_page_cache);
                     self.q.schedule_in(Time(l.every.0), Ev::LogRotation);
                 }
             }
@@ -838,14 +853,80 @@ impl<'s> Run<'s> {
         }
     }
 
-    /// Writes `pages` of page cache in 2 MiB batches with kswapd running between them, as a
-    /// writer and kswapd run side by side; stops at the first failed allocation.
-    fn write_page_cache(&mut self, pages: u64) -> Result<(), Failed> {
-        for chunk in chunks(pages) {
-            self.sys.add_page_cache(chunk)?;
+    /// Allocates `left` pages with `alloc` in [`BATCH`]es with kswapd running between them, as a
+    /// faulting or writing task and kswapd run side by side, each batch under
+    /// [`oom_retry`](Self::oom_retry). Stops at the first failure with `left` holding what is
+    /// still to do.
+    fn alloc_in_batches(
+        &mut self,
+        left: &mut u64,
+        mut alloc: impl FnMut(&mut System, &mut u64) -> Result<(), Failed>,
+    ) -> Result<(), Failed> {
+        while *left > 0 {
+            let batch = (*left).min(BATCH);
+            let mut rest = batch;
+            let r = self.oom_retry(|e| alloc(&mut e.sys, &mut rest));
+            *left -= batch - rest;
+            r?;
             self.kswapd_concurrently();
         }
         Ok(())
+    }
+
+    /// Runs an allocation step that goes on from where it stopped when called again. Where the
+    /// kernel would call the OOM killer (a non-costly request whose reclaim made no progress),
+    /// a pod is killed ([`oom_kill`](Self::oom_kill)) and the step goes on, as
+    /// `__alloc_pages_may_oom()` → `goto restart` does in `__alloc_pages_slowpath()`.
+    fn oom_retry(
+        &mut self,
+        mut step: impl FnMut(&mut Self) -> Result<(), Failed>,
+    ) -> Result<(), Failed> {
+        loop {
+            match step(self) {
+                Err(e) if e.reason == AllocFailure::OutOfMemory && self.oom_kill() => {}
+                r => return r,
+            }
+        }
+    }
+
+    /// The OOM killer (mm/oom_kill.c): `select_bad_process()` picks the running pod with the
+    /// highest `oom_badness()`: its RSS (anon pages) plus page-table pages, plus
+    /// `oom_score_adj` × (total pages / 1000), the first in start order on a tie (the task
+    /// list's order); `oom_kill_process()` kills it, and the pod exits. A pod counts as one
+    /// task, and the pod being started is not yet a candidate. 3.10's 3 % discount for root
+    /// tasks applies to every pod alike and is left out. Returns false when no pod runs (the
+    /// kernel would panic).
+    fn oom_kill(&mut self) -> bool {
+        let total: u64 = self
+            .sys
+            .nodes
+            .iter()
+            .flat_map(|n| &n.zones)
+            .map(|z| z.managed)
+            .sum();
+        let mut victim: Option<(usize, u64, i64)> = None;
+        for (i, pod) in self.pods.iter().enumerate() {
+            let Some(pod) = pod else { continue };
+            let rss = self.sys.anon_pages(&pod.anon)
+                + pod.page_tables.iter().map(|&(_, o)| 1u64 << o).sum::<u64>();
+            let adj = if pod.daemon {
+                OOM_SCORE_ADJ_DAEMON
+            } else {
+                OOM_SCORE_ADJ_POD
+            };
+            let points = (rss as i64 + adj * (total / 1000) as i64).max(1);
+            if victim.is_none_or(|(_, _, best)| points > best) {
+                victim = Some((i, rss, points));
+            }
+        }
+        let Some((idx, rss_pages, _)) = victim else {
+            return false;
+        };
+        let pod = self.pods[idx].as_ref().map_or(0, |p| p.number);
+        self.oom_kills += 1;
+        self.event(EventKind::OomKill { pod, rss_pages });
+        self.exit_pod(idx);
+        true
     }
 
     fn kswapd(&mut self, n: usize) {
@@ -895,6 +976,7 @@ impl<'s> Run<'s> {
         let p = &r.profile;
         let mut pod = Pod {
             number,
+            daemon,
             ..Pod::default()
         };
         // kubelet's pod cgroup and the sandbox's, before the sandbox's netns.
@@ -965,25 +1047,24 @@ impl<'s> Run<'s> {
             order: e.order,
             reason: reason_name(e.reason).into(),
         };
-        if let Err(e) = self.sys.alloc_stacks(p.threads, &mut pod.stacks) {
+        if let Err(e) = self.oom_retry(|e| e.sys.alloc_stacks(p.threads, &mut pod.stacks)) {
             self.event(fail("kernel_stack", e));
         }
-        if let Err(e) = self.sys.alloc_kernel(
-            OwnerKind::PageTable,
-            0,
-            p.page_tables.0 / 4096,
-            &mut pod.page_tables,
-        ) {
+        let page_tables = p.page_tables.0 / 4096;
+        if let Err(e) = self.oom_retry(|e| {
+            e.sys
+                .alloc_kernel(OwnerKind::PageTable, 0, page_tables, &mut pod.page_tables)
+        }) {
             self.event(fail("page_tables", e));
         }
-        for chunk in chunks(p.anon.0 / 4096) {
-            if let Err(e) = self.sys.fault_anon(chunk, &mut pod.anon) {
-                self.event(fail("anon", e));
-                break;
-            }
-            self.kswapd_concurrently();
+        let anon = &mut pod.anon;
+        if let Err(e) = self.alloc_in_batches(&mut (p.anon.0 / 4096), |sys, left| {
+            sys.fault_anon(left, anon)
+        }) {
+            self.event(fail("anon", e));
         }
-        if let Err(e) = self.write_page_cache(p.page_cache.0 / 4096) {
+        if let Err(e) = self.alloc_in_batches(&mut (p.page_cache.0 / 4096), System::add_page_cache)
+        {
             self.event(fail("page_cache", e));
         }
         // The containers' processes allocate the pod's kernel objects.
@@ -993,7 +1074,7 @@ impl<'s> Run<'s> {
             // them); leaked ones are never freed.
             let keep = !self.sys.reclaimable(id);
             let mut objects = Vec::with_capacity(n as usize);
-            let result = self.sys.alloc_objects(id, memcg, n, &mut objects);
+            let result = self.alloc_objects(id, memcg, n, &mut objects);
             if keep {
                 pod.objects
                     .extend(objects.into_iter().skip(leaked as usize));
@@ -1004,10 +1085,10 @@ impl<'s> Run<'s> {
         }
         for &(size, count) in &r.kmalloc {
             let id = CacheId::Kmalloc(size);
-            if let Err(e) = self
-                .sys
-                .alloc_objects(id, memcg, u64::from(count), &mut pod.objects)
-            {
+            let mut objects = Vec::with_capacity(count as usize);
+            let result = self.alloc_objects(id, memcg, u64::from(count), &mut objects);
+            pod.objects.extend(objects);
+            if let Err(e) = result {
                 self.event(fail("kmalloc", e));
             }
         }
@@ -1023,6 +1104,18 @@ impl<'s> Run<'s> {
             }
         }
         true
+    }
+
+    /// `n` objects of cache `id` into `out` (which holds only these), under
+    /// [`oom_retry`](Self::oom_retry).
+    fn alloc_objects(
+        &mut self,
+        id: CacheId,
+        memcg: Option<MemcgId>,
+        n: u64,
+        out: &mut Vec<Object>,
+    ) -> Result<(), Failed> {
+        self.oom_retry(|e| e.sys.alloc_objects(id, memcg, n - out.len() as u64, out))
     }
 
     fn start_memcgs(&mut self, pod: &mut Pod, n: u32) {
@@ -1287,6 +1380,7 @@ impl<'s> Run<'s> {
             pods_started: self.started - self.failures,
             pod_start_failures: self.failures,
             first_failure: self.first_failure,
+            oom_kills: self.oom_kills,
             min_free_order6_blocks: if self.min_order6 == u64::MAX {
                 0
             } else {

@@ -28,7 +28,7 @@ use crate::mm::page_alloc::alloc::{
 use crate::mm::page_alloc::alloc_flags::AllocFlags;
 use crate::mm::page_alloc::setup::{self, Thp};
 use crate::mm::page_alloc::slowpath::{
-    alloc_pages_slowpath, ReclaimInput, SlowPathFailure, SlowPathRequest, Step,
+    alloc_pages_slowpath, NoPage, ReclaimInput, SlowPathFailure, SlowPathRequest, Step,
 };
 use crate::mm::slub::{
     self, kmalloc_route, AllocFailure, CacheFlags, Kmalloc, KmallocRef, KmallocRoute, KmemCache,
@@ -290,7 +290,8 @@ fn wake_kswapd_for(
     }
 }
 
-/// The reason a slow-path failure reports, from the steps it took: a compaction that ran in
+/// The reason a slow-path failure reports, from the steps it took: the OOM killer's turn
+/// (`__alloc_pages_may_oom()` would kill; the workload's engine does it); a compaction that ran in
 /// some zone and failed or was deferred there; compaction that did not run at all because
 /// earlier failures deferred it (3.10's check of the preferred zone); compaction skipped
 /// because the fragmentation index blamed a lack of memory (`compaction_suitable()` →
@@ -302,6 +303,9 @@ fn failure_reason(
     mms: &[NodeMm],
     f: &SlowPathFailure,
 ) -> AllocFailure {
+    if f.nopage == NoPage::OomKill {
+        return AllocFailure::OutOfMemory;
+    }
     let compactions: Vec<CompactResult> = f
         .steps
         .iter()
@@ -843,8 +847,8 @@ impl System {
         }
     }
 
-    /// Kernel pages (page tables, kernel stacks): `count` blocks of `order`. Stops at the
-    /// first failure.
+    /// Kernel pages (page tables, kernel stacks): blocks of `order` until `out` holds `count`.
+    /// Stops at the first failure; called again, it goes on from there.
     pub fn alloc_kernel(
         &mut self,
         owner: OwnerKind,
@@ -853,14 +857,15 @@ impl System {
         out: &mut Vec<(Pfn, u8)>,
     ) -> Result<(), Failed> {
         let ac = self.prepare(order, self.masks.kernel);
-        for _ in 0..count {
+        for _ in out.len() as u64..count {
             let pfn = self.alloc_block(&ac, owner)?;
             out.push((pfn, order as u8));
         }
         Ok(())
     }
 
-    /// Kernel stacks for `threads` new tasks, as the profile allocates them.
+    /// Kernel stacks for `threads` new tasks, as the profile allocates them, into `out` (which
+    /// holds only these tasks' stacks).
     pub fn alloc_stacks(&mut self, threads: u32, out: &mut Vec<(Pfn, u8)>) -> Result<(), Failed> {
         let (order, per_task) = match self.profile.kernel_stack {
             KernelStack::Contiguous { order } => (order, 1),
@@ -884,29 +889,31 @@ impl System {
     }
 
     /// Page-cache pages read or written (`pages` order-0 pages, movable, on the file LRU; they
-    /// stay cached until reclaim drops them). Stops at the first failure.
-    pub fn add_page_cache(&mut self, pages: u64) -> Result<(), Failed> {
+    /// stay cached until reclaim drops them). Stops at the first failure with `pages` holding
+    /// what is left.
+    pub fn add_page_cache(&mut self, pages: &mut u64) -> Result<(), Failed> {
         let ac = self.prepare(0, self.masks.movable);
-        for _ in 0..pages {
+        while *pages > 0 {
             let pfn = self.alloc_block(&ac, OwnerKind::File)?;
             self.lru_add(pfn);
+            *pages -= 1;
         }
         Ok(())
     }
 
     /// Anonymous memory faulted in: `pages` pages, as 2 MiB THP blocks where THP is `always`
     /// and the block is available (a failed THP fault falls back to small pages, as
-    /// `do_huge_pmd_anonymous_page()` does), else order-0 pages. Returns the handles.
-    pub fn fault_anon(&mut self, pages: u64, handles: &mut Vec<u32>) -> Result<(), Failed> {
+    /// `do_huge_pmd_anonymous_page()` does), else order-0 pages. Appends the handles; stops at
+    /// the first failure with `left` holding the pages still to fault.
+    pub fn fault_anon(&mut self, left: &mut u64, handles: &mut Vec<u32>) -> Result<(), Failed> {
         let pb = self.profile.pageblock_order;
         let huge = 1u64 << pb;
-        let mut left = pages;
-        while left > 0 {
-            let (order, mask) = if self.thp() == Thp::Always && left >= huge {
+        while *left > 0 {
+            let (order, mask) = if self.thp() == Thp::Always && *left >= huge {
                 match self.alloc_block(&self.prepare(pb, self.masks.thp), OwnerKind::Anon) {
                     Ok(pfn) => {
                         self.map_anon(pfn, pb, handles);
-                        left -= huge;
+                        *left -= huge;
                         continue;
                     }
                     Err(_) => (0, self.masks.movable),
@@ -915,16 +922,16 @@ impl System {
                 (0, self.masks.movable)
             };
             let n = if self.thp() == Thp::Always {
-                left.min(huge)
+                (*left).min(huge)
             } else {
-                left
+                *left
             };
             let ac = self.prepare(order, mask);
             for _ in 0..n {
                 let pfn = self.alloc_block(&ac, OwnerKind::Anon)?;
                 self.map_anon(pfn, order, handles);
+                *left -= 1;
             }
-            left -= n;
         }
         Ok(())
     }
@@ -982,6 +989,16 @@ impl System {
                 None => self.anon[h as usize].0 = GONE,
             }
         }
+    }
+
+    /// The pages a pod's anon blocks map (its `MM_ANONPAGES`).
+    pub fn anon_pages(&self, handles: &[u32]) -> u64 {
+        handles
+            .iter()
+            .map(|&h| self.anon[h as usize])
+            .filter(|&(pfn, _)| pfn != GONE)
+            .map(|(_, order)| 1u64 << order)
+            .sum()
     }
 
     /// Unmaps and frees a pod's anon blocks (`exit_mmap()` → `free_pages_and_swap_cache()`).
