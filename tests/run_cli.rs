@@ -233,6 +233,58 @@ fn the_invariant_checker_runs_with_check() {
     }
 }
 
+/// Pods that need more memory than the node has: where an order-0 request's reclaim makes no
+/// progress, the OOM killer kills a running churn pod (never a daemon) and the request goes on,
+/// so no order-0 allocation fails.
+#[test]
+fn the_oom_killer_kills_a_running_pod_instead_of_failing_order_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = SMALL[..SMALL.find("actions:").unwrap()].replace("anon: 16MiB", "anon: 200MiB")
+        + "duration: 30m\n";
+    let s = scenario(dir.path(), &text);
+    let out = dir.path().join("o");
+    let json = ok(&[
+        "run",
+        s.to_str().unwrap(),
+        "--format",
+        "json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let summary: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let kills = summary["oom_kills"].as_u64().unwrap();
+    assert!(kills > 10, "{kills} OOM kills");
+    let events: Vec<serde_json::Value> = std::fs::read_to_string(out.join("events.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let of = |kind: &'static str| events.iter().filter(move |e| e["event"] == kind);
+    assert_eq!(of("oom_kill").count() as u64, kills);
+    let daemons: Vec<&serde_json::Value> = of("pod_start")
+        .filter(|e| e["time_s"] == 0.0)
+        .map(|e| &e["pod"])
+        .collect();
+    assert_eq!(daemons.len(), 2);
+    for (i, k) in events.iter().enumerate() {
+        if k["event"] != "oom_kill" {
+            continue;
+        }
+        let pod = &k["pod"];
+        assert!(!daemons.contains(&pod), "daemon {pod} killed");
+        assert!(k["rss_pages"].as_u64().unwrap() > 0);
+        // The victim was running, and exits right after the kill, once.
+        let started = events[..i]
+            .iter()
+            .any(|e| e["event"] == "pod_start" && &e["pod"] == pod && e["ok"] == true);
+        assert!(started, "pod {pod} killed before it started");
+        assert!(events[i + 1]["event"] == "pod_exit" && &events[i + 1]["pod"] == pod);
+        assert_eq!(of("pod_exit").filter(|e| &e["pod"] == pod).count(), 1);
+    }
+    let order0 = of("alloc_fail").filter(|e| e["order"] == 0).count();
+    assert_eq!(order0, 0, "order-0 allocations failed");
+}
+
 #[test]
 fn kmem_accounting_decides_whether_the_conntrack_array_is_allocated() {
     let dir = tempfile::tempdir().unwrap();

@@ -127,15 +127,15 @@ fn slab_objects(slabinfo: &str, cache: &str) -> (u64, u64) {
 #[test]
 fn seed_rhel7_node_starts_failing_at_order_6_once_its_zombies_grow_the_array() {
     let r = run("seed-rhel7-node", &[]);
-    // Seed 1: the first failure is an order-5 creation on day 5.93, with compaction deferred
-    // by the failures before it.
+    // Seed 1: slab growth runs memory out on day 8.8; the first failure is an order-6
+    // creation below the min watermark.
     let f = &r.summary["first_failure"];
     assert_eq!(
         (f["order"].as_u64(), f["pod"].as_u64()),
-        (Some(5), Some(8712)),
+        (Some(6), Some(12908)),
         "{f}"
     );
-    assert_eq!(f["reason"], "compaction_deferred", "{f}");
+    assert_eq!(f["reason"], "below_min_watermark", "{f}");
     // The zombies of the dead per-memcg caches take the array to order 6 (12 287 kmem ids);
     // the orders climb with the ids.
     assert!(r.summary["memcg_kmem_ids"].as_u64().unwrap() >= 12_287);
@@ -144,18 +144,21 @@ fn seed_rhel7_node_starts_failing_at_order_6_once_its_zombies_grow_the_array() {
         .collect();
     assert!(orders.windows(2).all(|w| w[0] <= w[1]), "orders went down");
     assert_eq!(orders.last(), Some(&6));
-    // Order-6 creations fail from day 8.5, as soon as the array needs order 6.
+    // Every failed start is an order-6 creation, from day 8.79 on.
     let order6_failures: Vec<f64> = cache_creates(&r)
         .filter(|e| e["ok"] == false && e["order"] == 6)
         .map(|e| e["time_s"].as_f64().unwrap())
         .collect();
     let first = order6_failures[0] / 86_400.0;
     assert!(
-        (8.4..8.6).contains(&first),
+        (8.7..8.9).contains(&first),
         "first order-6 failure on day {first}"
     );
-    assert_eq!(order6_failures.len(), 420);
-    assert_eq!(r.summary["pod_start_failures"], 641);
+    assert_eq!(order6_failures.len(), 35);
+    assert_eq!(r.summary["pod_start_failures"], 35);
+    // Out of memory from day 8.8: the OOM killer takes pods; no smaller allocation fails.
+    assert_eq!(r.summary["oom_kills"], 37);
+    assert!(!r.events.iter().any(|e| e["event"] == "alloc_fail"));
     // The seed's slab signature: sparse reclaimable caches (dentries 30 % used on the seed's
     // node), millions of sysfs entries of the per-memcg caches, and kmalloc slabs the dead
     // copies keep after the network namespaces freed their objects into them.
@@ -163,10 +166,12 @@ fn seed_rhel7_node_starts_failing_at_order_6_once_its_zombies_grow_the_array() {
     assert!(active * 2 < total, "dentry {active}/{total}");
     assert!(slab_objects(&r.slabinfo, "sysfs_dir_cache").0 > 5_000_000);
     assert!(slab_objects(&r.slabinfo, "kmalloc-192").1 > 5_000_000);
-    // Slab has taken the memory: Normal ends near its min watermark (13 884 pages).
+    // Slab has taken the memory: Normal ends near its low watermark (17 353 pages) with no
+    // free block of order 5 or 6.
     let normal = zone_blocks(&r.buddyinfo, "Normal");
     let free: u64 = normal.iter().enumerate().map(|(o, n)| n << o).sum();
-    assert!(free < 20_000, "{normal:?}");
+    assert!(free < 30_000, "{normal:?}");
+    assert_eq!(normal[5..=6], [0, 0], "{normal:?}");
 }
 
 #[test]

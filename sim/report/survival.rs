@@ -63,7 +63,8 @@ pub struct KaplanMeier {
     /// How many of them failed.
     pub failed: usize,
     /// The steps in time order, starting with time 0 and survival 1, then one per distinct
-    /// failure time.
+    /// failure time, then (with no failure) the last observation's time when it is later, so a
+    /// curve runs as far as its runs were followed.
     pub steps: Vec<Step>,
 }
 
@@ -112,6 +113,16 @@ impl KaplanMeier {
                 std_err,
                 lower,
                 upper,
+            });
+        }
+        let last = *steps.last().expect("the curve starts with a step");
+        if let Some(end) = obs.last().filter(|o| o.time_s > last.time_s) {
+            let at_risk = obs.iter().filter(|o| o.time_s >= end.time_s).count();
+            steps.push(Step {
+                time_s: end.time_s,
+                at_risk,
+                failed: 0,
+                ..last
             });
         }
         let failed = obs.iter().filter(|o| o.failed).count();
@@ -208,7 +219,11 @@ mod tests {
             (22.0, 7, 1, 0.537815, 0.1282),
             (23.0, 6, 1, 0.448179, 0.1346),
         ];
-        assert_eq!(km.steps.len(), book.len());
+        // Then the curve runs on to the last patient, censored at 35 weeks.
+        assert_eq!(km.steps.len(), book.len() + 1);
+        let tail = km.steps.last().unwrap();
+        assert_eq!((tail.time_s, tail.at_risk, tail.failed), (35.0, 1, 0));
+        assert_eq!(tail.survival, km.steps[book.len() - 1].survival);
         for (s, &(t, n, d, surv, se)) in km.steps.iter().zip(&book) {
             assert_eq!((s.time_s, s.at_risk, s.failed), (t, n, d));
             assert!((s.survival - surv).abs() < 5e-7, "{s:?}");
@@ -263,12 +278,27 @@ mod tests {
     #[test]
     fn no_failures_is_a_flat_curve_without_quantiles() {
         let km = KaplanMeier::estimate(&obs(&[(100.0, false), (50.0, false)]));
-        assert_eq!(km.steps.len(), 1);
+        assert_eq!(km.steps.len(), 2);
+        assert_eq!((km.steps[1].time_s, km.steps[1].survival), (100.0, 1.0));
         assert_eq!(km.failed, 0);
         assert_eq!(km.median(), None);
         assert_eq!(km.interval90(), (None, None));
         let empty = KaplanMeier::estimate(&[]);
         assert_eq!((empty.runs, empty.steps.len()), (0, 1));
+    }
+
+    #[test]
+    fn the_curve_runs_to_the_last_censored_run() {
+        let obs = |time_s, failed| Observation { time_s, failed };
+        let km = KaplanMeier::estimate(&[obs(4.0, true), obs(9.0, false), obs(7.0, false)]);
+        let tail = km.steps.last().unwrap();
+        assert_eq!((tail.time_s, tail.failed, tail.at_risk), (9.0, 0, 1));
+        assert_eq!(tail.survival, km.steps[1].survival);
+        assert_eq!(km.steps.len(), 3);
+        // A last failure ends the curve itself.
+        let km = KaplanMeier::estimate(&[obs(4.0, false), obs(9.0, true)]);
+        assert_eq!(km.steps.last().unwrap().time_s, 9.0);
+        assert_eq!(km.steps.len(), 2);
     }
 
     #[test]

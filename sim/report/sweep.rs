@@ -573,7 +573,10 @@ mod tests {
         let late = result(0, &["m=1"], Some(20.0 * DAY), 1, 0);
         let r = SweepReport::new("t", vec!["m".into()], 10.0 * DAY, 0.05, &[late]);
         assert_eq!((r.points[0].failed, r.points[0].p_fail), (0, 0.0));
-        assert_eq!(r.points[0].survival.steps.len(), 1);
+        // The curve stays at 1 up to the horizon, where the run was censored.
+        let steps = &r.points[0].survival.steps;
+        assert_eq!(steps.len(), 2);
+        assert_eq!((steps[1].time_s, steps[1].survival), (10.0 * DAY, 1.0));
     }
 
     #[test]
@@ -594,8 +597,11 @@ mod tests {
         assert_eq!(lines[1], "m=1,0,1,1,1");
         assert!(lines[2].starts_with("m=1,172800,0.75,"));
         assert!(lines[3].starts_with("m=1,345600,0.5,"));
-        assert_eq!(lines[4], "m=2,0,1,1,1");
-        assert_eq!(lines.len(), 1 + 3 + 1 + 1);
+        // Each curve runs to the horizon, where its surviving runs were censored.
+        assert!(lines[4].starts_with("m=1,864000,0.5,"));
+        assert_eq!(lines[5], "m=2,0,1,1,1");
+        assert_eq!(lines[6], "m=2,864000,1,1,1");
+        assert_eq!(lines.len(), 1 + 4 + 2 + 2);
     }
 
     #[test]
