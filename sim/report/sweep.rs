@@ -79,6 +79,8 @@ pub struct Point {
     pub compact_stall_per_h: f64,
     /// Pages reclaimed (`pgsteal_kswapd + pgsteal_direct`) per hour.
     pub pgsteal_per_h: f64,
+    /// Pods the OOM killer killed, per simulated day.
+    pub oom_kills_per_day: f64,
     pub survival: KaplanMeier,
 }
 
@@ -100,6 +102,7 @@ impl Point {
             .iter()
             .map(|r| r.summary.pgsteal_kswapd + r.summary.pgsteal_direct)
             .sum();
+        let oom_kills: u64 = results.iter().map(|r| r.summary.oom_kills).sum();
         let (lo90_s, hi90_s) = survival.interval90();
         Point {
             settings,
@@ -116,6 +119,7 @@ impl Point {
                 / runs as f64,
             compact_stall_per_h: per_h(stalls),
             pgsteal_per_h: per_h(steal),
+            oom_kills_per_day: per_h(oom_kills) * 24.0,
             survival,
         }
     }
@@ -213,6 +217,7 @@ impl SweepReport {
                 "reserved_kib",
                 "compact_stall_per_h",
                 "pgsteal_per_h",
+                "oom_kills_per_day",
             ])
             .map(String::from)
             .collect::<Vec<_>>()];
@@ -229,6 +234,7 @@ impl SweepReport {
                 p.reserved_kib.to_string(),
                 p.compact_stall_per_h.to_string(),
                 p.pgsteal_per_h.to_string(),
+                p.oom_kills_per_day.to_string(),
             ]);
             rows.push(row);
         }
@@ -275,6 +281,7 @@ impl SweepReport {
                 "reserved",
                 "stalls/h",
                 "pgsteal/h",
+                "oom/day",
             ]
             .map(String::from),
         );
@@ -291,6 +298,7 @@ impl SweepReport {
                 format!("{:.1}MiB", p.reserved_kib / 1024.0),
                 format!("{:.2}", p.compact_stall_per_h),
                 format!("{:.0}", p.pgsteal_per_h),
+                format!("{:.2}", p.oom_kills_per_day),
             ]);
             rows.push(row);
         }
@@ -333,14 +341,15 @@ impl SweepReport {
                 let p = &self.points[point];
                 format!(
                     "recommended: {} (P(failure within {horizon}) = {}/{} = {:.3} < target {}; \
-                     reserves {:.1} MiB, {:.2} compaction stalls/h)\n",
+                     reserves {:.1} MiB, {:.2} compaction stalls/h, {:.2} OOM kills/day)\n",
                     p.settings.join(", "),
                     p.failed,
                     p.runs,
                     p.p_fail,
                     self.target,
                     p.reserved_kib / 1024.0,
-                    p.compact_stall_per_h
+                    p.compact_stall_per_h,
+                    p.oom_kills_per_day
                 )
             }
             Recommendation::NoneQualifies { lowest: Some(i) } => {
@@ -458,7 +467,7 @@ mod tests {
                     order: 6,
                     reason: "no_block_of_order".into(),
                 }),
-                oom_kills: 0,
+                oom_kills: stalls / 4,
                 min_free_order6_blocks: 0,
                 reserved_kib: reserved,
                 compact_stall: stalls,
@@ -586,10 +595,10 @@ mod tests {
         let lines: Vec<&str> = sweep.lines().collect();
         assert_eq!(
             lines[0],
-            "m,runs,failed,p_fail,median_s,lo90_s,hi90_s,reserved_kib,compact_stall_per_h,pgsteal_per_h"
+            "m,runs,failed,p_fail,median_s,lo90_s,hi90_s,reserved_kib,compact_stall_per_h,pgsteal_per_h,oom_kills_per_day"
         );
-        assert_eq!(lines[1], "1,4,2,0.5,345600,172800,,1000,0,0.625");
-        assert_eq!(lines[3], "3,4,0,0,,,,4000,0.05,0.625");
+        assert_eq!(lines[1], "1,4,2,0.5,345600,172800,,1000,0,0.625,0");
+        assert_eq!(lines[3], "3,4,0,0,,,,4000,0.05,0.625,0.3");
         assert!(!sweep.contains('\r'));
         let survival = r.survival_csv();
         let lines: Vec<&str> = survival.lines().collect();
