@@ -119,7 +119,7 @@ impl Point {
                 / runs as f64,
             compact_stall_per_h: per_h(stalls),
             pgsteal_per_h: per_h(steal),
-            oom_kills_per_day: per_h(oom_kills) * 24.0,
+            oom_kills_per_day: per_h(oom_kills * 24),
             survival,
         }
     }
