@@ -101,7 +101,7 @@ fn unknown_keys_list_the_allowed_keys() {
     );
     assert_eq!(
         error("name: t\nkernel: \"3.10\"\nmachine:\n  memory: 16GiB\n  cpus: 4\n  cores: 2\nduration: 1d\n"),
-        "t.yaml:6:3: machine: unknown key `cores`; allowed keys: memory, cpus, numa_nodes, zones"
+        "t.yaml:6:3: machine: unknown key `cores`; allowed keys: memory, cpus, numa_nodes, zones, swap"
     );
     assert_eq!(
         error(&with("tunables:\n  vm.swappiness: 10\n")),
@@ -397,7 +397,7 @@ fn override_errors_name_the_key_and_what_it_accepts() {
     assert_eq!(
         err(&mut s, "machine.colour=blue"),
         "--set machine.colour=blue: machine: unknown key `colour`; allowed keys: memory, cpus, \
-         numa_nodes, zones"
+         numa_nodes, zones, swap"
     );
     assert_eq!(
         err(&mut s, "vm.watermark_scale_factor=20"),

@@ -37,6 +37,14 @@ pub struct Machine {
     /// Explicit zones; when empty, the engine derives the x86-64 layout from `memory`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub zones: Vec<ZoneSpec>,
+    /// Swap space (`16GiB`; default none, as Kubernetes asks): reclaim swaps anon pages out
+    /// while it has room, and a pod's swapped pages are released when it exits.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub swap: Size,
+}
+
+fn is_zero(s: &Size) -> bool {
+    s.0 == 0
 }
 
 fn one() -> u32 {
@@ -122,6 +130,15 @@ impl Machine {
                 format!(
                     "{} CPUs: allowed 1 to {MAX_CPUS} (CONFIG_NR_CPUS)",
                     self.cpus
+                ),
+            ));
+        }
+        if self.swap.0 > MAX_MEMORY || !self.swap.0.is_multiple_of(PAGE_SIZE) {
+            return Err(Invalid::new(
+                &path.key("swap"),
+                format!(
+                    "{}: allowed a whole number of 4KiB pages up to 64TiB",
+                    self.swap
                 ),
             ));
         }

@@ -193,10 +193,11 @@ pub enum EventKind {
         entries: u32,
         ok: bool,
     },
-    /// The OOM killer killed a pod (`oom_kill_process()`); `rss_pages` is what it scored.
+    /// The OOM killer killed a pod (`oom_kill_process()`); `pages` is what `oom_badness()`
+    /// counted: its anon pages in memory or swap and its page tables.
     OomKill {
         pod: u64,
-        rss_pages: u64,
+        pages: u64,
     },
     /// A pod's other allocation failed (it runs with less).
     AllocFail {
@@ -485,6 +486,7 @@ impl<'s> Run<'s> {
         )
         .map_err(RunError::Setup)?;
         let mut sys = sys;
+        sys.set_swap(s.machine.swap.0 / 4096);
         if let Initial::Capture(c) = &s.initial {
             sys.adopt_lru_pages();
             sys.preexisting_zombies(c.kmem_ids.unwrap_or(0));
@@ -890,7 +892,7 @@ impl<'s> Run<'s> {
     }
 
     /// The OOM killer (mm/oom_kill.c): `select_bad_process()` picks the running pod with the
-    /// highest `oom_badness()`: its RSS (anon pages) plus page-table pages, plus
+    /// highest `oom_badness()`: its anon pages in memory or swap plus page-table pages, plus
     /// `oom_score_adj` × (total pages / 1000), the first in start order on a tie (the task
     /// list's order); `oom_kill_process()` kills it, and the pod exits. A pod counts as one
     /// task, and the pod being started is not yet a candidate. 3.10's 3 % discount for root
@@ -919,12 +921,12 @@ impl<'s> Run<'s> {
                 victim = Some((i, rss, points));
             }
         }
-        let Some((idx, rss_pages, _)) = victim else {
+        let Some((idx, pages, _)) = victim else {
             return false;
         };
         let pod = self.pods[idx].as_ref().map_or(0, |p| p.number);
         self.oom_kills += 1;
-        self.event(EventKind::OomKill { pod, rss_pages });
+        self.event(EventKind::OomKill { pod, pages });
         self.exit_pod(idx);
         true
     }
@@ -1255,6 +1257,7 @@ impl<'s> Run<'s> {
         ) else {
             return;
         };
+        sys.set_swap(self.s.machine.swap.0 / 4096);
         for (node, ev) in sys.nodes.iter_mut().zip(carried) {
             if let Some(z) = node.zones.first_mut() {
                 z.events.add(&ev);

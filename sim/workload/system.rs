@@ -10,8 +10,9 @@
 //!
 //! Anonymous pages a pod maps are tracked through a reverse map: each mapped block has a
 //! *handle* whose PFN follows the block when compaction migrates it (the LRU's move log), so
-//! the pod frees exactly its own pages when it exits, wherever they moved. The nodes have no
-//! swap (Kubernetes requires it off), so reclaim never takes anon pages away.
+//! the pod frees exactly its own pages when it exits, wherever they moved. Without swap
+//! (Kubernetes asks for it off, and it is the default) reclaim never takes anon pages away;
+//! with `machine.swap` it swaps them out and the block's handle records that it is gone.
 
 use crate::kernel::gfp::GfpFlags;
 use crate::kernel::profile::{KernelStack, Profile};
@@ -991,14 +992,22 @@ impl System {
         }
     }
 
-    /// The pages a pod's anon blocks map (its `MM_ANONPAGES`).
+    /// The pages a pod's anon blocks hold in memory or in swap (`MM_ANONPAGES` +
+    /// `MM_SWAPENTS`).
     pub fn anon_pages(&self, handles: &[u32]) -> u64 {
         handles
             .iter()
-            .map(|&h| self.anon[h as usize])
-            .filter(|&(pfn, _)| pfn != GONE)
-            .map(|(_, order)| 1u64 << order)
+            .map(|&h| 1u64 << self.anon[h as usize].1)
             .sum()
+    }
+
+    /// Gives the nodes `pages` of swap, split evenly (the kernel's swap is global; the model
+    /// keeps a share per node for its reclaim).
+    pub fn set_swap(&mut self, pages: u64) {
+        let n = self.mms.len() as u64;
+        for mm in &mut self.mms {
+            mm.swap.total_pages = pages / n;
+        }
     }
 
     /// Unmaps and frees a pod's anon blocks (`exit_mmap()` → `free_pages_and_swap_cache()`).
@@ -1008,6 +1017,11 @@ impl System {
             let (pfn, order) = self.anon[h as usize];
             self.free_handles.push(h);
             if pfn == GONE {
+                // Swapped out: `free_swap_and_cache()` releases its slots.
+                let pages = 1u64 << order;
+                if let Some(mm) = self.mms.iter_mut().find(|m| m.swap.used_pages >= pages) {
+                    mm.swap.used_pages -= pages;
+                }
                 continue;
             }
             if let Some(slot) = self.rmap_slot(pfn) {
