@@ -295,7 +295,9 @@ fn swap_spares_the_pods_the_oom_killer_took() {
     let text = SMALL[..SMALL.find("actions:").unwrap()].replace("anon: 16MiB", "anon: 200MiB")
         + "duration: 2h\n";
     let s = scenario(dir.path(), &text);
-    let kills = |swap: &str| {
+    let out = dir.path().join("o");
+    // OOM kills, and pages swapped out (vmstat.csv's last `pswpout`).
+    let run = |swap: &str| {
         let json = ok(&[
             "run",
             s.to_str().unwrap(),
@@ -303,12 +305,30 @@ fn swap_spares_the_pods_the_oom_killer_took() {
             "json",
             "--set",
             &format!("machine.swap={swap}"),
+            "--out",
+            out.to_str().unwrap(),
         ]);
         let summary: serde_json::Value = serde_json::from_str(&json).unwrap();
-        summary["oom_kills"].as_u64().unwrap()
+        let vmstat = std::fs::read_to_string(out.join("vmstat.csv")).unwrap();
+        let column = |row: &str| row.split(',').map(str::to_string).collect::<Vec<_>>();
+        let header = column(vmstat.lines().next().unwrap());
+        let last = column(vmstat.lines().last().unwrap());
+        let at = header.iter().position(|c| c == "pswpout").unwrap();
+        let kills_at = header.iter().position(|c| c == "oom_kill").unwrap();
+        let kills = summary["oom_kills"].as_u64().unwrap();
+        assert_eq!(last[kills_at], kills.to_string());
+        (kills, last[at].parse::<u64>().unwrap())
     };
-    assert!(kills("0") > 10);
-    assert_eq!(kills("32GiB"), 0);
+    let (kills, swapped) = run("0");
+    assert!(
+        kills > 10 && swapped == 0,
+        "{kills} kills, {swapped} swapped"
+    );
+    let (kills, swapped) = run("32GiB");
+    assert!(
+        kills == 0 && swapped > 100_000,
+        "{kills} kills, {swapped} swapped"
+    );
     let with_swap = text.replace("cpus: 2}", "cpus: 2, swap: 1EiB}");
     let e = err(&["run", scenario(dir.path(), &with_swap).to_str().unwrap()]);
     assert!(

@@ -133,7 +133,7 @@ pub struct VmSample {
 }
 
 /// The columns of `vmstat.csv` after `time_s`: kernel counter names, then the model's own.
-pub const VMSTAT_COLUMNS: [&str; 24] = [
+pub const VMSTAT_COLUMNS: [&str; 26] = [
     "nr_free_pages",
     "nr_anon_pages",
     "nr_file_pages",
@@ -151,6 +151,8 @@ pub const VMSTAT_COLUMNS: [&str; 24] = [
     "compact_success",
     "compact_migrate_scanned",
     "compact_free_scanned",
+    "pswpout",
+    "oom_kill",
     "kswapd_runs",
     "kcompactd_runs",
     "pods_running",
@@ -1347,6 +1349,8 @@ impl<'s> Run<'s> {
             ev.compact_success,
             ev.compact_migrate_scanned,
             ev.compact_free_scanned,
+            ev.pswpout,
+            self.oom_kills,
             self.kswapd_runs,
             self.kcompactd_runs,
             self.running,
