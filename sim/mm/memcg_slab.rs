@@ -169,30 +169,40 @@ impl Family {
         r
     }
 
-    /// Allocates an object from a live child (`slab_alloc()` on the memcg's cache).
-    pub fn alloc(
+    /// Allocates `n` objects from a live child (`slab_alloc()` on the memcg's cache, as
+    /// [`KmemCache::alloc_objects`]), handing each to `push`; stops at the first failure.
+    pub fn alloc_objects(
         &mut self,
         r: ChildRef,
+        n: u64,
         gfp: GfpFlags,
         pa: &mut impl PageAllocator,
-    ) -> Result<ObjectRef, SlabError> {
+        push: impl FnMut(ObjectRef),
+    ) -> Result<(), SlabError> {
         if self.child_mut(r).is_none() {
             return Err(SlabError::StaleObject("memcg child cache".into()));
         }
-        self.with_child(r.slot, |c| c.alloc_object(gfp, pa))
+        self.with_child(r.slot, |c| c.alloc_objects(n, gfp, pa, push))
     }
 
-    /// Frees an object of a child cache; an object whose cache is gone is refused.
-    pub fn free(
+    /// Frees `n` times the object `obj` of a child cache (`n` objects of one slab); every free
+    /// is tried, and the first refusal (a stale object, or a child cache that is gone) returned.
+    pub fn free_objects(
         &mut self,
         r: ChildRef,
         obj: ObjectRef,
+        n: u64,
         pa: &mut impl PageAllocator,
     ) -> Result<(), SlabError> {
         if self.child_mut(r).is_none() {
             return Err(SlabError::StaleObject("memcg child cache".into()));
         }
-        self.with_child(r.slot, |c| c.free_object(obj, pa))
+        self.with_child(r.slot, |c| {
+            (0..n).fold(Ok(()), |first, _| {
+                let r = c.free_object(obj, pa);
+                first.and(r)
+            })
+        })
     }
 
     /// The memcg went away: its child cache, if any, is shrunk and marked dead as `rule`
@@ -346,9 +356,9 @@ mod tests {
         let root = dentry_root();
         let mut f = Family::new(true);
         let c = f.insert(root.memcg_child("dentry"), MemcgId(7), Vec::new());
-        let objs = (0..n)
-            .map(|_| f.alloc(c, GfpFlags::GFP_KERNEL, pa).unwrap())
-            .collect();
+        let mut objs = Vec::new();
+        f.alloc_objects(c, n as u64, GfpFlags::GFP_KERNEL, pa, |o| objs.push(o))
+            .unwrap();
         (f, c, objs)
     }
 
@@ -377,11 +387,13 @@ mod tests {
                             made += 1;
                             f.insert(root.memcg_child("dentry"), m, Vec::new())
                         });
-                        live.push((c, f.alloc(c, GfpFlags::GFP_KERNEL, &mut pa).unwrap()));
+                        let n = 1 + u64::from(pick % 40);
+                        f.alloc_objects(c, n, GfpFlags::GFP_KERNEL, &mut pa, |o| live.push((c, o)))
+                            .unwrap();
                     }
                     2 if !live.is_empty() => {
                         let (c, o) = live.swap_remove(usize::from(pick) % live.len());
-                        f.free(c, o, &mut pa).unwrap();
+                        f.free_objects(c, o, 1, &mut pa).unwrap();
                     }
                     _ => f.kill(m, rule, &mut pa),
                 }
@@ -393,7 +405,7 @@ mod tests {
             // Under the 4.0+ rule, freeing everything after every memcg went destroys every copy.
             if discard {
                 for (c, o) in live.drain(..) {
-                    f.free(c, o, &mut pa).unwrap();
+                    f.free_objects(c, o, 1, &mut pa).unwrap();
                 }
                 for m in 0..4 {
                     f.kill(MemcgId(m), rule, &mut pa);
@@ -412,8 +424,10 @@ mod tests {
         let mut f = Family::new(true);
         let a = f.insert(root.memcg_child("dentry"), MemcgId(1), Vec::new());
         let b = f.insert(root.memcg_child("dentry"), MemcgId(2), Vec::new());
-        f.alloc(a, GfpFlags::GFP_KERNEL, &mut pa).unwrap();
-        f.alloc(b, GfpFlags::GFP_KERNEL, &mut pa).unwrap();
+        f.alloc_objects(a, 1, GfpFlags::GFP_KERNEL, &mut pa, drop)
+            .unwrap();
+        f.alloc_objects(b, 1, GfpFlags::GFP_KERNEL, &mut pa, drop)
+            .unwrap();
         // One object each, yet two slabs: a 192-byte object's slab is one page on 3.10.
         assert_eq!((f.objects(), f.pages(), pa.live), (2, 2, 2));
         assert_eq!(f.child_of(MemcgId(2)), Some(b));
@@ -428,7 +442,7 @@ mod tests {
         f.kill(MemcgId(7), DeadCaches::ShrinkOnce, &mut pa);
         assert_eq!(f.child_of(MemcgId(7)), None);
         for o in objs {
-            f.free(c, o, &mut pa).unwrap();
+            f.free_objects(c, o, 1, &mut pa).unwrap();
         }
         assert_eq!(f.objects(), 0);
         // min_partial empty slabs stay on the node list (and the CPU partials): never destroyed.
@@ -444,7 +458,7 @@ mod tests {
         f.kill(MemcgId(7), DeadCaches::DiscardEmpty, &mut pa);
         let (first, last) = (objs[0], objs.len() - 1);
         for (i, o) in objs.into_iter().enumerate() {
-            f.free(c, o, &mut pa).unwrap();
+            f.free_objects(c, o, 1, &mut pa).unwrap();
             assert_eq!(f.pages() == 0, i == last);
         }
         assert!(
@@ -455,6 +469,6 @@ mod tests {
         f.check().unwrap();
         assert_eq!(gone.len(), 1);
         assert_eq!((gone[0].memcg, pa.live), (MemcgId(7), 0));
-        assert!(f.free(c, first, &mut pa).is_err(), "stale child");
+        assert!(f.free_objects(c, first, 1, &mut pa).is_err(), "stale child");
     }
 }

@@ -986,6 +986,9 @@ impl FreeArea for Zone {
         (order as usize) < MAX_NR_ORDERS && self.nonempty[mt.index()] & (1 << order) != 0
     }
     fn free_cma(&self) -> u64 {
+        if self.nonempty[MigrateType::Cma.index()] == 0 {
+            return 0;
+        }
         (0..self.cfg.orders)
             .map(|o| self.nr_free_of_type(o, MigrateType::Cma) << o)
             .sum()

@@ -502,9 +502,14 @@ impl Fenwick {
 /// Slab slots per group of [`SlotIndex`]: one group's counts fill two cache lines.
 const INDEX_GROUP: usize = 64;
 
+/// Slots up to which a [`CountIndex`] keeps no group tree and scans its counts from the start.
+const SMALL_INDEX: usize = 4 * INDEX_GROUP;
+
 /// Counts per slot, to find the k-th counted item: a Fenwick tree over groups of
 /// [`INDEX_GROUP`] slots (small enough to stay in cache even for millions of slots), then a scan
-/// of the group's compact counts, eight at a time (one vector sum each). A cache's objects in
+/// of the group's compact counts, eight at a time (one vector sum each). Up to
+/// [`SMALL_INDEX`] slots there is no tree: the scan starts at slot 0, which costs less than the
+/// cache miss of loading the tree (most per-memcg copies are that small). A cache's objects in
 /// use per slab (`u16`) are what a shrinker picks from, one object per call, so this lookup is
 /// the simulator's hottest loop; the per-memcg copies of a root use it too (`u32` objects per
 /// copy, [`crate::mm::memcg_slab`]).
@@ -519,6 +524,9 @@ impl<T: Copy + Default + Into<i64>> CountIndex<T> {
     /// when needed (amortised O(1) per slot).
     pub(crate) fn push(&mut self) {
         self.counts.push(T::default());
+        if self.counts.len() <= SMALL_INDEX {
+            return;
+        }
         let groups = self.counts.len().div_ceil(INDEX_GROUP);
         if groups > self.groups.0.len() {
             let mut values = vec![0; groups.next_power_of_two()];
@@ -532,7 +540,9 @@ impl<T: Copy + Default + Into<i64>> CountIndex<T> {
     pub(crate) fn set(&mut self, slot: usize, count: T) {
         let delta = count.into() - self.counts[slot].into();
         self.counts[slot] = count;
-        self.groups.add(slot / INDEX_GROUP, delta);
+        if !self.groups.0.is_empty() {
+            self.groups.add(slot / INDEX_GROUP, delta);
+        }
     }
 
     pub(crate) fn get(&self, slot: usize) -> T {
@@ -542,7 +552,11 @@ impl<T: Copy + Default + Into<i64>> CountIndex<T> {
     /// The slot holding the k-th (0-based) counted item and k's rank within it; `k` must be
     /// below the total.
     pub(crate) fn find(&self, k: u64) -> (usize, u64) {
-        let (group, mut rank) = self.groups.find(k as i64);
+        let (group, mut rank) = if self.groups.0.is_empty() {
+            (0, k as i64)
+        } else {
+            self.groups.find(k as i64)
+        };
         let mut start = group * INDEX_GROUP;
         for chunk in self.counts[start..].chunks(8) {
             let sum: i64 = chunk.iter().map(|&c| c.into()).sum();
@@ -1085,27 +1099,54 @@ impl KmemCache {
         gfp: GfpFlags,
         pa: &mut impl PageAllocator,
     ) -> Result<ObjectRef, SlabError> {
-        let has_free = |c: &Self| {
-            c.cpu_slab != NIL && c.inuse(c.cpu_slab) < c.slabs[c.cpu_slab as usize].objects
-        };
-        if !has_free(self) {
-            self.deactivate_cpu_slab(pa);
-            if let Some((slot, _)) = self.cpu_partial_list.pop() {
-                self.set_loc(slot, Loc::Cpu);
-                self.cpu_slab = slot;
-            } else if !self.get_partial_node(pa) {
-                let slot = self.allocate_slab(gfp, pa)?;
-                self.set_loc(slot, Loc::Cpu);
-                self.cpu_slab = slot;
+        let mut obj = None;
+        self.alloc_objects(1, gfp, pa, |o| obj = Some(o))?;
+        Ok(obj.expect("one object on success"))
+    }
+
+    /// Allocates `n` objects as `n` calls of [`alloc_object`](Self::alloc_object) would, a
+    /// slab at a time: each CPU slab gives all its free objects before the next is found.
+    /// Hands each object to `push`; stops at the first failure (the objects before it pushed).
+    pub fn alloc_objects(
+        &mut self,
+        mut n: u64,
+        gfp: GfpFlags,
+        pa: &mut impl PageAllocator,
+        mut push: impl FnMut(ObjectRef),
+    ) -> Result<(), SlabError> {
+        while n > 0 {
+            let free = |c: &Self| {
+                if c.cpu_slab == NIL {
+                    0
+                } else {
+                    c.slabs[c.cpu_slab as usize].objects - c.inuse(c.cpu_slab)
+                }
+            };
+            if free(self) == 0 {
+                self.deactivate_cpu_slab(pa);
+                if let Some((slot, _)) = self.cpu_partial_list.pop() {
+                    self.set_loc(slot, Loc::Cpu);
+                    self.cpu_slab = slot;
+                } else if !self.get_partial_node(pa) {
+                    let slot = self.allocate_slab(gfp, pa)?;
+                    self.set_loc(slot, Loc::Cpu);
+                    self.cpu_slab = slot;
+                }
             }
+            let slot = self.cpu_slab;
+            let take = u64::from(free(self)).min(n) as u16;
+            debug_assert!(take > 0, "a CPU slab with no free object");
+            self.set_inuse(slot, self.inuse(slot) + take);
+            let obj = ObjectRef {
+                slot,
+                generation: self.slabs[slot as usize].generation,
+            };
+            for _ in 0..take {
+                push(obj);
+            }
+            n -= u64::from(take);
         }
-        let slot = self.cpu_slab;
-        let inuse = self.inuse(slot) + 1;
-        self.set_inuse(slot, inuse);
-        Ok(ObjectRef {
-            slot,
-            generation: self.slabs[slot as usize].generation,
-        })
+        Ok(())
     }
 
     /// The `k`-th live object (0-based, in slab-slot order), or `None` if `k` is out of range.
@@ -1573,6 +1614,42 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Allocating `k` objects at once hands out the objects, and leaves the slabs and the
+        /// page allocator, exactly as `k` single allocations do, whatever frees come between.
+        #[test]
+        fn bulk_allocation_is_single_allocations_in_a_row(
+            ops in proptest::collection::vec((proptest::prelude::any::<bool>(), 1u64..60, proptest::prelude::any::<u16>()), 1..200),
+            size in proptest::sample::select(vec![64u32, 192, 1024, 4096]),
+        ) {
+            let new = || {
+                KmemCache::new("c", size, CacheFlags::default(), rules(), &SlubTunables::with_cpus(4))
+                    .unwrap()
+            };
+            let (mut bulk, mut single) = (new(), new());
+            let (mut pa_bulk, mut pa_single) = (Counter::default(), Counter::default());
+            let (mut live_bulk, mut live_single) = (Vec::new(), Vec::new());
+            for (alloc, k, pick) in ops {
+                if alloc || live_bulk.is_empty() {
+                    bulk.alloc_objects(k, GfpFlags::GFP_KERNEL, &mut pa_bulk, |o| live_bulk.push(o))
+                        .unwrap();
+                    for _ in 0..k {
+                        live_single.push(single.alloc_object(GfpFlags::GFP_KERNEL, &mut pa_single).unwrap());
+                    }
+                } else {
+                    let i = usize::from(pick) % live_bulk.len();
+                    bulk.free_object(live_bulk.swap_remove(i), &mut pa_bulk).unwrap();
+                    single.free_object(live_single.swap_remove(i), &mut pa_single).unwrap();
+                }
+                proptest::prop_assert_eq!(&live_bulk, &live_single);
+                proptest::prop_assert_eq!(bulk.slabinfo(), single.slabinfo());
+                proptest::prop_assert_eq!(&pa_bulk.live, &pa_single.live);
+            }
+        }
+    }
+
     #[test]
     fn reclaimable_caches_ask_for_reclaimable_pages() {
         let mut pa = Counter::default();
@@ -1644,24 +1721,33 @@ mod tests {
     }
 
     #[test]
-    fn slot_index_finds_the_kth_object_across_groups() {
-        let mut index = SlotIndex::default();
-        let counts: Vec<u16> = (0..3 * INDEX_GROUP as u16 + 5).map(|i| i % 3).collect();
-        for (slot, &c) in counts.iter().enumerate() {
-            index.push(Loc::Full);
-            index.set(slot, c);
+    fn slot_index_finds_the_kth_object_with_and_without_the_group_tree() {
+        // Below SMALL_INDEX the counts are scanned; above it the tree is built from the counts
+        // set so far and kept up to date.
+        for len in [3 * INDEX_GROUP + 5, SMALL_INDEX + 3 * INDEX_GROUP + 5] {
+            let mut index = SlotIndex::default();
+            let counts: Vec<u16> = (0..len as u16).map(|i| i % 3).collect();
+            for (slot, &c) in counts.iter().enumerate() {
+                index.push(Loc::Full);
+                index.set(slot, c);
+            }
+            assert_eq!(index.counts.groups.0.is_empty(), len <= SMALL_INDEX);
+            let expected: Vec<usize> = counts
+                .iter()
+                .enumerate()
+                .flat_map(|(slot, &c)| std::iter::repeat_n(slot, usize::from(c)))
+                .collect();
+            let got: Vec<usize> = (0..expected.len() as u64).map(|k| index.find(k)).collect();
+            assert_eq!(got, expected, "{len} slots");
+            index.set(1, 0);
+            assert_eq!(index.find(0), 2);
+            // Ranks within the slot, as the per-memcg copies use them.
+            assert_eq!(index.counts.find(1), (2, 1));
+            let last = len - 1;
+            index.set(last, 7);
+            let total = expected.len() as u64 - 1 - u64::from(counts[last]) + 7;
+            assert_eq!(index.counts.find(total - 1), (last, 6));
         }
-        let expected: Vec<usize> = counts
-            .iter()
-            .enumerate()
-            .flat_map(|(slot, &c)| std::iter::repeat_n(slot, usize::from(c)))
-            .collect();
-        let got: Vec<usize> = (0..expected.len() as u64).map(|k| index.find(k)).collect();
-        assert_eq!(got, expected);
-        index.set(1, 0);
-        assert_eq!(index.find(0), 2);
-        // Ranks within the slot, as the per-memcg copies use them.
-        assert_eq!(index.counts.find(1), (2, 1));
     }
 
     #[test]

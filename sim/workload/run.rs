@@ -1151,16 +1151,12 @@ impl<'s> Run<'s> {
                     Object::Kmalloc(_) | Object::Child(CacheId::Kmalloc(_), ..)
                 )
             });
-        for o in process_objects {
-            self.sys.free_object(o);
-        }
+        self.sys.free_objects(process_objects);
         for m in pod.memcgs {
             let zombie = self.leaks.random::<f64>() < self.s.workload.leaks.zombie_memcg;
             self.sys.stop_memcg(m, zombie);
         }
-        for o in netns_objects {
-            self.sys.free_object(o);
-        }
+        self.sys.free_objects(netns_objects);
         if let Some(n) = pod.netns {
             self.sys.cleanup_net(n);
         }

@@ -48,7 +48,7 @@ pub enum CacheId {
 }
 
 /// A live slab object a pod holds.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Object {
     Named(u16, ObjectRef),
     Kmalloc(KmallocRef),
@@ -720,16 +720,11 @@ impl System {
             families: Some(families),
             pick,
         };
-        let mut r = Ok(());
-        for _ in 0..n {
-            match family.alloc(child, gfp, &mut pa) {
-                Ok(o) => out.push(Object::Child(root, child, o)),
-                Err(e) => {
-                    r = Err(slab_failure(e));
-                    break;
-                }
-            }
-        }
+        let r = family
+            .alloc_objects(child, n, gfp, &mut pa, |o| {
+                out.push(Object::Child(root, child, o))
+            })
+            .map_err(slab_failure);
         if let Some(slot) = self.families.get_mut(&root) {
             *slot = family;
         }
@@ -739,9 +734,7 @@ impl System {
     /// Frees the sysfs entries of a child cache (objects of the root cache `sysfs`).
     fn free_sysfs(&mut self, sysfs: CacheId, entries: Vec<ObjectRef>) {
         if let CacheId::Named(i) = sysfs {
-            for o in entries {
-                self.free_object(Object::Named(i, o));
-            }
+            self.free_objects(entries.into_iter().map(|o| Object::Named(i, o)));
         }
     }
 
@@ -772,8 +765,9 @@ impl System {
         }
     }
 
-    /// Frees an object. An object a shrinker already freed (its slab gone) is ignored.
-    pub fn free_object(&mut self, obj: Object) {
+    /// Frees objects in order, each run of equal ones (objects of one slab) at once. An object a
+    /// shrinker already freed (its slab gone) is ignored.
+    pub fn free_objects(&mut self, objs: impl IntoIterator<Item = Object>) {
         let System {
             profile,
             nodes,
@@ -785,14 +779,30 @@ impl System {
             ..
         } = self;
         let mut pa = SlabPages::without_shrinkers(profile, nodes, mms, pick);
-        let _ = match obj {
-            Object::Named(i, o) => caches[i as usize].free_object(o, &mut pa),
-            Object::Kmalloc(r) => kmalloc.kfree(r, &mut pa),
-            Object::Child(root, child, o) => match families.get_mut(&root) {
-                Some(f) => f.free(child, o, &mut pa),
-                None => Ok(()),
-            },
-        };
+        let mut objs = objs.into_iter().peekable();
+        while let Some(obj) = objs.next() {
+            let mut n = 1;
+            while objs.next_if_eq(&obj).is_some() {
+                n += 1;
+            }
+            match obj {
+                Object::Named(i, o) => {
+                    for _ in 0..n {
+                        let _ = caches[i as usize].free_object(o, &mut pa);
+                    }
+                }
+                Object::Kmalloc(r) => {
+                    for _ in 0..n {
+                        let _ = kmalloc.kfree(r, &mut pa);
+                    }
+                }
+                Object::Child(root, child, o) => {
+                    if let Some(f) = families.get_mut(&root) {
+                        let _ = f.free_objects(child, o, n, &mut pa);
+                    }
+                }
+            }
+        }
     }
 
     /// A request of `2^order` pages with `mask` from node 0, decoded once for a run of

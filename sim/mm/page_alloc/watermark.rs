@@ -327,6 +327,7 @@ pub fn effective_mark(profile: &Profile, mark: u64, flags: AllocFlags) -> i64 {
 /// kernel skips the call). An order the profile does not have (≥ `Profile::orders`) fails with
 /// `NoSuitableBlock`. Models `__zone_watermark_ok()` per `Profile::watermark_check`
 /// (KERNEL_MM.md 2.1 – 2.3).
+#[inline]
 pub fn watermark_check(
     profile: &Profile,
     zone: &impl FreeArea,
@@ -456,6 +457,7 @@ pub fn zone_watermark_ok(
 /// `free − free_cma > mark + reserve` without subtracting the highatomic reserve; 5.x+ retry an
 /// order-0 `__GFP_ATOMIC` (6.3+: ALLOC_MIN_RESERVE) request at WMARK_MIN against the unboosted
 /// min when the boosted check fails. Up to 4.7 this is plain `zone_watermark_ok()`.
+#[inline]
 pub fn zone_watermark_fast(
     profile: &Profile,
     zone: &impl FreeArea,
