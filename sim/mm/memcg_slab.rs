@@ -198,10 +198,14 @@ impl Family {
             return Err(SlabError::StaleObject("memcg child cache".into()));
         }
         self.with_child(r.slot, |c| {
-            (0..n).fold(Ok(()), |first, _| {
+            let mut first = Ok(());
+            for _ in 0..n {
                 let r = c.free_object(obj, pa);
-                first.and(r)
-            })
+                if first.is_ok() {
+                    first = r;
+                }
+            }
+            first
         })
     }
 
