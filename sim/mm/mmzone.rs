@@ -911,6 +911,7 @@ impl Zone {
 
     /// `ZONE_BOOSTED_WATERMARK`, cleared on read: the caller wakes kswapd when it was set
     /// (`rmqueue()` in 5.x+).
+    #[inline]
     pub fn take_boosted_flag(&mut self) -> bool {
         std::mem::take(&mut self.boosted_flag)
     }
@@ -1052,6 +1053,7 @@ impl Node {
     }
 
     /// The zone spanning `pfn` (`page_zone()`).
+    #[inline]
     pub fn zone_of_pfn(&self, pfn: Pfn) -> Option<usize> {
         self.zones.iter().position(|z| z.spans(pfn))
     }

@@ -499,11 +499,12 @@ impl Fenwick {
     }
 }
 
-/// Slab slots per group of [`SlotIndex`]: one group's counts fill two cache lines.
-const INDEX_GROUP: usize = 64;
+/// Slots per group of a [`CountIndex`]: a group's counts fit in one cache line (`u32`) or half
+/// of one (`u16`), and the scan of a group is two vector sums.
+const INDEX_GROUP: usize = 16;
 
 /// Slots up to which a [`CountIndex`] keeps no group tree and scans its counts from the start.
-const SMALL_INDEX: usize = 4 * INDEX_GROUP;
+const SMALL_INDEX: usize = 256;
 
 /// Counts per slot, to find the k-th counted item: a Fenwick tree over groups of
 /// [`INDEX_GROUP`] slots (small enough to stay in cache even for millions of slots), then a scan

@@ -122,10 +122,12 @@ impl Lru {
         (self.on.len() * 8 + std::mem::size_of::<Lru>()) as f64 / zone.pages.len().max(1) as f64
     }
 
+    #[inline]
     fn is_on(&self, off: u32) -> bool {
         self.on[off as usize / 64] & (1 << (off % 64)) != 0
     }
 
+    #[inline]
     fn set_on(&mut self, off: u32, on: bool) {
         let w = &mut self.on[off as usize / 64];
         if on {
@@ -136,6 +138,7 @@ impl Lru {
     }
 
     /// The LRU type and page count of the allocated block at `pfn`.
+    #[inline]
     fn lru_page(zone: &Zone, pfn: Pfn) -> Result<(u32, LruType, u64), LruError> {
         let off = zone.off_of(pfn).ok_or(LruError::NotLruPage { pfn })?;
         let pi = zone.pages[off as usize].info;
@@ -149,6 +152,7 @@ impl Lru {
     /// Puts the allocated anon or file block at `pfn` at the young end of its list (the
     /// kernel's list head; here the tail, since reclaim takes from the head). Models
     /// `lru_cache_add()` → `add_page_to_lru_list()`.
+    #[inline]
     pub fn add(&mut self, zone: &mut Zone, pfn: Pfn) -> Result<(), LruError> {
         let (off, t, pages) = Self::lru_page(zone, pfn)?;
         if self.is_on(off) {

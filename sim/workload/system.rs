@@ -844,6 +844,7 @@ impl System {
     }
 
     /// (node index, zone index) of a PFN.
+    #[inline]
     fn locate(&self, pfn: Pfn) -> Option<(usize, usize)> {
         self.nodes
             .iter()

@@ -25,6 +25,7 @@ const MIGRATE_PCPTYPES: u64 = 3;
 impl Watermarks {
     /// The mark every check uses: `_watermark[w] + watermark_boost`. Models `wmark_pages()`
     /// (include/linux/mmzone.h); the boost is 0 on kernels without boosting (before 5.0).
+    #[inline]
     pub fn mark(self, w: Wmark) -> u64 {
         self.unboosted(w).saturating_add(self.boost)
     }
@@ -285,6 +286,7 @@ fn unusable_free(profile: &Profile, zone: &impl FreeArea, order: u32, flags: All
 /// 4.4 – 6.3 ALLOC_HIGH halves it, then ALLOC_OOM (4.15+) halves it again or else ALLOC_HARDER
 /// takes a quarter; 6.4+ ALLOC_MIN_RESERVE halves it (ALLOC_NON_BLOCK a further quarter) and
 /// ALLOC_OOM halves it.
+#[inline]
 pub fn effective_mark(profile: &Profile, mark: u64, flags: AllocFlags) -> i64 {
     let mut min = mark as i64;
     match profile.watermark_check {
