@@ -92,11 +92,11 @@ impl Lru {
         self.journal.get_or_insert_with(Vec::new);
     }
 
-    /// The moves recorded since the last call, oldest first.
+    /// The moves recorded since the last call, oldest first. The journal keeps its capacity.
     pub fn take_moves(&mut self) -> Vec<LruMove> {
         self.journal
             .as_mut()
-            .map(std::mem::take)
+            .map(|j| j.drain(..).collect())
             .unwrap_or_default()
     }
 

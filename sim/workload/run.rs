@@ -1144,19 +1144,20 @@ impl<'s> Run<'s> {
         // namespace's (sysctl tables, proc entries, device and socket data): `cleanup_net()`
         // frees them from a workqueue after kubelet has removed the pod's cgroups, so into
         // per-memcg caches that 3.10 has already shrunk for the last time.
-        let (netns_objects, process_objects): (Vec<Object>, Vec<Object>) =
-            pod.objects.into_iter().partition(|o| {
-                matches!(
-                    o,
-                    Object::Kmalloc(_) | Object::Child(CacheId::Kmalloc(_), ..)
-                )
-            });
-        self.sys.free_objects(process_objects);
+        let netns = |o: &Object| {
+            matches!(
+                o,
+                Object::Kmalloc(_) | Object::Child(CacheId::Kmalloc(_), ..)
+            )
+        };
+        let objects = pod.objects;
+        self.sys
+            .free_objects(objects.iter().copied().filter(|o| !netns(o)));
         for m in pod.memcgs {
             let zombie = self.leaks.random::<f64>() < self.s.workload.leaks.zombie_memcg;
             self.sys.stop_memcg(m, zombie);
         }
-        self.sys.free_objects(netns_objects);
+        self.sys.free_objects(objects.into_iter().filter(netns));
         if let Some(n) = pod.netns {
             self.sys.cleanup_net(n);
         }
