@@ -96,7 +96,7 @@ impl Lru {
     pub fn take_moves(&mut self) -> Vec<LruMove> {
         self.journal
             .as_mut()
-            .map(|j| j.drain(..).collect())
+            .map(|j| j.split_off(0))
             .unwrap_or_default()
     }
 
