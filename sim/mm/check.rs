@@ -5,8 +5,9 @@
 //! are aligned to their order and their tails are tails; no free block has a free buddy of the
 //! same order it should have merged with; the lists are well linked and hold exactly the free
 //! heads of their (order, type); and every counter (nr_free per order and per type,
-//! NR_FREE_PAGES, the pageblock counts, managed pages) equals what the walk finds. It costs a
-//! pass over the zone: for tests and `--check` runs, not for the hot path.
+//! NR_FREE_PAGES, the pageblock counts and free pages per pageblock, managed pages) equals what
+//! the walk finds. It costs a pass over the zone: for tests and `--check` runs, not for the hot
+//! path.
 
 use crate::kernel::profile::MergeRule;
 use crate::mm::mmzone::{
@@ -53,6 +54,8 @@ pub fn check_zone(z: &Zone) -> Result<(), Violation> {
     let nt = MigrateType::COUNT;
     let orders = z.cfg.orders;
     let mut typed = [0u64; MAX_NR_ORDERS * MigrateType::COUNT];
+    let pb = z.cfg.pageblock_order;
+    let mut block_free = vec![0u32; z.block_free.len()];
     let (mut free_pages, mut used, mut pcp, mut reserved) = (0u64, 0u64, 0u64, 0u64);
     let len = z.pages.len() as u32;
     let (lo, hi) = (
@@ -121,6 +124,9 @@ pub fn check_zone(z: &Zone) -> Result<(), Violation> {
         if pi.kind() == KIND_FREE {
             typed[order as usize * nt + pi.mt().index()] += 1;
             free_pages += u64::from(size);
+            for b in off..off + size {
+                block_free[(b >> pb) as usize] += 1;
+            }
             let buddy = off ^ size;
             if order + 1 < orders && z.pages[buddy as usize].info.is_free_of_order(order) {
                 let (a, b) = (z.pageblock_mt(off), z.pageblock_mt(buddy));
@@ -194,6 +200,15 @@ pub fn check_zone(z: &Zone) -> Result<(), Violation> {
             format!(
                 "free {free_pages} + allocated {used} + per-cpu {pcp} pages ≠ managed {}, or reserved {reserved} ≠ present − managed",
                 z.managed
+            ),
+        ));
+    }
+    if let Some(b) = (0..block_free.len()).find(|&b| block_free[b] != z.block_free[b]) {
+        return Err(bad(
+            Some((b as u32) << pb),
+            format!(
+                "the pageblock counts {} free pages but its free blocks hold {}",
+                z.block_free[b], block_free[b]
             ),
         ));
     }

@@ -902,7 +902,14 @@ impl Run<'_> {
             let end = (block + (1 << pb)).min(self.zone.end_pfn());
             let mut isolated = 0u64;
             if !self.skip_hint(start) && self.suitable_target(start) {
-                let mut p = start;
+                // A pageblock without free pages isolates nothing: the walk would only count
+                // its pages as scanned.
+                let mut p = if self.zone.pageblock_free_pages(start) == 0 {
+                    self.stats.free_scanned += end - start;
+                    end
+                } else {
+                    start
+                };
                 while p < end {
                     let step = match self.zone.page_state(p) {
                         PageState::Free { order, .. } => {

@@ -658,6 +658,10 @@ pub struct Zone {
     /// Per-page state, one 12-byte slot per page from `base_pfn`.
     pub(crate) pages: Vec<PageSlot>,
     pub(crate) blocks: Vec<u8>,
+    /// Pages of free buddy blocks per pageblock (what `isolate_freepages_block()` could take),
+    /// so compaction's free scanner steps over a pageblock with none without visiting its
+    /// pages.
+    pub(crate) block_free: Vec<u32>,
     pub(crate) lists: [ListHead; MAX_NR_ORDERS * MigrateType::COUNT],
     /// Per migrate type, bit `o` set when `free_list[o][mt]` is non-empty.
     pub(crate) nonempty: [u16; MigrateType::COUNT],
@@ -755,6 +759,7 @@ impl Zone {
                     info,
                 })
                 .collect(),
+            block_free: vec![0; blocks.len()],
             blocks,
             lists: [ListHead::EMPTY; MAX_NR_ORDERS * MigrateType::COUNT],
             nonempty: [0; MigrateType::COUNT],
@@ -1139,6 +1144,7 @@ impl Zone {
         self.nr_free = [0; MAX_NR_ORDERS];
         self.nr_free_typed = [0; MAX_NR_ORDERS * MigrateType::COUNT];
         self.nr_free_pages = 0;
+        self.block_free.fill(0);
         for off in lo..hi {
             if matches!(self.pages[off as usize].info.kind(), KIND_FREE | KIND_TAIL) {
                 let (mt, owner) = used(self.pfn_of(off));

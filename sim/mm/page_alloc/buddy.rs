@@ -166,6 +166,29 @@ impl Zone {
         self.nr_free[order as usize] += 1;
         self.nr_free_typed[i] += 1;
         self.nr_free_pages += 1 << order;
+        self.count_block_free(off, order, true);
+    }
+
+    /// Adds (or takes) the pages of the free block at `off` to its pageblocks' free counts.
+    #[inline(always)]
+    fn count_block_free(&mut self, off: u32, order: u32, add: bool) {
+        let pb = self.cfg.pageblock_order;
+        let first = (off >> pb) as usize;
+        let per_block = 1u32 << order.min(pb);
+        for n in &mut self.block_free[first..first + (1 << order.saturating_sub(pb))] {
+            if add {
+                *n += per_block;
+            } else {
+                *n -= per_block;
+            }
+        }
+    }
+
+    /// Pages of free buddy blocks in the pageblock that holds `pfn` (0 outside the zone).
+    pub(crate) fn pageblock_free_pages(&self, pfn: Pfn) -> u32 {
+        self.off_of(pfn).map_or(0, |o| {
+            self.block_free[(o >> self.cfg.pageblock_order) as usize]
+        })
     }
 
     /// Unlinks the free block at `off` from its list (`del_page_from_free_list()`), returning
@@ -192,6 +215,7 @@ impl Zone {
         self.nr_free[order as usize] -= 1;
         self.nr_free_typed[i] -= 1;
         self.nr_free_pages -= 1 << order;
+        self.count_block_free(off, order, false);
         (order, mt)
     }
 
