@@ -174,13 +174,13 @@ impl Zone {
     fn count_block_free(&mut self, off: u32, order: u32, add: bool) {
         let pb = self.cfg.pageblock_order;
         let first = (off >> pb) as usize;
-        let per_block = 1u32 << order.min(pb);
-        for n in &mut self.block_free[first..first + (1 << order.saturating_sub(pb))] {
-            if add {
-                *n += per_block;
-            } else {
-                *n -= per_block;
-            }
+        if order <= pb {
+            let n = &mut self.block_free[first];
+            *n = if add { *n + (1 << order) } else { *n - (1 << order) };
+            return;
+        }
+        for n in &mut self.block_free[first..first + (1 << (order - pb))] {
+            *n = if add { *n + (1 << pb) } else { *n - (1 << pb) };
         }
     }
 
