@@ -92,12 +92,10 @@ impl Lru {
         self.journal.get_or_insert_with(Vec::new);
     }
 
-    /// The moves recorded since the last call, oldest first. The journal keeps its capacity.
-    pub fn take_moves(&mut self) -> Vec<LruMove> {
-        self.journal
-            .as_mut()
-            .map(|j| j.split_off(0))
-            .unwrap_or_default()
+    /// The moves recorded since the last call, oldest first, taken out of the journal (which
+    /// keeps its capacity).
+    pub fn drain_moves(&mut self) -> impl Iterator<Item = LruMove> + '_ {
+        self.journal.iter_mut().flat_map(|j| j.drain(..))
     }
 
     /// Records that the page at `from` now lives at `to` (`None`: it was freed).

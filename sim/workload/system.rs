@@ -291,6 +291,22 @@ fn wake_kswapd_for(
     }
 }
 
+/// The (node, zone) indices of the zone that spans `pfn`.
+#[inline]
+fn locate(nodes: &[Node], pfn: Pfn) -> Option<(usize, usize)> {
+    nodes
+        .iter()
+        .enumerate()
+        .find_map(|(n, node)| node.zone_of_pfn(pfn).map(|z| (n, z)))
+}
+
+/// The reverse-map slot of the anon block at `pfn`: its handle, or `NO_HANDLE`.
+fn rmap_slot<'a>(nodes: &[Node], rmap: &'a mut [Vec<Vec<u32>>], pfn: Pfn) -> Option<&'a mut u32> {
+    let (n, z) = locate(nodes, pfn)?;
+    let start = nodes[n].zones[z].start_pfn;
+    rmap[n][z].get_mut((pfn - start) as usize)
+}
+
 /// The reason a slow-path failure reports, from the steps it took: the OOM killer's turn
 /// (`__alloc_pages_may_oom()` would kill; the workload's engine does it); a compaction that ran in
 /// some zone and failed or was deferred there; compaction that did not run at all because
@@ -846,10 +862,7 @@ impl System {
     /// (node index, zone index) of a PFN.
     #[inline]
     fn locate(&self, pfn: Pfn) -> Option<(usize, usize)> {
-        self.nodes
-            .iter()
-            .enumerate()
-            .find_map(|(n, node)| node.zone_of_pfn(pfn).map(|z| (n, z)))
+        locate(&self.nodes, pfn)
     }
 
     /// Puts an anon or file block on its zone's LRU (`lru_cache_add()`).
@@ -969,36 +982,37 @@ impl System {
     }
 
     fn rmap_slot(&mut self, pfn: Pfn) -> Option<&mut u32> {
-        let (n, z) = self.locate(pfn)?;
-        let start = self.nodes[n].zones[z].start_pfn;
-        self.rmap[n][z].get_mut((pfn - start) as usize)
+        rmap_slot(&self.nodes, &mut self.rmap, pfn)
     }
 
     /// Follows the migrations compaction made since the last call (`remove_migration_ptes()`):
     /// each mapped anon block's handle takes its new PFN.
     pub fn follow_migrations(&mut self) {
-        let mut moves = Vec::new();
-        for mm in &mut self.mms {
-            for lru in &mut mm.lru {
-                moves.append(&mut lru.take_moves());
-            }
-        }
-        for m in moves {
-            let h = self
-                .rmap_slot(m.from)
-                .map(|s| std::mem::replace(s, NO_HANDLE));
+        let System {
+            nodes,
+            mms,
+            rmap,
+            anon,
+            ..
+        } = self;
+        for m in mms
+            .iter_mut()
+            .flat_map(|mm| &mut mm.lru)
+            .flat_map(|lru| lru.drain_moves())
+        {
+            let h = rmap_slot(nodes, rmap, m.from).map(|s| std::mem::replace(s, NO_HANDLE));
             let Some(h) = h.filter(|&h| h != NO_HANDLE) else {
                 continue;
             };
             match m.to {
                 Some(to) => {
-                    self.anon[h as usize].0 = to;
-                    if let Some(slot) = self.rmap_slot(to) {
+                    anon[h as usize].0 = to;
+                    if let Some(slot) = rmap_slot(nodes, rmap, to) {
                         *slot = h;
                     }
                 }
                 // Reclaimed (swapped out): the pod no longer maps a page there.
-                None => self.anon[h as usize].0 = GONE,
+                None => anon[h as usize].0 = GONE,
             }
         }
     }

@@ -323,7 +323,7 @@ impl Guest<'_> {
     fn follow_moves(&mut self) {
         for mm in &mut self.mms {
             for lru in &mut mm.lru {
-                for m in lru.take_moves() {
+                for m in lru.drain_moves() {
                     self.pages.apply(m);
                 }
             }

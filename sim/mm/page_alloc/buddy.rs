@@ -176,7 +176,11 @@ impl Zone {
         let first = (off >> pb) as usize;
         if order <= pb {
             let n = &mut self.block_free[first];
-            *n = if add { *n + (1 << order) } else { *n - (1 << order) };
+            *n = if add {
+                *n + (1 << order)
+            } else {
+                *n - (1 << order)
+            };
             return;
         }
         for n in &mut self.block_free[first..first + (1 << (order - pb))] {
