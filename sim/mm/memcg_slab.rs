@@ -77,8 +77,10 @@ pub struct ChildRef {
     generation: u32,
 }
 
-/// One memcg's copy of a root cache.
+/// One memcg's copy of a root cache (cache-line aligned, so the cache's first fields, which a
+/// shrinker's free reads, are one line).
 #[derive(Debug)]
+#[repr(C, align(64))]
 pub struct Child {
     pub cache: KmemCache,
     pub memcg: MemcgId,

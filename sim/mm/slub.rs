@@ -613,32 +613,35 @@ pub enum FreeSpread {
 
 /// A slab cache (`struct kmem_cache` with its single `kmem_cache_cpu` and `kmem_cache_node`).
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub struct KmemCache {
+    // What a shrinker's free of a random object reads, first (one cache line with
+    // `#[repr(C)]`; a per-memcg copy is usually cold when a shrinker picks it).
+    index: SlotIndex,
+    inuse_objects: u64,
+    pages: u64,
+    nr_partial: u32,
+    min_partial: u32,
+    rules: SlabRules,
+    /// A per-memcg cache whose memcg is gone ([`shrink_dead`](Self::shrink_dead)).
+    dead: bool,
     name: String,
     size: u32,
     flags: CacheFlags,
     geometry: SlabGeometry,
-    min_partial: u32,
     cpu_partial: u32,
-    rules: SlabRules,
     slabs: Vec<Slab>,
     free_slots: Vec<u32>,
-    index: SlotIndex,
     cpu_slab: u32,
     /// `c->partial`, head last, each with the `pobjects` recorded when it was pushed.
     cpu_partial_list: Vec<(u32, u32)>,
     node_head: u32,
     node_tail: u32,
-    nr_partial: u32,
     nr_slabs: u64,
     total_objects: u64,
-    inuse_objects: u64,
-    pages: u64,
     /// `s->memcg_params` of a root cache, when memcg kmem accounting gave it one
     /// (mm/memcontrol.c); freed by [`KmemCache::destroy`].
     pub memcg_params: Option<KmallocRef>,
-    /// A per-memcg cache whose memcg is gone ([`shrink_dead`](Self::shrink_dead)).
-    dead: bool,
 }
 
 impl KmemCache {
