@@ -55,6 +55,20 @@ fn ok(args: &[&str]) -> String {
     String::from_utf8(o.stdout).unwrap()
 }
 
+/// `buddysim run SCENARIO --format json [EXTRA…] --out OUT`: the JSON summary it prints.
+fn run_json(s: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["run", s.to_str().unwrap(), "--format", "json"];
+    args.extend_from_slice(extra);
+    args.extend(["--out", out.to_str().unwrap()]);
+    serde_json::from_str(&ok(&args)).unwrap()
+}
+
+/// The small scenario, without its actions, with pods that need more memory than the node has.
+fn overloaded(duration: &str) -> String {
+    SMALL[..SMALL.find("actions:").unwrap()].replace("anon: 16MiB", "anon: 200MiB")
+        + &format!("duration: {duration}\n")
+}
+
 fn err(args: &[&str]) -> String {
     let o = run(args);
     assert!(!o.status.success(), "{args:?} should fail");
@@ -155,15 +169,7 @@ fn json_summary_has_the_contract_keys_and_seed_changes_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let s = scenario(dir.path(), SMALL);
     let out = dir.path().join("o");
-    let j = ok(&[
-        "run",
-        s.to_str().unwrap(),
-        "--format",
-        "json",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+    let v = run_json(&s, &out, &[]);
     for k in [
         "scenario",
         "seed",
@@ -181,17 +187,7 @@ fn json_summary_has_the_contract_keys_and_seed_changes_the_run() {
     let file: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(file, v);
-    let j2 = ok(&[
-        "run",
-        s.to_str().unwrap(),
-        "--format",
-        "json",
-        "--seed",
-        "4",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let v2: serde_json::Value = serde_json::from_str(&j2).unwrap();
+    let v2 = run_json(&s, &out, &["--seed", "4"]);
     assert_eq!(v2["seed"], 4);
     assert_ne!(v2["pods_started"], v["pods_started"]);
 }
@@ -239,19 +235,9 @@ fn the_invariant_checker_runs_with_check() {
 #[test]
 fn the_oom_killer_kills_a_running_pod_instead_of_failing_order_0() {
     let dir = tempfile::tempdir().unwrap();
-    let text = SMALL[..SMALL.find("actions:").unwrap()].replace("anon: 16MiB", "anon: 200MiB")
-        + "duration: 30m\n";
-    let s = scenario(dir.path(), &text);
+    let s = scenario(dir.path(), &overloaded("30m"));
     let out = dir.path().join("o");
-    let json = ok(&[
-        "run",
-        s.to_str().unwrap(),
-        "--format",
-        "json",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let summary: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let summary = run_json(&s, &out, &[]);
     let kills = summary["oom_kills"].as_u64().unwrap();
     assert!(kills > 10, "{kills} OOM kills");
     let events: Vec<serde_json::Value> = std::fs::read_to_string(out.join("events.jsonl"))
@@ -292,23 +278,12 @@ fn the_oom_killer_kills_a_running_pod_instead_of_failing_order_0() {
 #[test]
 fn swap_spares_the_pods_the_oom_killer_took() {
     let dir = tempfile::tempdir().unwrap();
-    let text = SMALL[..SMALL.find("actions:").unwrap()].replace("anon: 16MiB", "anon: 200MiB")
-        + "duration: 2h\n";
+    let text = overloaded("2h");
     let s = scenario(dir.path(), &text);
     let out = dir.path().join("o");
     // OOM kills, and pages swapped out (vmstat.csv's last `pswpout`).
     let run = |swap: &str| {
-        let json = ok(&[
-            "run",
-            s.to_str().unwrap(),
-            "--format",
-            "json",
-            "--set",
-            &format!("machine.swap={swap}"),
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        let summary: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let summary = run_json(&s, &out, &["--set", &format!("machine.swap={swap}")]);
         let vmstat = std::fs::read_to_string(out.join("vmstat.csv")).unwrap();
         let column = |row: &str| row.split(',').map(str::to_string).collect::<Vec<_>>();
         let header = column(vmstat.lines().next().unwrap());

@@ -78,7 +78,7 @@ pub struct ChildRef {
 }
 
 /// One memcg's copy of a root cache (cache-line aligned, so the cache's first fields, which a
-/// shrinker's free reads, are one line).
+/// shrinker's free reads, start a cache line).
 #[derive(Debug)]
 #[repr(C, align(64))]
 pub struct Child {

@@ -615,8 +615,9 @@ pub enum FreeSpread {
 #[derive(Clone, Debug)]
 #[repr(C)]
 pub struct KmemCache {
-    // What a shrinker's free of a random object reads, first (one cache line with
-    // `#[repr(C)]`; a per-memcg copy is usually cold when a shrinker picks it).
+    // What a shrinker's free of a random object reads, first: with `#[repr(C)]` these fill
+    // the first two cache lines instead of being spread over the struct (a per-memcg copy is
+    // usually cold when a shrinker picks it).
     index: SlotIndex,
     inuse_objects: u64,
     pages: u64,
@@ -1118,14 +1119,14 @@ impl KmemCache {
         pa: &mut impl PageAllocator,
         mut push: impl FnMut(ObjectRef),
     ) -> Result<(), SlabError> {
+        let free = |c: &Self| {
+            if c.cpu_slab == NIL {
+                0
+            } else {
+                c.slabs[c.cpu_slab as usize].objects - c.inuse(c.cpu_slab)
+            }
+        };
         while n > 0 {
-            let free = |c: &Self| {
-                if c.cpu_slab == NIL {
-                    0
-                } else {
-                    c.slabs[c.cpu_slab as usize].objects - c.inuse(c.cpu_slab)
-                }
-            };
             if free(self) == 0 {
                 self.deactivate_cpu_slab(pa);
                 if let Some((slot, _)) = self.cpu_partial_list.pop() {
