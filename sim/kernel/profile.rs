@@ -339,6 +339,8 @@ pub struct Profile {
     pub kernel_stack: KernelStack,
     /// The object sizes of the kernel's named slab caches.
     pub slab_sizes: SlabSizes,
+    /// The shape of the per-cpu page lists.
+    pub pcp: PcpLists,
     /// Which slab allocations of a kmem-active memcg go to per-memcg caches.
     pub memcg_slab: MemcgSlabRule,
 }
@@ -353,6 +355,18 @@ pub enum KernelStack {
     /// `CONFIG_VMAP_STACK` (x86-64 default from 4.9): `__vmalloc_node_range()` of 16 KiB, four
     /// order-0 pages.
     Vmap,
+}
+
+/// What the per-cpu page lists hold (`struct per_cpu_pages`, KERNEL_MM.md 6.10).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum PcpLists {
+    /// Order-0 pages only, `high = 6 × batch` (`setup_pageset()` / `pageset_set_batch()`,
+    /// 3.10 – 5.12): the model's `PcpConfig::Kernel`.
+    OrderZero,
+    /// Orders 0–3 and the THP order, `high` from the low watermark (`pcp_allowed_order()`,
+    /// 5.13; `zone_highsize()`, 5.14). Not modelled: runs on these profiles keep no per-cpu
+    /// lists.
+    HighOrders,
 }
 
 const TYPES_3_10: &[MigrateType] = &[
@@ -448,6 +462,7 @@ const V3_10: Profile = Profile {
     vmstat_names: VmstatNames::V3_10,
     kernel_stack: KernelStack::Contiguous { order: 1 },
     slab_sizes: SlabSizes::V3_10,
+    pcp: PcpLists::OrderZero,
     memcg_slab: MemcgSlabRule::AllCaches {
         sysfs: "sysfs_dir_cache",
         dead: DeadCaches::ShrinkOnce,
@@ -561,6 +576,7 @@ const V5_15: Profile = Profile {
     noretry_costly_gate: NoretryCostlyGate::SkippedOrDeferred,
     compact_stall: CompactStallRule::AboveSkipped,
     compaction_capture: CompactionCapture::NotMovableBelowPageblock,
+    pcp: PcpLists::HighOrders,
     ..V4_19
 };
 

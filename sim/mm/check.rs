@@ -307,33 +307,23 @@ fn check_list(z: &Zone, o: u32, mt: MigrateType, expect: u64) -> Result<(), Stri
 
 /// Every per-cpu list entry is a per-cpu page, once.
 fn check_pcp_lists(z: &Zone) -> Result<(), String> {
-    let total = z.pcp.count();
-    let mut seen = 0;
-    for heads in z.pcp.list_heads() {
-        let (mut prev, mut cur) = (NIL, heads.head);
-        while cur != NIL {
-            seen += 1;
-            if seen > total {
-                return Err("per-cpu lists hold more entries than their counts".into());
-            }
-            if z.pages[cur as usize].info.kind() != KIND_PCP
-                || z.pages[cur as usize].link.prev != prev
-            {
-                return Err(format!(
-                    "per-cpu list entry {:#x} is not a linked per-cpu page",
-                    z.pfn_of(cur)
-                ));
-            }
-            prev = cur;
-            cur = z.pages[cur as usize].link.next;
-        }
-        if heads.tail != prev {
-            return Err("per-cpu list tail pointer is not the last entry".into());
-        }
-    }
-    if seen != total {
+    let mut entries: Vec<u32> = z.pcp.pages().collect();
+    if let Some(&off) = entries
+        .iter()
+        .find(|&&off| z.pages.get(off as usize).map(|p| p.info.kind()) != Some(KIND_PCP))
+    {
         return Err(format!(
-            "per-cpu lists hold {seen} entries, counts say {total}"
+            "per-cpu list entry {:#x} is not a per-cpu page",
+            z.pfn_of(off)
+        ));
+    }
+    let n = entries.len();
+    entries.sort_unstable();
+    entries.dedup();
+    if entries.len() != n {
+        return Err(format!(
+            "per-cpu lists hold {} pages more than once",
+            n - entries.len()
         ));
     }
     Ok(())

@@ -457,6 +457,7 @@ impl<'s> Run<'s> {
                     }
                 };
                 let mut opts = Options::new(profile);
+                opts.pcp = PcpConfig::for_run(profile, s.machine.cpus);
                 opts.machine =
                     (start.is_some() || !s.machine.zones.is_empty()).then_some(specs.as_slice());
                 opts.split = c.split.clone();
@@ -472,7 +473,8 @@ impl<'s> Run<'s> {
                 )
             }
             _ => (
-                Node::build_all(&specs, profile, PcpConfig::Off).map_err(setup_err)?,
+                Node::build_all(&specs, profile, PcpConfig::for_run(profile, s.machine.cpus))
+                    .map_err(setup_err)?,
                 true,
                 None,
             ),
@@ -1239,7 +1241,11 @@ impl<'s> Run<'s> {
         let Ok(specs) = node_specs(self.s) else {
             return;
         };
-        let Ok(nodes) = Node::build_all(&specs, self.profile, PcpConfig::Off) else {
+        let Ok(nodes) = Node::build_all(
+            &specs,
+            self.profile,
+            PcpConfig::for_run(self.profile, self.s.machine.cpus),
+        ) else {
             return;
         };
         let carried: Vec<_> = self.sys.nodes.iter().map(Node::events).collect();

@@ -8,7 +8,10 @@
 //! the caller chooses the configuration, "off" sends every page straight to the buddy lists.
 
 use super::buddy::{AllocFailure, AllocOpts, BuddyConfig};
-use crate::mm::mmzone::{Link, ListHead, MigrateType, PageInfo, Zone, NIL};
+use crate::kernel::profile::{PcpLists, Profile};
+use std::collections::VecDeque;
+
+use crate::mm::mmzone::{MigrateType, PageInfo, Zone};
 
 /// How the per-cpu lists are set up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -20,6 +23,18 @@ pub enum PcpConfig {
     Kernel { cpus: u32 },
     /// `cpus` lists with a chosen batch and high.
     Fixed { cpus: u32, batch: u32, high: u32 },
+}
+
+impl PcpConfig {
+    /// The lists of a simulated node with `cpus` CPUs: the kernel's sizes where the profile's
+    /// lists are the order-0 shape the model has, none otherwise ([`PcpLists::HighOrders`]).
+    /// Every allocation and free of a run goes through CPU 0's lists.
+    pub fn for_run(profile: &Profile, cpus: u32) -> PcpConfig {
+        match profile.pcp {
+            PcpLists::OrderZero => PcpConfig::Kernel { cpus },
+            PcpLists::HighOrders => PcpConfig::Off,
+        }
+    }
 }
 
 /// Models zone_batchsize() (3.10 – 5.x): `min(managed/1024, 128)` pages (512 KiB) / 4, at
@@ -39,10 +54,17 @@ pub fn is_pcp_type(mt: MigrateType) -> bool {
     )
 }
 
+/// One CPU's lists, head first. The kernel links the pages through `page->lru`; a ring of page
+/// offsets keeps the same order without touching the pages' list links.
 #[derive(Clone, Debug)]
 struct CpuLists {
-    lists: [ListHead; 3],
-    count: u32,
+    lists: [VecDeque<u32>; 3],
+}
+
+impl CpuLists {
+    fn count(&self) -> usize {
+        self.lists.iter().map(VecDeque::len).sum()
+    }
 }
 
 /// The per-cpu lists of one zone.
@@ -81,11 +103,12 @@ impl Pcp {
                 *t = k;
             }
         }
+        // A list holds at most high + batch - 1 pages (a refill is only into an empty list).
+        let cap = (high + batch) as usize;
         Pcp {
             cpus: vec![
                 CpuLists {
-                    lists: [ListHead::EMPTY; 3],
-                    count: 0
+                    lists: std::array::from_fn(|_| VecDeque::with_capacity(cap)),
                 };
                 cpus as usize
             ],
@@ -109,20 +132,28 @@ impl Pcp {
 
     /// Pages on all per-cpu lists.
     pub fn count(&self) -> u64 {
-        self.cpus.iter().map(|c| u64::from(c.count)).sum()
+        self.cpus.iter().map(|c| c.count() as u64).sum()
     }
 
     fn slot(&self, mt: MigrateType) -> usize {
         self.types.iter().position(|&t| t == mt).unwrap_or(1)
     }
 
-    /// Every list of every cpu (for the invariant checker).
-    pub(crate) fn list_heads(&self) -> impl Iterator<Item = ListHead> + '_ {
-        self.cpus.iter().flat_map(|c| c.lists)
+    /// The pages on every list of every cpu (for the invariant checker).
+    pub(crate) fn pages(&self) -> impl Iterator<Item = u32> + '_ {
+        self.cpus
+            .iter()
+            .flat_map(|c| c.lists.iter().flat_map(|l| l.iter().copied()))
     }
 
     pub(crate) fn state_bytes(&self) -> usize {
-        self.cpus.len() * std::mem::size_of::<CpuLists>()
+        self.cpus
+            .iter()
+            .map(|c| {
+                std::mem::size_of::<CpuLists>()
+                    + c.lists.iter().map(|l| l.capacity() * 4).sum::<usize>()
+            })
+            .sum()
     }
 }
 
@@ -133,58 +164,30 @@ impl Zone {
     }
 
     fn cpu_of(&self, cpu: usize) -> usize {
-        cpu % self.pcp.cpus.len()
+        let n = self.pcp.cpus.len();
+        if cpu < n {
+            cpu
+        } else {
+            cpu % n
+        }
     }
 
     fn pcp_push(&mut self, cpu: usize, slot: usize, off: u32, tail: bool) {
-        let l = self.pcp.cpus[cpu].lists[slot];
-        if l.head == NIL {
-            self.pages[off as usize].link = Link {
-                next: NIL,
-                prev: NIL,
-            };
-            self.pcp.cpus[cpu].lists[slot] = ListHead {
-                head: off,
-                tail: off,
-            };
-        } else if tail {
-            self.pages[off as usize].link = Link {
-                next: NIL,
-                prev: l.tail,
-            };
-            self.pages[l.tail as usize].link.next = off;
-            self.pcp.cpus[cpu].lists[slot].tail = off;
+        let list = &mut self.pcp.cpus[cpu].lists[slot];
+        if tail {
+            list.push_back(off);
         } else {
-            self.pages[off as usize].link = Link {
-                next: l.head,
-                prev: NIL,
-            };
-            self.pages[l.head as usize].link.prev = off;
-            self.pcp.cpus[cpu].lists[slot].head = off;
+            list.push_front(off);
         }
-        self.pcp.cpus[cpu].count += 1;
     }
 
     fn pcp_pop(&mut self, cpu: usize, slot: usize, tail: bool) -> Option<u32> {
-        let l = self.pcp.cpus[cpu].lists[slot];
-        let off = if tail { l.tail } else { l.head };
-        if off == NIL {
-            return None;
-        }
-        let link = self.pages[off as usize].link;
         let list = &mut self.pcp.cpus[cpu].lists[slot];
-        if link.prev == NIL {
-            list.head = link.next;
+        if tail {
+            list.pop_back()
         } else {
-            self.pages[link.prev as usize].link.next = link.next;
+            list.pop_front()
         }
-        if link.next == NIL {
-            list.tail = link.prev;
-        } else {
-            self.pages[link.next as usize].link.prev = link.prev;
-        }
-        self.pcp.cpus[cpu].count -= 1;
-        Some(off)
     }
 
     /// Models the order-0 branch of buffered_rmqueue() / rmqueue_pcplist(): take the hot page
@@ -198,7 +201,7 @@ impl Zone {
     ) -> Result<u32, AllocFailure> {
         let cpu = self.cpu_of(cpu);
         let slot = self.pcp.slot(mt);
-        if self.pcp.cpus[cpu].lists[slot].head == NIL {
+        if self.pcp.cpus[cpu].lists[slot].is_empty() {
             for _ in 0..self.pcp.batch {
                 let Ok(off) = self.rmqueue(0, mt, opts) else {
                     break;
@@ -235,7 +238,7 @@ impl Zone {
         };
         self.pages[off as usize].info = PageInfo::pcp(mt);
         self.pcp_push(cpu, slot, off, false);
-        if self.pcp.cpus[cpu].count >= self.pcp.high {
+        if self.pcp.cpus[cpu].count() >= self.pcp.high as usize {
             self.free_pcppages_bulk(cpu, self.pcp.batch);
         }
     }
@@ -244,14 +247,14 @@ impl Zone {
     /// the types in enum order starting after the first, taking more from fuller lists
     /// (`batch_free`), each freed with the type it remembered.
     fn free_pcppages_bulk(&mut self, cpu: usize, count: u32) {
-        let mut to_free = count.min(self.pcp.cpus[cpu].count);
+        let mut to_free = count.min(self.pcp.cpus[cpu].count() as u32);
         let mut slot = 0;
         let mut batch_free = 0;
         while to_free > 0 {
             loop {
                 batch_free += 1;
                 slot = (slot + 1) % 3;
-                if self.pcp.cpus[cpu].lists[slot].head != NIL {
+                if !self.pcp.cpus[cpu].lists[slot].is_empty() {
                     break;
                 }
             }
@@ -263,7 +266,7 @@ impl Zone {
                 self.free_one_page(off, 0, mt);
                 to_free -= 1;
                 batch_free -= 1;
-                if to_free == 0 || batch_free == 0 || self.pcp.cpus[cpu].lists[slot].head == NIL {
+                if to_free == 0 || batch_free == 0 || self.pcp.cpus[cpu].lists[slot].is_empty() {
                     break;
                 }
             }
@@ -274,7 +277,7 @@ impl Zone {
     /// the buddy lists.
     pub fn drain_pcp(&mut self) {
         for cpu in 0..self.pcp.cpus.len() {
-            let n = self.pcp.cpus[cpu].count;
+            let n = self.pcp.cpus[cpu].count() as u32;
             self.free_pcppages_bulk(cpu, n);
         }
     }
