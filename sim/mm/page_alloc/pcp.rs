@@ -282,3 +282,25 @@ impl Zone {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::profile::PROFILES;
+
+    /// Runs keep the kernel's order-0 lists up to 4.19 and none from 5.15 (high-order lists).
+    #[test]
+    fn runs_have_per_cpu_lists_where_the_model_has_the_kernels_shape() {
+        let with: Vec<&str> = PROFILES
+            .iter()
+            .filter(|p| PcpConfig::for_run(p, 4) == PcpConfig::Kernel { cpus: 4 })
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(with, ["3.10", "3.10-rhel7", "4.4", "4.9", "4.19"]);
+        let without = PROFILES
+            .iter()
+            .filter(|p| PcpConfig::for_run(p, 4) == PcpConfig::Off)
+            .count();
+        assert_eq!(without, 3);
+    }
+}
