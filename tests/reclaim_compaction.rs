@@ -313,7 +313,7 @@ fn dentry_cache() -> KmemCache {
     };
     let flags = CacheFlags {
         reclaim_account: true,
-        destroy_by_rcu: false,
+        ..CacheFlags::default()
     };
     KmemCache::new("dentry", 192, flags, rules, &SlubTunables::with_cpus(4)).unwrap()
 }

@@ -125,17 +125,17 @@ fn slab_objects(slabinfo: &str, cache: &str) -> (u64, u64) {
 }
 
 #[test]
-fn seed_rhel7_node_fails_at_order_5_then_at_order_6_as_its_zombies_grow_the_array() {
+fn seed_rhel7_node_starts_failing_at_order_6_once_its_zombies_grow_the_array() {
     let r = run("seed-rhel7-node", &[]);
-    // Seed 1: the first failure is an order-5 creation on day 5.01 that compaction could not
-    // serve (free memory near the low watermark, in small blocks).
+    // Seed 1: slab growth runs memory out on day 8.8; the first failure is an order-6
+    // creation below the min watermark.
     let f = &r.summary["first_failure"];
     assert_eq!(
         (f["order"].as_u64(), f["pod"].as_u64()),
-        (Some(5), Some(7332)),
+        (Some(6), Some(12909)),
         "{f}"
     );
-    assert_eq!(f["reason"], "compaction_failed", "{f}");
+    assert_eq!(f["reason"], "below_min_watermark", "{f}");
     // The zombies of the dead per-memcg caches take the array to order 6 (12 287 kmem ids);
     // the orders climb with the ids.
     assert!(r.summary["memcg_kmem_ids"].as_u64().unwrap() >= 12_287);
@@ -144,8 +144,7 @@ fn seed_rhel7_node_fails_at_order_5_then_at_order_6_as_its_zombies_grow_the_arra
         .collect();
     assert!(orders.windows(2).all(|w| w[0] <= w[1]), "orders went down");
     assert_eq!(orders.last(), Some(&6));
-    // Every later failed start is an order-6 creation, from day 8.79 on, when slab growth runs
-    // memory out.
+    // Every failed start is an order-6 creation, from day 8.79 on.
     let order6_failures: Vec<f64> = cache_creates(&r)
         .filter(|e| e["ok"] == false && e["order"] == 6)
         .map(|e| e["time_s"].as_f64().unwrap())
@@ -155,8 +154,8 @@ fn seed_rhel7_node_fails_at_order_5_then_at_order_6_as_its_zombies_grow_the_arra
         (8.7..8.9).contains(&first),
         "first order-6 failure on day {first}"
     );
-    assert_eq!(order6_failures.len(), 23);
-    assert_eq!(r.summary["pod_start_failures"], 24);
+    assert_eq!(order6_failures.len(), 30);
+    assert_eq!(r.summary["pod_start_failures"], 30);
     // Out of memory from day 8.8: the OOM killer takes pods; no smaller allocation fails.
     assert_eq!(r.summary["oom_kills"], 36);
     assert!(!r.events.iter().any(|e| e["event"] == "alloc_fail"));
@@ -167,12 +166,12 @@ fn seed_rhel7_node_fails_at_order_5_then_at_order_6_as_its_zombies_grow_the_arra
     assert!(active * 2 < total, "dentry {active}/{total}");
     assert!(slab_objects(&r.slabinfo, "sysfs_dir_cache").0 > 5_000_000);
     assert!(slab_objects(&r.slabinfo, "kmalloc-192").1 > 5_000_000);
-    // Slab has taken the memory: Normal ends near its low watermark (17 353 pages) with no
-    // free block of order 4 or 5.
+    // Slab has taken the memory: Normal ends at its min watermark (13 883 pages) with no free
+    // block of order 6.
     let normal = zone_blocks(&r.buddyinfo, "Normal");
     let free: u64 = normal.iter().enumerate().map(|(o, n)| n << o).sum();
-    assert!(free < 30_000, "{normal:?}");
-    assert_eq!(normal[4..=5], [0, 0], "{normal:?}");
+    assert!(free < 15_000, "{normal:?}");
+    assert_eq!(normal[6], 0, "{normal:?}");
 }
 
 #[test]

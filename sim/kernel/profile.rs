@@ -466,6 +466,7 @@ const V3_10: Profile = Profile {
     memcg_slab: MemcgSlabRule::AllCaches {
         sysfs: "sysfs_dir_cache",
         dead: DeadCaches::ShrinkOnce,
+        child_alias: true,
     },
 };
 
@@ -510,6 +511,7 @@ const V4_4: Profile = Profile {
     memcg_slab: MemcgSlabRule::AllCaches {
         sysfs: "kernfs_node_cache",
         dead: DeadCaches::DiscardEmpty,
+        child_alias: false,
     },
     ..V3_10
 };

@@ -20,6 +20,8 @@ pub struct CacheSpec {
     pub reclaimable: bool,
     /// Created with `SLAB_ACCOUNT` (4.5+).
     pub account: bool,
+    /// Created with a constructor, which makes the cache unmergeable (`slab_unmergeable()`).
+    pub ctor: bool,
 }
 
 /// Which generation's cache table applies.
@@ -38,46 +40,52 @@ const fn c(name: &'static str, size: u32, reclaimable: bool, account: bool) -> C
         size,
         reclaimable,
         account,
+        ctor: false,
     }
+}
+
+/// A cache created with a constructor (`kmem_cache_create(…, ctor)`).
+const fn ctor(s: CacheSpec) -> CacheSpec {
+    CacheSpec { ctor: true, ..s }
 }
 
 /// From the seed's `slabtop -s l` (OBJ SIZE × OBJ/SLAB = slab size).
 const V3_10: &[CacheSpec] = &[
     c("sysfs_dir_cache", 112, false, false),
-    c("radix_tree_node", 584, true, false),
+    ctor(c("radix_tree_node", 584, true, false)),
     c("dentry", 192, true, true),
     c("xfs_ili", 152, false, false),
-    c("xfs_inode", 1088, true, true),
+    ctor(c("xfs_inode", 1088, true, true)),
     c("blkdev_requests", 384, false, false),
     c("cfq_queue", 232, false, false),
 ];
 
 /// From the RHEL 8 (4.18) sosreport's /proc/slabinfo.
 const V4_18: &[CacheSpec] = &[
-    c("anon_vma", 88, false, true),
+    ctor(c("anon_vma", 88, false, true)),
     c("buffer_head", 104, true, false),
     c("cred_jar", 192, false, true),
     c("dentry", 208, true, true),
-    c("ext4_inode_cache", 1168, true, true),
+    ctor(c("ext4_inode_cache", 1168, true, true)),
     c("files_cache", 704, false, true),
     c("filp", 256, false, true),
-    c("inode_cache", 656, true, true),
+    ctor(c("inode_cache", 656, true, true)),
     c("kernfs_node_cache", 136, false, false),
     c("mm_struct", 1152, false, true),
     c("mnt_cache", 384, false, true),
     c("net_namespace", 6592, false, false),
-    c("ovl_inode", 736, true, true),
+    ctor(c("ovl_inode", 736, true, true)),
     c("pid", 64, false, true),
-    c("proc_inode_cache", 728, true, true),
-    c("radix_tree_node", 592, true, false),
-    c("shmem_inode_cache", 760, false, true),
-    c("sighand_cache", 2112, false, true),
+    ctor(c("proc_inode_cache", 728, true, true)),
+    ctor(c("radix_tree_node", 592, true, false)),
+    ctor(c("shmem_inode_cache", 760, false, true)),
+    ctor(c("sighand_cache", 2112, false, true)),
     c("signal_cache", 1088, false, true),
     c("skbuff_head_cache", 256, false, false),
-    c("sock_inode_cache", 704, true, true),
+    ctor(c("sock_inode_cache", 704, true, true)),
     c("task_struct", 7808, false, true),
     c("vm_area_struct", 232, false, true),
-    c("xfs_inode", 1024, true, true),
+    ctor(c("xfs_inode", 1024, true, true)),
 ];
 
 /// Caches of the 4.18 table that do not exist on 3.10.
@@ -124,5 +132,30 @@ mod tests {
         assert!(SlabSizes::V3_10.find("kernfs_node_cache").is_none());
         assert!(SlabSizes::V3_10.find("xfs_inode").unwrap().reclaimable);
         assert!(SlabSizes::V3_10.names().contains(&"sysfs_dir_cache"));
+    }
+
+    /// Caches with a constructor are unmergeable, so on 3.10 their per-memcg copies get no
+    /// alias symlink (32 sysfs entries, not 33).
+    #[test]
+    fn constructors_follow_the_kernel() {
+        let ctor = |name| SlabSizes::V3_10.find(name).unwrap().ctor;
+        for name in [
+            "inode_cache",
+            "xfs_inode",
+            "radix_tree_node",
+            "anon_vma",
+            "sighand_cache",
+        ] {
+            assert!(ctor(name), "{name}");
+        }
+        for name in [
+            "dentry",
+            "filp",
+            "task_struct",
+            "sysfs_dir_cache",
+            "vm_area_struct",
+        ] {
+            assert!(!ctor(name), "{name}");
+        }
     }
 }

@@ -37,6 +37,10 @@ pub enum MemcgSlabRule {
     AllCaches {
         sysfs: &'static str,
         dead: DeadCaches,
+        /// A copy of a mergeable root also gets the alias symlink `sysfs_slab_add()` makes for
+        /// mergeable caches: 3.10's `slab_unmergeable()` does not yet exempt child caches
+        /// (the 3.19 common merge rules do, and from memory so does RHEL 7's backport).
+        child_alias: bool,
     },
     /// 4.5 – 5.8: caches created with `SLAB_ACCOUNT` only (`memcg_kmem_get_cache()` checks
     /// `__GFP_ACCOUNT`, which `slab_pre_alloc_hook()` adds for them); plain kmallocs are not
@@ -67,7 +71,9 @@ pub enum DeadCaches {
 /// sysfs entries one cache's directory holds (`sysfs_slab_add()`): the directory and the
 /// attribute files of `slab_attrs[]` with CONFIG_SLUB_DEBUG, CONFIG_ZONE_DMA and CONFIG_NUMA
 /// and without CONFIG_SLUB_STATS (19 + 10 + 1 + 1 files on 3.10; the RHEL 7 and 4.x
-/// configurations).
+/// configurations), each a `sysfs_new_dirent()` object. A copy with
+/// `child_alias` ([`MemcgSlabRule::AllCaches`]) and a mergeable root has one more, the symlink
+/// named after the cache (`sysfs_slab_alias()`).
 pub const SYSFS_ENTRIES_PER_CACHE: u32 = 32;
 
 /// A live child cache of a [`Family`], by slot and the slot's generation.
@@ -345,7 +351,7 @@ mod tests {
         let p = profile("3.10").unwrap();
         let flags = CacheFlags {
             reclaim_account: true,
-            destroy_by_rcu: false,
+            ..CacheFlags::default()
         };
         KmemCache::new(
             "dentry",

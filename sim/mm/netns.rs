@@ -149,8 +149,8 @@ impl Conntrack {
             });
         };
         let flags = CacheFlags {
-            reclaim_account: false,
             destroy_by_rcu: true,
+            ..CacheFlags::default()
         };
         let mut cache = KmemCache::new(&name, NF_CONN_SIZE, flags, self.rules, &self.tunables)?;
         let mut probe = CacheCreateProbe {

@@ -393,13 +393,15 @@ pub struct CacheFlags {
     pub reclaim_account: bool,
     /// `SLAB_DESTROY_BY_RCU` / `SLAB_TYPESAFE_BY_RCU`: never merged with another cache.
     pub destroy_by_rcu: bool,
+    /// Created with a constructor: never merged either.
+    pub ctor: bool,
 }
 
 impl CacheFlags {
-    /// Whether `find_mergeable()` may alias this cache onto another: caches with a
-    /// `SLUB_NEVER_MERGE` flag (`SLAB_DESTROY_BY_RCU` among them) never merge.
+    /// Models slab_unmergeable() (3.10 mm/slub.c) for a root cache: caches with a
+    /// `SLUB_NEVER_MERGE` flag (`SLAB_DESTROY_BY_RCU` among them) or a constructor never merge.
     pub fn mergeable(self) -> bool {
-        !self.destroy_by_rcu
+        !self.destroy_by_rcu && !self.ctor
     }
 }
 
@@ -1660,7 +1662,7 @@ mod tests {
         let mut pa = Counter::default();
         let flags = CacheFlags {
             reclaim_account: true,
-            destroy_by_rcu: false,
+            ..CacheFlags::default()
         };
         let mut c =
             KmemCache::new("dentry", 192, flags, rules(), &SlubTunables::with_cpus(8)).unwrap();

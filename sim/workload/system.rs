@@ -548,6 +548,7 @@ impl System {
         let flags = CacheFlags {
             reclaim_account: spec.reclaimable,
             destroy_by_rcu: false,
+            ctor: spec.ctor,
         };
         let cache = KmemCache::new(
             spec.name,
@@ -678,8 +679,16 @@ impl System {
             return Some((root, child));
         }
         let sysfs = self.cache_id(sysfs).ok()?;
-        let mut entries = Vec::with_capacity(SYSFS_ENTRIES_PER_CACHE as usize);
-        for _ in 0..SYSFS_ENTRIES_PER_CACHE {
+        let alias = match (self.profile.memcg_slab, root) {
+            (MemcgSlabRule::AllCaches { child_alias, .. }, CacheId::Named(i)) => {
+                child_alias && self.caches[i as usize].flags().mergeable()
+            }
+            (MemcgSlabRule::AllCaches { child_alias, .. }, CacheId::Kmalloc(_)) => child_alias,
+            _ => false,
+        };
+        let n = SYSFS_ENTRIES_PER_CACHE + u32::from(alias);
+        let mut entries = Vec::with_capacity(n as usize);
+        for _ in 0..n {
             match self.alloc_object(sysfs, None) {
                 Ok(Object::Named(_, o)) => entries.push(o),
                 _ => {

@@ -237,6 +237,7 @@ pub fn replay(
     let flags = CacheFlags {
         reclaim_account: bh.reclaimable,
         destroy_by_rcu: false,
+        ctor: bh.ctor,
     };
     let tunables = SlubTunables::with_cpus(GUEST_CPUS);
     let buffer_heads = KmemCache::new(bh.name, bh.size, flags, kernel.slab_rules(), &tunables)
