@@ -7,10 +7,10 @@
 //! see them) nor in use. The model keeps the 3.10 shape (order 0 only, hot pages at the head);
 //! the caller chooses the configuration, "off" sends every page straight to the buddy lists.
 
-use super::buddy::{AllocFailure, AllocOpts, BuddyConfig};
-use crate::kernel::profile::{PcpLists, Profile};
 use std::collections::VecDeque;
 
+use super::buddy::{AllocFailure, AllocOpts, BuddyConfig};
+use crate::kernel::profile::{PcpLists, Profile};
 use crate::mm::mmzone::{MigrateType, PageInfo, Zone};
 
 /// How the per-cpu lists are set up.
@@ -163,6 +163,8 @@ impl Zone {
         &self.pcp
     }
 
+    /// The lists `cpu` uses (CPUs beyond the lists' share them); no division for the usual
+    /// CPU in range, as every order-0 allocation and free asks.
     fn cpu_of(&self, cpu: usize) -> usize {
         let n = self.pcp.cpus.len();
         if cpu < n {
