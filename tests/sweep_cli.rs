@@ -91,7 +91,8 @@ fn same_outputs_at_any_job_count() {
     let csv = read(&d.join("j1"), "sweep.csv");
     assert!(csv.starts_with(
         "vm.min_free_kbytes,vm.extfrag_threshold,runs,failed,p_fail,median_s,lo90_s,hi90_s,\
-         reserved_kib,compact_stall_per_h,pgsteal_per_h,oom_kills_per_day\n2048,100,2,"
+         reserved_kib,compact_stall_per_h,pgsteal_per_h,oom_kills_per_day,oom_runs,p_oom\n\
+         2048,100,2,"
     ));
     assert_eq!(csv.lines().count(), 5);
     // The more min_free_kbytes, the more memory reserved.
@@ -106,8 +107,13 @@ fn same_outputs_at_any_job_count() {
         text.contains("sweep `tiny`: 8 runs, 4 grid points"),
         "{text}"
     );
+    // No creation fails in 6 hours, but every run OOM-kills pods: nothing qualifies.
     assert!(
-        text.contains("recommended:") || text.contains("no setting qualifies"),
+        text.contains(
+            "no setting qualifies: every setting that keeps P(failure within 6.0h) under the \
+             target 0.05 OOM-kills pods in too many runs; the fewest is 2/2 = 1.000 at \
+             vm.min_free_kbytes=2048"
+        ),
         "{text}"
     );
     let json = sweep(d, "j1", &["--resume", "--format", "json"]);
@@ -115,6 +121,8 @@ fn same_outputs_at_any_job_count() {
     assert_eq!(v["runs"], 8);
     assert_eq!(v["points"].as_array().unwrap().len(), 4);
     assert_eq!(v["points"][0]["survival"]["steps"][0]["survival"], 1.0);
+    assert_eq!(v["points"][0]["p_oom"], 1.0);
+    assert_eq!(v["recommendation"]["kind"], "oom_kills");
 }
 
 #[test]

@@ -7,9 +7,11 @@
 //! the zones' high watermarks), compaction stalls and pages reclaimed (`pgsteal_kswapd +
 //! pgsteal_direct`) per simulated hour, pooled over the runs (total count / total hours).
 //!
-//! The recommendation is the least costly point whose `p_fail` stays under the target: the
-//! least `reserved_kib`, ties broken by the fewest compaction stalls per hour, then by grid
-//! order. Everything here is computed from results in run-index order, so the table is the same
+//! The recommendation is the least costly point whose `p_fail` stays under the target and whose
+//! `p_oom` (the share of runs in which the OOM killer killed a pod) does too: a killed pod is a
+//! failed pod, and a setting that spares the conntrack cache by leaving the pods too little memory
+//! has not helped. Among those: the least `reserved_kib`, ties broken by the fewest compaction
+//! stalls per hour, then by grid order. Everything here is computed from results in run-index order, so the table is the same
 //! byte for byte whatever order the runs finished in.
 //!
 //! Renderings: a text table, JSON, `sweep.csv` and `survival.csv` (docs: book/src/reference/outputs.md).
@@ -81,6 +83,10 @@ pub struct Point {
     pub pgsteal_per_h: f64,
     /// Pods the OOM killer killed, per simulated day.
     pub oom_kills_per_day: f64,
+    /// Runs in which the OOM killer killed at least one pod.
+    pub oom_runs: usize,
+    /// `oom_runs / runs`.
+    pub p_oom: f64,
     pub survival: KaplanMeier,
 }
 
@@ -103,6 +109,7 @@ impl Point {
             .map(|r| r.summary.pgsteal_kswapd + r.summary.pgsteal_direct)
             .sum();
         let oom_kills: u64 = results.iter().map(|r| r.summary.oom_kills).sum();
+        let oom_runs = results.iter().filter(|r| r.summary.oom_kills > 0).count();
         let (lo90_s, hi90_s) = survival.interval90();
         Point {
             settings,
@@ -120,6 +127,8 @@ impl Point {
             compact_stall_per_h: per_h(stalls),
             pgsteal_per_h: per_h(steal),
             oom_kills_per_day: per_h(oom_kills * 24),
+            oom_runs,
+            p_oom: oom_runs as f64 / runs as f64,
             survival,
         }
     }
@@ -136,8 +145,11 @@ impl Point {
 pub enum Recommendation {
     /// The least costly point under the target, by its position in `points`.
     Point { point: usize },
-    /// No point is under the target; `lowest` is the point with the least `p_fail`.
+    /// No point keeps `p_fail` under the target; `lowest` is the point with the least `p_fail`.
     NoneQualifies { lowest: Option<usize> },
+    /// Some points keep `p_fail` under the target, but each of them OOM-kills pods in too many
+    /// runs; `fewest` is the one among them with the least `p_oom` (then OOM kills a day).
+    OomKills { fewest: usize },
 }
 
 /// A sweep's table and recommendation.
@@ -218,6 +230,8 @@ impl SweepReport {
                 "compact_stall_per_h",
                 "pgsteal_per_h",
                 "oom_kills_per_day",
+                "oom_runs",
+                "p_oom",
             ])
             .map(String::from)
             .collect::<Vec<_>>()];
@@ -235,6 +249,8 @@ impl SweepReport {
                 p.compact_stall_per_h.to_string(),
                 p.pgsteal_per_h.to_string(),
                 p.oom_kills_per_day.to_string(),
+                p.oom_runs.to_string(),
+                p.p_oom.to_string(),
             ]);
             rows.push(row);
         }
@@ -282,6 +298,7 @@ impl SweepReport {
                 "stalls/h",
                 "pgsteal/h",
                 "oom/day",
+                "p_oom",
             ]
             .map(String::from),
         );
@@ -299,6 +316,7 @@ impl SweepReport {
                 format!("{:.2}", p.compact_stall_per_h),
                 format!("{:.0}", p.pgsteal_per_h),
                 format!("{:.2}", p.oom_kills_per_day),
+                format!("{:.3}", p.p_oom),
             ]);
             rows.push(row);
         }
@@ -341,14 +359,32 @@ impl SweepReport {
                 let p = &self.points[point];
                 format!(
                     "recommended: {} (P(failure within {horizon}) = {}/{} = {:.3} < target {}; \
-                     reserves {:.1} MiB, {:.2} compaction stalls/h, {:.2} OOM kills/day)\n",
+                     OOM kills in {}/{} runs; reserves {:.1} MiB, {:.2} compaction stalls/h, \
+                     {:.2} OOM kills/day)\n",
                     p.settings.join(", "),
                     p.failed,
                     p.runs,
                     p.p_fail,
                     self.target,
+                    p.oom_runs,
+                    p.runs,
                     p.reserved_kib / 1024.0,
                     p.compact_stall_per_h,
+                    p.oom_kills_per_day
+                )
+            }
+            Recommendation::OomKills { fewest } => {
+                let p = &self.points[fewest];
+                format!(
+                    "no setting qualifies: every setting that keeps P(failure within {horizon}) \
+                     under the target {} OOM-kills pods in too many runs; the fewest is {}/{} = \
+                     {:.3} at {} ({:.2} OOM kills/day): the node runs out of memory at these \
+                     settings\n",
+                    self.target,
+                    p.oom_runs,
+                    p.runs,
+                    p.p_oom,
+                    p.settings.join(", "),
                     p.oom_kills_per_day
                 )
             }
@@ -372,8 +408,9 @@ impl SweepReport {
         if fewest > 0 && 1.0 / fewest as f64 >= self.target {
             let _ = writeln!(
                 out,
-                "note: with {fewest} run{} per setting one failure is already a p_fail of {:.3} \
-                 ≥ {}: only settings without any failure qualify; add seeds for a finer estimate",
+                "note: with {fewest} run{} per setting one run with a failure (or an OOM kill) is \
+                 already a share of {:.3} ≥ {}: only settings where no run had one qualify; add \
+                 seeds for a finer estimate",
                 if fewest == 1 { "" } else { "s" },
                 1.0 / fewest as f64,
                 self.target
@@ -383,21 +420,26 @@ impl SweepReport {
     }
 }
 
-/// The least costly point with `p_fail < target`: least `reserved_kib`, then fewest
-/// compaction stalls per hour, then the first in grid order.
+/// The least costly point with `p_fail < target` and `p_oom < target`: least `reserved_kib`,
+/// then fewest compaction stalls per hour, then the first in grid order.
 fn recommend(points: &[Point], target: f64) -> Recommendation {
-    let best = points
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.p_fail < target)
+    let spared = || points.iter().enumerate().filter(|(_, p)| p.p_fail < target);
+    let best = spared()
+        .filter(|(_, p)| p.p_oom < target)
         .min_by(|(_, a), (_, b)| {
             a.reserved_kib
                 .total_cmp(&b.reserved_kib)
                 .then(a.compact_stall_per_h.total_cmp(&b.compact_stall_per_h))
         });
-    match best {
-        Some((point, _)) => Recommendation::Point { point },
-        None => Recommendation::NoneQualifies {
+    let fewest_oom = spared().min_by(|(_, a), (_, b)| {
+        a.p_oom
+            .total_cmp(&b.p_oom)
+            .then(a.oom_kills_per_day.total_cmp(&b.oom_kills_per_day))
+    });
+    match (best, fewest_oom) {
+        (Some((point, _)), _) => Recommendation::Point { point },
+        (None, Some((fewest, _))) => Recommendation::OomKills { fewest },
+        (None, None) => Recommendation::NoneQualifies {
             lowest: points
                 .iter()
                 .enumerate()
@@ -440,13 +482,14 @@ mod tests {
     const DAY: f64 = 86_400.0;
 
     /// A fake run of point `settings`: fails at `fail_s` (or runs the 10 days), reserving
-    /// `reserved` KiB, with `stalls` compaction stalls and 100 + 50 pages reclaimed.
+    /// `reserved` KiB, with `stalls` compaction stalls, `ooms` OOM kills and 100 + 50 pages
+    /// reclaimed.
     fn result(
         index: usize,
         settings: &[&str],
         fail_s: Option<f64>,
         reserved: u64,
-        stalls: u64,
+        (stalls, ooms): (u64, u64),
     ) -> RunResult {
         RunResult {
             index,
@@ -467,7 +510,7 @@ mod tests {
                     order: 6,
                     reason: "no_block_of_order".into(),
                 }),
-                oom_kills: stalls / 4,
+                oom_kills: ooms,
                 min_free_order6_blocks: 0,
                 reserved_kib: reserved,
                 compact_stall: stalls,
@@ -485,27 +528,36 @@ mod tests {
         }
     }
 
-    /// Three points of four runs each: `m=1` fails twice (cheap), `m=2` never (dear, stalls),
-    /// `m=3` never (as dear, fewer stalls). Given out of order.
-    fn fake() -> Vec<RunResult> {
+    /// A fake grid point of four runs: `(setting, failure time per run, reserved, stalls per
+    /// run, OOM kills per run)`.
+    type Spec<'a> = (&'a str, [Option<f64>; 4], u64, u64, [u64; 4]);
+
+    /// The runs of `spec`'s points, given out of order.
+    fn points(spec: &[Spec]) -> Vec<RunResult> {
         let mut v = Vec::new();
-        for (p, setting, fails, reserved, stalls) in [
-            (
-                0,
-                "m=1",
-                [Some(2.0 * DAY), None, Some(4.0 * DAY), None],
-                1000,
-                0,
-            ),
-            (1, "m=2", [None; 4], 4000, 24),
-            (2, "m=3", [None; 4], 4000, 12),
-        ] {
-            for (k, f) in fails.into_iter().enumerate() {
-                v.push(result(p * 4 + k, &[setting], f, reserved, stalls));
+        for (p, &(setting, fails, reserved, stalls, ooms)) in spec.iter().enumerate() {
+            for (k, (f, o)) in fails.into_iter().zip(ooms).enumerate() {
+                v.push(result(p * 4 + k, &[setting], f, reserved, (stalls, o)));
             }
         }
         v.reverse();
         v
+    }
+
+    /// `m=1` fails twice (cheap), `m=2` never (dear, stalls), `m=3` never (as dear, fewer
+    /// stalls); no OOM kills.
+    fn fake() -> Vec<RunResult> {
+        points(&[
+            (
+                "m=1",
+                [Some(2.0 * DAY), None, Some(4.0 * DAY), None],
+                1000,
+                0,
+                [0; 4],
+            ),
+            ("m=2", [None; 4], 4000, 24, [0; 4]),
+            ("m=3", [None; 4], 4000, 12, [0; 4]),
+        ])
     }
 
     fn report(target: f64) -> SweepReport {
@@ -578,8 +630,58 @@ mod tests {
     }
 
     #[test]
+    fn a_setting_whose_runs_oom_kill_pods_does_not_qualify() {
+        // m=1 is the cheapest and never fails, but the OOM killer takes pods in two of its runs.
+        let spec = [
+            ("m=1", [None; 4], 1000, 0, [0, 3, 0, 1]),
+            ("m=2", [None; 4], 4000, 0, [0; 4]),
+        ];
+        let sweep =
+            |target| SweepReport::new("t", vec!["m".into()], 10.0 * DAY, target, &points(&spec));
+        let r = sweep(0.05);
+        assert_eq!((r.points[0].oom_runs, r.points[0].p_oom), (2, 0.5));
+        assert_eq!(r.points[0].oom_kills_per_day, 4.0 * 24.0 / 960.0);
+        assert_eq!(r.recommendation, Recommendation::Point { point: 1 });
+        assert!(
+            r.text().contains(
+                "recommended: m=2 (P(failure within 10.0d) = 0/4 = 0.000 < target 0.05; OOM kills \
+                 in 0/4 runs; reserves 3.9 MiB"
+            ),
+            "{}",
+            r.text()
+        );
+        // p_oom, like p_fail, must stay strictly under the target.
+        assert_eq!(
+            sweep(0.5).recommendation,
+            Recommendation::Point { point: 1 }
+        );
+        assert_eq!(
+            sweep(0.6).recommendation,
+            Recommendation::Point { point: 0 }
+        );
+
+        // Every point that spares the cache OOM-kills: the sweep names the one that kills least.
+        let spec = [
+            ("m=1", [Some(DAY); 4], 1000, 0, [0; 4]),
+            ("m=2", [None; 4], 4000, 0, [1, 1, 0, 0]),
+            ("m=3", [None; 4], 8000, 0, [1, 1, 1, 1]),
+        ];
+        let r = SweepReport::new("t", vec!["m".into()], 10.0 * DAY, 0.05, &points(&spec));
+        assert_eq!(r.recommendation, Recommendation::OomKills { fewest: 1 });
+        assert!(
+            r.text().contains(
+                "no setting qualifies: every setting that keeps P(failure within 10.0d) under the \
+                 target 0.05 OOM-kills pods in too many runs; the fewest is 2/4 = 0.500 at m=2 \
+                 (0.05 OOM kills/day)"
+            ),
+            "{}",
+            r.text()
+        );
+    }
+
+    #[test]
     fn failures_after_the_horizon_are_censored() {
-        let late = result(0, &["m=1"], Some(20.0 * DAY), 1, 0);
+        let late = result(0, &["m=1"], Some(20.0 * DAY), 1, (0, 0));
         let r = SweepReport::new("t", vec!["m".into()], 10.0 * DAY, 0.05, &[late]);
         assert_eq!((r.points[0].failed, r.points[0].p_fail), (0, 0.0));
         // The curve stays at 1 up to the horizon, where the run was censored.
@@ -595,10 +697,10 @@ mod tests {
         let lines: Vec<&str> = sweep.lines().collect();
         assert_eq!(
             lines[0],
-            "m,runs,failed,p_fail,median_s,lo90_s,hi90_s,reserved_kib,compact_stall_per_h,pgsteal_per_h,oom_kills_per_day"
+            "m,runs,failed,p_fail,median_s,lo90_s,hi90_s,reserved_kib,compact_stall_per_h,pgsteal_per_h,oom_kills_per_day,oom_runs,p_oom"
         );
-        assert_eq!(lines[1], "1,4,2,0.5,345600,172800,,1000,0,0.625,0");
-        assert_eq!(lines[3], "3,4,0,0,,,,4000,0.05,0.625,0.3");
+        assert_eq!(lines[1], "1,4,2,0.5,345600,172800,,1000,0,0.625,0,0,0");
+        assert_eq!(lines[3], "3,4,0,0,,,,4000,0.05,0.625,0,0,0");
         assert!(!sweep.contains('\r'));
         let survival = r.survival_csv();
         let lines: Vec<&str> = survival.lines().collect();
