@@ -526,5 +526,92 @@ fn zoneinfo_writer_matches_the_kernels_header_lines() {
         "{out}"
     );
     assert!(out.contains("\n    nr_anon_pages 0\n"));
-    assert!(out.contains("\n        protection: (0, 3237, 7994, 7994)\n  start_pfn:         16\n"));
+    // The protection line and the pagesets (8 CPUs) as the kernel printed them.
+    let tail = &out[out.find("\n        protection").unwrap()..out.find("\n  start_pfn").unwrap()];
+    assert!(
+        tail.starts_with("\n        protection: (0, 3237, 7994, 7994)\n  pagesets\n    cpu: 0\n")
+    );
+    assert_eq!(tail.matches("vm stats threshold: 8").count(), 8);
+    assert!(text.contains(tail), "{tail}");
+    assert!(out.ends_with("\n  start_pfn:         16\n"));
+}
+
+/// Every pageset of every captured zoneinfo: the vmstat threshold is
+/// `calculate_normal_threshold()` of the zone's size (managed pages, or present before 3.8) and
+/// online CPUs; up to 5.12, `batch` is `zone_batchsize()` with the kernel's cap and `high` six
+/// times it, on every zone but one (below).
+#[test]
+fn pagesets_follow_the_kernels_sizes() {
+    use buddysim::mm::page_alloc::pcp::{stat_threshold, zone_batchsize};
+    let Some(dir) = shared("captures") else {
+        return;
+    };
+    let mut files = Vec::new();
+    walk(&dir, &mut files);
+    let mut checked = 0;
+    for path in files
+        .iter()
+        .filter(|p| p.to_string_lossy().contains("zoneinfo"))
+    {
+        let text = std::fs::read_to_string(path).unwrap();
+        let name = path.to_string_lossy();
+        let c = capture::parse(&name, &text).unwrap();
+        for z in &c.zones {
+            let (Some(sets), Some(size)) = (&z.pagesets, z.managed.or(z.present)) else {
+                continue;
+            };
+            // 2.6.16 prints a hot and a cold list per CPU, and no vmstat threshold.
+            let cpus = sets.iter().filter(|p| p.list != Some(1)).count() as u32;
+            for p in sets {
+                match p.stat_threshold {
+                    Some(t) => assert_eq!(t, stat_threshold(size, cpus), "{name} {}", z.zone),
+                    None => assert!(name.contains("2.6.16"), "{name}"),
+                }
+            }
+            checked += usize::from(sets[0].stat_threshold.is_some());
+        }
+    }
+    assert_eq!(checked, 20);
+    if let Some(old) = parse("C/embedded_2.6.16_zoneinfo.txt") {
+        let lists: Vec<_> = zone(&old, ZoneType::Dma).pagesets.clone().unwrap();
+        let hot_cold: Vec<_> = lists
+            .iter()
+            .map(|p| (p.cpu, p.list, p.count, p.high, p.batch))
+            .collect();
+        assert_eq!(hot_cold, [(0, Some(0), 2, 6, 1), (0, Some(1), 0, 2, 1)]);
+    }
+    // `batch` / `high` of the order-0 shape: 512 KiB cap up to 4.18, 1 MiB from 4.19.
+    for (rel, max, zones) in [
+        ("C/ubuntu12_3.2.0_zoneinfo.txt", 128, 3),
+        ("C/android_tablet_3.4.5_zoneinfo.txt", 128, 2),
+        ("C/zte_router_4.1.25_zoneinfo.txt", 128, 1),
+        ("C/xilinx_4.4_zoneinfo.txt", 128, 1),
+        // The Normal zone of this RHEL 8 host prints batch 7 / high 42, a zone of some 40 000
+        // pages, not its 1 042 033 managed: sized before memory was added, as it seems.
+        ("C/sosreport_rhel8_4.18_zoneinfo.txt", 128, 2),
+        ("C/debian11_5.10_zoneinfo.txt", 256, 2),
+    ] {
+        let Some(c) = parse(rel) else {
+            return;
+        };
+        let sized: Vec<_> = c
+            .zones
+            .iter()
+            .filter(|z| {
+                z.pagesets.is_some() && !(rel.contains("rhel8") && z.zone == ZoneType::Normal)
+            })
+            .collect();
+        assert_eq!(sized.len(), zones, "{rel}");
+        for z in sized {
+            let b = zone_batchsize(z.managed.or(z.present).unwrap(), max);
+            for p in z.pagesets.as_ref().unwrap() {
+                assert_eq!(
+                    (p.batch, p.high),
+                    (u64::from(b.max(1)), 6 * u64::from(b)),
+                    "{rel} {}",
+                    z.zone
+                );
+            }
+        }
+    }
 }

@@ -40,6 +40,7 @@ struct Run {
     events: Vec<serde_json::Value>,
     buddyinfo: String,
     slabinfo: String,
+    zoneinfo: String,
 }
 
 /// `buddysim run scenarios/<name>.yaml --format json --out DIR` with `args` added, then the
@@ -68,6 +69,7 @@ fn run(name: &str, args: &[&str]) -> Run {
         events,
         buddyinfo: std::fs::read_to_string(dir.path().join("buddyinfo")).unwrap(),
         slabinfo: std::fs::read_to_string(dir.path().join("slabinfo")).unwrap(),
+        zoneinfo: std::fs::read_to_string(dir.path().join("zoneinfo")).unwrap(),
     }
 }
 
@@ -172,6 +174,12 @@ fn seed_rhel7_node_starts_failing_at_order_6_once_its_zombies_grow_the_array() {
     let free: u64 = normal.iter().enumerate().map(|(o, n)| n << o).sum();
     assert!(free < 15_000, "{normal:?}");
     assert_eq!(normal[6], 0, "{normal:?}");
+    // The per-cpu lists of its 4 CPUs as 3.10's zoneinfo prints them; the model allocates and
+    // frees on CPU 0, so CPU 3's list is empty.
+    assert!(r.zoneinfo.contains(
+        "    cpu: 3\n              count: 0\n              high:  186\n              batch: 31\n  \
+         vm stats threshold: 48\n  start_pfn:         1048576\n"
+    ));
 }
 
 #[test]

@@ -252,6 +252,8 @@ pub struct ZoneCapture {
     /// `lowmem_reserve[]` / zoneinfo `protection: (…)`, one entry per zone index.
     pub protection: Option<Vec<u64>>,
     pub start_pfn: Option<u64>,
+    /// The per-cpu page lists, one per online CPU (zoneinfo `pagesets`).
+    pub pagesets: Option<Vec<Pageset>>,
     /// extfrag_index per order in thousandths (debugfs extfrag/extfrag_index).
     pub extfrag_index: Option<Vec<i64>>,
     /// unusable_index per order in thousandths (debugfs extfrag/unusable_index).
@@ -280,11 +282,26 @@ impl ZoneCapture {
             managed: None,
             protection: None,
             start_pfn: None,
+            pagesets: None,
             extfrag_index: None,
             unusable_index: None,
             stats: BTreeMap::new(),
         }
     }
+}
+
+/// One CPU's per-cpu page list of a zone as zoneinfo prints it (`zoneinfo_show_print()`):
+/// pages on the list, its `high` and `batch`, and the CPU's vmstat threshold
+/// (`vm stats threshold`, printed with CONFIG_SMP).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Pageset {
+    pub cpu: u32,
+    /// 2.6.16 – 2.6.24 keep a hot (0) and a cold (1) list per CPU (`cpu: 0 pcp: 1`).
+    pub list: Option<u8>,
+    pub count: u64,
+    pub high: u64,
+    pub batch: u64,
+    pub stat_threshold: Option<u64>,
 }
 
 /// The header of a dmesg page-allocation-failure report.
@@ -549,6 +566,7 @@ impl ZoneCapture {
         c.field("managed", &mut self.managed, o.managed, w);
         c.field("protection", &mut self.protection, o.protection, w);
         c.field("start_pfn", &mut self.start_pfn, o.start_pfn, w);
+        c.field("pagesets", &mut self.pagesets, o.pagesets, w);
         c.field("extfrag_index", &mut self.extfrag_index, o.extfrag_index, w);
         c.field(
             "unusable_index",

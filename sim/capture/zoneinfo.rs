@@ -18,11 +18,12 @@
 //! Per-node stats go to [`Capture::node_stats`], summed over nodes (machine-wide, like
 //! /proc/vmstat and dmesg's Mem-Info); zone stat items and the counters of the header block that
 //! are not modelled as fields (`cma`, `scanned`, 2.6's `active`/`inactive`) go to
-//! [`ZoneCapture::stats`]. Pagesets and the tail flags are skipped. A stat line with no name
+//! [`ZoneCapture::stats`]. Pagesets go to [`ZoneCapture::pagesets`]; the tail flags are skipped.
+//! A stat line with no name
 //! (seen in a RHEL 8 kernel whose `vmstat_text[]` has an empty entry) is skipped with a warning.
 
 use super::text::{bad_number, digits_u64, parse_u64, Cursor, Loc};
-use super::{Capture, CaptureError, Warning, ZoneCapture, Zones};
+use super::{Capture, CaptureError, Pageset, Warning, ZoneCapture, Zones};
 use crate::mm::mmzone::Watermarks;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -64,6 +65,20 @@ struct Open {
     zone: ZoneCapture,
     marks: Marks,
     part: Part,
+}
+
+impl Open {
+    /// The pageset a `count:`/`high:`/`batch:`/`vm stats threshold:` line belongs to: the last
+    /// `cpu:` one inside `pagesets` (None outside it, where such lines are not the kernel's).
+    fn pageset(&mut self, loc: &Loc, line: &str) -> Result<Option<&mut Pageset>, CaptureError> {
+        if self.part != Part::Pagesets {
+            return Ok(None);
+        }
+        match self.zone.pagesets.as_mut().and_then(|v| v.last_mut()) {
+            Some(p) => Ok(Some(p)),
+            None => Err(loc.expected("`cpu: N` first in `pagesets`", line)),
+        }
+    }
 }
 
 /// Parses /proc/zoneinfo text of any layout.
@@ -131,6 +146,7 @@ fn field(
         }
         "pagesets" => {
             o.part = Part::Pagesets;
+            o.zone.pagesets = Some(Vec::new());
             return Ok(());
         }
         _ => {}
@@ -139,11 +155,50 @@ fn field(
         o.zone.protection = Some(protection(loc, r)?);
         return Ok(());
     }
+    if let Some(r) = line.strip_prefix("vm stats threshold:") {
+        if let Some(p) = o.pageset(loc, line)? {
+            p.stat_threshold = Some(Cursor::new(r).u64(loc, "the vmstat threshold")?);
+        }
+        return Ok(());
+    }
     let mut c = Cursor::new(line);
     let key = c.word();
-    if key.ends_with(':') || line.starts_with("vm stats threshold:") {
-        if key == "start_pfn:" {
-            o.zone.start_pfn = Some(c.u64(loc, "the start pfn")?);
+    if key.ends_with(':') {
+        match key {
+            "start_pfn:" => o.zone.start_pfn = Some(c.u64(loc, "the start pfn")?),
+            "cpu:" if o.part == Part::Pagesets => {
+                let cpu = c.u64(loc, "a CPU number")?;
+                let cpu = u32::try_from(cpu).map_err(|_| loc.expected("a CPU number", line))?;
+                // 2.6.16 – 2.6.24: `cpu: 0 pcp: 0` (hot) and `cpu: 0 pcp: 1` (cold).
+                let list = if c.at_end() {
+                    None
+                } else {
+                    c.expect(loc, "pcp:")?;
+                    let n = c.u64(loc, "a list number")?;
+                    Some(u8::try_from(n).map_err(|_| loc.expected("a list number", line))?)
+                };
+                if let Some(v) = &mut o.zone.pagesets {
+                    v.push(Pageset {
+                        cpu,
+                        list,
+                        count: 0,
+                        high: 0,
+                        batch: 0,
+                        stat_threshold: None,
+                    });
+                }
+            }
+            "count:" | "high:" | "batch:" => {
+                if let Some(p) = o.pageset(loc, line)? {
+                    let v = c.u64(loc, key.trim_end_matches(':'))?;
+                    match key {
+                        "count:" => p.count = v,
+                        "high:" => p.high = v,
+                        _ => p.batch = v,
+                    }
+                }
+            }
+            _ => {}
         }
         return Ok(());
     }
@@ -258,8 +313,8 @@ fn close(file: &str, mut o: Open, zones: &mut Zones) -> Result<(), CaptureError>
 }
 
 /// Prints zones in the given layout, covering what a [`ZoneCapture`] holds: pages free,
-/// watermarks, spanned, present, managed, protection, the `stats` items and start_pfn (no
-/// pagesets, no per-node stats: the capture keeps those machine-wide). `cma` and `scanned`
+/// watermarks, spanned, present, managed, protection, the `stats` items, the pagesets and
+/// start_pfn (no per-node stats: the capture keeps those machine-wide). `cma` and `scanned`
 /// print in the header where the layout has them and the zone's stats carry them. Values a zone
 /// lacks print as 0. A zone with `present` 0 is unpopulated: V3_10 skips it, the later layouts
 /// stop after its protection line.
@@ -311,14 +366,34 @@ pub fn write(zones: &[ZoneCapture], layout: ZoneinfoLayout) -> String {
             let list: Vec<String> = p.iter().map(u64::to_string).collect();
             let _ = write!(out, "\n        protection: ({})", list.join(", "));
         };
+        let pagesets = |out: &mut String| {
+            let Some(sets) = &z.pagesets else { return };
+            out.push_str("\n  pagesets");
+            for p in sets {
+                let _ = write!(out, "\n    cpu: {}", p.cpu);
+                if let Some(l) = p.list {
+                    let _ = write!(out, " pcp: {l}");
+                }
+                let _ = write!(
+                    out,
+                    "\n              count: {}\n              high:  {}\n              batch: {}",
+                    p.count, p.high, p.batch
+                );
+                if let Some(t) = p.stat_threshold {
+                    let _ = write!(out, "\n  vm stats threshold: {t}");
+                }
+            }
+        };
         if layout == ZoneinfoLayout::V3_10 {
             stats(&mut out);
             protection(&mut out);
+            pagesets(&mut out);
             let _ = write!(out, "\n  start_pfn:         {}", z.start_pfn.unwrap_or(0));
         } else {
             protection(&mut out);
             if populated {
                 stats(&mut out);
+                pagesets(&mut out);
                 let _ = write!(out, "\n  start_pfn:           {}", z.start_pfn.unwrap_or(0));
             }
         }

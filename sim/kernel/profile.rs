@@ -341,6 +341,9 @@ pub struct Profile {
     pub slab_sizes: SlabSizes,
     /// The shape of the per-cpu page lists.
     pub pcp: PcpLists,
+    /// The cap on `zone_batchsize()`'s thousandth of the zone, in pages before the division by 4:
+    /// 512 KiB up to 4.18, 1 MiB from 4.19 ("mm, page_alloc: double zone's batchsize").
+    pub pcp_batch_max: u32,
     /// Which slab allocations of a kmem-active memcg go to per-memcg caches.
     pub memcg_slab: MemcgSlabRule,
 }
@@ -463,6 +466,7 @@ const V3_10: Profile = Profile {
     kernel_stack: KernelStack::Contiguous { order: 1 },
     slab_sizes: SlabSizes::V3_10,
     pcp: PcpLists::OrderZero,
+    pcp_batch_max: 128,
     memcg_slab: MemcgSlabRule::AllCaches {
         sysfs: "sysfs_dir_cache",
         dead: DeadCaches::ShrinkOnce,
@@ -555,6 +559,7 @@ const V4_19: Profile = Profile {
     gfp: GfpLayout::V4_19,
     compaction: CompactionRules::V4_19,
     vmstat_names: VmstatNames::V4_19,
+    pcp_batch_max: 256,
     ..V4_9
 };
 

@@ -971,6 +971,9 @@ impl Zone {
         c.spanned = Some(self.spanned);
         c.present = Some(self.present);
         c.managed = Some(self.managed);
+        if self.pcp.enabled() {
+            c.pagesets = Some(self.pcp.pagesets(self.managed));
+        }
         if !self.lowmem_reserve.is_empty() {
             c.protection = Some(self.lowmem_reserve.clone());
         }

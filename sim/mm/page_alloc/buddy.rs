@@ -37,6 +37,8 @@ pub struct BuddyConfig {
     pub highatomic_limit: HighatomicLimit,
     /// The configured zones (`Profile::zones`): the slots of `lowmem_reserve[]`.
     pub zones: &'static [crate::mm::mmzone::ZoneType],
+    /// `zone_batchsize()`'s cap (`Profile::pcp_batch_max`).
+    pub pcp_batch_max: u32,
 }
 
 impl BuddyConfig {
@@ -55,6 +57,7 @@ impl BuddyConfig {
             merge: p.merge,
             highatomic_limit: p.highatomic_limit,
             zones: p.zones,
+            pcp_batch_max: p.pcp_batch_max,
         }
     }
 

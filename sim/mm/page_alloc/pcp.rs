@@ -10,6 +10,7 @@
 use std::collections::VecDeque;
 
 use super::buddy::{AllocFailure, AllocOpts, BuddyConfig};
+use crate::capture::Pageset;
 use crate::kernel::profile::{PcpLists, Profile};
 use crate::mm::mmzone::{MigrateType, PageInfo, Zone};
 
@@ -18,8 +19,8 @@ use crate::mm::mmzone::{MigrateType, PageInfo, Zone};
 pub enum PcpConfig {
     /// No per-cpu lists: every order-0 page goes to and from the buddy lists.
     Off,
-    /// `cpus` lists with the kernel's `zone_batchsize()` batch and `high = 6 × batch`
-    /// (`setup_pageset()`, 3.10 – 5.x).
+    /// `cpus` lists with the profile's `zone_batchsize()` batch and `high = 6 × batch`
+    /// (`setup_pageset()`, 3.10 – 5.12).
     Kernel { cpus: u32 },
     /// `cpus` lists with a chosen batch and high.
     Fixed { cpus: u32, batch: u32, high: u32 },
@@ -37,13 +38,22 @@ impl PcpConfig {
     }
 }
 
-/// Models zone_batchsize() (3.10 – 5.x): `min(managed/1024, 128)` pages (512 KiB) / 4, at
-/// least 1, then `rounddown_pow_of_two(b + b/2) − 1`. 31 on any zone above 512 MiB.
-pub fn zone_batchsize(managed: u64) -> u32 {
-    let b = (managed / 1024).min(128) / 4;
+/// Models zone_batchsize() (3.10 – 6.x): `min(managed/1024, max)` pages / 4, at least 1, then
+/// `rounddown_pow_of_two(b + b/2) − 1`, where `max` is 512 KiB of pages up to 4.18 (31 on any
+/// zone above 512 MiB) and 1 MiB from 4.19 (63 above 1 GiB): `Profile::pcp_batch_max`.
+pub fn zone_batchsize(managed: u64, max: u32) -> u32 {
+    let b = (managed / 1024).min(u64::from(max)) / 4;
     let b = b.max(1);
     let x = b + b / 2;
     (1u32 << (63 - x.leading_zeros())) - 1
+}
+
+/// Models calculate_normal_threshold() (mm/vmstat.c, 3.10 – 6.x): how far a CPU's vmstat
+/// counters may drift before they are folded into the zone's,
+/// `2 × fls(cpus) × (1 + fls(managed / 128 MiB))`, at most 125.
+pub fn stat_threshold(managed: u64, cpus: u32) -> u64 {
+    let fls = |x: u64| u64::from(64 - x.leading_zeros());
+    (2 * fls(u64::from(cpus)) * (1 + fls(managed >> (27 - 12)))).min(125)
 }
 
 /// Whether `mt` has a per-cpu list (types below MIGRATE_PCPTYPES).
@@ -83,7 +93,7 @@ impl Pcp {
             PcpConfig::Off => (0, 0, 0),
             // setup_pageset(): high = 6 × batch, batch at least 1 (DMA: high 0, batch 1).
             PcpConfig::Kernel { cpus } => {
-                let b = zone_batchsize(managed);
+                let b = zone_batchsize(managed, buddy.pcp_batch_max);
                 (cpus, b.max(1), 6 * b)
             }
             PcpConfig::Fixed { cpus, batch, high } => (cpus, batch.max(1), high),
@@ -133,6 +143,24 @@ impl Pcp {
     /// Pages on all per-cpu lists.
     pub fn count(&self) -> u64 {
         self.cpus.iter().map(|c| c.count() as u64).sum()
+    }
+
+    /// The lists as zoneinfo prints them (`zoneinfo_show_print()`): one pageset per CPU with its
+    /// count, high and batch, and the CPU's vmstat threshold for a zone of `managed` pages.
+    pub fn pagesets(&self, managed: u64) -> Vec<Pageset> {
+        let threshold = stat_threshold(managed, self.cpus.len() as u32);
+        self.cpus
+            .iter()
+            .zip(0..)
+            .map(|(c, cpu)| Pageset {
+                cpu,
+                list: None,
+                count: c.count() as u64,
+                high: u64::from(self.high),
+                batch: u64::from(self.batch),
+                stat_threshold: Some(threshold),
+            })
+            .collect()
     }
 
     fn slot(&self, mt: MigrateType) -> usize {
