@@ -1365,3 +1365,63 @@ fn slab_failure(e: SlabError) -> Failed {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::profile::profile;
+    use crate::mm::mmzone::x86_64_layout;
+    use crate::mm::page_alloc::pcp::PcpConfig;
+    use rand::SeedableRng;
+
+    /// A freshly booted 1 GiB node of `kernel`, kmem accounting on.
+    fn system(kernel: &str) -> System {
+        let p = profile(kernel).unwrap();
+        let nodes = Node::build_all(&x86_64_layout(1 << 30, 1).unwrap(), p, PcpConfig::Off);
+        let settings = Settings {
+            watermarks: setup::Tunables::defaults(p, Thp::Never),
+            extfrag_threshold: 500,
+            watermark_boost_factor: 0,
+            compaction_proactiveness: 0,
+        };
+        let pick = ChaCha8Rng::seed_from_u64(1);
+        System::new(p, nodes.unwrap(), 4, true, settings, true, pick).unwrap()
+    }
+
+    /// Objects in use in the root cache `name` (0 before it exists).
+    fn objects(sys: &System, name: &str) -> u64 {
+        let cache = sys.caches.iter().find(|c| c.name() == name);
+        cache.map_or(0, KmemCache::objects_in_use)
+    }
+
+    /// A memcg's first object from a cache makes the cache's copy, with its sysfs directory:
+    /// 32 entries, and on 3.10 a 33rd, the alias symlink, for a copy of a mergeable cache
+    /// (`sysfs_slab_add()`; 3.10's `slab_unmergeable()` exempts no child cache, and a cache
+    /// with a constructor is unmergeable). 4.4 gives every copy 32 `kernfs_node_cache` entries.
+    /// The copy's next objects make no entries.
+    #[test]
+    fn a_copy_gets_its_sysfs_entries() {
+        for (kernel, sysfs, mergeable) in [
+            ("3.10", "sysfs_dir_cache", 33),
+            ("3.10-rhel7", "sysfs_dir_cache", 33),
+            ("4.4", "kernfs_node_cache", 32),
+        ] {
+            let mut sys = system(kernel);
+            let (m, _) = sys.start_memcg();
+            let mut entries = objects(&sys, sysfs);
+            for (cache, made) in [
+                ("dentry", mergeable),
+                ("inode_cache", 32),
+                ("kmalloc-64", mergeable),
+            ] {
+                let id = sys.cache_id(cache).unwrap();
+                for _ in 0..2 {
+                    sys.alloc_object(id, Some(m)).unwrap();
+                }
+                let now = objects(&sys, sysfs);
+                assert_eq!(now - entries, made, "{kernel} {cache}");
+                entries = now;
+            }
+        }
+    }
+}
