@@ -373,3 +373,28 @@ fn errors_name_the_problem() {
     let e = err(&["run", bad.to_str().unwrap()]);
     assert!(e.contains("s.yaml:4:"), "{e}");
 }
+
+/// A reader that goes away before the output comes (`buddysim run … | head -1` after the first
+/// line) ends the command quietly, with success, as a tool killed by SIGPIPE would: no panic.
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("small.yaml"), SMALL).unwrap();
+    for args in [
+        vec!["gfp", "GFP_KERNEL"],
+        vec!["schema"],
+        vec!["run", "small.yaml", "--out", "o"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let o = Command::new(BIN)
+            .args(&args)
+            .current_dir(dir.path())
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

@@ -40,10 +40,10 @@ pub fn run(args: Args) -> Result<()> {
     let format = args.format;
     let analysis = load(args)?;
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&analysis)?),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&analysis)?)?,
         Format::Text => {
             let profile = buddysim::kernel::profile(&analysis.kernel).map_err(|e| anyhow!(e))?;
-            print!("{}", buddysim::report::analyze::text(&analysis, profile));
+            out!("{}", buddysim::report::analyze::text(&analysis, profile))?;
         }
     }
     Ok(())

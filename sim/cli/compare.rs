@@ -135,9 +135,9 @@ pub fn run(args: Args) -> Result<()> {
         )?;
     }
     match args.format {
-        CompareFormat::Text => print!("{}", text(&comparisons)),
-        CompareFormat::Markdown => print!("{}", markdown(&comparisons)),
-        CompareFormat::Json => println!("{}", serde_json::to_string_pretty(&comparisons)?),
+        CompareFormat::Text => out!("{}", text(&comparisons))?,
+        CompareFormat::Markdown => out!("{}", markdown(&comparisons))?,
+        CompareFormat::Json => outln!("{}", serde_json::to_string_pretty(&comparisons)?)?,
     }
     Ok(())
 }

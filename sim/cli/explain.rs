@@ -7,6 +7,6 @@ use anyhow::{anyhow, Result};
 pub fn run(args: Args) -> Result<()> {
     let analysis = load(args)?;
     let profile = buddysim::kernel::profile(&analysis.kernel).map_err(|e| anyhow!(e))?;
-    print!("{}", buddysim::report::explain::text(&analysis, profile));
+    out!("{}", buddysim::report::explain::text(&analysis, profile))?;
     Ok(())
 }

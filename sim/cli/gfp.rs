@@ -45,12 +45,12 @@ pub fn run(args: Args) -> Result<()> {
     }
     match args.format {
         Format::Json if args.kernel.is_some() => {
-            println!("{}", serde_json::to_string_pretty(&rows[0])?)
+            outln!("{}", serde_json::to_string_pretty(&rows[0])?)?
         }
-        Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&rows)?)?,
         Format::Text => {
             for r in &rows {
-                println!("{:<11} {:<10} {}", r.kernel, r.mode, r.flags);
+                outln!("{:<11} {:<10} {}", r.kernel, r.mode, r.flags)?;
             }
         }
     }

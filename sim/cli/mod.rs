@@ -1,6 +1,23 @@
 //! clap commands that glue the library together. No model logic lives here: each command reads
 //! its inputs, calls the library and prints or writes what it returns.
 
+/// `print!` to stdout that returns the write's error instead of panicking: a reader that went
+/// away (`buddysim run … | head`) ends the command quietly ([`main`]).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
+/// `println!` as [`out!`] does it.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
 mod analyze;
 mod compare;
 mod explain;
@@ -81,8 +98,14 @@ pub fn main() -> ExitCode {
         Command::Merge(args) => sweep::merge(args),
         Command::Plot(args) => plot::run(args),
     };
+    let closed = |e: &anyhow::Error| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // Whoever read stdout has what it wanted: stop as a killed-by-SIGPIPE tool would, quietly.
+        Err(err) if closed(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("buddysim: error: {err:#}");
             ExitCode::from(2)

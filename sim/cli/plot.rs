@@ -24,7 +24,7 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     for file in written {
-        println!("{}", file.display());
+        outln!("{}", file.display())?;
     }
     Ok(())
 }

@@ -53,10 +53,10 @@ pub fn run(args: Args) -> Result<()> {
     let files = write(&dir, &report).with_context(|| format!("writing {}", dir.display()))?;
     match args.format {
         Format::Text => {
-            print!("{}", text(&report));
-            println!("wrote {} files to {}", files.len(), dir.display());
+            out!("{}", text(&report))?;
+            outln!("wrote {} files to {}", files.len(), dir.display())?;
         }
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&report)?)?,
     }
     Ok(())
 }

@@ -94,10 +94,10 @@ pub fn run_cmd(args: Args) -> Result<()> {
     }
     match args.format {
         Format::Text => {
-            print!("{}", summary_text(&out.summary));
-            println!("wrote {} files to {}", files.len(), dir.display());
+            out!("{}", summary_text(&out.summary))?;
+            outln!("wrote {} files to {}", files.len(), dir.display())?;
         }
-        Format::Json => println!("{}", serde_json::to_string_pretty(&out.summary)?),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&out.summary)?)?,
     }
     Ok(())
 }

@@ -22,7 +22,7 @@ pub fn validate(args: ValidateArgs) -> Result<()> {
             apply_override(&mut scenario, setting)?;
         }
         let runs = scenario.sweep.as_ref().map_or(1, |s| s.run_count());
-        println!(
+        outln!(
             "{}: ok: scenario `{}`, kernel {}, seed {}, {} run{}",
             path.display(),
             scenario.name,
@@ -30,13 +30,13 @@ pub fn validate(args: ValidateArgs) -> Result<()> {
             scenario.seed,
             runs,
             if runs == 1 { "" } else { "s" }
-        );
+        )?;
     }
     Ok(())
 }
 
 /// Prints the JSON Schema of scenario files.
 pub fn schema() -> Result<()> {
-    println!("{}", json_schema());
+    outln!("{}", json_schema())?;
     Ok(())
 }

@@ -105,11 +105,12 @@ fn check_target(target: Option<f64>) -> Result<()> {
     }
 }
 
-fn print(report: &SweepReport, format: Format) {
+fn print(report: &SweepReport, format: Format) -> Result<()> {
     match format {
-        Format::Text => print!("{}", report.text()),
-        Format::Json => print!("{}", report.json()),
+        Format::Text => out!("{}", report.text())?,
+        Format::Json => out!("{}", report.json())?,
     }
+    Ok(())
 }
 
 /// A progress bar of `len` runs on stderr, hidden when stderr is not a terminal.
@@ -158,36 +159,37 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
         out.display()
     );
     match shard {
-        Some(s) => print_shard(s, &out, &results, args.format),
+        Some(s) => print_shard(s, &out, &results, args.format)?,
         None => {
             let report = sweep_dir::report(&scenario, args.target, &results);
             sweep_dir::write_outputs(&out, &scenario, &results, &report)?;
             if scenario.outputs.plots {
                 buddysim::report::plot::plot_dir(&out)?;
             }
-            print(&report, args.format);
+            print(&report, args.format)?;
         }
     }
     Ok(())
 }
 
 /// A shard has no table of its own: say what it holds and how to combine it.
-fn print_shard(shard: Shard, out: &Path, results: &[RunResult], format: Format) {
+fn print_shard(shard: Shard, out: &Path, results: &[RunResult], format: Format) -> Result<()> {
     match format {
-        Format::Text => println!(
+        Format::Text => outln!(
             "shard {shard}: {} runs in {}; combine the shards with `buddysim merge DIR… --out DIR`",
             results.len(),
             out.join(sweep_dir::RESULTS_FILE).display()
-        ),
-        Format::Json => println!(
+        )?,
+        Format::Json => outln!(
             "{}",
             serde_json::json!({
                 "shard": shard.to_string(),
                 "runs": results.len(),
                 "results": out.join(sweep_dir::RESULTS_FILE),
             })
-        ),
+        )?,
     }
+    Ok(())
 }
 
 pub fn merge(args: MergeArgs) -> Result<()> {
@@ -206,6 +208,5 @@ pub fn merge(args: MergeArgs) -> Result<()> {
     if merged.scenario.outputs.plots {
         buddysim::report::plot::plot_dir(&args.out)?;
     }
-    print(&report, args.format);
-    Ok(())
+    print(&report, args.format)
 }
