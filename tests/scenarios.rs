@@ -174,6 +174,8 @@ fn seed_rhel7_node_starts_failing_at_order_6_once_its_zombies_grow_the_array() {
     let free: u64 = normal.iter().enumerate().map(|(o, n)| n << o).sum();
     assert!(free < 15_000, "{normal:?}");
     assert_eq!(normal[6], 0, "{normal:?}");
+    // DMA32 and Normal (DMA's blocks are out of the request's reach) never fell below 15.
+    assert_eq!(r.summary["min_free_order6_blocks"], 15);
     // The per-cpu lists of its 4 CPUs as 3.10's zoneinfo prints them; the model allocates and
     // frees on CPU 0, so CPU 3's list is empty.
     assert!(r.zoneinfo.contains(

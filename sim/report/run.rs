@@ -48,7 +48,7 @@ pub fn summary_text(s: &Summary) -> String {
     let _ = writeln!(t, "OOM killer: {} pods killed", s.oom_kills);
     let _ = writeln!(
         t,
-        "least free blocks of order >= 6 (DMA..Normal) at a sample: {}",
+        "least free blocks of order >= 6 an order-6 GFP_KERNEL request may use, at a sample: {}",
         s.min_free_order6_blocks
     );
     let _ = writeln!(

@@ -75,8 +75,8 @@ pub struct Summary {
     /// Pods the OOM killer killed.
     #[serde(default)]
     pub oom_kills: u64,
-    /// The least number of free blocks of order ≥ 6 seen at a sample, over the zones a
-    /// GFP_KERNEL request may use.
+    /// The least number of free blocks of order ≥ 6 seen at a sample, over the zones an
+    /// order-6 GFP_KERNEL request may use (not a DMA zone its lowmem_reserve shuts out).
     pub min_free_order6_blocks: u64,
     /// Memory the tunables keep free: the sum of the zones' high watermarks, in KiB.
     pub reserved_kib: u64,
@@ -1308,21 +1308,14 @@ impl<'s> Run<'s> {
 
     fn sample(&mut self) {
         let t = self.now_s();
-        let mut order6 = 0;
-        for node in &self.sys.nodes {
-            for z in &node.zones {
-                let row = zone_sample(t, node.id, z);
-                if z.zone_type <= ZoneType::Normal {
-                    order6 += row.free[6..].iter().sum::<u64>();
-                }
-                if self.full {
-                    self.zones.push(row);
-                }
-            }
-        }
-        self.min_order6 = self.min_order6.min(order6);
+        self.min_order6 = self.min_order6.min(self.sys.order6_blocks());
         if !self.full {
             return;
+        }
+        for node in &self.sys.nodes {
+            for z in &node.zones {
+                self.zones.push(zone_sample(t, node.id, z));
+            }
         }
         let ev = self.events_total();
         let (slab_r, slab_u) = self.sys.slab_pages();

@@ -861,6 +861,22 @@ impl System {
         Ok(a.pfn)
     }
 
+    /// Free blocks of order ≥ 6 where an order-6 GFP_KERNEL request from node 0 could take them
+    /// ([`AllocContext::may_use`]).
+    pub fn order6_blocks(&self) -> u64 {
+        let ac = self.prepare(6, self.masks.kernel);
+        self.nodes
+            .iter()
+            .flat_map(|n| &n.zones)
+            .filter(|z| ac.may_use(z))
+            .map(|z| {
+                (6..z.cfg.orders)
+                    .map(|o| z.nr_free[o as usize])
+                    .sum::<u64>()
+            })
+            .sum()
+    }
+
     /// A probe: one block of `order` with `mask`, freed again at once.
     pub fn probe(&mut self, order: u32, mask: u64) -> Result<(), Failed> {
         let pfn = self.alloc_block(&self.prepare(order, mask), OwnerKind::Kernel)?;
@@ -1374,10 +1390,10 @@ mod tests {
     use crate::mm::page_alloc::pcp::PcpConfig;
     use rand::SeedableRng;
 
-    /// A freshly booted 1 GiB node of `kernel`, kmem accounting on.
-    fn system(kernel: &str) -> System {
+    /// A freshly booted node of `bytes` and `kernel`, kmem accounting on.
+    fn system(kernel: &str, bytes: u64) -> System {
         let p = profile(kernel).unwrap();
-        let nodes = Node::build_all(&x86_64_layout(1 << 30, 1).unwrap(), p, PcpConfig::Off);
+        let nodes = Node::build_all(&x86_64_layout(bytes, 1).unwrap(), p, PcpConfig::Off);
         let settings = Settings {
             watermarks: setup::Tunables::defaults(p, Thp::Never),
             extfrag_threshold: 500,
@@ -1406,7 +1422,7 @@ mod tests {
             ("3.10-rhel7", "sysfs_dir_cache", 33),
             ("4.4", "kernfs_node_cache", 32),
         ] {
-            let mut sys = system(kernel);
+            let mut sys = system(kernel, 1 << 30);
             let (m, _) = sys.start_memcg();
             let mut entries = objects(&sys, sysfs);
             for (cache, made) in [
@@ -1423,5 +1439,23 @@ mod tests {
                 entries = now;
             }
         }
+    }
+
+    /// On a 16 GiB node an order-6 GFP_KERNEL request prefers Normal, and DMA's reserve for it
+    /// (a 256th of DMA32 + Normal) exceeds DMA's pages: DMA's free blocks are not counted.
+    #[test]
+    fn order6_blocks_leave_out_a_zone_the_reserve_shuts_out() {
+        let sys = system("3.10", 16 << 30);
+        let blocks = |z: ZoneType| {
+            let zone = sys.nodes[0].zone(z).unwrap();
+            (6..zone.cfg.orders)
+                .map(|o| zone.nr_free[o as usize])
+                .sum::<u64>()
+        };
+        assert!(blocks(ZoneType::Dma) > 0);
+        assert_eq!(
+            sys.order6_blocks(),
+            blocks(ZoneType::Dma32) + blocks(ZoneType::Normal)
+        );
     }
 }

@@ -16,7 +16,7 @@
 
 use crate::kernel::gfp::{gfp_migratetype, gfp_zone, GfpFlags};
 use crate::kernel::profile::{Profile, ReserveIndex};
-use crate::mm::mmzone::{MigrateType, Node, OwnerKind, Pfn, ZoneType};
+use crate::mm::mmzone::{MigrateType, Node, OwnerKind, Pfn, Zone, ZoneType};
 use crate::mm::page_alloc::alloc_flags::{fast_path_alloc_flags, gfp_to_alloc_flags, AllocFlags};
 use crate::mm::page_alloc::buddy::{self, AllocOpts, FreeError};
 use crate::mm::page_alloc::watermark::{zone_watermark_fast, WatermarkVerdict};
@@ -247,6 +247,15 @@ impl AllocContext {
     /// The GFP mask, in the profile's layout.
     pub fn gfp_mask(&self) -> u64 {
         self.gfp_mask
+    }
+
+    /// Whether the request could ever be served from `zone`: a zone up to `gfp_zone()` whose
+    /// min watermark plus the request's `lowmem_reserve` entry stays below its managed pages
+    /// (`__zone_watermark_ok()` fails while `free <= min + lowmem_reserve[classzone]`). A small
+    /// DMA zone below a large Normal one never is.
+    pub fn may_use(&self, zone: &Zone) -> bool {
+        let reserve = zone.lowmem_reserve.get(self.reserve_idx).copied();
+        zone.zone_type <= self.highest && zone.watermarks.min + reserve.unwrap_or(0) < zone.managed
     }
 }
 
