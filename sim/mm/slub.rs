@@ -625,13 +625,13 @@ pub struct KmemCache {
     pages: u64,
     nr_partial: u32,
     min_partial: u32,
+    geometry: SlabGeometry,
     rules: SlabRules,
     /// A per-memcg cache whose memcg is gone ([`shrink_dead`](Self::shrink_dead)).
     dead: bool,
     name: String,
     size: u32,
     flags: CacheFlags,
-    geometry: SlabGeometry,
     cpu_partial: u32,
     slabs: Vec<Slab>,
     free_slots: Vec<u32>,
@@ -1211,6 +1211,12 @@ impl KmemCache {
     fn free_in_slab(&mut self, slot: u32, pa: &mut impl PageAllocator) {
         let inuse = self.inuse(slot);
         self.set_inuse(slot, inuse - 1);
+        // A free that neither empties the slab nor finds it full (no slab of the cache holds
+        // fewer objects than the smaller geometry) moves it nowhere: its place is not read.
+        let fewest = self.geometry.oo.objects.min(self.geometry.min.objects);
+        if inuse > 1 && u32::from(inuse) < fewest {
+            return;
+        }
         match self.loc(slot) {
             // A dead cache keeps no CPU partials and no empty slabs.
             loc @ (Loc::Full | Loc::NodePartial) if self.dead && inuse == 1 => {
