@@ -254,6 +254,9 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
 
     let zone_types = configured_zones(capture);
     let computed = computed_marks(capture, opts, profile, &zone_types, &mut notes)?;
+    if let Some(note) = pcp_note(capture) {
+        notes.push(note);
+    }
 
     // The zonelist: the local node's zones from the preferred zone down, then the other nodes'.
     let local = capture.zones[0].node;
@@ -518,6 +521,32 @@ fn computed_marks(
         out.push(Some((marks[i], prot)));
     }
     Ok(out)
+}
+
+/// What the per-cpu lists of a zoneinfo's `pagesets` hold: pages neither free (`pages free`,
+/// NR_FREE_PAGES) nor on the free lists (buddyinfo), which an order-0 request takes first and
+/// `drain_all_pages()` gives back to the buddy lists (KERNEL_MM.md 6.10).
+fn pcp_note(capture: &Capture) -> Option<String> {
+    let held: Vec<(String, u64)> = capture
+        .zones
+        .iter()
+        .filter_map(|z| {
+            let sets = z.pagesets.as_ref()?;
+            let pages: u64 = sets.iter().map(|p| p.count).sum();
+            (pages > 0).then(|| (format!("node {} {} {pages}", z.node, z.zone), pages))
+        })
+        .collect();
+    if held.is_empty() {
+        return None;
+    }
+    let total: u64 = held.iter().map(|h| h.1).sum();
+    let zones: Vec<&str> = held.iter().map(|h| h.0.as_str()).collect();
+    Some(format!(
+        "the per-cpu lists (zoneinfo pagesets) hold {total} pages ({}): counted neither as free nor \
+         in the free lists above; an order-0 request takes them first, and a drain after failed \
+         direct reclaim gives them back to the buddy lists, where they may merge",
+        zones.join(", ")
+    ))
 }
 
 fn zone_label(z: &ZoneAnalysis, local: u32) -> String {

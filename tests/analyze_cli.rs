@@ -137,6 +137,12 @@ fn healthy_node_succeeds_with_watermarks_and_fails_extfrag_unknown_without() {
         .as_str()
         .unwrap()
         .contains("passes the low watermark"));
+    // The fixture's pagesets: 31 pages on DMA32's list, 42 on Normal's.
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains("the per-cpu lists (zoneinfo pagesets) hold 73 pages (node 0 DMA32 31, node 0 Normal 42)"),
+        "{notes}"
+    );
     // Alone, the buddyinfo has blocks but no watermarks: success, with the caveat said.
     let v = json(&["analyze", healthy.to_str().unwrap(), "--kernel", "3.10"]);
     assert_eq!(v["verdict"]["succeeds"], true);
