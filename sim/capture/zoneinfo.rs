@@ -19,8 +19,8 @@
 //! /proc/vmstat and dmesg's Mem-Info); zone stat items and the counters of the header block that
 //! are not modelled as fields (`cma`, `scanned`, 2.6's `active`/`inactive`) go to
 //! [`ZoneCapture::stats`]. Pagesets go to [`ZoneCapture::pagesets`]; the tail flags are skipped.
-//! A stat line with no name
-//! (seen in a RHEL 8 kernel whose `vmstat_text[]` has an empty entry) is skipped with a warning.
+//! A stat line with no name (seen in a RHEL 8 kernel whose `vmstat_text[]` has an empty entry) is
+//! skipped with a warning.
 
 use super::text::{bad_number, digits_u64, parse_u64, Cursor, Loc};
 use super::{Capture, CaptureError, Pageset, Warning, ZoneCapture, Zones};
