@@ -827,3 +827,50 @@ fn direct_compaction_captures_the_freed_block_from_5_1() {
         }
     }
 }
+
+/// An anon THP reclaimed to swap. 3.10 splits it first (`add_to_swap()` →
+/// `split_huge_page_to_list()`): its 512 pages are freed one by one through the per-cpu lists,
+/// which keep some of them, so the 2 MiB block does not come back whole. 4.19 swaps it out and
+/// frees it whole.
+#[test]
+fn a_swapped_thp_is_split_first_on_3_10_and_freed_whole_on_4_19() {
+    for (name, whole) in [("3.10", false), ("4.19", true)] {
+        let p = profile(name).unwrap();
+        let pages = 8192;
+        let spec = ZoneSpec::from_sizes(ZoneType::Normal, 1 << 20, pages, pages, pages).unwrap();
+        let pcp = PcpConfig::Fixed {
+            cpus: 1,
+            batch: 31,
+            high: 186,
+        };
+        let zone = Zone::new(0, &spec, BuddyConfig::from_profile(p, pages), pcp).unwrap();
+        let mut n = Node {
+            id: 0,
+            zones: vec![zone],
+        };
+        let mut mm = NodeMm::new(p, &n, 4096);
+        let z = &mut n.zones[0];
+        assert_eq!(z.nr_free(10), 8);
+        let thp = z
+            .alloc(
+                0,
+                9,
+                MigrateType::Movable,
+                AllocOpts::default(),
+                OwnerKind::Anon,
+            )
+            .unwrap();
+        mm.lru[0].add(z, thp).unwrap();
+        try_to_free_pages(p, &mut n, &mut mm, 0, 0, &mut [], &mut |k| k / 2);
+        let z = &n.zones[0];
+        assert_eq!(z.events.pswpout, 512, "{name}");
+        assert_eq!(mm.swap.used_pages, 512, "{name}");
+        if whole {
+            assert_eq!((z.nr_free(10), z.pcp().count()), (8, 0), "{name}");
+        } else {
+            assert!(z.pcp().count() > 0, "{name}");
+            assert_eq!(z.nr_free(10), 7, "{name}");
+        }
+        check(&n).unwrap();
+    }
+}

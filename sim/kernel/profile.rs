@@ -341,6 +341,8 @@ pub struct Profile {
     pub slab_sizes: SlabSizes,
     /// The shape of the per-cpu page lists.
     pub pcp: PcpLists,
+    /// How reclaim swaps out a transparent huge page.
+    pub thp_swap: ThpSwap,
     /// The cap on `zone_batchsize()`'s thousandth of the zone, in pages before the division by 4:
     /// 512 KiB up to 4.18, 1 MiB from 4.19 ("mm, page_alloc: double zone's batchsize").
     pub pcp_batch_max: u32,
@@ -358,6 +360,17 @@ pub enum KernelStack {
     /// `CONFIG_VMAP_STACK` (x86-64 default from 4.9): `__vmalloc_node_range()` of 16 KiB, four
     /// order-0 pages.
     Vmap,
+}
+
+/// How `shrink_page_list()` swaps out an anon transparent huge page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum ThpSwap {
+    /// `add_to_swap()` splits it first (`split_huge_page_to_list()`, 3.10 – 4.12): its pages are
+    /// swapped out and freed one by one, each an order-0 free through the per-cpu lists.
+    SplitFirst,
+    /// Swapped out and freed whole, one order-9 free (`CONFIG_THP_SWAP`, x86-64 from 4.13; a
+    /// failed `add_to_swap()` falls back to splitting, which the model's swap never needs).
+    Whole,
 }
 
 /// What the per-cpu page lists hold (`struct per_cpu_pages`, KERNEL_MM.md 6.10).
@@ -466,6 +479,7 @@ const V3_10: Profile = Profile {
     kernel_stack: KernelStack::Contiguous { order: 1 },
     slab_sizes: SlabSizes::V3_10,
     pcp: PcpLists::OrderZero,
+    thp_swap: ThpSwap::SplitFirst,
     pcp_batch_max: 128,
     memcg_slab: MemcgSlabRule::AllCaches {
         sysfs: "sysfs_dir_cache",
@@ -559,6 +573,7 @@ const V4_19: Profile = Profile {
     gfp: GfpLayout::V4_19,
     compaction: CompactionRules::V4_19,
     vmstat_names: VmstatNames::V4_19,
+    thp_swap: ThpSwap::Whole,
     pcp_batch_max: 256,
     ..V4_9
 };

@@ -216,19 +216,44 @@ impl Lru {
         pfn: Pfn,
         order: u32,
     ) -> Result<(), crate::mm::page_alloc::buddy::FreeError> {
+        self.release(zone, pfn);
+        zone.free(cpu, pfn, order)
+    }
+
+    /// Takes the block at `pfn` off the LRU, if it is on it, and logs that it is gone.
+    fn release(&mut self, zone: &mut Zone, pfn: Pfn) {
         if self.contains(zone, pfn) {
             // Cannot fail: the bit is only set on anon/file heads, and those stay heads while on.
             let _ = self.del(zone, pfn);
         }
         self.note_move(pfn, None);
-        zone.free(cpu, pfn, order)
+    }
+
+    /// As [`free_page`](Self::free_page), for a THP that reclaim splits before swapping it out
+    /// (`split_huge_page_to_list()` from `add_to_swap()`, 3.10): the block becomes `2^order`
+    /// pages (`split_page()`), each freed on its own.
+    pub fn free_split(
+        &mut self,
+        zone: &mut Zone,
+        cpu: usize,
+        pfn: Pfn,
+        order: u32,
+    ) -> Result<(), crate::mm::page_alloc::buddy::FreeError> {
+        self.release(zone, pfn);
+        if zone.split_page(pfn).is_err() {
+            return zone.free(cpu, pfn, order);
+        }
+        for p in pfn..pfn + (1 << order) {
+            zone.free(cpu, p, 0)?;
+        }
+        Ok(())
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Reclaim.
 
-use crate::kernel::profile::Profile;
+use crate::kernel::profile::{Profile, ThpSwap};
 use crate::mm::compaction::{
     compact_zone, compaction_suitable, reset_isolation_suitable, wakeup_kcompactd, CompactControl,
     CompactPriority, CompactState, CompactionRules, Compactor, Kcompactd, Suitability,
@@ -310,11 +335,13 @@ pub fn shrink_slab(
 }
 
 /// Swap space (optional): anon pages are reclaimed only while it has room. The model has no
-/// swap-in, so used swap is never given back.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+/// swap-in, so used swap is given back only when the owner exits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Swap {
     pub total_pages: u64,
     pub used_pages: u64,
+    /// How the kernel swaps out a THP (`Profile::thp_swap`).
+    pub thp: ThpSwap,
 }
 
 impl Swap {
@@ -364,6 +391,7 @@ impl NodeMm {
             swap: Swap {
                 total_pages: swap_pages,
                 used_pages: 0,
+                thp: profile.thp_swap,
             },
         }
     }
@@ -450,7 +478,11 @@ fn shrink_list(
                 swap.used_pages += pages;
                 zone.events.pswpout += pages;
             }
-            let _ = lru.free_page(zone, 0, pfn, order);
+            if t == LruType::Anon && order > 0 && swap.thp == ThpSwap::SplitFirst {
+                let _ = lru.free_split(zone, 0, pfn, order);
+            } else {
+                let _ = lru.free_page(zone, 0, pfn, order);
+            }
             st.reclaimed += pages;
         } else {
             let _ = lru.del(zone, pfn);
