@@ -20,7 +20,8 @@
 //! and anon pages are deactivated oldest first, so each type is reclaimed in insertion order:
 //! one FIFO per type is that order, stated as the simplification it is.
 
-use crate::mm::mmzone::{Link, ListHead, OwnerKind, Pfn, Zone, KIND_ALLOC, NIL};
+use crate::mm::mmzone::{Link, ListHead, OwnerKind, PageState, Pfn, Zone, KIND_ALLOC, NIL};
+use crate::mm::page_alloc::buddy::FreeError;
 
 /// An LRU type (`enum lru_list` without the active/inactive split).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -215,7 +216,7 @@ impl Lru {
         cpu: usize,
         pfn: Pfn,
         order: u32,
-    ) -> Result<(), crate::mm::page_alloc::buddy::FreeError> {
+    ) -> Result<(), FreeError> {
         self.release(zone, pfn);
         zone.free(cpu, pfn, order)
     }
@@ -230,23 +231,15 @@ impl Lru {
     }
 
     /// As [`free_page`](Self::free_page), for a THP that reclaim splits before swapping it out
-    /// (`split_huge_page_to_list()` from `add_to_swap()`, 3.10): the block becomes `2^order`
-    /// pages (`split_page()`), each freed on its own.
-    pub fn free_split(
-        &mut self,
-        zone: &mut Zone,
-        cpu: usize,
-        pfn: Pfn,
-        order: u32,
-    ) -> Result<(), crate::mm::page_alloc::buddy::FreeError> {
+    /// (`split_huge_page_to_list()` from `add_to_swap()`, 3.10): the allocated block at `pfn`
+    /// becomes single pages (`split_page()`), each freed on its own.
+    pub fn free_split(&mut self, zone: &mut Zone, cpu: usize, pfn: Pfn) -> Result<(), FreeError> {
+        let PageState::Allocated { order, .. } = zone.page_state(pfn) else {
+            return Err(FreeError::NotAllocated { pfn });
+        };
         self.release(zone, pfn);
-        if zone.split_page(pfn).is_err() {
-            return zone.free(cpu, pfn, order);
-        }
-        for p in pfn..pfn + (1 << order) {
-            zone.free(cpu, p, 0)?;
-        }
-        Ok(())
+        let _ = zone.split_page(pfn);
+        (pfn..pfn + (1 << order)).try_for_each(|p| zone.free(cpu, p, 0))
     }
 }
 
@@ -258,7 +251,7 @@ use crate::mm::compaction::{
     compact_zone, compaction_suitable, reset_isolation_suitable, wakeup_kcompactd, CompactControl,
     CompactPriority, CompactState, CompactionRules, Compactor, Kcompactd, Suitability,
 };
-use crate::mm::mmzone::{MigrateType, Node, PageState, ZoneType, PAGE_ALLOC_COSTLY_ORDER};
+use crate::mm::mmzone::{MigrateType, Node, ZoneType, PAGE_ALLOC_COSTLY_ORDER};
 use crate::mm::page_alloc::alloc_flags::{AllocFlags, Wmark};
 use crate::mm::page_alloc::watermark::zone_watermark_ok;
 
@@ -479,7 +472,7 @@ fn shrink_list(
                 zone.events.pswpout += pages;
             }
             if t == LruType::Anon && order > 0 && swap.thp == ThpSwap::SplitFirst {
-                let _ = lru.free_split(zone, 0, pfn, order);
+                let _ = lru.free_split(zone, 0, pfn);
             } else {
                 let _ = lru.free_page(zone, 0, pfn, order);
             }
