@@ -365,11 +365,13 @@ pub enum KernelStack {
 /// How `shrink_page_list()` swaps out an anon transparent huge page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum ThpSwap {
-    /// `add_to_swap()` splits it first (`split_huge_page_to_list()`, 3.10 – 4.12): its pages are
-    /// swapped out and freed one by one, each an order-0 free through the per-cpu lists.
+    /// `add_to_swap()` splits it first (`split_huge_page_to_list()`, read in 3.10; the model's
+    /// 3.10 – 4.9 profiles): its pages are swapped out and freed one by one, each an order-0 free
+    /// through the per-cpu lists.
     SplitFirst,
-    /// Swapped out and freed whole, one order-9 free (`CONFIG_THP_SWAP`, x86-64 from 4.13; a
-    /// failed `add_to_swap()` falls back to splitting, which the model's swap never needs).
+    /// Swapped out and freed whole, one order-9 free (`CONFIG_THP_SWAP` on x86-64, read in 4.19's
+    /// `shrink_page_list()`; it arrived in steps from 4.13, the exact release is unconfirmed). A
+    /// failed `add_to_swap()` falls back to splitting, which the model's swap never needs.
     Whole,
 }
 
