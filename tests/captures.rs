@@ -542,7 +542,7 @@ fn zoneinfo_writer_matches_the_kernels_header_lines() {
 /// times it, on every zone but one (below).
 #[test]
 fn pagesets_follow_the_kernels_sizes() {
-    use buddysim::mm::page_alloc::pcp::{stat_threshold, zone_batchsize};
+    use buddysim::mm::page_alloc::pcp::{stat_threshold, zone_batchsize, zone_highsize};
     let Some(dir) = shared("captures") else {
         return;
     };
@@ -614,4 +614,25 @@ fn pagesets_follow_the_kernels_sizes() {
             }
         }
     }
+    // 5.14+: `high` is the low watermark split across the node's CPUs, at least 4 × batch
+    // (`zone_highsize()`). DMA32 prints batch 31 where its 193 648 managed pages give 63: like
+    // the RHEL 8 zone above, sized when the zone was smaller; `high` is checked with the
+    // printed batch.
+    let Some(c) = parse("C/centos9_5.14_zoneinfo.txt") else {
+        return;
+    };
+    let highs: Vec<_> = c
+        .zones
+        .iter()
+        .filter_map(|z| Some((z.zone, z.watermarks?.low, z.pagesets.as_ref()?)))
+        .map(|(zone, low, sets)| {
+            let p = &sets[0];
+            let want = zone_highsize(low, p.batch as u32, sets.len() as u32);
+            (zone, p.high, u64::from(want))
+        })
+        .collect();
+    assert_eq!(
+        highs,
+        [(ZoneType::Dma, 237, 237), (ZoneType::Dma32, 10557, 10557)]
+    );
 }

@@ -375,16 +375,29 @@ pub enum ThpSwap {
     Whole,
 }
 
-/// What the per-cpu page lists hold (`struct per_cpu_pages`, KERNEL_MM.md 6.10).
+/// What the per-cpu page lists hold and how they give pages back (`struct per_cpu_pages`,
+/// KERNEL_MM.md 6.10). Read in 5.15.100/5.15.179 and 6.1.y mm/page_alloc.c.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum PcpLists {
-    /// Order-0 pages only, `high = 6 × batch` (`setup_pageset()` / `pageset_set_batch()`,
-    /// 3.10 – 5.12): the model's `PcpConfig::Kernel`.
+    /// Order-0 pages only, one list per MIGRATE_PCPTYPES type, `high = 6 × batch`
+    /// (`setup_pageset()` / `pageset_set_batch()`, 3.10 – 5.12).
     OrderZero,
-    /// Orders 0–3 and the THP order, `high` from the low watermark (`pcp_allowed_order()`,
-    /// 5.13; `zone_highsize()`, 5.14). Not modelled: runs on these profiles keep no per-cpu
-    /// lists.
-    HighOrders,
+    /// Orders 0–3 and the THP order, one list per type and order (15 lists, the THP order's
+    /// per type too: `order_to_pindex()`, 5.13); `high` from the low watermark
+    /// (`zone_highsize()`, 5.14), cut to 4 × batch while kswapd reclaims
+    /// (`nr_pcp_high()`, ZONE_RECLAIM_ACTIVE); a bulk free doubles with each free in a row
+    /// (`nr_pcp_free()`, `free_factor`) and goes round-robin over the lists
+    /// (`free_pcppages_bulk()`). An empty list that cannot be refilled fails the zone.
+    V5_13,
+    /// As [`V5_13`](Self::V5_13) with 6.1's changes: one THP list for all types
+    /// (NR_PCP_THP = 1), a bulk free starts at the list just freed to and empties each list
+    /// in turn, a high-order free (orders 1–3) after frees in a row gives back the whole list
+    /// (`free_high`), and a failed per-cpu refill falls back to `rmqueue_buddy()`. Which
+    /// release between 5.16 and 6.1 brought each is unconfirmed.
+    V6_1,
+    /// 6.7+: `high` tuned between `high_min` and `high_max` at run time. Not modelled: runs on
+    /// these profiles keep no per-cpu lists.
+    AutoTuned,
 }
 
 const TYPES_3_10: &[MigrateType] = &[
@@ -600,7 +613,7 @@ const V5_15: Profile = Profile {
     noretry_costly_gate: NoretryCostlyGate::SkippedOrDeferred,
     compact_stall: CompactStallRule::AboveSkipped,
     compaction_capture: CompactionCapture::NotMovableBelowPageblock,
-    pcp: PcpLists::HighOrders,
+    pcp: PcpLists::V5_13,
     ..V4_19
 };
 
@@ -611,6 +624,7 @@ const V6_1: Profile = Profile {
     promo_watermark: true,
     zoneinfo_layout: ZoneinfoLayout::V6_18,
     slab_cpu_partial: CpuPartialRule::Large,
+    pcp: PcpLists::V6_1,
     ..V5_15
 };
 
@@ -633,6 +647,7 @@ const V6_18: Profile = Profile {
     compaction: CompactionRules::V6_18,
     compaction_capture: CompactionCapture::MovableForMovable,
     vmstat_names: VmstatNames::V6_18,
+    pcp: PcpLists::AutoTuned,
     ..V6_1
 };
 

@@ -82,15 +82,10 @@ pub fn check_zone(z: &Zone) -> Result<(), Violation> {
                 off += 1;
                 continue;
             }
-            KIND_PCP => {
-                pcp += 1;
-                off += 1;
-                continue;
-            }
             KIND_TAIL => {
                 return Err(bad(Some(off), "tail page not inside any block".into()));
             }
-            KIND_FREE | KIND_ALLOC => {}
+            KIND_FREE | KIND_ALLOC | KIND_PCP => {}
             k => return Err(bad(Some(off), format!("unknown page kind {k}"))),
         }
         let order = pi.order();
@@ -144,6 +139,8 @@ pub fn check_zone(z: &Zone) -> Result<(), Violation> {
                     ));
                 }
             }
+        } else if pi.kind() == KIND_PCP {
+            pcp += u64::from(size);
         } else {
             used += u64::from(size);
         }

@@ -258,8 +258,11 @@ pub enum PageState {
     },
     /// Inside a free or allocated block, not its head.
     Tail,
-    /// An order-0 page on a per-cpu list; `migratetype` is the type it will be freed with.
-    Pcp { migratetype: MigrateType },
+    /// The head of a block on a per-cpu list; `migratetype` is the type it will be freed with.
+    Pcp {
+        order: u32,
+        migratetype: MigrateType,
+    },
 }
 
 /// Migrate type by its 3-bit code (the eighth code is never written).
@@ -299,8 +302,8 @@ impl PageInfo {
         PageInfo(KIND_ALLOC | (order as u16) << 3 | (mt as u16) << 7 | (owner as u16) << 10)
     }
     #[inline]
-    pub(crate) fn pcp(mt: MigrateType) -> PageInfo {
-        PageInfo(KIND_PCP | (mt as u16) << 7)
+    pub(crate) fn pcp(mt: MigrateType, order: u32) -> PageInfo {
+        PageInfo(KIND_PCP | (order as u16) << 3 | (mt as u16) << 7)
     }
     #[inline]
     pub(crate) fn kind(self) -> u16 {
@@ -337,6 +340,7 @@ impl PageInfo {
             },
             KIND_TAIL => PageState::Tail,
             KIND_PCP => PageState::Pcp {
+                order: self.order(),
                 migratetype: self.mt(),
             },
             _ => PageState::Hole,
@@ -842,7 +846,9 @@ impl Zone {
         (1..MAX_NR_ORDERS as u32).find_map(|o| {
             let head = pfn & !((1u64 << o) - 1);
             match self.page_state(head) {
-                st @ (PageState::Free { order, .. } | PageState::Allocated { order, .. })
+                st @ (PageState::Free { order, .. }
+                | PageState::Allocated { order, .. }
+                | PageState::Pcp { order, .. })
                     if order >= o =>
                 {
                     Some((head, st))

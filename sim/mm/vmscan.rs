@@ -715,6 +715,7 @@ pub fn kswapd_run(
         ..KswapdReport::default()
     };
     let mut priority = DEF_PRIORITY;
+    set_reclaim_active(node, classzone, true);
     while priority >= 1 {
         if pgdat_balanced(profile, node, order, classzone, mm.extfrag_threshold) {
             rep.balanced = true;
@@ -758,6 +759,7 @@ pub fn kswapd_run(
         }
         priority -= 1;
     }
+    set_reclaim_active(node, classzone, false);
     if !rep.balanced {
         rep.balanced = pgdat_balanced(profile, node, order, classzone, mm.extfrag_threshold);
     }
@@ -810,6 +812,16 @@ pub fn kswapd_run(
     mm.kswapd.napping = true;
     mm.kswapd.order = 0;
     rep
+}
+
+/// Models set_reclaim_active() / clear_reclaim_active() (5.14+, around `balance_pgdat()`):
+/// ZONE_RECLAIM_ACTIVE on the node's managed zones up to `classzone`.
+fn set_reclaim_active(node: &mut Node, classzone: usize, on: bool) {
+    for z in node.zones.iter_mut().take(classzone + 1) {
+        if z.managed > 0 {
+            z.set_reclaim_active(on);
+        }
+    }
 }
 
 /// Direct reclaim for an order-`order` request whose highest eligible zone is `zone_idx`:

@@ -1331,7 +1331,7 @@ impl System {
                         let (head, state) = z.block_head(pfn).unwrap_or((pfn, PageState::Hole));
                         let (class, block_pages) = match state {
                             PageState::Free { order, .. } => (0, 1u64 << order),
-                            PageState::Pcp { .. } => (0, 1),
+                            PageState::Pcp { order, .. } => (0, 1u64 << order),
                             PageState::Allocated { order, owner, .. } => {
                                 let class = match owner {
                                     OwnerKind::Slab => 1,

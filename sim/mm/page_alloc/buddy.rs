@@ -39,6 +39,8 @@ pub struct BuddyConfig {
     pub zones: &'static [crate::mm::mmzone::ZoneType],
     /// `zone_batchsize()`'s cap (`Profile::pcp_batch_max`).
     pub pcp_batch_max: u32,
+    /// What the per-cpu lists hold and how they give pages back (`Profile::pcp`).
+    pub pcp_lists: crate::kernel::profile::PcpLists,
 }
 
 impl BuddyConfig {
@@ -58,6 +60,7 @@ impl BuddyConfig {
             highatomic_limit: p.highatomic_limit,
             zones: p.zones,
             pcp_batch_max: p.pcp_batch_max,
+            pcp_lists: p.pcp,
         }
     }
 
@@ -418,7 +421,8 @@ impl Zone {
     }
 
     /// Models rmqueue() / buffered_rmqueue() for one zone, after the watermark check passed:
-    /// order 0 through the per-cpu lists when they are on, otherwise `__rmqueue()` under the
+    /// the orders the per-cpu lists hold through them when they are on (6.1: falling back to
+    /// the buddy lists when a list cannot be refilled), otherwise `__rmqueue()` under the
     /// zone lock (4.4+: an ALLOC_HARDER order > 0 request first tries
     /// `__rmqueue_smallest(MIGRATE_HIGHATOMIC)`). Marks the block allocated to `owner`, counts
     /// `pgalloc_<zone>` and, for ALLOC_HARDER order > 0 requests, calls
@@ -437,9 +441,11 @@ impl Zone {
                 max: self.cfg.orders - 1,
             });
         }
-        let off = if order == 0 && self.pcp.enabled() && crate::mm::page_alloc::pcp::is_pcp_type(mt)
-        {
-            self.pcp_alloc(cpu, mt, opts)?
+        let off = if self.pcp.allows(order) && self.pcp.serves(mt, opts) {
+            match self.pcp_alloc(cpu, order, mt, opts) {
+                Err(_) if self.pcp.falls_back_to_buddy() => self.rmqueue_buddy(order, mt, opts)?,
+                r => r?,
+            }
         } else {
             self.rmqueue_buddy(order, mt, opts)?
         };
@@ -473,8 +479,8 @@ impl Zone {
         }
     }
 
-    /// Models __free_pages(): order 0 goes to the per-cpu list when they are on
-    /// (`free_hot_cold_page()` / `free_unref_page()`), larger blocks to `__free_pages_ok()`,
+    /// Models __free_pages() / free_the_page(): the orders the per-cpu lists hold go to them
+    /// when they are on (`free_hot_cold_page()` / `free_unref_page()`), others to `__free_pages_ok()`,
     /// which frees to the list of the pageblock's migrate type. Counts `pgfree`.
     pub fn free(&mut self, cpu: usize, pfn: Pfn, order: u32) -> Result<(), FreeError> {
         let off = self.off_of(pfn).ok_or(FreeError::OutsideZone {
@@ -494,8 +500,8 @@ impl Zone {
         }
         self.events.pgfree += 1 << order;
         let mt = self.pageblock_mt(off);
-        if order == 0 && self.pcp.enabled() {
-            self.pcp_free(cpu, off, mt);
+        if self.pcp.allows(order) {
+            self.pcp_free(cpu, off, order, mt);
         } else {
             self.free_one_page(off, order, mt);
         }

@@ -84,6 +84,7 @@ fn set_wmarks(nodes: &mut [Node], profile: &Profile, min_free_kbytes: u64, t: &T
     for (z, w) in nodes.iter_mut().flat_map(|n| &mut n.zones).zip(marks) {
         z.watermarks = w;
         z.setup_zone_migrate_reserve(w.min);
+        z.zone_pcp_update();
     }
 }
 
