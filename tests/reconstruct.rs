@@ -461,3 +461,37 @@ fn other_real_captures_round_trip() {
         assert_consistent(&r);
     }
 }
+
+/// A capture's zoneinfo `pagesets` size the rebuilt zone's per-cpu lists: the CentOS 9 (5.14)
+/// host prints batch 31 / high 10 557 for DMA32, where the formulas give batch 63 for its
+/// managed pages; without pagesets, 5.14+ lists take `zone_highsize()` of the captured low
+/// watermark.
+#[test]
+fn captured_pagesets_size_the_per_cpu_lists() {
+    use buddysim::mm::mmzone::ZoneType;
+    use buddysim::mm::page_alloc::pcp::PcpConfig;
+    let Some(dir) = shared() else { return };
+    let files = |names: &[&str]| -> Vec<PathBuf> { names.iter().map(|n| dir.join(n)).collect() };
+    let p = profile("5.15").unwrap();
+    let opts = Options {
+        pcp: PcpConfig::Kernel { cpus: 1 },
+        ..Options::new(p)
+    };
+    let sizes = |cap: &Capture| {
+        let r = reconstruct(cap, 1, &opts).unwrap();
+        let z = r.nodes[0].zone(ZoneType::Dma32).unwrap();
+        check::check_zone(z).unwrap();
+        (z.pcp().batch(), z.pcp().high())
+    };
+    let full = load(&files(&[
+        "A/centos9_5.14_buddyinfo.txt",
+        "C/centos9_5.14_pagetypeinfo.txt",
+        "C/centos9_5.14_zoneinfo.txt",
+    ]));
+    assert_eq!(sizes(&full), (31, 10557));
+    let mut no_sets = full.clone();
+    for z in &mut no_sets.zones {
+        z.pagesets = None;
+    }
+    assert_eq!(sizes(&no_sets), (63, 10557));
+}

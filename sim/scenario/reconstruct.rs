@@ -1264,6 +1264,10 @@ fn build_zone(
             boost: w.boost,
         };
     }
+    zone.zone_pcp_update();
+    if let Some(sets) = &plan.cap.pagesets {
+        zone.set_pcp_sizes(sets);
+    }
     if let Some(p) = &plan.cap.protection {
         zone.lowmem_reserve = p.clone();
     }

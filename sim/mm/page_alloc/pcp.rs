@@ -317,10 +317,20 @@ impl Zone {
     }
 
     /// Models zone_pcp_update() at the end of `setup_per_zone_wmarks()` (5.14+): `high` from
-    /// the new low watermark.
+    /// the new low watermark (`low_wmark_pages()`, whose boost the setup has just reset).
     pub fn zone_pcp_update(&mut self) {
-        let w = self.watermarks;
-        self.pcp.update_high(w.low + w.boost);
+        self.pcp.update_high(self.watermarks.low);
+    }
+
+    /// Takes a capture's per-cpu list sizes (zoneinfo `pagesets`: the first CPU's, the hot list
+    /// of 2.6.16), which record what the kernel chose, over the formulas.
+    pub fn set_pcp_sizes(&mut self, sets: &[Pageset]) {
+        if let Some(p) = sets.iter().find(|p| p.list != Some(1)) {
+            if self.pcp.enabled() {
+                self.pcp.batch = u32::try_from(p.batch).unwrap_or(u32::MAX).max(1);
+                self.pcp.high = u32::try_from(p.high).unwrap_or(u32::MAX);
+            }
+        }
     }
 
     /// Sets ZONE_RECLAIM_ACTIVE (`set_reclaim_active()` / `clear_reclaim_active()` around
