@@ -396,7 +396,8 @@ pub enum PcpLists {
     /// release between 5.16 and 6.1 brought each is unconfirmed.
     V6_1,
     /// 6.7+: `high` tuned between `high_min` and `high_max` at run time. Not modelled: runs on
-    /// these profiles keep no per-cpu lists.
+    /// these profiles keep no per-cpu lists (a chosen `PcpConfig::Fixed`, as tests use, gets
+    /// the order-0 shape).
     AutoTuned,
 }
 
