@@ -37,7 +37,6 @@ fn scattered() -> (Zone, Lru) {
     let mut all = Vec::with_capacity((16 * GIB) as usize);
     while let Ok(p) = z.alloc(
         0,
-        0,
         MigrateType::Movable,
         AllocOpts::default(),
         OwnerKind::File,
@@ -48,7 +47,7 @@ fn scattered() -> (Zone, Lru) {
         if p % 64 == 0 {
             lru.add(&mut z, p).expect("lru");
         } else {
-            z.free(0, p, 0).expect("free");
+            z.free(p, 0).expect("free");
         }
     }
     (z, lru)
@@ -120,7 +119,6 @@ fn full_of_page_cache() -> (Node, NodeMm) {
     while z.free_pages() > min {
         let p = z
             .alloc(
-                0,
                 0,
                 MigrateType::Movable,
                 AllocOpts::default(),

@@ -47,7 +47,6 @@ fn order0_setup(pcp: PcpConfig) -> (Node, Vec<Pfn>, Vec<usize>) {
         .map(|_| {
             z.alloc(
                 0,
-                0,
                 MigrateType::Movable,
                 AllocOpts::default(),
                 OwnerKind::Anon,
@@ -65,10 +64,10 @@ fn order0_run(z: &mut Zone, ring: &mut [Pfn], idx: &[usize]) -> Pfn {
     let opts = AllocOpts::default();
     for &i in idx {
         let p = z
-            .alloc(0, 0, MigrateType::Movable, opts, OwnerKind::Anon)
+            .alloc(0, MigrateType::Movable, opts, OwnerKind::Anon)
             .expect("memory");
         let old = std::mem::replace(&mut ring[i], p);
-        z.free(0, old, 0).expect("live page");
+        z.free(old, 0).expect("live page");
     }
     ring[0]
 }
@@ -204,7 +203,7 @@ fn run_engine(z: &mut Zone, ops: &[Op], table: &mut [(Pfn, u32)]) -> u64 {
     for op in ops {
         match *op {
             Op::Alloc { slot, order, mt } => {
-                match z.alloc(0, order, mt, AllocOpts::default(), OwnerKind::Kernel) {
+                match z.alloc(order, mt, AllocOpts::default(), OwnerKind::Kernel) {
                     Ok(p) => table[slot as usize] = (p, order),
                     Err(_) => failed += 1,
                 }
@@ -212,7 +211,7 @@ fn run_engine(z: &mut Zone, ops: &[Op], table: &mut [(Pfn, u32)]) -> u64 {
             Op::Free { slot } => {
                 let (p, o) = std::mem::replace(&mut table[slot as usize], (Pfn::MAX, 0));
                 if p != Pfn::MAX {
-                    z.free(0, p, o).expect("live block");
+                    z.free(p, o).expect("live block");
                 }
             }
         }

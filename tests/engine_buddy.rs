@@ -177,13 +177,13 @@ proptest! {
             for op in &ops {
                 match *op {
                     Op::Alloc { order, .. } => {
-                        let got = z.alloc(0, order, MigrateType::Movable, AllocOpts::default(), OwnerKind::Anon).ok();
+                        let got = z.alloc(order, MigrateType::Movable, AllocOpts::default(), OwnerKind::Anon).ok();
                         prop_assert_eq!(got, r.alloc(order));
                         if let Some(p) = got { live.push((p, order)); }
                     }
                     Op::Free(i) if !live.is_empty() => {
                         let (p, o) = live.swap_remove(i % live.len());
-                        z.free(0, p, o).unwrap();
+                        z.free(p, o).unwrap();
                         r.free_block(p, o);
                     }
                     Op::Free(_) | Op::Isolate(_) => {}
@@ -210,13 +210,15 @@ proptest! {
                 match *op {
                     Op::Alloc { order, mt, harder } => {
                         let opts = AllocOpts { harder, nofragment: harder && step % 2 == 0, kswapd: true, ..AllocOpts::default() };
-                        if let Ok(pfn) = z.alloc(step % 2, order, TYPES[mt], opts, OwnerKind::ALL[step % 7]) {
+                        z.set_cpu(step % 2);
+                        if let Ok(pfn) = z.alloc(order, TYPES[mt], opts, OwnerKind::ALL[step % 7]) {
                             live.push((pfn, order));
                         }
                     }
                     Op::Free(i) if !live.is_empty() => {
                         let (pfn, o) = live.swap_remove(i % live.len());
-                        z.free(step % 2, pfn, o).unwrap();
+                        z.set_cpu(step % 3);
+                        z.free(pfn, o).unwrap();
                     }
                     Op::Free(_) => {}
                     Op::Isolate(i) => {
@@ -252,12 +254,12 @@ fn freeing_everything_restores_the_initial_free_lists() {
         let mut live = Vec::new();
         for i in 0..2000u32 {
             let mt = TYPES[(i % 3) as usize];
-            if let Ok(p) = z.alloc(0, i % 4, mt, AllocOpts::default(), OwnerKind::Slab) {
+            if let Ok(p) = z.alloc(i % 4, mt, AllocOpts::default(), OwnerKind::Slab) {
                 live.push((p, i % 4));
             }
         }
         for (p, o) in live {
-            z.free(0, p, o).unwrap();
+            z.free(p, o).unwrap();
         }
         check_zone(&z).unwrap();
         let after = z.snapshot();
@@ -272,7 +274,6 @@ fn bad_frees_are_errors_not_panics() {
     let mut z = zone_for("4.19", &spec, PcpConfig::Off);
     let p = z
         .alloc(
-            0,
             2,
             MigrateType::Movable,
             AllocOpts::default(),
@@ -280,25 +281,24 @@ fn bad_frees_are_errors_not_panics() {
         )
         .unwrap();
     assert!(z
-        .free(0, p, 3)
+        .free(p, 3)
         .unwrap_err()
         .to_string()
         .contains("allocated at order 2"));
     assert!(z
-        .free(0, p + 1, 0)
+        .free(p + 1, 0)
         .unwrap_err()
         .to_string()
         .contains("not the head"));
     assert!(z
-        .free(0, 5, 0)
+        .free(5, 0)
         .unwrap_err()
         .to_string()
         .contains("outside zone"));
-    z.free(0, p, 2).unwrap();
-    assert!(z.free(0, p, 2).is_err(), "double free");
+    z.free(p, 2).unwrap();
+    assert!(z.free(p, 2).is_err(), "double free");
     let e = z
         .alloc(
-            0,
             11,
             MigrateType::Movable,
             AllocOpts::default(),

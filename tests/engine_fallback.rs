@@ -42,7 +42,7 @@ fn opts() -> AllocOpts {
 /// Allocates every page of the zone as an order-0 MOVABLE request held by `owner`.
 fn fill(z: &mut Zone, owner: OwnerKind) -> Vec<Pfn> {
     let mut v = Vec::new();
-    while let Ok(p) = z.alloc(0, 0, Movable, opts(), owner) {
+    while let Ok(p) = z.alloc(0, Movable, opts(), owner) {
         v.push(p);
     }
     v
@@ -118,7 +118,7 @@ fn v3_10_order10_fallback_steals_and_retypes_two_pageblocks() {
     let mut z = zone("3.10", 4096, PcpConfig::Off);
     assert_eq!(blocks(&z), BTreeMap::from([(Movable, 8)]));
     // The order-10 blocks were freed lowest first, each at the list head: START+3072 leads.
-    let p = z.alloc(0, 0, Unmovable, opts(), OwnerKind::Slab).unwrap();
+    let p = z.alloc(0, Unmovable, opts(), OwnerKind::Slab).unwrap();
     assert_eq!(p, START + 3072);
     // move_freepages_block() moved 1024 ≥ 256 pages and change_pageblock_range() retyped both.
     assert_eq!(blocks(&z), BTreeMap::from([(Unmovable, 2), (Movable, 6)]));
@@ -144,7 +144,7 @@ fn half_free_pageblock(kernel: &str) -> Zone {
     let pages = fill(&mut z, OwnerKind::Anon);
     assert_eq!(pages.len(), 4096);
     for p in (START..START + 512).step_by(2) {
-        z.free(0, p, 0).unwrap();
+        z.free(p, 0).unwrap();
     }
     assert_eq!(z.nr_free_of_type(0, Movable), 256);
     z
@@ -156,7 +156,7 @@ fn v3_10_small_unmovable_fallback_does_not_steal_but_reclaimable_does() {
 
     let mut u = base.clone();
     assert_eq!(
-        u.alloc(0, 0, Unmovable, opts(), OwnerKind::Slab),
+        u.alloc(0, Unmovable, opts(), OwnerKind::Slab),
         Ok(START + 510)
     );
     assert_eq!(blocks(&u), BTreeMap::from([(Movable, 8)]));
@@ -177,7 +177,7 @@ fn v3_10_small_unmovable_fallback_does_not_steal_but_reclaimable_does() {
 
     let mut e = base.clone();
     assert_eq!(
-        e.alloc(0, 0, Reclaimable, opts(), OwnerKind::Slab),
+        e.alloc(0, Reclaimable, opts(), OwnerKind::Slab),
         Ok(START + 510)
     );
     // All 256 free pages moved: ≥ half a pageblock, so the pageblock became RECLAIMABLE.
@@ -193,7 +193,7 @@ fn v3_10_small_unmovable_fallback_does_not_steal_but_reclaimable_does() {
 
     // 4.4 lets UNMOVABLE steal too (can_steal_fallback()).
     let mut u44 = half_free_pageblock("4.4");
-    u44.alloc(0, 0, Unmovable, opts(), OwnerKind::Slab).unwrap();
+    u44.alloc(0, Unmovable, opts(), OwnerKind::Slab).unwrap();
     assert_eq!(blocks(&u44), BTreeMap::from([(Unmovable, 1), (Movable, 7)]));
     for z in [&u, &e, &u44] {
         check_zone(z).unwrap();
@@ -208,9 +208,9 @@ fn v4_13_counts_alike_pages_and_v4_4_does_not() {
         let mut z = zone(kernel, 4096, PcpConfig::Off);
         fill(&mut z, OwnerKind::Kernel);
         for p in START..START + 16 {
-            z.free(0, p, 0).unwrap();
+            z.free(p, 0).unwrap();
         }
-        assert_eq!(z.alloc(0, 0, Unmovable, opts(), OwnerKind::Slab), Ok(START));
+        assert_eq!(z.alloc(0, Unmovable, opts(), OwnerKind::Slab), Ok(START));
         // 4.4 retypes on free pages only (16 < 256). 4.19 adds the alike pages:
         // 512 − 16 free − 0 movable = 496, and 16 + 496 ≥ 256.
         let expect = if stolen {
@@ -237,7 +237,7 @@ fn v4_13_movable_request_takes_the_smallest_fallback_block() {
     for (kernel, expect) in [("4.4", START + 8), ("4.19", START)] {
         let mut z = zone(kernel, 4096, PcpConfig::Off);
         let mut n = 0;
-        while z.alloc(0, 0, Unmovable, opts(), OwnerKind::Slab).is_ok() {
+        while z.alloc(0, Unmovable, opts(), OwnerKind::Slab).is_ok() {
             n += 1;
         }
         assert_eq!(
@@ -246,7 +246,7 @@ fn v4_13_movable_request_takes_the_smallest_fallback_block() {
             "{kernel}"
         );
         for p in (START..START + 2).chain(START + 8..START + 16) {
-            z.free(0, p, 0).unwrap();
+            z.free(p, 0).unwrap();
         }
         assert_eq!(
             (
@@ -256,7 +256,7 @@ fn v4_13_movable_request_takes_the_smallest_fallback_block() {
             (1, 1)
         );
         assert_eq!(
-            z.alloc(0, 0, Movable, opts(), OwnerKind::Anon),
+            z.alloc(0, Movable, opts(), OwnerKind::Anon),
             Ok(expect),
             "{kernel}"
         );
@@ -273,15 +273,15 @@ fn v3_10_migrate_reserve_is_the_last_fallback() {
     assert_eq!(blocks(&z), BTreeMap::from([(Movable, 6), (Reserve, 2)]));
     assert_eq!(z.nr_free_of_type(10, Reserve), 1);
     for _ in 0..3 {
-        z.alloc(0, 10, Unmovable, opts(), OwnerKind::KmallocLarge)
+        z.alloc(10, Unmovable, opts(), OwnerKind::KmallocLarge)
             .unwrap();
     }
     assert_eq!(
-        z.alloc(0, 10, Unmovable, opts(), OwnerKind::KmallocLarge),
+        z.alloc(10, Unmovable, opts(), OwnerKind::KmallocLarge),
         Ok(START)
     );
     assert_eq!(
-        z.alloc(0, 10, Unmovable, opts(), OwnerKind::KmallocLarge),
+        z.alloc(10, Unmovable, opts(), OwnerKind::KmallocLarge),
         Err(AllocFailure::NoBlockOfOrder {
             order: 10,
             migratetype: Unmovable
@@ -303,7 +303,7 @@ fn highatomic_reserve_and_unreserve() {
         harder: true,
         ..opts()
     };
-    let p = z.alloc(0, 1, Unmovable, harder, OwnerKind::Kernel).unwrap();
+    let p = z.alloc(1, Unmovable, harder, OwnerKind::Kernel).unwrap();
     assert_eq!(p, START + 3072);
     // Limit 4096/100 + 512 = 552 > 0: the pageblock at +3072 becomes HIGHATOMIC with its
     // free pages (the order 1..8 halves); +3584 stays UNMOVABLE with the order-9 half.
@@ -317,7 +317,7 @@ fn highatomic_reserve_and_unreserve() {
     assert_eq!(by_type[&Unmovable], vec![0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]);
     // The next ALLOC_HARDER order-1 request is served from the reserve.
     assert_eq!(
-        z.alloc(0, 1, Unmovable, harder, OwnerKind::Kernel),
+        z.alloc(1, Unmovable, harder, OwnerKind::Kernel),
         Ok(START + 3074)
     );
     assert_eq!(z.nr_reserved_highatomic(), 512);
@@ -340,7 +340,7 @@ fn watermark_boost_on_a_5x_steal_only() {
         z.watermarks.high = 1000;
         fill(&mut z, OwnerKind::Anon);
         for p in START..START + 16 {
-            z.free(0, p, 0).unwrap();
+            z.free(p, 0).unwrap();
         }
         z
     };
@@ -351,7 +351,7 @@ fn watermark_boost_on_a_5x_steal_only() {
     // 5.15: the order-4 fallback is below pageblock order → boost_watermark():
     // max_boost = mult_frac(1000, 15000, 10000) = 1500, boost = min(0 + 512, 1500) = 512.
     let mut z = setup("5.15");
-    z.alloc(0, 0, Unmovable, kswapd, OwnerKind::Slab).unwrap();
+    z.alloc(0, Unmovable, kswapd, OwnerKind::Slab).unwrap();
     assert_eq!(z.watermarks.boost, 512);
     assert!(z.take_boosted_flag());
     assert!(!z.take_boosted_flag());
@@ -359,17 +359,17 @@ fn watermark_boost_on_a_5x_steal_only() {
     assert_eq!(blocks(&z), BTreeMap::from([(Movable, 8)]));
     assert_eq!(z.snapshot().watermarks.unwrap().high, 1512);
     for _ in 0..3 {
-        let p = z.alloc(0, 0, Movable, opts(), OwnerKind::Anon);
+        let p = z.alloc(0, Movable, opts(), OwnerKind::Anon);
         assert!(p.is_ok());
     }
     // 4.19 has no boost (watermark_boost_factor 0).
     let mut z = setup("4.19");
-    z.alloc(0, 0, Unmovable, kswapd, OwnerKind::Slab).unwrap();
+    z.alloc(0, Unmovable, kswapd, OwnerKind::Slab).unwrap();
     assert_eq!(z.watermarks.boost, 0);
     // 6.18: try_to_claim_block() boosts, cannot claim, and __rmqueue_steal() splits the
     // order-4 block onto the MOVABLE lists (the block's own type).
     let mut z = setup("6.18");
-    assert_eq!(z.alloc(0, 0, Unmovable, kswapd, OwnerKind::Slab), Ok(START));
+    assert_eq!(z.alloc(0, Unmovable, kswapd, OwnerKind::Slab), Ok(START));
     assert_eq!(z.watermarks.boost, 512);
     assert_eq!(
         z.snapshot().free_by_type.unwrap()[&Movable],
@@ -388,17 +388,17 @@ fn per_cpu_pages_are_not_free() {
     let mut z = zone("3.10", pages, PcpConfig::Kernel { cpus: 1 });
     let fresh = z.snapshot().free_blocks;
     assert_eq!((z.pcp().batch(), z.pcp().high()), (31, 186));
-    let p = z.alloc(0, 0, Movable, opts(), OwnerKind::Anon).unwrap();
+    let p = z.alloc(0, Movable, opts(), OwnerKind::Anon).unwrap();
     assert_eq!((z.free_pages(), z.pcp().count()), (pages - 31, 30));
-    z.free(0, p, 0).unwrap();
+    z.free(p, 0).unwrap();
     assert_eq!((z.free_pages(), z.pcp().count()), (pages - 31, 31));
     let live: Vec<Pfn> = (0..200)
-        .map(|_| z.alloc(0, 0, Movable, opts(), OwnerKind::Anon).unwrap())
+        .map(|_| z.alloc(0, Movable, opts(), OwnerKind::Anon).unwrap())
         .collect();
     // 31 cached + 6 refills of 31 = 217 taken for 200 handed out.
     assert_eq!(z.pcp().count(), 17);
     for p in live {
-        z.free(0, p, 0).unwrap();
+        z.free(p, 0).unwrap();
     }
     // Reaching high (186) twice returns a batch of 31 each time.
     assert_eq!(z.pcp().count(), 155);
@@ -420,7 +420,7 @@ fn v6_18_refuses_to_merge_highatomic_with_normal_blocks() {
             ..opts()
         };
         let p = z
-            .alloc(0, 9, Unmovable, harder, OwnerKind::KmallocLarge)
+            .alloc(9, Unmovable, harder, OwnerKind::KmallocLarge)
             .unwrap();
         assert_eq!(z.pageblock_migratetype(p), Some(HighAtomic), "{kernel}");
         assert_eq!(
@@ -428,7 +428,7 @@ fn v6_18_refuses_to_merge_highatomic_with_normal_blocks() {
             Some(Unmovable),
             "{kernel}"
         );
-        z.free(0, p, 9).unwrap();
+        z.free(p, 9).unwrap();
         // 6.18's __free_one_page(): at pageblock order, HIGHATOMIC and UNMOVABLE do not merge.
         let nr = (z.nr_free(9), z.nr_free(10));
         assert_eq!(nr, if merged { (0, 4) } else { (2, 3) }, "{kernel}");
@@ -481,7 +481,7 @@ fn isolate_split_and_free_back() {
     // Make pageblock +0 UNMOVABLE with a free order-9 block in it (an order-10 steal), then
     // take the order-9 block out the way compaction's free scanner does.
     let p = z
-        .alloc(0, 9, Unmovable, opts(), OwnerKind::KmallocLarge)
+        .alloc(9, Unmovable, opts(), OwnerKind::KmallocLarge)
         .unwrap();
     assert_eq!(p, START + 3072);
     assert_eq!(
@@ -508,9 +508,9 @@ fn isolate_split_and_free_back() {
     z.set_owner(START + 3600, OwnerKind::File).unwrap();
     check_zone(&z).unwrap();
     for q in START + 3584..START + 4096 {
-        z.free(0, q, 0).unwrap();
+        z.free(q, 0).unwrap();
     }
-    z.free(0, p, 9).unwrap();
+    z.free(p, 9).unwrap();
     assert_eq!(
         z.snapshot().free_blocks,
         Some(vec![0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4])

@@ -54,7 +54,7 @@ fn scatter(node: &mut Node, mm: &mut NodeMm, owner: OwnerKind) -> Vec<Pfn> {
     };
     let z = &mut node.zones[0];
     let mut all = Vec::new();
-    while let Ok(p) = z.alloc(0, 0, mt, AllocOpts::default(), owner) {
+    while let Ok(p) = z.alloc(0, mt, AllocOpts::default(), owner) {
         all.push(p);
     }
     let mut kept = Vec::new();
@@ -65,7 +65,7 @@ fn scatter(node: &mut Node, mm: &mut NodeMm, owner: OwnerKind) -> Vec<Pfn> {
             }
             kept.push(p);
         } else {
-            z.free(0, p, 0).unwrap();
+            z.free(p, 0).unwrap();
         }
     }
     kept
@@ -96,6 +96,65 @@ fn compaction_cannot_move_slab_pages() {
             }
         }
     }
+}
+
+/// A compaction run ends with `drain_local_pages()`: the running CPU's per-cpu pages go back
+/// to the buddy lists, another CPU's stay where they are.
+#[test]
+fn compaction_drains_only_the_running_cpus_lists() {
+    let p = profile("3.10").unwrap();
+    let spec = ZoneSpec::from_sizes(ZoneType::Normal, 1 << 20, 32768, 32768, 32768).unwrap();
+    let pcp = PcpConfig::Fixed {
+        cpus: 2,
+        batch: 31,
+        high: 186,
+    };
+    let zone = Zone::new(0, &spec, BuddyConfig::from_profile(p, 32768), pcp).unwrap();
+    let mut n = Node {
+        id: 0,
+        zones: vec![zone],
+    };
+    let mut mm = NodeMm::new(p, &n, 0);
+    scatter(&mut n, &mut mm, OwnerKind::File);
+    let z = &mut n.zones[0];
+    let counts = |z: &Zone| -> Vec<u64> {
+        z.pcp()
+            .pagesets(z.managed)
+            .iter()
+            .map(|s| s.count)
+            .collect()
+    };
+    // CPU 0 freed the scattered pages (its list holds some); CPU 1 takes and frees a few.
+    z.set_cpu(1);
+    let taken: Vec<Pfn> = (0..5)
+        .map(|_| {
+            z.alloc(
+                0,
+                MigrateType::Movable,
+                AllocOpts::default(),
+                OwnerKind::File,
+            )
+            .unwrap()
+        })
+        .collect();
+    for q in taken {
+        z.free(q, 0).unwrap();
+    }
+    let before = counts(z);
+    assert!(before[0] > 0 && before[1] > 0, "{before:?}");
+    z.set_cpu(0);
+    let cc = CompactControl::direct(
+        p.compaction,
+        6,
+        MigrateType::Unmovable,
+        CompactPriority::SyncLight,
+        AllocFlags::WMARK_MIN,
+        0,
+        0,
+    );
+    compact_zone(p, z, &mut mm.lru[0], &mut mm.compact[0], cc);
+    assert_eq!(counts(&n.zones[0]), [0, before[1]]);
+    check(&n).unwrap();
 }
 
 #[test]
@@ -233,7 +292,6 @@ fn fill_page_cache(n: &mut Node, mm: &mut NodeMm, free: u64) {
         let p = z
             .alloc(
                 0,
-                0,
                 MigrateType::Movable,
                 AllocOpts::default(),
                 OwnerKind::File,
@@ -289,7 +347,6 @@ impl PageAllocator for ZonePa<'_> {
     fn alloc_pages(&mut self, order: u32, req: SlabPageRequest) -> Result<u32, AllocFailure> {
         self.0
             .alloc(
-                0,
                 order,
                 req.migrate_type(),
                 AllocOpts::default(),
@@ -299,7 +356,7 @@ impl PageAllocator for ZonePa<'_> {
             .map_err(|_| AllocFailure::NoBlockOfOrder)
     }
     fn free_pages(&mut self, pfn: u32, order: u32) {
-        self.0.free(0, u64::from(pfn), order).unwrap();
+        self.0.free(u64::from(pfn), order).unwrap();
     }
 }
 
@@ -478,7 +535,7 @@ proptest! {
             let owner = [OwnerKind::File, OwnerKind::Anon, OwnerKind::Slab, OwnerKind::PageTable][kind as usize];
             let mt = if owner.is_movable() { MigrateType::Movable } else { MigrateType::Unmovable };
             let z = &mut n.zones[0];
-            if let Ok(pfn) = z.alloc(0, order, mt, AllocOpts::default(), owner) {
+            if let Ok(pfn) = z.alloc(order, mt, AllocOpts::default(), owner) {
                 if owner.is_movable() {
                     mm.lru[0].add(z, pfn).unwrap();
                 }
@@ -487,7 +544,7 @@ proptest! {
             if free && !live.is_empty() {
                 let (pfn, order, _) = live.swap_remove(live.len() / 2);
                 if mm.lru[0].contains(z, pfn) || z.page_state(pfn) != buddysim::mm::mmzone::PageState::Hole {
-                    let _ = mm.lru[0].free_page(z, 0, pfn, order);
+                    let _ = mm.lru[0].free_page(z, pfn, order);
                 }
             }
         }
@@ -683,12 +740,12 @@ fn reclaimable_page_cache_makes_a_skipped_zone_worth_retrying() {
         // order-9 gate low + 2<<9.
         let z = &mut n.zones[0];
         let mut all = Vec::new();
-        while let Ok(q) = z.alloc(0, 0, MigrateType::Movable, AllocOpts::default(), owner) {
+        while let Ok(q) = z.alloc(0, MigrateType::Movable, AllocOpts::default(), owner) {
             all.push(q);
         }
         for q in all {
             if q % 64 == 0 {
-                z.free(0, q, 0).unwrap();
+                z.free(q, 0).unwrap();
             } else if owner == OwnerKind::File {
                 mm.lru[0].add(z, q).unwrap();
             }
@@ -710,7 +767,6 @@ fn anon_pages_are_reclaimed_only_with_swap() {
         while z.free_pages() > z.watermarks.min {
             let q = z
                 .alloc(
-                    0,
                     0,
                     MigrateType::Movable,
                     AllocOpts::default(),
@@ -853,7 +909,6 @@ fn a_swapped_thp_is_split_first_on_3_10_and_freed_whole_on_4_19() {
         assert_eq!(z.nr_free(10), 8);
         let thp = z
             .alloc(
-                0,
                 9,
                 MigrateType::Movable,
                 AllocOpts::default(),

@@ -374,7 +374,6 @@ fn free_blocks_sit_in_pageblocks_of_their_type_and_the_engine_runs_on() {
     for order in [0, 3, 9, 10] {
         let pfn = dma32
             .alloc(
-                0,
                 order,
                 MigrateType::Movable,
                 AllocOpts::default(),
@@ -386,7 +385,7 @@ fn free_blocks_sit_in_pageblocks_of_their_type_and_the_engine_runs_on() {
     check::check(&r.nodes[0]).unwrap();
     let dma32 = &mut r.nodes[0].zones[1];
     for (pfn, order) in held {
-        dma32.free(0, pfn, order).unwrap();
+        dma32.free(pfn, order).unwrap();
     }
     check::check(&r.nodes[0]).unwrap();
 }

@@ -48,7 +48,6 @@ fn fragmented(p: &Profile, period: u64, lru: bool) -> (Node, NodeMm) {
     let mut slab = Vec::new();
     while let Ok(pfn) = z.alloc(
         0,
-        0,
         MigrateType::Unmovable,
         AllocOpts::default(),
         OwnerKind::Slab,
@@ -57,7 +56,7 @@ fn fragmented(p: &Profile, period: u64, lru: bool) -> (Node, NodeMm) {
     }
     for pfn in slab {
         if pfn % period != 0 {
-            z.free(0, pfn, 0).unwrap();
+            z.free(pfn, 0).unwrap();
         }
     }
     let owner = if lru {
@@ -66,12 +65,12 @@ fn fragmented(p: &Profile, period: u64, lru: bool) -> (Node, NodeMm) {
         OwnerKind::Slab
     };
     let mut rest = Vec::new();
-    while let Ok(pfn) = z.alloc(0, 0, MigrateType::Movable, AllocOpts::default(), owner) {
+    while let Ok(pfn) = z.alloc(0, MigrateType::Movable, AllocOpts::default(), owner) {
         rest.push(pfn);
     }
     for pfn in rest {
         if [1, 5, 9].contains(&(pfn % 64)) {
-            z.free(0, pfn, 0).unwrap();
+            z.free(pfn, 0).unwrap();
         } else if lru {
             mm.lru[0].add(z, pfn).unwrap();
         }

@@ -979,7 +979,7 @@ impl Run<'_> {
     /// Models `release_freepages()`: unused free pages go back to the buddy allocator.
     fn release_freepages(&mut self) {
         for p in std::mem::take(&mut self.freepages) {
-            let _ = self.zone.free(0, p, 0);
+            let _ = self.zone.free(p, 0);
         }
     }
 }
@@ -1084,7 +1084,7 @@ pub fn compact_zone(
     }
     let stats = run.stats;
     let zone = run.zone;
-    zone.drain_pcp();
+    zone.drain_local_pcp();
     zone.events.compact_migrate_scanned += stats.migrate_scanned;
     zone.events.compact_free_scanned += stats.free_scanned;
     zone.events.compact_isolated += stats.isolated;
@@ -1845,7 +1845,6 @@ mod tests {
             let mut all = Vec::new();
             while let Ok(q) = z.alloc(
                 0,
-                0,
                 MigrateType::Movable,
                 AllocOpts::default(),
                 OwnerKind::File,
@@ -1858,7 +1857,7 @@ mod tests {
                     lru.add(&mut z, q).unwrap();
                     kept.push(q);
                 } else {
-                    z.free(0, q, 0).unwrap();
+                    z.free(q, 0).unwrap();
                 }
             }
             // The lower half of the zone's pageblocks become UNMOVABLE.
@@ -1920,7 +1919,6 @@ mod tests {
             let mut all = Vec::new();
             while let Ok(q) = z.alloc(
                 0,
-                0,
                 MigrateType::Movable,
                 AllocOpts::default(),
                 OwnerKind::File,
@@ -1936,7 +1934,7 @@ mod tests {
                     lru.add(&mut z, q).unwrap();
                     kept.push(q);
                 } else {
-                    z.free(0, q, 0).unwrap();
+                    z.free(q, 0).unwrap();
                 }
             }
             let mut st = CompactState::new(&z);

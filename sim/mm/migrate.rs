@@ -77,7 +77,7 @@ pub fn migrate_page(
         let _ = lru.add(zone, dst);
     }
     lru.note_move(src, Some(dst));
-    let _ = zone.free(0, src, order);
+    let _ = zone.free(src, order);
     zone.events.pgmigrate_success += 1 << order;
     Ok(())
 }
@@ -107,7 +107,7 @@ pub fn isolate_target(
     zone.split_block(pfn, order)?;
     let mut p = pfn + (1 << order);
     while p < pfn + (1 << got) {
-        let _ = zone.free(0, p, order);
+        let _ = zone.free(p, order);
         p += 1 << order;
     }
     Ok(pfn)
@@ -152,7 +152,7 @@ mod tests {
         let mut lru = Lru::new(&z);
         let mv = MigrateType::Movable;
         let a = z
-            .alloc(0, 0, mv, AllocOpts::default(), OwnerKind::File)
+            .alloc(0, mv, AllocOpts::default(), OwnerKind::File)
             .unwrap();
         lru.add(&mut z, a).unwrap();
         let free_before = z.free_pages();
@@ -178,7 +178,6 @@ mod tests {
         let mut lru = Lru::new(&z);
         let a = z
             .alloc(
-                0,
                 4,
                 MigrateType::Movable,
                 AllocOpts::default(),
@@ -196,7 +195,6 @@ mod tests {
         ));
         let s = z
             .alloc(
-                0,
                 0,
                 MigrateType::Unmovable,
                 AllocOpts::default(),
@@ -219,7 +217,6 @@ mod tests {
         let mut lru = Lru::new(&z);
         let mut pages = Vec::new();
         while let Ok(p) = z.alloc(
-            0,
             0,
             MigrateType::Movable,
             AllocOpts::default(),

@@ -210,15 +210,9 @@ impl Lru {
     /// Takes the block at `pfn` off the LRU (if it is on it) and frees it through the zone's
     /// free path. Models `put_page()` of the last reference: `__page_cache_release()` then the
     /// page allocator's free.
-    pub fn free_page(
-        &mut self,
-        zone: &mut Zone,
-        cpu: usize,
-        pfn: Pfn,
-        order: u32,
-    ) -> Result<(), FreeError> {
+    pub fn free_page(&mut self, zone: &mut Zone, pfn: Pfn, order: u32) -> Result<(), FreeError> {
         self.release(zone, pfn);
-        zone.free(cpu, pfn, order)
+        zone.free(pfn, order)
     }
 
     /// Takes the block at `pfn` off the LRU, if it is on it, and logs that it is gone.
@@ -233,13 +227,13 @@ impl Lru {
     /// As [`free_page`](Self::free_page), for a THP that reclaim splits before swapping it out
     /// (`split_huge_page_to_list()` from `add_to_swap()`, 3.10): the allocated block at `pfn`
     /// becomes single pages (`split_page()`), each freed on its own.
-    pub fn free_split(&mut self, zone: &mut Zone, cpu: usize, pfn: Pfn) -> Result<(), FreeError> {
+    pub fn free_split(&mut self, zone: &mut Zone, pfn: Pfn) -> Result<(), FreeError> {
         let PageState::Allocated { order, .. } = zone.page_state(pfn) else {
             return Err(FreeError::NotAllocated { pfn });
         };
         self.release(zone, pfn);
         let _ = zone.split_page(pfn);
-        (pfn..pfn + (1 << order)).try_for_each(|p| zone.free(cpu, p, 0))
+        (pfn..pfn + (1 << order)).try_for_each(|p| zone.free(p, 0))
     }
 }
 
@@ -472,9 +466,9 @@ fn shrink_list(
                 zone.events.pswpout += pages;
             }
             if t == LruType::Anon && order > 0 && swap.thp == ThpSwap::SplitFirst {
-                let _ = lru.free_split(zone, 0, pfn);
+                let _ = lru.free_split(zone, pfn);
             } else {
-                let _ = lru.free_page(zone, 0, pfn, order);
+                let _ = lru.free_page(zone, pfn, order);
             }
             st.reclaimed += pages;
         } else {
@@ -936,7 +930,7 @@ pub fn drop_caches(
                 let PageState::Allocated { order, .. } = zone.page_state(pfn) else {
                     break;
                 };
-                let _ = lru.free_page(zone, 0, pfn, order);
+                let _ = lru.free_page(zone, pfn, order);
                 out.pagecache_pages += 1 << order;
             }
         }
@@ -970,7 +964,7 @@ impl crate::mm::slub::PageAllocator for FreeToNode<'_> {
     fn free_pages(&mut self, pfn: u32, order: u32) {
         let pfn = u64::from(pfn);
         if let Some(i) = self.0.zone_of_pfn(pfn) {
-            let _ = self.0.zones[i].free(0, pfn, order);
+            let _ = self.0.zones[i].free(pfn, order);
         }
     }
 }

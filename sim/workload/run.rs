@@ -747,7 +747,31 @@ impl<'s> Run<'s> {
         }
     }
 
+    /// The CPU pod `number` runs on: pods are spread round-robin over the machine's CPUs.
+    fn pod_cpu(&self, number: u64) -> usize {
+        (number % u64::from(self.s.machine.cpus.max(1))) as usize
+    }
+
+    /// The CPU kswapd and kcompactd run on: the machine's last.
+    fn kthread_cpu(&self) -> usize {
+        self.s.machine.cpus.max(1) as usize - 1
+    }
+
+    /// Runs `f` with the simulated task on `cpu` (its per-cpu lists), then puts the task back
+    /// on the CPU it was on.
+    fn on_cpu<R>(&mut self, cpu: usize, f: impl FnOnce(&mut Self) -> R) -> R {
+        let was = self.sys.cpu();
+        self.sys.set_cpu(cpu);
+        let r = f(self);
+        self.sys.set_cpu(was);
+        r
+    }
+
+    /// Handles one event. Pods run on their own CPU ([`pod_cpu`](Self::pod_cpu)), kswapd and
+    /// kcompactd on theirs; everything else (probes, operator actions, background jobs) on
+    /// CPU 0.
     fn handle(&mut self, ev: Ev) {
+        self.sys.set_cpu(0);
         match ev {
             Ev::Arrival => {
                 self.start_pod(false, None);
@@ -806,6 +830,7 @@ impl<'s> Run<'s> {
             }
             Ev::Kcompactd(n) => {
                 self.kcompactd_pending[n] = false;
+                self.sys.set_cpu(self.kthread_cpu());
                 let System {
                     profile,
                     nodes,
@@ -817,6 +842,7 @@ impl<'s> Run<'s> {
             }
             Ev::Proactive => {
                 let p = self.sys.settings.compaction_proactiveness;
+                self.sys.set_cpu(self.kthread_cpu());
                 let System {
                     profile,
                     nodes,
@@ -936,20 +962,22 @@ impl<'s> Run<'s> {
     }
 
     fn kswapd(&mut self, n: usize) {
-        let System {
-            profile,
-            nodes,
-            mms,
-            caches,
-            families,
-            ..
-        } = &mut self.sys;
-        with_shrinkers(
-            &mut [caches],
-            families,
-            &mut self.background,
-            |shrinkers, pick| kswapd_run(profile, &mut nodes[n], &mut mms[n], shrinkers, pick),
-        );
+        self.on_cpu(self.kthread_cpu(), |r| {
+            let System {
+                profile,
+                nodes,
+                mms,
+                caches,
+                families,
+                ..
+            } = &mut r.sys;
+            with_shrinkers(
+                &mut [caches],
+                families,
+                &mut r.background,
+                |shrinkers, pick| kswapd_run(profile, &mut nodes[n], &mut mms[n], shrinkers, pick),
+            );
+        });
     }
 
     fn start_pod(&mut self, daemon: bool, replay_name: Option<String>) {
@@ -963,7 +991,9 @@ impl<'s> Run<'s> {
         let Some(recipe) = recipe else {
             return;
         };
-        let ok = self.start_with(&recipe, number, daemon, replay_name);
+        let ok = self.on_cpu(self.pod_cpu(number), |r| {
+            r.start_with(&recipe, number, daemon, replay_name)
+        });
         self.event(EventKind::PodStart { pod: number, ok });
         if daemon {
             self.daemon_recipe = Some(recipe);
@@ -1138,6 +1168,11 @@ impl<'s> Run<'s> {
         let Some(pod) = self.pods.get_mut(idx).and_then(Option::take) else {
             return;
         };
+        self.on_cpu(self.pod_cpu(pod.number), |r| r.release_pod(pod));
+    }
+
+    /// A pod's processes exit on its CPU: its memory, objects, cgroups and namespace go.
+    fn release_pod(&mut self, pod: Pod) {
         self.running -= 1;
         self.sys.free_anon(&pod.anon);
         self.sys.free_kernel(OwnerKind::KernelStack, &pod.stacks);

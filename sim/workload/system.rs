@@ -139,6 +139,8 @@ pub struct System {
     rmap: Vec<Vec<Vec<u32>>>,
     /// Pages by owner kind the workload holds (anon, file, page tables, kernel stacks).
     pub held: [u64; OwnerKind::ALL.len()],
+    /// The CPU the simulated task runs on ([`set_cpu`](Self::set_cpu)).
+    cpu: usize,
 }
 
 const NO_HANDLE: u32 = u32::MAX;
@@ -437,6 +439,7 @@ impl System {
             free_handles: Vec::new(),
             rmap,
             held: [0; OwnerKind::ALL.len()],
+            cpu: 0,
         };
         for mm in &mut sys.mms {
             for lru in &mut mm.lru {
@@ -515,6 +518,20 @@ impl System {
     }
 
     /// The THP mode the watermarks were set for.
+    /// Puts the simulated task on `cpu`: every zone's allocations and frees use that CPU's
+    /// per-cpu lists from now on.
+    pub fn set_cpu(&mut self, cpu: usize) {
+        self.cpu = cpu;
+        for z in self.nodes.iter_mut().flat_map(|n| n.zones.iter_mut()) {
+            z.set_cpu(cpu);
+        }
+    }
+
+    /// The CPU the simulated task runs on.
+    pub fn cpu(&self) -> usize {
+        self.cpu
+    }
+
     pub fn thp(&self) -> Thp {
         self.settings.watermarks.thp
     }
@@ -1080,7 +1097,7 @@ impl System {
             if let Some((n, z)) = self.locate(pfn) {
                 let zone = &mut self.nodes[n].zones[z];
                 if self.mms[n].lru[z]
-                    .free_page(zone, 0, pfn, u32::from(order))
+                    .free_page(zone, pfn, u32::from(order))
                     .is_ok()
                 {
                     self.held[OwnerKind::Anon as usize] -= 1 << order;

@@ -566,7 +566,7 @@ impl Guest<'_> {
                     self.pages.release(page);
                     for (node, mm) in self.nodes.iter_mut().zip(&mut self.mms) {
                         if let Some(z) = node.zone_of_pfn(pfn) {
-                            let _ = mm.lru[z].free_page(&mut node.zones[z], 0, pfn, 0);
+                            let _ = mm.lru[z].free_page(&mut node.zones[z], pfn, 0);
                         }
                     }
                 }

@@ -337,7 +337,7 @@ fn get_page_from_freelist(
                 out.push(refusal(Refusal::Watermark(verdict)));
                 continue;
             }
-            match zone.alloc(0, ac.order, ac.mt, opts, req.owner) {
+            match zone.alloc(ac.order, ac.mt, opts, req.owner) {
                 Ok(pfn) => {
                     return Walk::Found(Allocation {
                         pfn,
@@ -375,7 +375,7 @@ fn preferred_zone(nodes: &[Node], local: usize, highest: ZoneType) -> Option<(us
 }
 
 /// Decodes a request of `2^order` pages with the GFP mask `gfp_mask` (in the profile's GFP
-/// layout) from CPU 0 of node index `local_node`, as `__alloc_pages_nodemask()` (6.x:
+/// layout) from node index `local_node`, as `__alloc_pages_nodemask()` (6.x:
 /// `__alloc_pages()`) does before its first zonelist walk: `gfp_zone()`, the migrate type
 /// (`gfp_migratetype()`, UNMOVABLE when mobility grouping is off), the preferred zone
 /// (`first_zones_zonelist()`), the lowmem_reserve entry (the preferred zone's for 3.10 – 5.6
@@ -437,7 +437,7 @@ pub fn prepare_alloc_pages(
 }
 
 /// Allocates a `2^order` block for `owner` with the GFP mask `gfp_mask` (in the profile's GFP
-/// layout) from CPU 0 of node index `local_node`: [`prepare_alloc_pages`], then
+/// layout) on the running CPU of node index `local_node`: [`prepare_alloc_pages`], then
 /// [`alloc_pages_prepared`].
 pub fn alloc_pages(
     nodes: &mut [Node],
@@ -529,12 +529,12 @@ pub fn alloc_pages_prepared(
     }
 }
 
-/// Frees the `2^order` block at `pfn` from CPU 0 to the zone that spans it. Models
-/// `__free_pages()` (order 0 through the per-cpu lists when they are on).
+/// Frees the `2^order` block at `pfn` on the running CPU to the zone that spans it. Models
+/// `__free_pages()` (the orders the per-cpu lists hold through them when they are on).
 pub fn free_pages(nodes: &mut [Node], pfn: Pfn, order: u32) -> Result<(), FreePagesError> {
     for node in nodes.iter_mut() {
         if let Some(zi) = node.zone_of_pfn(pfn) {
-            return Ok(node.zones[zi].free(0, pfn, order)?);
+            return Ok(node.zones[zi].free(pfn, order)?);
         }
     }
     Err(FreePagesError::NoZone { pfn })

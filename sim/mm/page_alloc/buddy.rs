@@ -429,7 +429,6 @@ impl Zone {
     /// `reserve_highatomic_pageblock()` as `get_page_from_freelist()` does.
     pub fn alloc(
         &mut self,
-        cpu: usize,
         order: u32,
         mt: MigrateType,
         opts: AllocOpts,
@@ -442,7 +441,7 @@ impl Zone {
             });
         }
         let off = if self.pcp.allows(order) && self.pcp.serves(mt, opts) {
-            match self.pcp_alloc(cpu, order, mt, opts) {
+            match self.pcp_alloc(order, mt, opts) {
                 Err(_) if self.pcp.falls_back_to_buddy() => self.rmqueue_buddy(order, mt, opts)?,
                 r => r?,
             }
@@ -482,7 +481,7 @@ impl Zone {
     /// Models __free_pages() / free_the_page(): the orders the per-cpu lists hold go to them
     /// when they are on (`free_hot_cold_page()` / `free_unref_page()`), others to `__free_pages_ok()`,
     /// which frees to the list of the pageblock's migrate type. Counts `pgfree`.
-    pub fn free(&mut self, cpu: usize, pfn: Pfn, order: u32) -> Result<(), FreeError> {
+    pub fn free(&mut self, pfn: Pfn, order: u32) -> Result<(), FreeError> {
         let off = self.off_of(pfn).ok_or(FreeError::OutsideZone {
             pfn,
             zone: self.zone_type,
@@ -501,7 +500,7 @@ impl Zone {
         self.events.pgfree += 1 << order;
         let mt = self.pageblock_mt(off);
         if self.pcp.allows(order) {
-            self.pcp_free(cpu, off, order, mt);
+            self.pcp_free(off, order, mt);
         } else {
             self.free_one_page(off, order, mt);
         }

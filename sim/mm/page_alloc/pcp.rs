@@ -29,8 +29,8 @@ pub enum PcpConfig {
 
 impl PcpConfig {
     /// The lists of a simulated node with `cpus` CPUs: the kernel's sizes where the model has
-    /// the profile's shape, none for [`PcpLists::AutoTuned`]. Every allocation and free of a
-    /// run goes through CPU 0's lists.
+    /// the profile's shape, none for [`PcpLists::AutoTuned`]. Allocations and frees go
+    /// through the lists of the CPU the run has put the task on ([`Zone::set_cpu`]).
     pub fn for_run(profile: &Profile, cpus: u32) -> PcpConfig {
         match profile.pcp {
             PcpLists::AutoTuned => PcpConfig::Off,
@@ -91,6 +91,9 @@ struct CpuLists {
 #[derive(Clone, Debug)]
 pub struct Pcp {
     cpus: Vec<CpuLists>,
+    /// The CPU the simulated task runs on (`smp_processor_id()`), below `cpus.len()`: the
+    /// lists `this_cpu_ptr(zone->per_cpu_pageset)` gives allocations and frees.
+    current: usize,
     batch: u32,
     high: u32,
     rules: PcpLists,
@@ -157,6 +160,7 @@ impl Pcp {
                 };
                 cpus as usize
             ],
+            current: 0,
             batch,
             high,
             rules,
@@ -339,15 +343,16 @@ impl Zone {
         self.pcp.reclaim_active = on;
     }
 
-    /// The lists `cpu` uses (CPUs beyond the lists' share them); no division for the usual
-    /// CPU in range, as every allocation and free asks.
-    fn cpu_of(&self, cpu: usize) -> usize {
-        let n = self.pcp.cpus.len();
-        if cpu < n {
-            cpu
-        } else {
-            cpu % n
-        }
+    /// Puts the simulated task on `cpu` (CPUs beyond the lists' count share them): later
+    /// allocations and frees use that CPU's lists, as the kernel's do the running CPU's.
+    pub fn set_cpu(&mut self, cpu: usize) {
+        let n = self.pcp.cpus.len().max(1);
+        self.pcp.current = cpu % n;
+    }
+
+    /// The CPU the simulated task runs on.
+    pub fn cpu(&self) -> usize {
+        self.pcp.current
     }
 
     /// Models the per-cpu branch of buffered_rmqueue() / rmqueue_pcplist(): take the hot block
@@ -356,12 +361,11 @@ impl Zone {
     /// order; 5.13+: `max(batch >> order, 2)` blocks, and an allocation halves `free_factor`).
     pub(crate) fn pcp_alloc(
         &mut self,
-        cpu: usize,
         order: u32,
         mt: MigrateType,
         opts: AllocOpts,
     ) -> Result<u32, AllocFailure> {
-        let cpu = self.cpu_of(cpu);
+        let cpu = self.pcp.current;
         let idx = self.pcp.pindex(order, self.pcp.slot(mt));
         let mut batch = self.pcp.batch;
         if self.pcp.rules != PcpLists::OrderZero {
@@ -401,12 +405,12 @@ impl Zone {
     /// block goes straight to the buddy lists; RESERVE, HIGHATOMIC and CMA blocks use the
     /// MOVABLE list but remember their own type; a cache reaching its high mark gives pages
     /// back (3.10: `batch`; 5.14+: [`nr_pcp_free`] of [`Pcp::nr_pcp_high`]).
-    pub(crate) fn pcp_free(&mut self, cpu: usize, off: u32, order: u32, mt: MigrateType) {
+    pub(crate) fn pcp_free(&mut self, off: u32, order: u32, mt: MigrateType) {
         if mt == MigrateType::Isolate {
             self.free_one_page(off, order, mt);
             return;
         }
-        let cpu = self.cpu_of(cpu);
+        let cpu = self.pcp.current;
         let slot = self.pcp.slot(if is_pcp_type(mt) {
             mt
         } else {
@@ -490,18 +494,31 @@ impl Zone {
         }
     }
 
-    /// Models drain_pages() / drain_all_pages() for this zone: every per-cpu page goes back to
-    /// the buddy lists (`free_pcppages_bulk()` of the whole count; 6.1 from list 0).
+    /// Models drain_all_pages() for this zone: every CPU's per-cpu pages go back to the buddy
+    /// lists.
     pub fn drain_pcp(&mut self) {
+        for cpu in 0..self.pcp.cpus.len() {
+            self.drain_cpu(cpu);
+        }
+    }
+
+    /// Models drain_local_pages() for this zone: the running CPU's pages only.
+    pub fn drain_local_pcp(&mut self) {
+        if self.pcp.enabled() {
+            self.drain_cpu(self.pcp.current);
+        }
+    }
+
+    /// Models drain_pages_zone(): `free_pcppages_bulk()` of the CPU's whole count (6.1 from
+    /// list 0).
+    fn drain_cpu(&mut self, cpu: usize) {
         let first = if self.pcp.rules == PcpLists::V6_1 {
             0
         } else {
             1
         };
-        for cpu in 0..self.pcp.cpus.len() {
-            let n = self.pcp.cpus[cpu].count;
-            self.free_pcppages_bulk(cpu, n, first);
-        }
+        let n = self.pcp.cpus[cpu].count;
+        self.free_pcppages_bulk(cpu, n, first);
     }
 }
 
@@ -544,7 +561,7 @@ mod tests {
     }
 
     fn alloc(z: &mut Zone, order: u32, mt: MigrateType) -> Pfn {
-        z.alloc(0, order, mt, movable(), OwnerKind::Kernel).unwrap()
+        z.alloc(order, mt, movable(), OwnerKind::Kernel).unwrap()
     }
 
     /// 5.13+: an order-2 request refills its list with `max(31 >> 2, 2)` = 7 blocks and takes
@@ -575,8 +592,8 @@ mod tests {
         let thp = alloc(&mut z, 9, MigrateType::Movable);
         let other = alloc(&mut z, 9, MigrateType::Movable);
         assert_eq!(z.pcp.count(), 0);
-        z.free(0, thp, 9).unwrap();
-        z.free(0, other, 9).unwrap();
+        z.free(thp, 9).unwrap();
+        z.free(other, 9).unwrap();
         assert_eq!(z.pcp.count(), 1024);
         let pcp_thp = PageState::Pcp {
             order: 9,
@@ -587,7 +604,7 @@ mod tests {
         // An order-0 UNMOVABLE refill (31 pages) and its page's free tip the cache over 1040.
         let page = alloc(&mut z, 0, MigrateType::Unmovable);
         assert_eq!(z.pcp.count(), 1024 + 30);
-        z.free(0, page, 0).unwrap();
+        z.free(page, 0).unwrap();
         assert_eq!(z.pcp.count(), 1024 + 31 - 512);
         assert_eq!(z.page_state(other), pcp_thp);
         assert!(matches!(
@@ -622,7 +639,7 @@ mod tests {
             .map(|_| alloc(&mut old, 0, MigrateType::Movable))
             .collect();
         for p in pages {
-            old.free(0, p, 0).unwrap();
+            old.free(p, 0).unwrap();
         }
         assert!(old.pcp.count() > 124, "{}", old.pcp.count());
     }
@@ -640,15 +657,46 @@ mod tests {
         let small: Vec<Pfn> = (0..4)
             .map(|_| alloc(&mut z, 1, MigrateType::Movable))
             .collect();
-        z.free(0, a, 9).unwrap();
-        z.free(0, b, 9).unwrap();
+        z.free(a, 9).unwrap();
+        z.free(b, 9).unwrap();
         assert!(z.pcp.count() >= 1024);
         // free_factor is 0 after the allocations: nothing goes back yet.
-        z.free(0, small[0], 1).unwrap();
+        z.free(small[0], 1).unwrap();
         let c = z.pcp.count();
         z.pcp.cpus[0].free_factor = 1;
-        z.free(0, small[1], 1).unwrap();
+        z.free(small[1], 1).unwrap();
         assert_eq!(z.pcp.count(), 0, "free_high empties the cache (had {c})");
+        check_zone(&z).unwrap();
+    }
+
+    /// Each CPU has its own lists: a page freed on CPU 1 waits on CPU 1's list, where CPU 1's
+    /// next allocation finds it while CPU 0 keeps its refill; a local drain empties only the
+    /// running CPU's lists, and CPU numbers beyond the lists wrap around.
+    #[test]
+    fn each_cpu_allocates_from_and_frees_to_its_own_lists() {
+        let spec = ZoneSpec::from_sizes(ZoneType::Normal, 1 << 20, 16384, 16384, 16384).unwrap();
+        let cfg = BuddyConfig::from_profile(profile("3.10").unwrap(), 16384);
+        let pcp = PcpConfig::Fixed {
+            cpus: 2,
+            batch: 31,
+            high: 186,
+        };
+        let mut z = Zone::new(0, &spec, cfg, pcp).unwrap();
+        let counts = |z: &Zone| [z.pcp.cpus[0].count, z.pcp.cpus[1].count];
+        let page = alloc(&mut z, 0, MigrateType::Movable);
+        assert_eq!(counts(&z), [30, 0]);
+        z.set_cpu(1);
+        z.free(page, 0).unwrap();
+        assert_eq!(counts(&z), [30, 1]);
+        assert_eq!(alloc(&mut z, 0, MigrateType::Movable), page);
+        assert_eq!(counts(&z), [30, 0]);
+        z.free(page, 0).unwrap();
+        z.set_cpu(5);
+        assert_eq!(z.cpu(), 1);
+        z.drain_local_pcp();
+        assert_eq!(counts(&z), [30, 0]);
+        z.drain_pcp();
+        assert_eq!(counts(&z), [0, 0]);
         check_zone(&z).unwrap();
     }
 
@@ -663,7 +711,7 @@ mod tests {
                 .map(|&o| (alloc(&mut z, o, MigrateType::Movable), o))
                 .collect();
             for (p, o) in blocks {
-                z.free(0, p, o).unwrap();
+                z.free(p, o).unwrap();
             }
             assert!(z.pcp.count() > 0);
             z.drain_pcp();
