@@ -76,7 +76,7 @@ pub fn migrate_page(
     if was_on_lru {
         let _ = lru.add(zone, dst);
     }
-    lru.note_move(src, Some(dst));
+    lru.note_move(owner, src, Some(dst));
     let _ = zone.free(src, order);
     zone.events.pgmigrate_success += 1 << order;
     Ok(())

@@ -64,8 +64,20 @@ pub struct Lru {
     len: [u64; 2],
     /// One bit per page of the zone's arrays: on an LRU list.
     on: Vec<u64>,
-    /// When recording: every LRU page that left its PFN, in order (see [`LruMove`]).
+    /// When recording: every LRU page of the recorded kinds that left its PFN, in order (see
+    /// [`LruMove`]).
     journal: Option<Vec<LruMove>>,
+    /// Which pages the journal records.
+    recorded: MoveLog,
+}
+
+/// Which LRU pages a journal of [`LruMove`]s records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MoveLog {
+    /// Anon pages only: enough for a caller that follows mapped anon memory.
+    Anon,
+    /// Anon and page-cache pages.
+    All,
 }
 
 /// An LRU page leaving its PFN: migrated to `to`, or freed (`to` is `None`: reclaimed, dropped
@@ -85,12 +97,15 @@ impl Lru {
             len: [0; 2],
             on: vec![0; zone.pages.len().div_ceil(64)],
             journal: None,
+            recorded: MoveLog::All,
         }
     }
 
-    /// Starts recording [`LruMove`]s (off by default: the engine does not name pages).
-    pub fn record_moves(&mut self) {
+    /// Starts recording the [`LruMove`]s of the pages `recorded` names (off by default: the
+    /// engine does not name pages).
+    pub fn record_moves(&mut self, recorded: MoveLog) {
         self.journal.get_or_insert_with(Vec::new);
+        self.recorded = recorded;
     }
 
     /// The moves recorded since the last call, oldest first, taken out of the journal (which
@@ -99,10 +114,19 @@ impl Lru {
         self.journal.iter_mut().flat_map(|j| j.drain(..))
     }
 
-    /// Records that the page at `from` now lives at `to` (`None`: it was freed).
-    pub(crate) fn note_move(&mut self, from: Pfn, to: Option<Pfn>) {
+    /// Whether moves wait in the journal.
+    #[inline]
+    pub fn has_moves(&self) -> bool {
+        self.journal.as_ref().is_some_and(|j| !j.is_empty())
+    }
+
+    /// Records that the page of `owner` at `from` now lives at `to` (`None`: it was freed).
+    #[inline]
+    pub(crate) fn note_move(&mut self, owner: OwnerKind, from: Pfn, to: Option<Pfn>) {
         if let Some(j) = &mut self.journal {
-            j.push(LruMove { from, to });
+            if self.recorded == MoveLog::All || owner == OwnerKind::Anon {
+                j.push(LruMove { from, to });
+            }
         }
     }
 
@@ -221,7 +245,9 @@ impl Lru {
             // Cannot fail: the bit is only set on anon/file heads, and those stay heads while on.
             let _ = self.del(zone, pfn);
         }
-        self.note_move(pfn, None);
+        if let PageState::Allocated { owner, .. } = zone.page_state(pfn) {
+            self.note_move(owner, pfn, None);
+        }
     }
 
     /// As [`free_page`](Self::free_page), for a THP that reclaim splits before swapping it out

@@ -35,7 +35,7 @@ use crate::mm::slub::{
     self, kmalloc_route, AllocFailure, CacheFlags, Kmalloc, KmallocRef, KmallocRoute, KmemCache,
     ObjectRef, PageAllocator, PageOwner, SlabError, SlabPageRequest, SlubTunables, KMALLOC_SIZES,
 };
-use crate::mm::vmscan::{wakeup_kswapd, LruType, NodeMm, Shrinker, SlabShrinker};
+use crate::mm::vmscan::{wakeup_kswapd, LruType, MoveLog, NodeMm, Shrinker, SlabShrinker};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
@@ -443,7 +443,7 @@ impl System {
         };
         for mm in &mut sys.mms {
             for lru in &mut mm.lru {
-                lru.record_moves();
+                lru.record_moves(MoveLog::Anon);
             }
         }
         sys.apply(&settings, set_watermarks);
@@ -1037,24 +1037,25 @@ impl System {
             anon,
             ..
         } = self;
-        for m in mms
-            .iter_mut()
-            .flat_map(|mm| &mut mm.lru)
-            .flat_map(|lru| lru.drain_moves())
-        {
-            let h = rmap_slot(nodes, rmap, m.from).map(|s| std::mem::replace(s, NO_HANDLE));
-            let Some(h) = h.filter(|&h| h != NO_HANDLE) else {
+        for lru in mms.iter_mut().flat_map(|mm| &mut mm.lru) {
+            if !lru.has_moves() {
                 continue;
-            };
-            match m.to {
-                Some(to) => {
-                    anon[h as usize].0 = to;
-                    if let Some(slot) = rmap_slot(nodes, rmap, to) {
-                        *slot = h;
+            }
+            for m in lru.drain_moves() {
+                let h = rmap_slot(nodes, rmap, m.from).map(|s| std::mem::replace(s, NO_HANDLE));
+                let Some(h) = h.filter(|&h| h != NO_HANDLE) else {
+                    continue;
+                };
+                match m.to {
+                    Some(to) => {
+                        anon[h as usize].0 = to;
+                        if let Some(slot) = rmap_slot(nodes, rmap, to) {
+                            *slot = h;
+                        }
                     }
+                    // Reclaimed (swapped out): the pod no longer maps a page there.
+                    None => anon[h as usize].0 = GONE,
                 }
-                // Reclaimed (swapped out): the pod no longer maps a page there.
-                None => anon[h as usize].0 = GONE,
             }
         }
     }

@@ -55,7 +55,8 @@ use crate::mm::slub::{
 };
 use crate::mm::vm_event::{vmstat_events_text, VmEvents};
 use crate::mm::vmscan::{
-    drop_caches, kswapd_nap_over, kswapd_run, wakeup_kswapd, LruMove, LruType, NodeMm, Shrinker,
+    drop_caches, kswapd_nap_over, kswapd_run, wakeup_kswapd, LruMove, LruType, MoveLog, NodeMm,
+    Shrinker,
 };
 use crate::mm::{check, procfs};
 use crate::scenario::reconstruct::{reconstruct, Options, ReconstructError};
@@ -306,7 +307,7 @@ impl Guest<'_> {
             .collect();
         for (node, mm) in self.nodes.iter_mut().zip(&mut self.mms) {
             for (zone, lru) in node.zones.iter_mut().zip(&mut mm.lru) {
-                lru.record_moves();
+                lru.record_moves(MoveLog::All);
                 for pfn in zone.start_pfn..zone.end_pfn() {
                     if let PageState::Allocated { owner, .. } = zone.page_state(pfn) {
                         if LruType::of(owner).is_some() {
