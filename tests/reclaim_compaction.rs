@@ -18,8 +18,8 @@ use buddysim::mm::slub::{
 };
 use buddysim::mm::vm_event::vmstat_events_text;
 use buddysim::mm::vmscan::{
-    drop_caches, kswapd_run, shrink_slab, try_to_free_pages, wakeup_kswapd, NodeMm, Shrinker,
-    SlabShrinker,
+    drop_caches, kswapd_run, shrink_slab, try_to_free_pages, wakeup_kswapd, MoveLog, NodeMm,
+    Shrinker, SlabShrinker,
 };
 use proptest::prelude::*;
 
@@ -155,6 +155,38 @@ fn compaction_drains_only_the_running_cpus_lists() {
     compact_zone(p, z, &mut mm.lru[0], &mut mm.compact[0], cc);
     assert_eq!(counts(&n.zones[0]), [0, before[1]]);
     check(&n).unwrap();
+}
+
+/// The LRU journal: recording all pages it logs every LRU page that leaves its PFN (freed or
+/// migrated); recording anon pages only (what a run follows) it leaves page-cache pages out.
+#[test]
+fn the_lru_journal_records_the_pages_it_is_asked_to() {
+    let p = profile("3.10").unwrap();
+    for (log, expect_file) in [(MoveLog::All, true), (MoveLog::Anon, false)] {
+        let mut n = node(p, 32768);
+        let mut mm = NodeMm::new(p, &n, 0);
+        let lru = &mut mm.lru[0];
+        lru.record_moves(log);
+        let z = &mut n.zones[0];
+        let mut take = |owner| {
+            let q = z
+                .alloc(0, MigrateType::Movable, AllocOpts::default(), owner)
+                .unwrap();
+            lru.add(z, q).unwrap();
+            q
+        };
+        let (file, anon) = (take(OwnerKind::File), take(OwnerKind::Anon));
+        lru.free_page(z, file, 0).unwrap();
+        lru.free_page(z, anon, 0).unwrap();
+        let froms: Vec<Pfn> = lru.drain_moves().map(|m| m.from).collect();
+        let want = if expect_file {
+            vec![file, anon]
+        } else {
+            vec![anon]
+        };
+        assert_eq!(froms, want, "{log:?}");
+        assert!(!lru.has_moves());
+    }
 }
 
 #[test]
