@@ -197,9 +197,14 @@ proptest! {
     /// Mixed migrate types, ALLOC_HARDER requests, per-cpu lists on and off, unaligned zone
     /// start: every invariant holds after every step, for every profile.
     #[test]
-    fn invariants_hold_for_every_profile(ops in ops_with_isolation(), pcp_on in any::<bool>(), unaligned in any::<bool>()) {
+    fn invariants_hold_for_every_profile(ops in ops_with_isolation(), pcp_mode in 0..3u8, unaligned in any::<bool>()) {
         let spec = test_spec(if unaligned { (1 << 20) + 1 } else { 1 << 20 });
-        let pcp = if pcp_on { PcpConfig::Fixed { cpus: 2, batch: 7, high: 20 } } else { PcpConfig::Off };
+        // Off, fixed sizes, or the kernel's (6.7+: high tuned, and decayed every 16 steps).
+        let pcp = match pcp_mode {
+            0 => PcpConfig::Off,
+            1 => PcpConfig::Fixed { cpus: 2, batch: 7, high: 20 },
+            _ => PcpConfig::Kernel { cpus: 2 },
+        };
         for p in PROFILES {
             let mut z = zone_for(p.name, &spec, pcp);
             z.watermarks.high = 700;
@@ -207,6 +212,9 @@ proptest! {
             check_zone(&z).map_err(|v| TestCaseError::fail(v.to_string()))?;
             let mut live: Vec<(Pfn, u32)> = Vec::new();
             for (step, op) in ops.iter().enumerate() {
+                if step % 16 == 15 {
+                    z.decay_pcp_high();
+                }
                 match *op {
                     Op::Alloc { order, mt, harder } => {
                         let opts = AllocOpts { harder, nofragment: harder && step % 2 == 0, kswapd: true, ..AllocOpts::default() };

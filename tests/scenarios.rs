@@ -215,6 +215,38 @@ fn kernel_5_15_makes_no_per_netns_cache() {
     assert!(normal.contains("\n              high:  4338\n"), "{normal}");
 }
 
+/// The same node on 6.18: every CPU's per-cpu `high` is tuned between `high_min`, the low
+/// watermark's share (17 353 / 4 CPUs), and `high_max`, an eighth of Normal's share
+/// (3 341 755 / 8 / 4); a day's refills (the log rotation's page cache on CPU 0 at its end)
+/// leave some CPU above `high_min`, and zoneinfo prints both bounds as 6.13+ does.
+#[test]
+fn kernel_6_18_tunes_each_cpus_high() {
+    let r = run(
+        "kernel-5.15-node",
+        &["--set", "kernel=6.18", "--set", "duration=1d"],
+    );
+    let normal = &r.zoneinfo[r.zoneinfo.find("zone   Normal").unwrap()..];
+    let field = |at: &str, name: &str| -> u64 {
+        let line = at
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap();
+        line.trim().trim_start_matches(name).trim().parse().unwrap()
+    };
+    let mut highs = Vec::new();
+    for cpu in 0..4 {
+        let at = &normal[normal.find(&format!("    cpu: {cpu}\n")).unwrap()..];
+        assert_eq!(field(at, "high_min:"), 4338, "cpu {cpu}");
+        assert_eq!(field(at, "high_max:"), 104_429, "cpu {cpu}");
+        highs.push(field(at, "high:"));
+    }
+    assert!(
+        highs.iter().all(|h| (4338..=104_429).contains(h)),
+        "{highs:?}"
+    );
+    assert!(highs.iter().any(|&h| h > 4338), "{highs:?}");
+}
+
 #[test]
 fn seed_failing_node_fails_and_the_remedies_help_only_briefly() {
     if !Path::new("../shared/captures/B").is_dir() {

@@ -291,8 +291,8 @@ impl ZoneCapture {
 }
 
 /// One CPU's per-cpu page list of a zone as zoneinfo prints it (`zoneinfo_show_print()`):
-/// pages on the list, its `high` and `batch`, and the CPU's vmstat threshold
-/// (`vm stats threshold`, printed with CONFIG_SMP).
+/// pages on the list, its `high` and `batch` (6.13+ also the zone's `high_min` and
+/// `high_max`), and the CPU's vmstat threshold (`vm stats threshold`, printed with CONFIG_SMP).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Pageset {
     pub cpu: u32,
@@ -301,6 +301,8 @@ pub struct Pageset {
     pub count: u64,
     pub high: u64,
     pub batch: u64,
+    /// `high_min` and `high_max` (6.13+ print them; 6.7+ tune `high` between them).
+    pub high_min_max: Option<(u64, u64)>,
     pub stat_threshold: Option<u64>,
 }
 

@@ -184,17 +184,21 @@ fn field(
                         count: 0,
                         high: 0,
                         batch: 0,
+                        high_min_max: None,
                         stat_threshold: None,
                     });
                 }
             }
-            "count:" | "high:" | "batch:" => {
+            "count:" | "high:" | "batch:" | "high_min:" | "high_max:" => {
                 if let Some(p) = o.pageset(loc, line)? {
                     let v = c.u64(loc, key.trim_end_matches(':'))?;
+                    let (min, max) = p.high_min_max.unwrap_or((0, 0));
                     match key {
                         "count:" => p.count = v,
                         "high:" => p.high = v,
-                        _ => p.batch = v,
+                        "batch:" => p.batch = v,
+                        "high_min:" => p.high_min_max = Some((v, max)),
+                        _ => p.high_min_max = Some((min, v)),
                     }
                 }
             }
@@ -374,11 +378,24 @@ pub fn write(zones: &[ZoneCapture], layout: ZoneinfoLayout) -> String {
                 if let Some(l) = p.list {
                     let _ = write!(out, " pcp: {l}");
                 }
-                let _ = write!(
-                    out,
-                    "\n              count: {}\n              high:  {}\n              batch: {}",
-                    p.count, p.high, p.batch
-                );
+                match p.high_min_max {
+                    // 6.13+ (`high_min`/`high_max` added, the values aligned after them).
+                    Some((min, max)) => {
+                        let _ = write!(
+                            out,
+                            "\n              count:    {}\n              high:     {}\n              \
+                             batch:    {}\n              high_min: {min}\n              high_max: {max}",
+                            p.count, p.high, p.batch
+                        );
+                    }
+                    None => {
+                        let _ = write!(
+                            out,
+                            "\n              count: {}\n              high:  {}\n              batch: {}",
+                            p.count, p.high, p.batch
+                        );
+                    }
+                }
                 if let Some(t) = p.stat_threshold {
                     let _ = write!(out, "\n  vm stats threshold: {t}");
                 }
@@ -563,6 +580,24 @@ Node 0, zone   Normal
             "{v6}"
         );
         assert!(v6.contains("protection: (0, 0, 0, 0)\n      nr_free_pages 34500\n  start_pfn:           1048576\n"), "{v6}");
+        assert_eq!(parse("z", &v6).unwrap().zones[0], z);
+        // 6.13+ pagesets: high_min and high_max, the values aligned after them.
+        z.pagesets = Some(vec![Pageset {
+            cpu: 0,
+            list: None,
+            count: 4337,
+            high: 91376,
+            batch: 63,
+            high_min_max: Some((4338, 104429)),
+            stat_threshold: Some(48),
+        }]);
+        let v6 = write(std::slice::from_ref(&z), ZoneinfoLayout::V6_18);
+        assert!(
+            v6.contains(
+                "\n  pagesets\n    cpu: 0\n              count:    4337\n              high:     91376\n              batch:    63\n              high_min: 4338\n              high_max: 104429\n  vm stats threshold: 48\n"
+            ),
+            "{v6}"
+        );
         assert_eq!(parse("z", &v6).unwrap().zones[0], z);
     }
 }

@@ -23,7 +23,7 @@ impl Time {
         Time(s.saturating_mul(Self::NANOS_PER_SEC))
     }
 
-    pub fn from_millis(ms: u64) -> Time {
+    pub const fn from_millis(ms: u64) -> Time {
         Time(ms.saturating_mul(1_000_000))
     }
 

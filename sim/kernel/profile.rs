@@ -395,9 +395,16 @@ pub enum PcpLists {
     /// (`free_high`), and a failed per-cpu refill falls back to `rmqueue_buddy()`. Which
     /// release between 5.16 and 6.1 brought each is unconfirmed.
     V6_1,
-    /// 6.7+: `high` tuned between `high_min` and `high_max` at run time. Not modelled: runs on
-    /// these profiles keep no per-cpu lists (a chosen `PcpConfig::Fixed`, as tests use, gets
-    /// the order-0 shape).
+    /// 6.7+ (read in 6.18-rc1 `mm/page_alloc.c` and `mm/vmstat.c`): as [`V6_1`](Self::V6_1)
+    /// but with two THP lists (MOVABLE and the others, NR_PCP_THP = 2), no CMA condition on
+    /// the lists, and each CPU's `high` tuned at run time between `high_min` (the low
+    /// watermark's share, `zone_highsize()`) and `high_max` (an eighth of the zone's share):
+    /// refills raise it by the batch they take (`nr_pcp_alloc()`, whose order-0 batch grows by
+    /// `alloc_factor`), frees under reclaim or while the zone is below its high watermark
+    /// (ZONE_BELOW_HIGH, set by `get_page_from_freelist()`) lower it by the pages freed lately
+    /// (`free_count`), an order 1–3 free after another with enough freed lately gives back up
+    /// to `batch << 5` pages (`free_high`), and `decay_pcp_high()` takes an eighth off every
+    /// second. A bulk free frees each block with its pageblock's type at that time.
     AutoTuned,
 }
 

@@ -25,7 +25,7 @@
 use crate::capture::slabinfo;
 use crate::engine::rng::Streams;
 use crate::engine::{EventQueue, Time};
-use crate::kernel::profile::Profile;
+use crate::kernel::profile::{PcpLists, Profile};
 use crate::mm::check;
 use crate::mm::compaction::{compact_memory, kcompactd_do_work, proactive_compaction};
 use crate::mm::memcontrol::MemcgId;
@@ -305,6 +305,8 @@ enum Ev {
     KswapdNap(usize),
     Kcompactd(usize),
     Proactive,
+    /// vmstat_update(): each CPU's per-second refresh, which decays 6.7+ per-cpu `high`.
+    VmstatUpdate,
 }
 
 /// A running pod's memory.
@@ -367,6 +369,9 @@ struct Run<'s> {
 
 /// Memory is faulted in or written in 2 MiB batches (512 pages).
 const BATCH: u64 = 512;
+
+/// `sysctl_stat_interval` (HZ): how often vmstat_update() refreshes each CPU's counters.
+const VMSTAT_INTERVAL: Time = Time::from_millis(1000);
 
 /// kubelet's `oom_score_adj` for a churn pod's processes: BestEffort (no memory request), as
 /// CI and cron pods usually are (pkg/kubelet/qos `GetContainerOOMScoreAdjust()`).
@@ -457,7 +462,9 @@ impl<'s> Run<'s> {
                     }
                 };
                 let mut opts = Options::new(profile);
-                opts.pcp = PcpConfig::for_run(profile, s.machine.cpus);
+                opts.pcp = PcpConfig::Kernel {
+                    cpus: s.machine.cpus,
+                };
                 opts.machine =
                     (start.is_some() || !s.machine.zones.is_empty()).then_some(specs.as_slice());
                 opts.split = c.split.clone();
@@ -473,8 +480,14 @@ impl<'s> Run<'s> {
                 )
             }
             _ => (
-                Node::build_all(&specs, profile, PcpConfig::for_run(profile, s.machine.cpus))
-                    .map_err(setup_err)?,
+                Node::build_all(
+                    &specs,
+                    profile,
+                    PcpConfig::Kernel {
+                        cpus: s.machine.cpus,
+                    },
+                )
+                .map_err(setup_err)?,
                 true,
                 None,
             ),
@@ -745,6 +758,9 @@ impl<'s> Run<'s> {
         if self.profile.proactive.is_some() {
             self.q.schedule_in(Time::from_millis(500), Ev::Proactive);
         }
+        if self.profile.pcp == PcpLists::AutoTuned {
+            self.q.schedule_in(VMSTAT_INTERVAL, Ev::VmstatUpdate);
+        }
     }
 
     /// The CPU pod `number` runs on: pods are spread round-robin over the machine's CPUs.
@@ -854,6 +870,14 @@ impl<'s> Run<'s> {
                     proactive_compaction(profile, node, mm, p, busy);
                 }
                 self.q.schedule_in(Time::from_millis(500), Ev::Proactive);
+            }
+            Ev::VmstatUpdate => {
+                for z in self.sys.nodes.iter_mut().flat_map(|n| n.zones.iter_mut()) {
+                    z.decay_pcp_high();
+                }
+                self.q.schedule_in(VMSTAT_INTERVAL, Ev::VmstatUpdate);
+                // Per-cpu pages back to the buddy lists: no page moved, no cache emptied.
+                return;
             }
         }
         self.sys.follow_migrations();
@@ -1279,7 +1303,9 @@ impl<'s> Run<'s> {
         let Ok(nodes) = Node::build_all(
             &specs,
             self.profile,
-            PcpConfig::for_run(self.profile, self.s.machine.cpus),
+            PcpConfig::Kernel {
+                cpus: self.s.machine.cpus,
+            },
         ) else {
             return;
         };

@@ -17,7 +17,9 @@
 use crate::kernel::gfp::{gfp_migratetype, gfp_zone, GfpFlags};
 use crate::kernel::profile::{Profile, ReserveIndex};
 use crate::mm::mmzone::{MigrateType, Node, OwnerKind, Pfn, Zone, ZoneType};
-use crate::mm::page_alloc::alloc_flags::{fast_path_alloc_flags, gfp_to_alloc_flags, AllocFlags};
+use crate::mm::page_alloc::alloc_flags::{
+    fast_path_alloc_flags, gfp_to_alloc_flags, AllocFlags, Wmark,
+};
 use crate::mm::page_alloc::buddy::{self, AllocOpts, FreeError};
 use crate::mm::page_alloc::watermark::{zone_watermark_fast, WatermarkVerdict};
 use crate::mm::slub::{self, PageAllocator, PageOwner, SlabPageRequest};
@@ -282,7 +284,8 @@ fn alloc_opts(flags: AllocFlags) -> AllocOpts {
 /// Models get_page_from_freelist() (mm/page_alloc.c) without node reclaim (zone_reclaim_mode
 /// 0): each zone of the zonelist at or below `highest`, local node first, is checked with
 /// `zone_watermark_fast()` against the mark `flags` selects (boost included) plus its
-/// `lowmem_reserve[reserve_idx]`, then asked for a block (`rmqueue()`). With ALLOC_NOFRAGMENT on
+/// `lowmem_reserve[reserve_idx]` (6.7+: first against the high mark, setting ZONE_BELOW_HIGH
+/// when that fails), then asked for a block (`rmqueue()`). With ALLOC_NOFRAGMENT on
 /// a machine of several nodes the walk stops at the first remote zone.
 fn get_page_from_freelist(
     nodes: &mut [Node],
@@ -324,18 +327,31 @@ fn get_page_from_freelist(
                 .copied()
                 .unwrap_or(0);
             let wmarks = zone.watermarks;
-            let verdict = zone_watermark_fast(
-                req.profile,
-                zone,
-                ac.order,
-                &wmarks,
-                reserve,
-                flags,
-                &ac.gfp,
-            );
-            if !verdict.is_ok() {
-                out.push(refusal(Refusal::Watermark(verdict)));
-                continue;
+            let check = |zone: &Zone, flags| {
+                zone_watermark_fast(
+                    req.profile,
+                    zone,
+                    ac.order,
+                    &wmarks,
+                    reserve,
+                    flags,
+                    &ac.gfp,
+                )
+            };
+            // 6.7+: a zone not marked ZONE_BELOW_HIGH is first tested against its high
+            // watermark; passing is enough, failing marks it.
+            let above_high = zone.pcp().tunes_high()
+                && !zone.pcp().below_high()
+                && (check(zone, flags.with_wmark(Wmark::High)).is_ok() || {
+                    zone.set_below_high();
+                    false
+                });
+            if !above_high {
+                let verdict = check(zone, flags);
+                if !verdict.is_ok() {
+                    out.push(refusal(Refusal::Watermark(verdict)));
+                    continue;
+                }
             }
             match zone.alloc(ac.order, ac.mt, opts, req.owner) {
                 Ok(pfn) => {
