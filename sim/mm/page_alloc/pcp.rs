@@ -323,7 +323,7 @@ impl Pcp {
     /// `nr_pcp_alloc()` and `nr_pcp_high()` start with).
     fn clamp_high(&mut self, cpu: usize) -> u32 {
         let c = &mut self.cpus[cpu];
-        c.high = c.high.clamp(self.high, self.high_max.max(self.high));
+        c.high = kernel_clamp(c.high, self.high, self.high_max);
         c.high
     }
 
@@ -391,7 +391,7 @@ impl Pcp {
             return c.count.max(min);
         }
         if c.count >= high && c.high < c.free_count + batch {
-            c.high = (c.free_count + batch).clamp(min, max);
+            c.high = kernel_clamp(c.free_count + batch, min, max);
         }
         high
     }
@@ -433,6 +433,12 @@ fn nr_pcp_free(c: &mut CpuLists, high: u32, batch: u32, free_high: bool) -> u32 
         c.free_factor += 1;
     }
     n.max(min).min(max) as u32
+}
+
+/// The kernel's `clamp(x, lo, hi)`: `min(max(x, lo), hi)`, so `hi` wins when `lo > hi` (a zone
+/// whose low watermark exceeds an eighth of it gets `high_max` below `high_min`).
+fn kernel_clamp(x: u32, lo: u32, hi: u32) -> u32 {
+    x.max(lo).min(hi)
 }
 
 /// Models nr_pcp_free() (6.7+): `free_high` gives back up to `batch << PCP_BATCH_SCALE_MAX`
