@@ -991,18 +991,25 @@ mod tests {
         check_zone(&z).unwrap();
     }
 
-    /// 6.7+ decay_pcp_high(): every second a high above high_min loses an eighth, down to
-    /// high_min; ZONE_BELOW_HIGH makes a free give back what is above high_min and lower high,
-    /// and the flag clears once the zone is above its high watermark again.
-    #[test]
-    fn six_eighteen_decays_high_and_gives_back_below_the_high_watermark() {
-        let mut z = tuned_zone(400);
+    /// [`tuned_zone`] after 600 order-0 allocations and frees of the first 450: its CPU's
+    /// high raised well above high_min and the cache above it.
+    fn tuned_zone_holding(low: u64) -> (Zone, Vec<Pfn>) {
+        let mut z = tuned_zone(low);
         let pages: Vec<Pfn> = (0..600)
             .map(|_| alloc(&mut z, 0, MigrateType::Movable))
             .collect();
         for &p in &pages[..450] {
             z.free(p, 0).unwrap();
         }
+        (z, pages)
+    }
+
+    /// 6.7+ decay_pcp_high(): every second a high above high_min loses an eighth, down to
+    /// high_min; ZONE_BELOW_HIGH makes a free give back what is above high_min and lower high,
+    /// and the flag clears once the zone is above its high watermark again.
+    #[test]
+    fn six_eighteen_decays_high_and_gives_back_below_the_high_watermark() {
+        let (mut z, _) = tuned_zone_holding(400);
         let (high, count) = (z.pcp.cpus[0].high, z.pcp.cpus[0].count);
         assert!(high > 1000 && count > 400, "high {high}, count {count}");
         z.decay_pcp_high();
@@ -1016,13 +1023,7 @@ mod tests {
         // Below the high watermark (as an allocation found it): the next free gives back
         // down to high_min and lowers high; the zone, far above its high mark (600 pages),
         // clears the flag.
-        let mut z = tuned_zone(400);
-        let pages: Vec<Pfn> = (0..600)
-            .map(|_| alloc(&mut z, 0, MigrateType::Movable))
-            .collect();
-        for &p in &pages[..450] {
-            z.free(p, 0).unwrap();
-        }
+        let (mut z, pages) = tuned_zone_holding(400);
         let before = z.pcp.cpus[0].count;
         assert!(before >= 400, "{before}");
         z.set_below_high();
