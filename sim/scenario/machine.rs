@@ -30,6 +30,8 @@ pub const MAX_DMA32_PFN: u64 = (4 << 30) / PAGE_SIZE;
 pub struct Machine {
     /// Installed memory (`16GiB`); with explicit zones, their present pages must fit in it.
     pub memory: Size,
+    /// CPUs (`4`): each has its own per-cpu page lists, and pods run on them round-robin;
+    /// SLUB's `min_objects` and the vmstat thresholds follow the count too.
     pub cpus: u32,
     /// NUMA nodes (default 1).
     #[serde(default = "one", skip_serializing_if = "is_one")]
