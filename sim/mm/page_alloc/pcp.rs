@@ -102,15 +102,16 @@ struct CpuLists {
 #[derive(Clone, Debug)]
 pub struct Pcp {
     cpus: Vec<CpuLists>,
-    /// 6.7+: `pcp->high_max`; `high` is then `high_min`.
-    high_max: u32,
-    /// ZONE_BELOW_HIGH (6.7+): an allocation found the zone below its high watermark.
-    below_high: bool,
     /// The CPU the simulated task runs on (`smp_processor_id()`), below `cpus.len()`: the
     /// lists `this_cpu_ptr(zone->per_cpu_pageset)` gives allocations and frees.
     current: usize,
     batch: u32,
+    /// `pcp->high`, the same on every CPU (6.7+: `high_min`, each CPU tuning its own above it).
     high: u32,
+    /// `pcp->high_max` (6.7+).
+    high_max: u32,
+    /// ZONE_BELOW_HIGH (6.7+): an allocation found the zone below its high watermark.
+    below_high: bool,
     rules: PcpLists,
     /// `high` follows the low watermark (`zone_pcp_update()` from `setup_per_zone_wmarks()`).
     tracks_low: bool,
@@ -245,7 +246,8 @@ impl Pcp {
         matches!(self.rules, PcpLists::V6_1 | PcpLists::AutoTuned)
     }
 
-    /// Whether `high` is tuned at run time (6.7+ with `high_min` below `high_max`).
+    /// Whether these are 6.7+ lists, whose `high` is tuned at run time (unless `high_min`
+    /// equals `high_max`).
     pub fn tunes_high(&self) -> bool {
         self.rules == PcpLists::AutoTuned && self.enabled()
     }
