@@ -80,7 +80,7 @@ pub fn is_pcp_type(mt: MigrateType) -> bool {
 /// One CPU's lists, head first, indexed as `order_to_pindex()` does. The kernel links the
 /// pages through `page->lru`; a ring of page offsets keeps the same order without touching the
 /// pages' list links.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 struct CpuLists {
     lists: Vec<VecDeque<u32>>,
     /// `pcp->count`: pages (not blocks) on the lists.
@@ -178,12 +178,7 @@ impl Pcp {
             cpus: vec![
                 CpuLists {
                     lists,
-                    count: 0,
-                    free_factor: 0,
-                    high: 0,
-                    free_count: 0,
-                    alloc_factor: 0,
-                    prev_free_high_order: false,
+                    ..CpuLists::default()
                 };
                 cpus as usize
             ],
@@ -854,15 +849,7 @@ mod tests {
     /// high − batch; an allocation halves the factor. ZONE_RECLAIM_ACTIVE cuts high to 4 × batch.
     #[test]
     fn frees_in_a_row_give_back_more_and_reclaim_keeps_the_lists_short() {
-        let mut c = CpuLists {
-            lists: Vec::new(),
-            count: 0,
-            free_factor: 0,
-            high: 0,
-            free_count: 0,
-            alloc_factor: 0,
-            prev_free_high_order: false,
-        };
+        let mut c = CpuLists::default();
         let got: Vec<u32> = (0..6)
             .map(|_| nr_pcp_free(&mut c, 1000, 31, false))
             .collect();
