@@ -15,10 +15,9 @@
 #                              its survival curves and heatmap. The shipped grid (5 x 4 x 20 seeds)
 #                              is for capacity planning, not for a figure.
 #
-# Measured with the release binary already built, on the 2-core development machine while other
-# builds shared it: 22 min wall, 8.9 CPU-min in all (user time), nearly all of it the sweep's 12
-# runs (about 40 CPU-s each) and the seed-rhel7-node run; seed-failing-node and validation take a
-# few seconds each. On two idle cores that is about 5 min.
+# Measured with the release binary already built, on the 2-core development machine: 6 min wall,
+# nearly all of it the sweep's 12 runs (about 45 CPU-s each) and the seed-rhel7-node run (70 s);
+# seed-failing-node and validation take a few seconds each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

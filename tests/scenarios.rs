@@ -41,6 +41,7 @@ struct Run {
     buddyinfo: String,
     slabinfo: String,
     zoneinfo: String,
+    pagetypeinfo: String,
 }
 
 /// `buddysim run scenarios/<name>.yaml --format json --out DIR` with `args` added, then the
@@ -70,6 +71,7 @@ fn run(name: &str, args: &[&str]) -> Run {
         buddyinfo: std::fs::read_to_string(dir.path().join("buddyinfo")).unwrap(),
         slabinfo: std::fs::read_to_string(dir.path().join("slabinfo")).unwrap(),
         zoneinfo: std::fs::read_to_string(dir.path().join("zoneinfo")).unwrap(),
+        pagetypeinfo: std::fs::read_to_string(dir.path().join("pagetypeinfo")).unwrap(),
     }
 }
 
@@ -111,6 +113,21 @@ fn zone_blocks(buddyinfo: &str, zone: &str) -> Vec<u64> {
         .collect()
 }
 
+/// Free blocks per order on one migrate type's lists of one zone in /proc/pagetypeinfo text.
+fn type_blocks(pagetypeinfo: &str, zone: &str, mt: &str) -> Vec<u64> {
+    let line = pagetypeinfo
+        .lines()
+        .find(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            w.len() > 6 && w[3] == format!("{zone},") && w[5] == mt
+        })
+        .unwrap();
+    line.split_whitespace()
+        .skip(6)
+        .map(|n| n.parse().unwrap())
+        .collect()
+}
+
 fn cache_creates(r: &Run) -> impl Iterator<Item = &serde_json::Value> {
     r.events.iter().filter(|e| e["event"] == "cache_create")
 }
@@ -129,15 +146,14 @@ fn slab_objects(slabinfo: &str, cache: &str) -> (u64, u64) {
 #[test]
 fn seed_rhel7_node_starts_failing_at_order_6_once_its_zombies_grow_the_array() {
     let r = run("seed-rhel7-node", &[]);
-    // Seed 1: slab growth runs memory out on day 8.8; the first failure is an order-6
-    // creation below the min watermark.
+    // Seed 1: the first failure is an order-6 creation that compaction could not serve.
     let f = &r.summary["first_failure"];
     assert_eq!(
         (f["order"].as_u64(), f["pod"].as_u64()),
-        (Some(6), Some(12908)),
+        (Some(6), Some(12478)),
         "{f}"
     );
-    assert_eq!(f["reason"], "below_min_watermark", "{f}");
+    assert_eq!(f["reason"], "compaction_failed", "{f}");
     // The zombies of the dead per-memcg caches take the array to order 6 (12 287 kmem ids);
     // the orders climb with the ids.
     assert!(r.summary["memcg_kmem_ids"].as_u64().unwrap() >= 12_287);
@@ -146,20 +162,23 @@ fn seed_rhel7_node_starts_failing_at_order_6_once_its_zombies_grow_the_array() {
         .collect();
     assert!(orders.windows(2).all(|w| w[0] <= w[1]), "orders went down");
     assert_eq!(orders.last(), Some(&6));
-    // Every failed start is an order-6 creation, from day 8.79 on.
-    let order6_failures: Vec<f64> = cache_creates(&r)
+    // Every failed start is an order-6 creation, from day 8.49 on, and each failed for want
+    // of an order-6 block: compaction ran and failed, or was deferred after failing.
+    let order6_failures: Vec<&serde_json::Value> = cache_creates(&r)
         .filter(|e| e["ok"] == false && e["order"] == 6)
-        .map(|e| e["time_s"].as_f64().unwrap())
         .collect();
-    let first = order6_failures[0] / 86_400.0;
+    let first = order6_failures[0]["time_s"].as_f64().unwrap() / 86_400.0;
     assert!(
-        (8.7..8.9).contains(&first),
+        (8.4..8.6).contains(&first),
         "first order-6 failure on day {first}"
     );
-    assert_eq!(order6_failures.len(), 34);
-    assert_eq!(r.summary["pod_start_failures"], 34);
-    // Out of memory from day 8.8: the OOM killer takes pods; no smaller allocation fails.
-    assert_eq!(r.summary["oom_kills"], 39);
+    assert_eq!(order6_failures.len(), 302);
+    assert_eq!(r.summary["pod_start_failures"], 302);
+    assert!(order6_failures
+        .iter()
+        .all(|e| e["reason"] == "compaction_failed" || e["reason"] == "compaction_deferred"));
+    // Memory itself runs short only twice: two OOM kills; no smaller allocation fails.
+    assert_eq!(r.summary["oom_kills"], 2);
     assert!(!r.events.iter().any(|e| e["event"] == "alloc_fail"));
     // The seed's slab signature: sparse reclaimable caches (dentries 30 % used on the seed's
     // node), millions of sysfs entries of the per-memcg caches, and kmalloc slabs the dead
@@ -168,14 +187,24 @@ fn seed_rhel7_node_starts_failing_at_order_6_once_its_zombies_grow_the_array() {
     assert!(active * 2 < total, "dentry {active}/{total}");
     assert!(slab_objects(&r.slabinfo, "sysfs_dir_cache").0 > 5_000_000);
     assert!(slab_objects(&r.slabinfo, "kmalloc-192").1 > 5_000_000);
-    // Slab has taken the memory: Normal ends below its high watermark (20 824 pages), nearly
-    // all of it in blocks below order 6.
+    // The seed's free-list signature: Normal's free memory is in small blocks between the slab
+    // pages, none above order 4 outside its two MIGRATE_RESERVE pageblocks (the seed's node had
+    // none above order 5); DMA32 none above order 5 outside its reserve.
     let normal = zone_blocks(&r.buddyinfo, "Normal");
-    let free: u64 = normal.iter().enumerate().map(|(o, n)| n << o).sum();
-    assert!(free < 20_824, "{normal:?}");
-    assert_eq!(normal[6..], [4, 3, 0, 1, 0], "{normal:?}");
-    // DMA32 and Normal (DMA's blocks are out of the request's reach) never fell below 19.
-    assert_eq!(r.summary["min_free_order6_blocks"], 19);
+    assert_eq!(normal[5..], [0, 1, 0, 1, 0, 0], "{normal:?}");
+    assert_eq!(
+        type_blocks(&r.pagetypeinfo, "Normal", "Reserve")[5..],
+        normal[5..]
+    );
+    let dma32 = zone_blocks(&r.buddyinfo, "DMA32");
+    assert_eq!(dma32[5..], [1, 0, 1, 0, 0, 0], "{dma32:?}");
+    assert_eq!(
+        type_blocks(&r.pagetypeinfo, "DMA32", "Reserve")[5..],
+        [0, 0, 1, 0, 0, 0]
+    );
+    // DMA32 and Normal (DMA's blocks are out of the request's reach) fell to 2 free blocks of
+    // order 6 or more, those of the reserve.
+    assert_eq!(r.summary["min_free_order6_blocks"], 2);
     // The per-cpu lists of its 4 CPUs as 3.10's zoneinfo prints them: pods run round-robin
     // on the CPUs, and kswapd on CPU 3, so every CPU's list holds pages at the end.
     let normal_sets = &r.zoneinfo[r.zoneinfo.find("zone   Normal").unwrap()..];
