@@ -5,7 +5,7 @@
 //! `cargo bench --bench compaction -- --warm-up-time 1 --measurement-time 3`.
 
 use buddysim::kernel::profile::profile;
-use buddysim::mm::compaction::{compact_zone, CompactControl, CompactState};
+use buddysim::mm::compaction::{compact_zone, CompactControl, CompactState, ExtfragThreshold};
 use buddysim::mm::mmzone::ZoneType;
 use buddysim::mm::mmzone::{FreeArea, MigrateType, Node, OwnerKind, PageState, Zone, ZoneSpec};
 use buddysim::mm::page_alloc::buddy::{AllocOpts, BuddyConfig};
@@ -62,7 +62,8 @@ fn read_state(z: &Zone) -> u64 {
 fn compact(z: &mut Zone, lru: &mut Lru) -> u64 {
     let p = profile("4.19").expect("profile");
     let mut st = CompactState::new(z);
-    let cc = CompactControl::compact_memory(p.compaction);
+    let t = ExtfragThreshold::new(p.extfrag_threshold);
+    let cc = CompactControl::compact_memory(p.compaction, &t);
     compact_zone(p, z, lru, &mut st, cc).1.migrated
 }
 

@@ -12,7 +12,7 @@
 use crate::capture::{Capture, ZoneCapture};
 use crate::kernel::gfp::GfpFlags;
 use crate::kernel::Profile;
-use crate::mm::compaction::compaction_suitable;
+use crate::mm::compaction::{compaction_suitable, ExtfragThreshold};
 use crate::mm::mmzone::{FreeArea, MigrateType, Watermarks, ZoneType, PAGE_ALLOC_COSTLY_ORDER};
 use crate::mm::page_alloc::alloc_flags::{fast_path_alloc_flags, gfp_to_alloc_flags, AllocFlags};
 use crate::mm::page_alloc::watermark::{
@@ -330,7 +330,7 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
                     &wm,
                     reserve.unwrap_or(0),
                     slow_flags,
-                    extfrag_threshold,
+                    &ExtfragThreshold::new(extfrag_threshold),
                 )
                 .to_string(),
             ),

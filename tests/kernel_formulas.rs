@@ -4,7 +4,7 @@
 //! the numbers the tests need are also written here, and checked against the files.
 
 use buddysim::kernel::profile;
-use buddysim::mm::compaction::{compaction_suitable, Suitability};
+use buddysim::mm::compaction::{compaction_suitable, ExtfragThreshold, Suitability};
 use buddysim::mm::mmzone::{FreeArea, MigrateType, Watermarks, ZoneType};
 use buddysim::mm::page_alloc::alloc_flags::{fast_path_alloc_flags, gfp_to_alloc_flags, Wmark};
 use buddysim::mm::page_alloc::watermark::{
@@ -353,7 +353,15 @@ fn seed_order_6_gfp_kernel_fails_in_every_zone() {
     }
     // Compaction on Normal: the gate (low 17355 + 128) passes and the fragmentation index is
     // 0.978 > 0.500, so 3.10 compacts (and the report shows it did not help).
-    let s = compaction_suitable(p, &seed_zone(2), Some(6), &marks(2), 0, slow, 500);
+    let s = compaction_suitable(
+        p,
+        &seed_zone(2),
+        Some(6),
+        &marks(2),
+        0,
+        slow,
+        &ExtfragThreshold::new(500),
+    );
     assert_eq!(
         s,
         Suitability::Continue {
@@ -361,7 +369,15 @@ fn seed_order_6_gfp_kernel_fails_in_every_zone() {
         }
     );
     // With vm.extfrag_threshold = 1000 it would have skipped compaction and gone to reclaim.
-    let s = compaction_suitable(p, &seed_zone(2), Some(6), &marks(2), 0, slow, 1000);
+    let s = compaction_suitable(
+        p,
+        &seed_zone(2),
+        Some(6),
+        &marks(2),
+        0,
+        slow,
+        &ExtfragThreshold::new(1000),
+    );
     assert_eq!(
         s,
         Suitability::NotSuitable {

@@ -6,6 +6,7 @@ use buddysim::kernel::profile::{profile, Profile};
 use buddysim::mm::check::check;
 use buddysim::mm::compaction::{
     compact_memory, compact_zone, CompactControl, CompactPriority, CompactResult, CompactState,
+    ExtfragThreshold,
 };
 use buddysim::mm::mmzone::{FreeArea, MigrateType, Node, OwnerKind, Pfn, Zone, ZoneSpec, ZoneType};
 use buddysim::mm::page_alloc::alloc_flags::AllocFlags;
@@ -143,6 +144,7 @@ fn compaction_drains_only_the_running_cpus_lists() {
     let before = counts(z);
     assert!(before[0] > 0 && before[1] > 0, "{before:?}");
     z.set_cpu(0);
+    let t = ExtfragThreshold::new(0);
     let cc = CompactControl::direct(
         p.compaction,
         6,
@@ -150,7 +152,7 @@ fn compaction_drains_only_the_running_cpus_lists() {
         CompactPriority::SyncLight,
         AllocFlags::WMARK_MIN,
         0,
-        0,
+        &t,
     );
     compact_zone(p, z, &mut mm.lru[0], &mut mm.compact[0], cc);
     assert_eq!(counts(&n.zones[0]), [0, before[1]]);
@@ -254,6 +256,7 @@ fn skip_bits_are_set_and_ignored_by_compact_memory() {
     let mut mm = NodeMm::new(p, &n, 0);
     let slab = scatter(&mut n, &mut mm, OwnerKind::Slab);
     // A direct sync compaction sets the skip bit on the slab-only blocks it scanned.
+    let t = ExtfragThreshold::new(0);
     let cc = CompactControl::direct(
         p.compaction,
         9,
@@ -261,7 +264,7 @@ fn skip_bits_are_set_and_ignored_by_compact_memory() {
         CompactPriority::SyncLight,
         AllocFlags::WMARK_MIN,
         0,
-        0,
+        &t,
     );
     let (r, _) = compact_zone(p, &mut n.zones[0], &mut mm.lru[0], &mut mm.compact[0], cc);
     assert_ne!(r, CompactResult::Skipped);
@@ -280,6 +283,7 @@ fn skip_bits_are_set_and_ignored_by_compact_memory() {
     n.zones[0].set_pageblock_skip(first, true);
     let in_first: Vec<Pfn> = pages.iter().copied().filter(|&q| q < first + 512).collect();
     assert_eq!(in_first.len(), 8);
+    let t = ExtfragThreshold::new(0);
     let cc = CompactControl::direct(
         p.compaction,
         9,
@@ -287,7 +291,7 @@ fn skip_bits_are_set_and_ignored_by_compact_memory() {
         CompactPriority::SyncLight,
         AllocFlags::WMARK_MIN,
         0,
-        0,
+        &t,
     );
     let (r, st) = compact_zone(p, &mut n.zones[0], &mut mm.lru[0], &mut mm.compact[0], cc);
     assert_eq!(r, CompactResult::Success);
@@ -581,7 +585,8 @@ proptest! {
             }
         }
         check(&n).unwrap();
-        let cc = CompactControl::direct(p.compaction, 6, MigrateType::Unmovable, CompactPriority::Async, AllocFlags::WMARK_MIN, 0, 0);
+        let t = ExtfragThreshold::new(0);
+        let cc = CompactControl::direct(p.compaction, 6, MigrateType::Unmovable, CompactPriority::Async, AllocFlags::WMARK_MIN, 0, &t);
         compact_zone(p, &mut n.zones[0], &mut mm.lru[0], &mut mm.compact[0], cc);
         prop_assert!(check(&n).is_ok(), "{:?}", check(&n));
         compact_memory(p, &mut n, &mut mm);

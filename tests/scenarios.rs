@@ -205,6 +205,12 @@ fn seed_rhel7_node_starts_failing_at_order_6_once_its_zombies_grow_the_array() {
     // DMA32 and Normal (DMA's blocks are out of the request's reach) fell to 2 free blocks of
     // order 6 or more, those of the reserve.
     assert_eq!(r.summary["min_free_order6_blocks"], 2);
+    // The reserve's block of the order keeps every fragmentation index at −1000: no decision
+    // compared one with vm.extfrag_threshold, so any threshold gives this same run.
+    assert_eq!(
+        r.summary["extfrag_threshold_same_run"],
+        serde_json::json!({"min": 0, "max": 1000, "decisions": 0})
+    );
     // The per-cpu lists of its 4 CPUs as 3.10's zoneinfo prints them: pods run round-robin
     // on the CPUs, and kswapd on CPU 3, so every CPU's list holds pages at the end.
     let normal_sets = &r.zoneinfo[r.zoneinfo.find("zone   Normal").unwrap()..];
@@ -308,6 +314,49 @@ fn seed_failing_node_fails_and_the_remedies_help_only_briefly() {
         let t = e["time_s"].as_f64().unwrap();
         e["ok"] == false && t > 3600.0 && t < 7200.0
     }));
+}
+
+/// From the capture, compaction compares fragmentation indexes of 0 to 672 with
+/// vm.extfrag_threshold: the run says which thresholds decide every comparison as the default
+/// 500 does, and those (and only those) give the very same run, every output file alike.
+#[test]
+fn seed_failing_node_is_the_same_run_at_the_thresholds_it_names() {
+    if !Path::new("../shared/captures/B").is_dir() {
+        eprintln!("skipped: ../shared/captures is missing");
+        return;
+    }
+    let runs: Vec<(String, Run)> = std::thread::scope(|s| {
+        let handles: Vec<_> = ["500", "0", "657", "658"]
+            .map(|t| {
+                s.spawn(move || {
+                    let set = format!("vm.extfrag_threshold={t}");
+                    (t.to_string(), run("seed-failing-node", &["--set", &set]))
+                })
+            })
+            .into_iter()
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let same_run = |r: &Run| r.summary["extfrag_threshold_same_run"].clone();
+    let default = &runs[0].1;
+    assert_eq!(
+        same_run(default),
+        serde_json::json!({"min": 0, "max": 657, "decisions": 3274})
+    );
+    let alike = |a: &Run, b: &Run| {
+        a.summary == b.summary
+            && a.events == b.events
+            && (&a.buddyinfo, &a.pagetypeinfo, &a.zoneinfo, &a.slabinfo)
+                == (&b.buddyinfo, &b.pagetypeinfo, &b.zoneinfo, &b.slabinfo)
+    };
+    for (t, r) in &runs[1..] {
+        assert_eq!(alike(default, r), t != "658", "threshold {t}");
+    }
+    // 658 skips the compaction 657 ran, and names its own range.
+    assert_eq!(
+        same_run(&runs[3].1),
+        serde_json::json!({"min": 658, "max": 672, "decisions": 3275})
+    );
 }
 
 /// The sweep's scenario as one run, shortened to a day (its 10-day runs belong to sweeps):

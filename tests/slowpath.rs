@@ -4,7 +4,7 @@
 
 use buddysim::kernel::gfp::GfpFlags;
 use buddysim::kernel::profile::{profile, Profile, PROFILES};
-use buddysim::mm::compaction::CompactResult;
+use buddysim::mm::compaction::{CompactResult, ExtfragThreshold};
 use buddysim::mm::mmzone::{FreeArea, MigrateType, Node, OwnerKind, Zone, ZoneSpec, ZoneType};
 use buddysim::mm::page_alloc::alloc_flags::Wmark;
 use buddysim::mm::page_alloc::buddy::{AllocOpts, BuddyConfig};
@@ -181,7 +181,7 @@ fn compaction_migrated(f: &SlowPathFailure) -> u64 {
 fn extfrag_threshold_1000_never_compacts_a_costly_order_on_3_10() {
     let p = profile("3.10").unwrap();
     let (mut n, mut mm) = fragmented(p, 64, true);
-    mm.extfrag_threshold = 1000;
+    mm.extfrag_threshold = ExtfragThreshold::new(1000);
     let f = run(p, &mut n, &mut mm, 6, gfp_kernel());
     assert!(f.steps.iter().all(|s| !matches!(
         s,
@@ -200,7 +200,7 @@ fn extfrag_threshold_1000_never_compacts_a_costly_order_on_3_10() {
 fn extfrag_threshold_0_always_tries() {
     let p = profile("3.10").unwrap();
     let (mut n, mut mm) = fragmented(p, 64, true);
-    mm.extfrag_threshold = 0;
+    mm.extfrag_threshold = ExtfragThreshold::new(0);
     let f = run(p, &mut n, &mut mm, 6, gfp_kernel());
     assert!(compaction_migrated(&f) > 0);
     assert_eq!(n.events().compact_fail, 2);
@@ -234,7 +234,7 @@ fn noretry_costly_request_with_skipped_compaction_fails_without_reclaim_on_5_15_
     for (name, reclaims) in [("4.19", true), ("5.15", false), ("6.18", false)] {
         let p = profile(name).unwrap();
         let (mut n, mut mm) = fragmented(p, 64, true);
-        mm.extfrag_threshold = 1000;
+        mm.extfrag_threshold = ExtfragThreshold::new(1000);
         let f = run(p, &mut n, &mut mm, 6, gfp);
         assert_eq!(path(&f)[1], "compact Async Skipped", "{name}");
         assert_eq!(n.events().allocstall, u64::from(reclaims), "{name}");

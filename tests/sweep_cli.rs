@@ -85,6 +85,45 @@ fn same_outputs_at_any_job_count() {
     assert_eq!(one.stdout, two.stdout);
     let results = read(&d.join("j1"), "results.jsonl");
     assert_eq!(results.lines().count(), 8);
+    // Every comparison of a fragmentation index with vm.extfrag_threshold (503 in the run
+    // below) decides alike at any threshold up to 711, so each threshold-500 run is its
+    // threshold-100 sibling's run, taken over, not simulated; and it is the run `buddysim run`
+    // makes at those settings.
+    assert!(
+        String::from_utf8_lossy(&one.stderr)
+            .contains("(8 run now: 4 simulated, 4 the same run as one at another"),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
+    let line: serde_json::Value = serde_json::from_str(results.lines().nth(3).unwrap()).unwrap();
+    assert_eq!(
+        line["id"],
+        "vm.min_free_kbytes=2048,vm.extfrag_threshold=500,seed#1"
+    );
+    let seed = line["seed"].to_string();
+    let alone = ok(
+        d,
+        &[
+            "run",
+            "tiny.yaml",
+            "--seed",
+            &seed,
+            "--format",
+            "json",
+            "--out",
+            "alone",
+            "--set",
+            "vm.min_free_kbytes=2048",
+            "--set",
+            "vm.extfrag_threshold=500",
+        ],
+    );
+    let alone: serde_json::Value = serde_json::from_slice(&alone.stdout).unwrap();
+    assert_eq!(line["summary"], alone);
+    assert_eq!(
+        line["summary"]["extfrag_threshold_same_run"],
+        serde_json::json!({"min": 0, "max": 711, "decisions": 503})
+    );
     assert!(results.starts_with(
         "{\"index\":0,\"id\":\"vm.min_free_kbytes=2048,vm.extfrag_threshold=100,seed#0\","
     ));
@@ -142,7 +181,10 @@ fn resume_recomputes_only_the_missing_runs() {
     fs::write(d.join("cut/results.jsonl"), cut).unwrap();
     let o = sweep(d, "cut", &["--resume"]);
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains("8 runs in cut (4 run now, 4 already there)"),
+        String::from_utf8_lossy(&o.stderr).contains(
+            "8 runs in cut (4 run now: 2 simulated, 2 the same run as one at another \
+             vm.extfrag_threshold; 4 already there)"
+        ),
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
@@ -154,7 +196,7 @@ fn resume_recomputes_only_the_missing_runs() {
     );
     // Resuming a finished sweep runs nothing.
     let o = sweep(d, "cut", &["--resume"]);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("(0 run now, 8 already there)"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("(0 run now: 0 simulated"));
 }
 
 #[test]

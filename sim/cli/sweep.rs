@@ -10,6 +10,7 @@ use buddysim::workload::run::{simulate, RunOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[derive(clap::Args)]
 pub struct SweepArgs {
@@ -141,12 +142,17 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
     let (resumed, todo) = (plan.done(), plan.todo().len());
     let bar = progress(todo);
     let jobs = args.jobs.map_or(0, |j| j as usize);
-    let results = plan.execute(jobs, |_, s: &Scenario| {
-        let summary = simulate(s, &RunOptions::default(), &mut |_| {});
-        bar.inc(1);
-        summary
-    });
+    let simulated = AtomicUsize::new(0);
+    let results = plan.execute(
+        jobs,
+        |_, s: &Scenario| {
+            simulated.fetch_add(1, Ordering::Relaxed);
+            simulate(s, &RunOptions::default(), &mut |_| {})
+        },
+        &|_| bar.inc(1),
+    );
     bar.finish_and_clear();
+    let simulated = simulated.into_inner();
     let results = results.map_err(|e| {
         anyhow!(
             "{e}\n(the results so far are in {}: fix the cause and continue with --resume)",
@@ -154,9 +160,11 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
         )
     })?;
     eprintln!(
-        "buddysim: {} runs in {} ({todo} run now, {resumed} already there)",
+        "buddysim: {} runs in {} ({todo} run now: {simulated} simulated, {} the same run as \
+         one at another vm.extfrag_threshold; {resumed} already there)",
         results.len(),
-        out.display()
+        out.display(),
+        todo - simulated
     );
     match shard {
         Some(s) => print_shard(s, &out, &results, args.format)?,

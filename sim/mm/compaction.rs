@@ -20,6 +20,7 @@ use crate::mm::page_alloc::watermark::{watermark_check, zone_watermark_ok, Water
 use crate::mm::vmscan::{Lru, NodeMm};
 use crate::mm::vmstat::extfrag_for_order;
 use crate::mm::vmstat::{format_unusable_index, fragmentation_index};
+use std::cell::Cell;
 
 /// The outcome of the suitability test, with the numbers behind it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -139,18 +140,116 @@ fn order0_gate(
     }
 }
 
+/// `vm.extfrag_threshold`, and what the simulation's reads of it have shown.
+///
+/// The sysctl matters only where a fragmentation index of 0 or more is compared with it
+/// (`fragindex <= sysctl_extfrag_threshold` in `compaction_suitable()`); an index of −1000 (a
+/// free block of the order exists) or one of an uncompared path never reads it. Each comparison
+/// narrows the thresholds that would have decided the same way, so at the end of a run
+/// [`ExtfragThreshold::same_run`] says which settings give this very run: a sweep reuses the run
+/// for them instead of simulating it again. Once the operator writes the sysctl
+/// ([`ExtfragThreshold::write`]) later decisions no longer depend on the configured value and
+/// are not recorded.
+#[derive(Clone, Debug)]
+pub struct ExtfragThreshold {
+    value: u32,
+    same: Cell<SameRun>,
+    recording: bool,
+}
+
+/// The `vm.extfrag_threshold` values that decide every comparison of a run as its own value
+/// did (`min..=max`), and how many comparisons there were.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SameRun {
+    pub min: u32,
+    pub max: u32,
+    pub decisions: u64,
+}
+
+impl SameRun {
+    /// The values that give the same run on every node: the intersection.
+    pub fn and(self, o: SameRun) -> SameRun {
+        SameRun {
+            min: self.min.max(o.min),
+            max: self.max.min(o.max),
+            decisions: self.decisions + o.decisions,
+        }
+    }
+
+    pub fn contains(&self, threshold: u32) -> bool {
+        (self.min..=self.max).contains(&threshold)
+    }
+}
+
+/// The sysctl's range (`extfrag_threshold` in `vm_table`: `extra1 = SYSCTL_ZERO`, `extra2 =
+/// &max_extfrag_threshold`).
+pub const MAX_EXTFRAG_THRESHOLD: u32 = 1000;
+
+impl ExtfragThreshold {
+    /// The sysctl at `value`, no comparison made yet.
+    pub fn new(value: u32) -> ExtfragThreshold {
+        ExtfragThreshold {
+            value,
+            same: Cell::new(SameRun {
+                min: 0,
+                max: MAX_EXTFRAG_THRESHOLD,
+                decisions: 0,
+            }),
+            recording: true,
+        }
+    }
+
+    pub fn value(&self) -> u32 {
+        self.value
+    }
+
+    /// A write of the sysctl at run time (an operator's `sysctl`). A different value ends the
+    /// recording: what follows is decided by the written value, whatever the configured one.
+    pub fn write(&mut self, value: u32) {
+        if value != self.value {
+            self.value = value;
+            self.recording = false;
+        }
+    }
+
+    /// The thresholds that would have decided as this one did so far.
+    pub fn same_run(&self) -> SameRun {
+        self.same.get()
+    }
+
+    /// Whether `fragindex` says the failure is from lack of memory (`0 ≤ fragindex ≤
+    /// threshold`), recording the comparison.
+    fn not_suitable(&self, fragindex: i32) -> bool {
+        let Ok(fi) = u32::try_from(fragindex) else {
+            return false;
+        };
+        let skip = fi <= self.value;
+        if self.recording {
+            let mut s = self.same.get();
+            if skip {
+                s.min = s.min.max(fi);
+            } else {
+                s.max = s.max.min(fi - 1);
+            }
+            s.decisions += 1;
+            self.same.set(s);
+        }
+        skip
+    }
+}
+
 /// `NotSuitable` if `0 ≤ fragindex ≤ threshold`, else `Continue` with the index.
 fn fragindex_gate(
     profile: &Profile,
     zone: &impl FreeArea,
     order: u32,
-    threshold: u32,
+    threshold: &ExtfragThreshold,
 ) -> Suitability {
     let fragindex = fragmentation_index(profile, zone, order);
-    if fragindex >= 0 && fragindex as u32 <= threshold {
+    if threshold.not_suitable(fragindex) {
         Suitability::NotSuitable {
             fragindex,
-            threshold,
+            threshold: threshold.value,
         }
     } else {
         Suitability::Continue {
@@ -185,7 +284,7 @@ pub fn compaction_suitable(
     wmarks: &Watermarks,
     lowmem_reserve: u64,
     flags: AllocFlags,
-    extfrag_threshold: u32,
+    extfrag_threshold: &ExtfragThreshold,
 ) -> Suitability {
     let Some(order) = order else {
         return Suitability::CompactMemory;
@@ -194,7 +293,7 @@ pub fn compaction_suitable(
         // fragmentation_index() is 0 for an order the kernel does not have (6.x warns).
         return Suitability::NotSuitable {
             fragindex: 0,
-            threshold: extfrag_threshold,
+            threshold: extfrag_threshold.value,
         };
     }
     let costly = order > PAGE_ALLOC_COSTLY_ORDER;
@@ -473,8 +572,8 @@ pub enum Compactor {
 }
 
 /// `struct compact_control`: what one `compact_zone()` run is asked to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct CompactControl {
+#[derive(Clone, Copy, Debug)]
+pub struct CompactControl<'a> {
     /// `None` = order −1 (compact_memory, proactive): compact the whole zone.
     pub order: Option<u32>,
     pub mode: MigrateMode,
@@ -491,14 +590,14 @@ pub struct CompactControl {
     pub lowmem_reserve: u64,
     pub compactor: Compactor,
     /// `vm.extfrag_threshold`.
-    pub extfrag_threshold: u32,
+    pub extfrag_threshold: &'a ExtfragThreshold,
     /// Proactive compaction (5.9+): stop when the zone's fragmentation score is at most this.
     pub proactive_low: Option<u32>,
     /// kswapd is running on the node (proactive runs give up then).
     pub kswapd_running: bool,
 }
 
-impl CompactControl {
+impl<'a> CompactControl<'a> {
     /// A direct-compaction control for an order-`order` request at `prio`. Models
     /// `compact_zone_order()`: 3.10 maps Async → MIGRATE_ASYNC and anything else to
     /// SYNC_LIGHT with cached positions and skip hints; 4.8+ SYNC_FULL also sets whole_zone,
@@ -510,8 +609,8 @@ impl CompactControl {
         prio: CompactPriority,
         alloc_flags: AllocFlags,
         lowmem_reserve: u64,
-        extfrag_threshold: u32,
-    ) -> CompactControl {
+        extfrag_threshold: &'a ExtfragThreshold,
+    ) -> CompactControl<'a> {
         let full = prio == CompactPriority::SyncFull && rules != CompactionRules::V3_10;
         CompactControl {
             order: Some(order),
@@ -536,7 +635,10 @@ impl CompactControl {
     /// The control `compact_node()` uses for `/proc/sys/vm/compact_memory`: order −1,
     /// ignoring skip hints; 3.10 runs SYNC_LIGHT from the cached positions (`cc->sync = true`),
     /// 4.x+ MIGRATE_SYNC over the whole zone.
-    pub fn compact_memory(rules: CompactionRules) -> CompactControl {
+    pub fn compact_memory(
+        rules: CompactionRules,
+        extfrag_threshold: &'a ExtfragThreshold,
+    ) -> CompactControl<'a> {
         let v3 = rules == CompactionRules::V3_10;
         CompactControl {
             order: None,
@@ -552,7 +654,7 @@ impl CompactControl {
             alloc_flags: AllocFlags::WMARK_MIN,
             lowmem_reserve: 0,
             compactor: Compactor::Operator,
-            extfrag_threshold: 0,
+            extfrag_threshold,
             proactive_low: None,
             kswapd_running: false,
         }
@@ -623,7 +725,7 @@ struct Run<'a> {
     state: &'a mut CompactState,
     profile: &'a Profile,
     rules: CompactionRules,
-    cc: CompactControl,
+    cc: CompactControl<'a>,
     migrate_pfn: Pfn,
     free_pfn: Pfn,
     /// Whether this run started at the zone start (4.6+ COMPLETE vs PARTIAL_SKIPPED).
@@ -1005,7 +1107,7 @@ pub fn compact_zone(
     zone: &mut Zone,
     lru: &mut Lru,
     state: &mut CompactState,
-    cc: CompactControl,
+    cc: CompactControl<'_>,
 ) -> (CompactResult, CompactStats) {
     let rules = profile.compaction;
     if let Some(order) = cc.order {
@@ -1100,7 +1202,7 @@ fn compact_zone_order(
     zone: &mut Zone,
     lru: &mut Lru,
     state: &mut CompactState,
-    cc: CompactControl,
+    cc: CompactControl<'_>,
 ) -> (CompactResult, CompactStats, Option<Pfn>) {
     zone.capture = match (profile.compaction_capture, cc.order) {
         (CompactionCapture::None, _) | (_, None) => None,
@@ -1135,7 +1237,7 @@ pub struct ZoneCompaction {
 /// positions in SYNC_LIGHT, 4.x+ over the whole zone in MIGRATE_SYNC. Models `compact_node()` →
 /// `__compact_pgdat()` (3.10) / `compact_zone()` (4.x+).
 pub fn compact_memory(profile: &Profile, node: &mut Node, mm: &mut NodeMm) -> Vec<ZoneCompaction> {
-    let cc = CompactControl::compact_memory(profile.compaction);
+    let cc = CompactControl::compact_memory(profile.compaction, &mm.extfrag_threshold);
     let mut out = Vec::new();
     for (i, zone) in node.zones.iter_mut().enumerate() {
         if zone.managed == 0 {
@@ -1199,7 +1301,7 @@ pub fn try_to_compact_pages(
     prio: CompactPriority,
 ) -> CompactOutcome {
     let rules = profile.compaction;
-    let extfrag_threshold = mm.extfrag_threshold;
+    let extfrag_threshold = &mm.extfrag_threshold;
     let mt = if gfp.movable && !gfp.reclaimable {
         MigrateType::Movable
     } else if gfp.reclaimable && !gfp.movable {
@@ -1410,7 +1512,7 @@ pub fn compaction_zonelist_suitable(
                 &zone.watermarks,
                 zone.reserve_for(classzone),
                 alloc_flags,
-                mm.extfrag_threshold,
+                &mm.extfrag_threshold,
             ),
             Suitability::Skipped { .. }
         )
@@ -1437,7 +1539,7 @@ fn kcompactd_node_suitable(
     node: &Node,
     order: u32,
     highest: usize,
-    extfrag_threshold: u32,
+    extfrag_threshold: &ExtfragThreshold,
 ) -> bool {
     node.zones.iter().take(highest + 1).any(|z| {
         z.managed > 0
@@ -1464,7 +1566,6 @@ pub fn wakeup_kcompactd(
     order: u32,
     highest_zoneidx: usize,
 ) -> bool {
-    let extfrag_threshold = mm.extfrag_threshold;
     if !profile.kcompactd || order == 0 || node.zones.is_empty() {
         return false;
     }
@@ -1480,7 +1581,7 @@ pub fn wakeup_kcompactd(
             highest
         };
     }
-    if k.awake || !kcompactd_node_suitable(profile, node, order, highest, extfrag_threshold) {
+    if k.awake || !kcompactd_node_suitable(profile, node, order, highest, &mm.extfrag_threshold) {
         return false;
     }
     k.awake = true;
@@ -1497,7 +1598,7 @@ pub fn kcompactd_do_work(
     node: &mut Node,
     mm: &mut NodeMm,
 ) -> Vec<ZoneCompaction> {
-    let extfrag_threshold = mm.extfrag_threshold;
+    let extfrag_threshold = &mm.extfrag_threshold;
     let order = mm.kcompactd.max_order;
     let highest = mm
         .kcompactd
@@ -1636,7 +1737,7 @@ pub fn proactive_compaction(
             alloc_flags: AllocFlags::WMARK_MIN,
             lowmem_reserve: 0,
             compactor: Compactor::Kcompactd,
-            extfrag_threshold: 0,
+            extfrag_threshold: &mm.extfrag_threshold,
             proactive_low: Some(low),
             kswapd_running,
         };
@@ -1685,6 +1786,10 @@ mod tests {
     };
 
     fn suit(name: &str, zone: &Counts, order: u32, threshold: u32) -> Suitability {
+        suit_at(name, zone, order, &ExtfragThreshold::new(threshold))
+    }
+
+    fn suit_at(name: &str, zone: &Counts, order: u32, t: &ExtfragThreshold) -> Suitability {
         compaction_suitable(
             profile(name).unwrap(),
             zone,
@@ -1692,7 +1797,7 @@ mod tests {
             &W,
             0,
             AllocFlags::WMARK_MIN,
-            threshold,
+            t,
         )
     }
 
@@ -1700,10 +1805,11 @@ mod tests {
     fn compact_memory_always_continues() {
         let p = profile("3.10").unwrap();
         let empty = Counts(vec![]);
-        let s = compaction_suitable(p, &empty, None, &W, 0, AllocFlags::WMARK_MIN, 500);
+        let t = ExtfragThreshold::new(500);
+        let s = compaction_suitable(p, &empty, None, &W, 0, AllocFlags::WMARK_MIN, &t);
         assert_eq!(s, Suitability::CompactMemory);
         assert!(s.proceeds());
-        let s = compaction_suitable(p, &empty, Some(64), &W, 0, AllocFlags::WMARK_MIN, 500);
+        let s = compaction_suitable(p, &empty, Some(64), &W, 0, AllocFlags::WMARK_MIN, &t);
         assert_eq!(
             s,
             Suitability::NotSuitable {
@@ -1866,6 +1972,7 @@ mod tests {
                 z.set_pageblock_mt(lo + (b << 9), MigrateType::Unmovable);
             }
             let mut st = CompactState::new(&z);
+            let t = ExtfragThreshold::new(500);
             let cc = CompactControl::direct(
                 CompactionRules::V3_10,
                 10,
@@ -1873,7 +1980,7 @@ mod tests {
                 prio,
                 AllocFlags::WMARK_MIN,
                 0,
-                500,
+                &t,
             );
             compact_zone(p, &mut z, &mut lru, &mut st, cc);
             crate::mm::check::check_zone(&z).unwrap();
@@ -1938,6 +2045,7 @@ mod tests {
                 }
             }
             let mut st = CompactState::new(&z);
+            let t = ExtfragThreshold::new(500);
             let cc = CompactControl::direct(
                 p.compaction,
                 9,
@@ -1945,7 +2053,7 @@ mod tests {
                 prio,
                 AllocFlags::WMARK_MIN,
                 0,
-                500,
+                &t,
             );
             let (_, stats) = compact_zone(p, &mut z, &mut lru, &mut st, cc);
             crate::mm::check::check_zone(&z).unwrap();
@@ -2049,5 +2157,65 @@ mod tests {
             prop_assert_eq!(matches!(lax, Suitability::NotSuitable { .. }), fi == 0);
             prop_assert!(lax.proceeds() || fi == 0);
         }
+
+        /// The recorded range is exact: a threshold inside it decides every one of a sequence
+        /// of questions (zones and costly orders, some with a block of the order) as the
+        /// recorded one did, a threshold outside it decides at least one differently.
+        #[test]
+        fn same_run_is_the_thresholds_that_decide_alike(
+            asks in proptest::collection::vec((proptest::collection::vec(0u64..3000, 11), 4u32..=10), 1..20),
+            t in 0u32..=1000,
+            other in 0u32..=1000,
+        ) {
+            let decide = |th: &ExtfragThreshold| -> Vec<bool> {
+                asks.iter()
+                    .map(|(c, order)| {
+                        let mut c = c.clone();
+                        c[0] += 2000 + (2 << order);
+                        suit_at("3.10", &Counts(c), *order, th).proceeds()
+                    })
+                    .collect()
+            };
+            let mine = ExtfragThreshold::new(t);
+            let decided = decide(&mine);
+            let r = mine.same_run();
+            prop_assert!(r.contains(t));
+            prop_assert_eq!(r.contains(other), decide(&ExtfragThreshold::new(other)) == decided);
+        }
+    }
+
+    #[test]
+    fn a_write_of_another_value_ends_the_record() {
+        // fragindex 788 at order 3 (fragindex_only_above_order_3_from_4_9).
+        let zone = Counts(vec![1000, 0, 300]);
+        let mut t = ExtfragThreshold::new(500);
+        assert!(suit_at("3.10", &zone, 3, &t).proceeds());
+        let before = SameRun {
+            min: 0,
+            max: 787,
+            decisions: 1,
+        };
+        assert_eq!(t.same_run(), before);
+        // Writing the value it has keeps recording.
+        t.write(500);
+        assert!(suit_at("3.10", &zone, 3, &t).proceeds());
+        assert_eq!(
+            t.same_run(),
+            SameRun {
+                decisions: 2,
+                ..before
+            }
+        );
+        // Another value decides from now on, whatever the configured one was.
+        t.write(900);
+        assert!(!suit_at("3.10", &zone, 3, &t).proceeds());
+        assert_eq!(t.value(), 900);
+        assert_eq!(
+            t.same_run(),
+            SameRun {
+                decisions: 2,
+                ..before
+            }
+        );
     }
 }

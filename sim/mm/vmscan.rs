@@ -269,7 +269,8 @@ impl Lru {
 use crate::kernel::profile::{Profile, ThpSwap};
 use crate::mm::compaction::{
     compact_zone, compaction_suitable, reset_isolation_suitable, wakeup_kcompactd, CompactControl,
-    CompactPriority, CompactState, CompactionRules, Compactor, Kcompactd, Suitability,
+    CompactPriority, CompactState, CompactionRules, Compactor, ExtfragThreshold, Kcompactd,
+    Suitability,
 };
 use crate::mm::mmzone::{MigrateType, Node, ZoneType, PAGE_ALLOC_COSTLY_ORDER};
 use crate::mm::page_alloc::alloc_flags::{AllocFlags, Wmark};
@@ -389,14 +390,14 @@ pub struct NodeMm {
     pub kcompactd: Kcompactd,
     pub swap: Swap,
     /// `vm.extfrag_threshold` (the profile's default until the operator changes it).
-    pub extfrag_threshold: u32,
+    pub extfrag_threshold: ExtfragThreshold,
 }
 
 impl NodeMm {
     /// Empty LRUs, boot-time compaction state, both daemons asleep, `swap_pages` of swap.
     pub fn new(profile: &Profile, node: &Node, swap_pages: u64) -> NodeMm {
         NodeMm {
-            extfrag_threshold: profile.extfrag_threshold,
+            extfrag_threshold: ExtfragThreshold::new(profile.extfrag_threshold),
             lru: node.zones.iter().map(Lru::new).collect(),
             compact: node.zones.iter().map(CompactState::new).collect(),
             kswapd: Kswapd::default(),
@@ -567,7 +568,7 @@ fn zone_balanced(
     zone: &Zone,
     order: u32,
     classzone: ZoneType,
-    extfrag_threshold: u32,
+    extfrag_threshold: &ExtfragThreshold,
 ) -> bool {
     let reserve = zone.reserve_for(classzone);
     let high = zone.watermarks.mark(Wmark::High);
@@ -601,7 +602,7 @@ pub fn pgdat_balanced(
     node: &Node,
     order: u32,
     classzone: usize,
-    extfrag: u32,
+    extfrag: &ExtfragThreshold,
 ) -> bool {
     let eligible = node
         .zones
@@ -666,7 +667,7 @@ pub fn wakeup_kswapd(
         // MAX_RECLAIM_RETRIES times in a row is treated as balanced.
         KswapdRule::PerNode => {
             mm.kswapd.failures >= MAX_RECLAIM_RETRIES
-                || pgdat_balanced(profile, node, order, zone_idx, mm.extfrag_threshold)
+                || pgdat_balanced(profile, node, order, zone_idx, &mm.extfrag_threshold)
         }
     };
     if balanced {
@@ -737,7 +738,7 @@ pub fn kswapd_run(
     let mut priority = DEF_PRIORITY;
     set_reclaim_active(node, classzone, true);
     while priority >= 1 {
-        if pgdat_balanced(profile, node, order, classzone, mm.extfrag_threshold) {
+        if pgdat_balanced(profile, node, order, classzone, &mm.extfrag_threshold) {
             rep.balanced = true;
             break;
         }
@@ -755,7 +756,7 @@ pub fn kswapd_run(
             }
             let target = match rule {
                 KswapdRule::PerZone => {
-                    if zone_balanced(profile, zone, order, cz, mm.extfrag_threshold) {
+                    if zone_balanced(profile, zone, order, cz, &mm.extfrag_threshold) {
                         continue;
                     }
                     zone.watermarks.mark(Wmark::High).max(SWAP_CLUSTER_MAX)
@@ -781,7 +782,7 @@ pub fn kswapd_run(
     }
     set_reclaim_active(node, classzone, false);
     if !rep.balanced {
-        rep.balanced = pgdat_balanced(profile, node, order, classzone, mm.extfrag_threshold);
+        rep.balanced = pgdat_balanced(profile, node, order, classzone, &mm.extfrag_threshold);
     }
     rep.final_order = order;
     if rep.stats.reclaimed == 0 && !rep.balanced {
@@ -806,7 +807,7 @@ pub fn kswapd_run(
                         CompactPriority::Async,
                         AllocFlags::default(),
                         0,
-                        mm.extfrag_threshold,
+                        &mm.extfrag_threshold,
                     )
                 };
                 let _ = compact_zone(profile, zone, &mut mm.lru[i], &mut mm.compact[i], cc);
@@ -872,7 +873,7 @@ pub fn try_to_free_pages(
                 continue;
             }
             if order > PAGE_ALLOC_COSTLY_ORDER
-                && compaction_ready(profile, zone, order, classzone, mm.extfrag_threshold)
+                && compaction_ready(profile, zone, order, classzone, &mm.extfrag_threshold)
             {
                 continue;
             }
@@ -906,7 +907,7 @@ fn compaction_ready(
     zone: &Zone,
     order: u32,
     classzone: ZoneType,
-    extfrag: u32,
+    extfrag: &ExtfragThreshold,
 ) -> bool {
     let reserve = zone.reserve_for(classzone);
     let mark = zone.watermarks.mark(Wmark::High) + (2u64 << order);

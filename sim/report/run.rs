@@ -61,6 +61,22 @@ pub fn summary_text(s: &Summary) -> String {
         "memcg: {} kmem ids in use, {} zombies; reserved by watermarks (high): {} KiB",
         s.memcg_kmem_ids, s.memcg_zombies, s.reserved_kib
     );
+    if let Some(r) = s.extfrag_threshold_same_run {
+        let _ = match r.decisions {
+            0 => writeln!(
+                t,
+                "vm.extfrag_threshold: never compared (no fragmentation index of 0 or more); \
+                 any value from {} to {} gives this same run",
+                r.min, r.max
+            ),
+            n => writeln!(
+                t,
+                "vm.extfrag_threshold: compared in {n} compaction decisions; any value from {} \
+                 to {} gives this same run",
+                r.min, r.max
+            ),
+        };
+    }
     let _ = write!(t, "final /proc/buddyinfo:\n{}", s.final_buddyinfo);
     t
 }

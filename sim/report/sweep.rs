@@ -524,6 +524,7 @@ mod tests {
                 memcg_kmem_ids: 0,
                 memcg_zombies: 0,
                 final_buddyinfo: String::new(),
+                extfrag_threshold_same_run: None,
             },
         }
     }

@@ -167,6 +167,8 @@ pub fn report(scenario: &Scenario, target: Option<f64>, results: &[RunResult]) -
 pub struct Plan {
     dir: PathBuf,
     scenario: Scenario,
+    /// Every run of the sweep, in index order.
+    runs: Vec<Run>,
     done: Vec<RunResult>,
     todo: Vec<Run>,
 }
@@ -236,6 +238,7 @@ pub fn prepare(
     Ok(Plan {
         dir: dir.to_path_buf(),
         scenario: scenario.clone(),
+        runs,
         done,
         todo,
     })
@@ -255,8 +258,18 @@ impl Plan {
     /// Runs what is left on `jobs` threads (0: one per core), appending each result to
     /// `results.jsonl` as it ends, then rewrites the file in index order. Returns every result
     /// of the folder (found and new) in index order. The first failing run stops the sweep;
-    /// the results written so far stay for a resume.
-    pub fn execute<E, F>(self, jobs: usize, runner: F) -> Result<Vec<RunResult>, SweepError>
+    /// the results written so far stay for a resume. `finished` is told of every new result.
+    ///
+    /// Runs that differ only in `vm.extfrag_threshold` form a family, taken in index order on
+    /// one thread: a run whose threshold lies in the range a finished member's summary says
+    /// gives the same run ([`crate::mm::compaction::SameRun`]) takes that summary instead of
+    /// being simulated; `runner` is called for the others. Families run in parallel.
+    pub fn execute<E, F>(
+        self,
+        jobs: usize,
+        runner: F,
+        finished: &(dyn Fn(&RunResult) + Sync),
+    ) -> Result<Vec<RunResult>, SweepError>
     where
         E: fmt::Display,
         F: Fn(&Run, &Scenario) -> Result<Summary, E> + Sync,
@@ -271,36 +284,93 @@ impl Plan {
             .num_threads(jobs)
             .build()
             .map_err(|e| SweepError::Pool(e.to_string()))?;
-        let base = &self.scenario;
-        let new: Vec<RunResult> = pool.install(|| {
-            self.todo
-                .par_iter()
-                .map(|run| {
-                    let scenario = run.scenario(base)?;
-                    let failed = |message: String| SweepError::Run {
-                        id: run.id.clone(),
-                        message,
-                    };
-                    let summary = panic::catch_unwind(AssertUnwindSafe(|| runner(run, &scenario)))
-                        .map_err(|payload| failed(panic_message(payload.as_ref())))?
-                        .map_err(|e| failed(e.to_string()))?;
-                    let result = RunResult::new(run, summary);
-                    let mut line = serde_json::to_string(&result).map_err(|e| io_err(&path, e))?;
-                    line.push('\n');
-                    let mut f = file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                    f.write_all(line.as_bytes())
-                        .and_then(|()| f.flush())
-                        .map_err(|e| io_err(&path, e))?;
-                    Ok(result)
+        let families = self.families()?;
+        let record = |result: &RunResult| -> Result<(), SweepError> {
+            let mut line = serde_json::to_string(result).map_err(|e| io_err(&path, e))?;
+            line.push('\n');
+            let mut f = file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f.write_all(line.as_bytes())
+                .and_then(|()| f.flush())
+                .map_err(|e| io_err(&path, e))?;
+            finished(result);
+            Ok(())
+        };
+        let new: Vec<Vec<RunResult>> = pool.install(|| {
+            families
+                .into_par_iter()
+                .map(|family| {
+                    let mut known = family.done;
+                    let mut new = Vec::new();
+                    for (run, scenario) in family.todo {
+                        let threshold = scenario.tunables.extfrag_threshold;
+                        let same = known.iter().find(|s| {
+                            matches!((s.extfrag_threshold_same_run, threshold),
+                                (Some(r), Some(t)) if r.contains(t))
+                        });
+                        let summary = match same {
+                            Some(s) => s.clone(),
+                            None => {
+                                let failed = |message: String| SweepError::Run {
+                                    id: run.id.clone(),
+                                    message,
+                                };
+                                panic::catch_unwind(AssertUnwindSafe(|| runner(run, &scenario)))
+                                    .map_err(|payload| failed(panic_message(payload.as_ref())))?
+                                    .map_err(|e| failed(e.to_string()))?
+                            }
+                        };
+                        let result = RunResult::new(run, summary);
+                        record(&result)?;
+                        known.push(result.summary.clone());
+                        new.push(result);
+                    }
+                    Ok(new)
                 })
                 .collect::<Result<Vec<_>, SweepError>>()
         })?;
         let mut all = self.done;
-        all.extend(new);
+        all.extend(new.into_iter().flatten());
         all.sort_by_key(|r| r.index);
         write_atomic(&path, &results_jsonl(&all)?)?;
         Ok(all)
     }
+
+    /// The runs left, grouped into families of runs that differ only in
+    /// `vm.extfrag_threshold`, each with the summaries of its members already done.
+    fn families(&self) -> Result<Vec<Family<'_>>, SweepError> {
+        let mut families: BTreeMap<String, Family<'_>> = BTreeMap::new();
+        for run in &self.todo {
+            let scenario = run.scenario(&self.scenario)?;
+            families
+                .entry(family_key(&scenario))
+                .or_default()
+                .todo
+                .push((run, scenario));
+        }
+        for result in &self.done {
+            let Some(run) = self.runs.get(result.index) else {
+                continue;
+            };
+            if let Some(f) = families.get_mut(&family_key(&run.scenario(&self.scenario)?)) {
+                f.done.push(result.summary.clone());
+            }
+        }
+        Ok(families.into_values().collect())
+    }
+}
+
+/// Runs of a sweep that differ only in `vm.extfrag_threshold`.
+#[derive(Default)]
+struct Family<'a> {
+    done: Vec<Summary>,
+    todo: Vec<(&'a Run, Scenario)>,
+}
+
+/// What a run's family shares: its scenario, but for `vm.extfrag_threshold`.
+fn family_key(scenario: &Scenario) -> String {
+    let mut s = scenario.clone();
+    s.tunables.extfrag_threshold = None;
+    s.to_yaml()
 }
 
 /// What a panicking runner said, for the error naming its run.
@@ -486,6 +556,7 @@ pub fn merge(dirs: &[PathBuf], partial: bool) -> Result<Merged, SweepError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mm::compaction::SameRun;
     use crate::workload::run::FirstFailure;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -528,6 +599,7 @@ mod tests {
             memcg_kmem_ids: 0,
             memcg_zombies: 0,
             final_buddyinfo: String::new(),
+            extfrag_threshold_same_run: None,
         })
     }
 
@@ -547,7 +619,7 @@ mod tests {
             let dir = tmp.path().join(format!("j{jobs}"));
             let plan = prepare(&s, &dir, None, false).unwrap();
             assert_eq!(plan.todo().len(), 12);
-            let results = plan.execute(jobs, fake).unwrap();
+            let results = plan.execute(jobs, fake, &|_| {}).unwrap();
             assert_eq!(results.len(), 12);
             assert!(results.iter().enumerate().all(|(i, r)| r.index == i));
             outs.push(files(&dir));
@@ -564,7 +636,7 @@ mod tests {
         let dir = tmp.path().join("r");
         prepare(&s, &dir, None, false)
             .unwrap()
-            .execute(2, fake)
+            .execute(2, fake, &|_| {})
             .unwrap();
         let (full, _) = files(&dir);
         // Keep 5 lines and half of the sixth, as a kill mid-write would.
@@ -578,13 +650,81 @@ mod tests {
         let plan = prepare(&s, &dir, None, true).unwrap();
         assert_eq!((plan.done(), plan.todo().len()), (5, 7));
         let calls = AtomicUsize::new(0);
-        plan.execute(2, |r: &Run, s: &Scenario| {
-            calls.fetch_add(1, Ordering::Relaxed);
-            fake(r, s)
-        })
+        plan.execute(
+            2,
+            |r: &Run, s: &Scenario| {
+                calls.fetch_add(1, Ordering::Relaxed);
+                fake(r, s)
+            },
+            &|_| {},
+        )
         .unwrap();
         assert_eq!(calls.into_inner(), 7);
         assert_eq!(files(&dir).0, full);
+    }
+
+    /// A fake simulator whose odd replicates read `vm.extfrag_threshold` (each threshold is a
+    /// run of its own) and whose even ones never do (any threshold gives the same run).
+    fn fake_same_run(run: &Run, s: &Scenario) -> Result<Summary, String> {
+        let t = s.tunables.extfrag_threshold.unwrap_or(500);
+        let mut summary = fake(run, s)?;
+        summary.compact_stall = u64::from(run.replicate % 2) * u64::from(t);
+        summary.extfrag_threshold_same_run = Some(if run.replicate % 2 == 1 {
+            SameRun {
+                min: t,
+                max: t,
+                decisions: 1,
+            }
+        } else {
+            SameRun {
+                min: 0,
+                max: 1000,
+                decisions: 0,
+            }
+        });
+        Ok(summary)
+    }
+
+    #[test]
+    fn a_run_the_same_at_another_threshold_is_not_simulated_again() {
+        let s = scenario();
+        let tmp = tempfile::tempdir().unwrap();
+        let calls = AtomicUsize::new(0);
+        let counted = |r: &Run, s: &Scenario| {
+            calls.fetch_add(1, Ordering::Relaxed);
+            fake_same_run(r, s)
+        };
+        let mut outs = Vec::new();
+        for jobs in [1, 2] {
+            let dir = tmp.path().join(format!("j{jobs}"));
+            let finished = AtomicUsize::new(0);
+            let results = prepare(&s, &dir, None, false)
+                .unwrap()
+                .execute(jobs, counted, &|_| {
+                    finished.fetch_add(1, Ordering::Relaxed);
+                })
+                .unwrap();
+            // 2 min_free × 3 replicates, each at thresholds 100 and 500: the even replicates'
+            // second threshold (4 runs) is taken from the first.
+            assert_eq!(calls.swap(0, Ordering::Relaxed), 8);
+            assert_eq!(finished.into_inner(), 12);
+            for r in results.iter().filter(|r| r.id.contains("=500,")) {
+                let t100 = &results[r.index - 3];
+                assert_eq!(r.summary == t100.summary, r.replicate % 2 == 0, "{}", r.id);
+            }
+            outs.push(files(&dir));
+        }
+        assert_eq!(outs[0], outs[1]);
+        // A resume takes runs from the results already there: keep the threshold-100 runs.
+        let dir = tmp.path().join("j1");
+        let kept: Vec<&str> = outs[0].0.lines().filter(|l| l.contains("=100,")).collect();
+        fs::write(dir.join(RESULTS_FILE), kept.join("\n") + "\n").unwrap();
+        prepare(&s, &dir, None, true)
+            .unwrap()
+            .execute(1, counted, &|_| {})
+            .unwrap();
+        assert_eq!(calls.into_inner(), 2);
+        assert_eq!(files(&dir), outs[0]);
     }
 
     #[test]
@@ -594,7 +734,7 @@ mod tests {
         let dir = tmp.path().join("r");
         prepare(&s, &dir, None, false)
             .unwrap()
-            .execute(1, fake)
+            .execute(1, fake, &|_| {})
             .unwrap();
         let mut other = s.clone();
         other.seed = 9;
@@ -628,7 +768,7 @@ mod tests {
         let whole = tmp.path().join("whole");
         let all = prepare(&s, &whole, None, false)
             .unwrap()
-            .execute(2, fake)
+            .execute(2, fake, &|_| {})
             .unwrap();
         let rep = report(&s, None, &all);
         write_outputs(&whole, &s, &all, &rep).unwrap();
@@ -637,7 +777,7 @@ mod tests {
             let dir = tmp.path().join(format!("s{k}"));
             let plan = prepare(&s, &dir, Some(Shard { k, n: 3 }), false).unwrap();
             assert_eq!(plan.todo().len(), 4);
-            plan.execute(1, fake).unwrap();
+            plan.execute(1, fake, &|_| {}).unwrap();
             dirs.push(dir);
         }
         let err = merge(&dirs[..2], false).err().unwrap().to_string();
@@ -665,7 +805,7 @@ mod tests {
         let odir = tmp.path().join("other");
         prepare(&other, &odir, None, false)
             .unwrap()
-            .execute(1, fake)
+            .execute(1, fake, &|_| {})
             .unwrap();
         let err = merge(&[dirs[0].clone(), odir], false)
             .err()
@@ -681,13 +821,17 @@ mod tests {
         let dir = tmp.path().join("f");
         let err = prepare(&s, &dir, None, false)
             .unwrap()
-            .execute(1, |r: &Run, s: &Scenario| {
-                if r.index == 4 {
-                    Err("broken".to_string())
-                } else {
-                    fake(r, s)
-                }
-            })
+            .execute(
+                1,
+                |r: &Run, s: &Scenario| {
+                    if r.index == 4 {
+                        Err("broken".to_string())
+                    } else {
+                        fake(r, s)
+                    }
+                },
+                &|_| {},
+            )
             .err()
             .unwrap();
         assert_eq!(
@@ -697,10 +841,14 @@ mod tests {
         // A panic is a failed run too, named.
         let err = prepare(&s, &dir, None, true)
             .unwrap()
-            .execute(1, |r: &Run, s: &Scenario| {
-                assert!(r.index != 4, "index {} out of bounds", r.index);
-                fake(r, s)
-            })
+            .execute(
+                1,
+                |r: &Run, s: &Scenario| {
+                    assert!(r.index != 4, "index {} out of bounds", r.index);
+                    fake(r, s)
+                },
+                &|_| {},
+            )
             .err()
             .unwrap();
         assert_eq!(

@@ -27,6 +27,7 @@ use crate::engine::rng::Streams;
 use crate::engine::{EventQueue, Time};
 use crate::kernel::profile::{PcpLists, Profile};
 use crate::mm::check;
+use crate::mm::compaction::SameRun;
 use crate::mm::compaction::{compact_memory, kcompactd_do_work, proactive_compaction};
 use crate::mm::memcontrol::MemcgId;
 use crate::mm::mmzone::{Node, NodeSpec, OwnerKind, Pfn, ZoneSpec as MmZoneSpec, ZoneType};
@@ -93,6 +94,10 @@ pub struct Summary {
     pub memcg_zombies: u64,
     /// The node's /proc/buddyinfo at the end.
     pub final_buddyinfo: String,
+    /// The `vm.extfrag_threshold` values that give this same run, and how many decisions read
+    /// the sysctl ([`crate::mm::compaction::ExtfragThreshold`]). `None` in results written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extfrag_threshold_same_run: Option<SameRun>,
 }
 
 /// How to run.
@@ -1324,6 +1329,9 @@ impl<'s> Run<'s> {
             return;
         };
         sys.set_swap(self.s.machine.swap.0 / 4096);
+        for (mm, old) in sys.mms.iter_mut().zip(&self.sys.mms) {
+            mm.extfrag_threshold = old.extfrag_threshold.clone();
+        }
         for (node, ev) in sys.nodes.iter_mut().zip(carried) {
             if let Some(z) = node.zones.first_mut() {
                 z.events.add(&ev);
@@ -1462,6 +1470,12 @@ impl<'s> Run<'s> {
             memcg_kmem_ids: self.sys.memcg.kmem_ids_in_use(),
             memcg_zombies: self.sys.memcg.zombies() as u64,
             final_buddyinfo: final_buddyinfo.clone(),
+            extfrag_threshold_same_run: self
+                .sys
+                .mms
+                .iter()
+                .map(|mm| mm.extfrag_threshold.same_run())
+                .reduce(SameRun::and),
         };
         let (final_text, pageblocks_end) = if self.full {
             (

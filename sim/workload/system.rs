@@ -16,7 +16,7 @@
 
 use crate::kernel::gfp::GfpFlags;
 use crate::kernel::profile::{KernelStack, Profile};
-use crate::mm::compaction::{compaction_suitable, CompactResult, Suitability};
+use crate::mm::compaction::{compaction_suitable, CompactResult, ExtfragThreshold, Suitability};
 use crate::mm::memcg_slab::{
     ChildRef, DeadCaches, Family, FamilyShrinker, MemcgSlabRule, SYSFS_ENTRIES_PER_CACHE,
 };
@@ -370,7 +370,7 @@ fn failure_reason(
                         &z.watermarks,
                         0,
                         AllocFlags::default(),
-                        mm.extfrag_threshold
+                        &mm.extfrag_threshold
                     ),
                     Suitability::NotSuitable { .. }
                 )
@@ -409,7 +409,13 @@ impl System {
         let slub = SlubTunables::with_cpus(cpus);
         let rules = profile.slab_rules();
         let kmalloc = Kmalloc::new(rules, &slub).map_err(|e| e.to_string())?;
-        let mms = nodes.iter().map(|n| NodeMm::new(profile, n, 0)).collect();
+        let mms = nodes
+            .iter()
+            .map(|n| NodeMm {
+                extfrag_threshold: ExtfragThreshold::new(settings.extfrag_threshold),
+                ..NodeMm::new(profile, n, 0)
+            })
+            .collect();
         let rmap = nodes
             .iter()
             .map(|n| {
@@ -458,7 +464,7 @@ impl System {
             setup::setup_watermarks(&mut self.nodes, self.profile, &s.watermarks);
         }
         for mm in &mut self.mms {
-            mm.extfrag_threshold = s.extfrag_threshold;
+            mm.extfrag_threshold.write(s.extfrag_threshold);
         }
         for z in self.nodes.iter_mut().flat_map(|n| &mut n.zones) {
             z.cfg.watermark_boost_factor = s.watermark_boost_factor;

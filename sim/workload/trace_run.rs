@@ -597,7 +597,8 @@ impl Guest<'_> {
             // sysctl_extfrag_threshold, read by fragmentation_index() users.
             VmSysctl::ExtfragThreshold => {
                 for mm in &mut self.mms {
-                    mm.extfrag_threshold = u32::try_from(value).unwrap_or(u32::MAX);
+                    mm.extfrag_threshold
+                        .write(u32::try_from(value).unwrap_or(u32::MAX));
                 }
             }
             // sysctl_compaction_proactiveness (compaction_proactiveness_sysctl_handler()).
