@@ -353,33 +353,19 @@ fn seed_order_6_gfp_kernel_fails_in_every_zone() {
     }
     // Compaction on Normal: the gate (low 17355 + 128) passes and the fragmentation index is
     // 0.978 > 0.500, so 3.10 compacts (and the report shows it did not help).
-    let s = compaction_suitable(
-        p,
-        &seed_zone(2),
-        Some(6),
-        &marks(2),
-        0,
-        slow,
-        &ExtfragThreshold::new(500),
-    );
+    let suitable = |threshold| {
+        let t = ExtfragThreshold::new(threshold);
+        compaction_suitable(p, &seed_zone(2), Some(6), &marks(2), 0, slow, &t)
+    };
     assert_eq!(
-        s,
+        suitable(500),
         Suitability::Continue {
             fragindex: Some(978)
         }
     );
     // With vm.extfrag_threshold = 1000 it would have skipped compaction and gone to reclaim.
-    let s = compaction_suitable(
-        p,
-        &seed_zone(2),
-        Some(6),
-        &marks(2),
-        0,
-        slow,
-        &ExtfragThreshold::new(1000),
-    );
     assert_eq!(
-        s,
+        suitable(1000),
         Suitability::NotSuitable {
             fragindex: 978,
             threshold: 1000
