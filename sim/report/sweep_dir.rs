@@ -9,6 +9,10 @@
 //! order, so every output is the same byte for byte whatever the thread count and the order in
 //! which runs finished. Final files are written to a temporary name and renamed into place.
 //!
+//! A run whose `vm.extfrag_threshold` lies in the range a sibling's summary names (the same
+//! scenario and seed at another threshold: [`crate::mm::compaction::ExtfragThreshold`]) is that
+//! sibling's run: the executor takes its summary instead of simulating it again.
+//!
 //! The executor is generic over the runner (`Fn(&Run, &Scenario) -> Result<Summary, E>`): the
 //! command line passes the simulator, tests pass fakes.
 
