@@ -239,12 +239,29 @@ impl Lru {
         zone.free(pfn, order)
     }
 
-    /// Takes the block at `pfn` off the LRU, if it is on it, and logs that it is gone.
-    fn release(&mut self, zone: &mut Zone, pfn: Pfn) {
+    /// As [`free_page`](Self::free_page), for the page's owner freeing it (a task unmapping
+    /// its anon memory): the owner already knows the page is gone, so no move is logged.
+    pub fn free_own_page(
+        &mut self,
+        zone: &mut Zone,
+        pfn: Pfn,
+        order: u32,
+    ) -> Result<(), FreeError> {
+        self.take_off(zone, pfn);
+        zone.free(pfn, order)
+    }
+
+    /// Takes the block at `pfn` off the LRU, if it is on it.
+    fn take_off(&mut self, zone: &mut Zone, pfn: Pfn) {
         if self.contains(zone, pfn) {
             // Cannot fail: the bit is only set on anon/file heads, and those stay heads while on.
             let _ = self.del(zone, pfn);
         }
+    }
+
+    /// Takes the block at `pfn` off the LRU, if it is on it, and logs that it is gone.
+    fn release(&mut self, zone: &mut Zone, pfn: Pfn) {
+        self.take_off(zone, pfn);
         if let PageState::Allocated { owner, .. } = zone.page_state(pfn) {
             self.note_move(owner, pfn, None);
         }

@@ -24,7 +24,7 @@ use crate::mm::memcontrol::{update_cache_params, MemcgId, MemcgKmem, MemcgState}
 use crate::mm::mmzone::{Node, OwnerKind, PageState, Pfn, ZoneType};
 use crate::mm::netns::{CacheCreateProbe, Conntrack, NetnsId};
 use crate::mm::page_alloc::alloc::{
-    alloc_pages_prepared, free_pages, prepare_alloc_pages, AllocContext, Allocation,
+    free_pages, prepare_alloc_pages, AllocContext, Allocation, RepeatedRequest,
 };
 use crate::mm::page_alloc::alloc_flags::AllocFlags;
 use crate::mm::page_alloc::setup::{self, Thp};
@@ -198,6 +198,7 @@ impl PageAllocator for SlabPages<'_> {
             self.pick,
             &ac,
             owner,
+            &mut RepeatedRequest::default(),
         )
         .map_err(|f| f.reason)?;
         u32::try_from(a.pfn).map_err(|_| {
@@ -212,7 +213,8 @@ impl PageAllocator for SlabPages<'_> {
 }
 
 /// One allocation of the prepared request `ac` as `__alloc_pages_nodemask()` makes it: the
-/// fast path, and on failure the slow path with the reclaimable caches of `groups` and
+/// fast path (through `repeat`, which skips walks a repeat of the same request would make
+/// alike), and on failure the slow path with the reclaimable caches of `groups` and
 /// `families` as shrinkers. A fast-path success that boosted a watermark wakes kswapd
 /// (`rmqueue()`'s ZONE_BOOSTED_WATERMARK check, 5.0+).
 #[allow(clippy::too_many_arguments)]
@@ -225,9 +227,10 @@ fn allocate(
     pick: &mut ChaCha8Rng,
     ac: &AllocContext,
     owner: OwnerKind,
+    repeat: &mut RepeatedRequest,
 ) -> Result<Allocation, Failed> {
     let (order, mask) = (ac.order(), ac.gfp_mask());
-    if let Ok(a) = alloc_pages_prepared(nodes, profile, ac, owner) {
+    if let Ok(a) = repeat.alloc(nodes, profile, ac, owner) {
         if a.wake_kswapd {
             wake_kswapd_for(profile, nodes, mms, &a, order);
         }
@@ -305,8 +308,18 @@ fn locate(nodes: &[Node], pfn: Pfn) -> Option<(usize, usize)> {
 /// The reverse-map slot of the anon block at `pfn`: its handle, or `NO_HANDLE`.
 fn rmap_slot<'a>(nodes: &[Node], rmap: &'a mut [Vec<Vec<u32>>], pfn: Pfn) -> Option<&'a mut u32> {
     let (n, z) = locate(nodes, pfn)?;
-    let start = nodes[n].zones[z].start_pfn;
-    rmap[n][z].get_mut((pfn - start) as usize)
+    rmap_in(nodes, rmap, (n, z), pfn)
+}
+
+/// [`rmap_slot`] for a `pfn` known to lie in zone `z` of node `n`.
+#[inline]
+fn rmap_in<'a>(
+    nodes: &[Node],
+    rmap: &'a mut [Vec<Vec<u32>>],
+    (n, z): (usize, usize),
+    pfn: Pfn,
+) -> Option<&'a mut u32> {
+    rmap[n][z].get_mut((pfn - nodes[n].zones[z].start_pfn) as usize)
 }
 
 /// The reason a slow-path failure reports, from the steps it took: the OOM killer's turn
@@ -859,8 +872,14 @@ impl System {
         prepare_alloc_pages(&self.nodes, self.profile, order, mask, 0)
     }
 
-    /// Allocates a block for the workload with every cache's shrinker available.
-    fn alloc_block(&mut self, ac: &AllocContext, owner: OwnerKind) -> Result<Pfn, Failed> {
+    /// Allocates a block for the workload with every cache's shrinker available; `repeat`
+    /// carries what the last allocation of the same `ac` found.
+    fn alloc_block(
+        &mut self,
+        ac: &AllocContext,
+        owner: OwnerKind,
+        repeat: &mut RepeatedRequest,
+    ) -> Result<Pfn, Failed> {
         let System {
             profile,
             nodes,
@@ -879,6 +898,7 @@ impl System {
             pick,
             ac,
             owner,
+            repeat,
         )?;
         self.held[owner as usize] += 1 << ac.order();
         Ok(a.pfn)
@@ -902,7 +922,8 @@ impl System {
 
     /// A probe: one block of `order` with `mask`, freed again at once.
     pub fn probe(&mut self, order: u32, mask: u64) -> Result<(), Failed> {
-        let pfn = self.alloc_block(&self.prepare(order, mask), OwnerKind::Kernel)?;
+        let ac = self.prepare(order, mask);
+        let pfn = self.alloc_block(&ac, OwnerKind::Kernel, &mut RepeatedRequest::default())?;
         self.free_kernel(OwnerKind::Kernel, &[(pfn, order as u8)]);
         Ok(())
     }
@@ -930,8 +951,9 @@ impl System {
         out: &mut Vec<(Pfn, u8)>,
     ) -> Result<(), Failed> {
         let ac = self.prepare(order, self.masks.kernel);
+        let mut repeat = RepeatedRequest::default();
         for _ in out.len() as u64..count {
-            let pfn = self.alloc_block(&ac, owner)?;
+            let pfn = self.alloc_block(&ac, owner, &mut repeat)?;
             out.push((pfn, order as u8));
         }
         Ok(())
@@ -966,8 +988,9 @@ impl System {
     /// what is left.
     pub fn add_page_cache(&mut self, pages: &mut u64) -> Result<(), Failed> {
         let ac = self.prepare(0, self.masks.movable);
+        let mut repeat = RepeatedRequest::default();
         while *pages > 0 {
-            let pfn = self.alloc_block(&ac, OwnerKind::File)?;
+            let pfn = self.alloc_block(&ac, OwnerKind::File, &mut repeat)?;
             self.lru_add(pfn);
             *pages -= 1;
         }
@@ -983,8 +1006,10 @@ impl System {
         let huge = 1u64 << pb;
         while *left > 0 {
             let (order, mask) = if self.thp() == Thp::Always && *left >= huge {
-                match self.alloc_block(&self.prepare(pb, self.masks.thp), OwnerKind::Anon) {
+                let ac = self.prepare(pb, self.masks.thp);
+                match self.alloc_block(&ac, OwnerKind::Anon, &mut RepeatedRequest::default()) {
                     Ok(pfn) => {
+                        self.follow_migrations();
                         self.map_anon(pfn, pb, handles);
                         *left -= huge;
                         continue;
@@ -1000,8 +1025,14 @@ impl System {
                 *left
             };
             let ac = self.prepare(order, mask);
+            let mut repeat = RepeatedRequest::default();
+            self.follow_migrations();
             for _ in 0..n {
-                let pfn = self.alloc_block(&ac, OwnerKind::Anon)?;
+                let pfn = self.alloc_block(&ac, OwnerKind::Anon, &mut repeat)?;
+                // Only a slow path logs moves, and it leaves `repeat` not holding.
+                if !repeat.holds() {
+                    self.follow_migrations();
+                }
                 self.map_anon(pfn, order, handles);
                 *left -= 1;
             }
@@ -1009,10 +1040,15 @@ impl System {
         Ok(())
     }
 
+    /// Maps the anon block at `pfn`: on its LRU, with a handle its reverse-map slot names.
+    /// Moves logged before its allocation refer to the PFN's previous page, so the caller
+    /// follows them first.
     fn map_anon(&mut self, pfn: Pfn, order: u32, handles: &mut Vec<u32>) {
-        // Moves logged before this allocation refer to the PFN's previous page.
-        self.follow_migrations();
-        self.lru_add(pfn);
+        let Some((n, z)) = self.locate(pfn) else {
+            return;
+        };
+        let zone = &mut self.nodes[n].zones[z];
+        let _ = self.mms[n].lru[z].add(zone, pfn);
         let h = match self.free_handles.pop() {
             Some(h) => {
                 self.anon[h as usize] = (pfn, order as u8);
@@ -1023,14 +1059,10 @@ impl System {
                 self.anon.len() as u32 - 1
             }
         };
-        if let Some(slot) = self.rmap_slot(pfn) {
+        if let Some(slot) = rmap_in(&self.nodes, &mut self.rmap, (n, z), pfn) {
             *slot = h;
         }
         handles.push(h);
-    }
-
-    fn rmap_slot(&mut self, pfn: Pfn) -> Option<&mut u32> {
-        rmap_slot(&self.nodes, &mut self.rmap, pfn)
     }
 
     /// Follows the migrations compaction made since the last call (`remove_migration_ptes()`):
@@ -1098,17 +1130,18 @@ impl System {
                 }
                 continue;
             }
-            if let Some(slot) = self.rmap_slot(pfn) {
+            let Some((n, z)) = self.locate(pfn) else {
+                continue;
+            };
+            if let Some(slot) = rmap_in(&self.nodes, &mut self.rmap, (n, z), pfn) {
                 *slot = NO_HANDLE;
             }
-            if let Some((n, z)) = self.locate(pfn) {
-                let zone = &mut self.nodes[n].zones[z];
-                if self.mms[n].lru[z]
-                    .free_page(zone, pfn, u32::from(order))
-                    .is_ok()
-                {
-                    self.held[OwnerKind::Anon as usize] -= 1 << order;
-                }
+            let zone = &mut self.nodes[n].zones[z];
+            if self.mms[n].lru[z]
+                .free_own_page(zone, pfn, u32::from(order))
+                .is_ok()
+            {
+                self.held[OwnerKind::Anon as usize] -= 1 << order;
             }
         }
     }

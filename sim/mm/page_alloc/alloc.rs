@@ -545,6 +545,79 @@ pub fn alloc_pages_prepared(
     }
 }
 
+/// One prepared order-0 request made again and again with nothing else touching the
+/// allocator in between, as a task faulting in its memory makes it. A walk of
+/// get_page_from_freelist() reads the zones' free pages, free lists and watermarks; a page
+/// rmqueue_pcplist() takes off a per-cpu list without a refill changes none of them, so the
+/// next walk would refuse the same zones for the same reasons and take the same zone's list
+/// again. While that holds, [`RepeatedRequest::alloc`] takes the page without walking; every
+/// result and counter is the one the walk gives. Order > 0 is always walked: such a pop may
+/// reserve a highatomic pageblock (reserve_highatomic_pageblock()), which later checks read.
+#[derive(Debug, Default)]
+pub struct RepeatedRequest {
+    /// The (node, zone) indices whose per-cpu list the last walk took, while its verdicts hold.
+    chosen: Option<(usize, usize)>,
+}
+
+impl RepeatedRequest {
+    /// Whether the last walk's verdicts still hold. False after any request that failed the
+    /// fast path, so after every slow path (and so every reclaim or compaction) since.
+    pub fn holds(&self) -> bool {
+        self.chosen.is_some()
+    }
+
+    /// [`alloc_pages_prepared`] once more for `ac`.
+    pub fn alloc(
+        &mut self,
+        nodes: &mut [Node],
+        profile: &Profile,
+        ac: &AllocContext,
+        owner: OwnerKind,
+    ) -> Result<Allocation, Box<AllocationFailure>> {
+        let opts = alloc_opts(ac.fast_flags);
+        if let Some((n, z)) = self.chosen {
+            let zone = &mut nodes[n].zones[z];
+            if zone.pcp_ready(ac.order, ac.mt, opts) {
+                if let Ok(pfn) = zone.alloc(ac.order, ac.mt, opts, owner) {
+                    return Ok(Allocation {
+                        pfn,
+                        node: nodes[n].id,
+                        zone: zone.zone_type,
+                        path: AllocPath::FastPath,
+                        wake_kswapd: false,
+                        nofragment_retried: false,
+                    });
+                }
+            }
+        }
+        self.chosen = None;
+        let free = |nodes: &[Node]| -> u64 {
+            nodes
+                .iter()
+                .flat_map(|n| &n.zones)
+                .map(|z| z.nr_free_pages)
+                .sum()
+        };
+        let before = free(nodes);
+        let r = alloc_pages_prepared(nodes, profile, ac, owner);
+        if let Ok(a) = &r {
+            // A walk whose pop refilled the list took pages off the buddy lists.
+            if ac.order == 0
+                && a.path == AllocPath::FastPath
+                && !a.nofragment_retried
+                && !a.wake_kswapd
+                && free(nodes) == before
+            {
+                self.chosen = nodes.iter().position(|n| n.id == a.node).and_then(|n| {
+                    let z = nodes[n].zones.iter().position(|z| z.zone_type == a.zone)?;
+                    Some((n, z))
+                });
+            }
+        }
+        r
+    }
+}
+
 /// Frees the `2^order` block at `pfn` on the running CPU to the zone that spans it. Models
 /// `__free_pages()` (the orders the per-cpu lists hold through them when they are on).
 pub fn free_pages(nodes: &mut [Node], pfn: Pfn, order: u32) -> Result<(), FreePagesError> {

@@ -504,6 +504,16 @@ impl Zone {
         self.pcp.current
     }
 
+    /// Whether an allocation of `order` / `mt` would take a block already on this CPU's list:
+    /// rmqueue_pcplist() (3.10: buffered_rmqueue()) without a refill by rmqueue_bulk(), so
+    /// without touching the buddy lists or their counters.
+    pub(crate) fn pcp_ready(&self, order: u32, mt: MigrateType, opts: AllocOpts) -> bool {
+        self.pcp.allows(order)
+            && self.pcp.serves(mt, opts)
+            && !self.pcp.cpus[self.pcp.current].lists[self.pcp.pindex(order, self.pcp.slot(mt))]
+                .is_empty()
+    }
+
     /// Models the per-cpu branch of buffered_rmqueue() / rmqueue_pcplist(): take the hot block
     /// at the head of this cpu's list for (`order`, `mt`), refilling an empty list first with
     /// `batch` blocks from `__rmqueue()` (`rmqueue_bulk()`, which keeps them in allocation
