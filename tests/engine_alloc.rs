@@ -10,7 +10,10 @@ use buddysim::mm::mmzone::{
     x86_64_layout, FreeArea, Node, NodeSpec, OwnerKind, PageState, Pfn, ZoneSpec, ZoneType,
 };
 use buddysim::mm::netns::{CacheOutcome, Conntrack};
-use buddysim::mm::page_alloc::alloc::{alloc_pages, free_pages, AllocPath, NodeAllocator, Refusal};
+use buddysim::mm::page_alloc::alloc::{
+    alloc_pages, alloc_pages_prepared, free_pages, prepare_alloc_pages, AllocPath, NodeAllocator,
+    Refusal, RepeatedRequest,
+};
 use buddysim::mm::page_alloc::alloc_flags::Wmark;
 use buddysim::mm::page_alloc::pcp::PcpConfig;
 use buddysim::mm::page_alloc::setup::{setup_watermarks, Thp, Tunables};
@@ -376,6 +379,96 @@ proptest! {
                 if let Err(v) = check(n) {
                     return Err(TestCaseError::fail(format!("{}: {v}", p.name)));
                 }
+            }
+        }
+    }
+}
+
+/// A batch of one repeated order-0 request: `count` allocations with `GFPS[gfp]` from node
+/// `node` on `cpu`, after freeing the live pages picked by `frees`.
+#[derive(Clone, Debug)]
+struct Batch {
+    count: usize,
+    gfp: usize,
+    node: usize,
+    cpu: usize,
+    frees: Vec<prop::sample::Index>,
+}
+
+fn batches() -> impl Strategy<Value = Vec<Batch>> {
+    let batch = (
+        1usize..25_000,
+        0..GFPS.len(),
+        0usize..2,
+        0usize..2,
+        prop::collection::vec(any::<prop::sample::Index>(), 0..3000),
+    )
+        .prop_map(|(count, gfp, node, cpu, frees)| Batch {
+            count,
+            gfp,
+            node,
+            cpu,
+            frees,
+        });
+    prop::collection::vec(batch, 1..8)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(debug_assertions) { 4 } else { 16 }))]
+
+    /// A request repeated through `RepeatedRequest` (walks skipped while a per-cpu list serves
+    /// without a refill) hands out the same pages, with the same results and counters, as a
+    /// full walk for every allocation, on every profile; without the skip's conditions (the
+    /// refill check) the lists' state would drift from the walks'.
+    #[test]
+    fn a_repeated_request_decides_as_fresh_walks(batches in batches(), which in 0..PROFILES.len()) {
+        let p = &PROFILES[which];
+        // Node 0: DMA32 under Normal, so 5.0+ walks start with ALLOC_NOFRAGMENT and stop at
+        // node 1 until they retry without it.
+        let zone = |t, start, pages| ZoneSpec::from_sizes(t, start, pages, pages, pages).unwrap();
+        let specs = [
+            NodeSpec { node: 0, zones: vec![zone(ZoneType::Dma32, 1 << 12, 4096),
+                zone(ZoneType::Normal, START, 8192)] },
+            NodeSpec { node: 1, zones: vec![zone(ZoneType::Normal, START + 8192, 8192)] },
+        ];
+        let fresh = || {
+            let mut nodes = Node::build_all(&specs, p, PcpConfig::Kernel { cpus: 2 }).unwrap();
+            setup_watermarks(&mut nodes, p, &Tunables::defaults(p, Thp::Always));
+            nodes
+        };
+        let (mut walked, mut repeated) = (fresh(), fresh());
+        let mut live: Vec<Pfn> = Vec::new();
+        for b in batches {
+            for i in &b.frees {
+                if live.is_empty() {
+                    break;
+                }
+                let pfn = live.swap_remove(i.index(live.len()));
+                free_pages(&mut walked, pfn, 0).unwrap();
+                free_pages(&mut repeated, pfn, 0).unwrap();
+            }
+            for nodes in [&mut walked, &mut repeated] {
+                for z in nodes.iter_mut().flat_map(|n| &mut n.zones) {
+                    z.set_cpu(b.cpu);
+                }
+            }
+            let mask = gfp(p, GFPS[b.gfp]);
+            let ac = prepare_alloc_pages(&walked, p, 0, mask, b.node);
+            let mut repeat = RepeatedRequest::default();
+            for _ in 0..b.count {
+                let w = alloc_pages_prepared(&mut walked, p, &ac, OwnerKind::Kernel);
+                let r = repeat.alloc(&mut repeated, p, &ac, OwnerKind::Kernel);
+                prop_assert_eq!(&w, &r);
+                match w {
+                    Ok(a) => live.push(a.pfn),
+                    Err(_) => break,
+                }
+            }
+            prop_assert_eq!(procfs::zoneinfo(&walked, p), procfs::zoneinfo(&repeated, p));
+            prop_assert_eq!(procfs::pagetypeinfo(&walked, p), procfs::pagetypeinfo(&repeated, p));
+            for (w, r) in walked.iter().zip(&repeated) {
+                prop_assert_eq!(w.events(), r.events());
+                check(r).map_err(|v| TestCaseError::fail(format!("{}: {v}", p.name)))?;
             }
         }
     }
