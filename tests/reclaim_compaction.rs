@@ -160,7 +160,8 @@ fn compaction_drains_only_the_running_cpus_lists() {
 }
 
 /// The LRU journal: recording all pages it logs every LRU page that leaves its PFN (freed or
-/// migrated); recording anon pages only (what a run follows) it leaves page-cache pages out.
+/// migrated); recording anon pages only (what a run follows) it leaves page-cache pages out;
+/// an owner's free of its own page is not logged.
 #[test]
 fn the_lru_journal_records_the_pages_it_is_asked_to() {
     let p = profile("3.10").unwrap();
@@ -177,7 +178,11 @@ fn the_lru_journal_records_the_pages_it_is_asked_to() {
             lru.add(z, q).unwrap();
             q
         };
-        let (file, anon) = (take(OwnerKind::File), take(OwnerKind::Anon));
+        let (file, anon, own) = (
+            take(OwnerKind::File),
+            take(OwnerKind::Anon),
+            take(OwnerKind::Anon),
+        );
         lru.free_page(z, file, 0).unwrap();
         lru.free_page(z, anon, 0).unwrap();
         let froms: Vec<Pfn> = lru.drain_moves().map(|m| m.from).collect();
@@ -188,6 +193,10 @@ fn the_lru_journal_records_the_pages_it_is_asked_to() {
         };
         assert_eq!(froms, want, "{log:?}");
         assert!(!lru.has_moves());
+        // An owner freeing its own page already knows it is gone: nothing is logged.
+        lru.free_own_page(z, own, 0).unwrap();
+        assert!(!lru.has_moves());
+        assert!(!lru.contains(z, own));
     }
 }
 
