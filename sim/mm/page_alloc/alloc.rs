@@ -598,15 +598,14 @@ impl RepeatedRequest {
                 .map(|z| z.nr_free_pages)
                 .sum()
         };
-        let before = free(nodes);
+        let before = (ac.order == 0).then(|| free(nodes));
         let r = alloc_pages_prepared(nodes, profile, ac, owner);
         if let Ok(a) = &r {
             // A walk whose pop refilled the list took pages off the buddy lists.
-            if ac.order == 0
-                && a.path == AllocPath::FastPath
+            if a.path == AllocPath::FastPath
                 && !a.nofragment_retried
                 && !a.wake_kswapd
-                && free(nodes) == before
+                && before == Some(free(nodes))
             {
                 self.chosen = nodes.iter().position(|n| n.id == a.node).and_then(|n| {
                     let z = nodes[n].zones.iter().position(|z| z.zone_type == a.zone)?;
