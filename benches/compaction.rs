@@ -33,7 +33,7 @@ fn zone(pages: u64) -> Zone {
 /// A 16 GiB zone with a page-cache page at every 64th PFN, on the LRU.
 fn scattered() -> (Zone, Lru) {
     let mut z = zone(16 * GIB);
-    let mut lru = Lru::new(&z);
+    let mut lru = Lru::new();
     let mut all = Vec::with_capacity((16 * GIB) as usize);
     while let Ok(p) = z.alloc(
         0,

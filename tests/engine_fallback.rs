@@ -87,8 +87,9 @@ fn default_x86_node_reproduces_the_seed_dma_zone() {
         (3_407_872, 3_407_872 - 65_534)
     );
     assert_eq!(normal.free_pages(), normal.managed);
+    // A 16-byte slot per page (links, info, the `mapping` word) and 5 bytes per pageblock.
     assert!(
-        node.state_bytes_per_page() <= 16.0,
+        node.state_bytes_per_page() <= 16.1,
         "{} bytes/page",
         node.state_bytes_per_page()
     );

@@ -1947,7 +1947,7 @@ mod tests {
                 PcpConfig::Off,
             )
             .unwrap();
-            let mut lru = Lru::new(&z);
+            let mut lru = Lru::new();
             let mut all = Vec::new();
             while let Ok(q) = z.alloc(
                 0,
@@ -2022,7 +2022,7 @@ mod tests {
                 PcpConfig::Off,
             )
             .unwrap();
-            let mut lru = Lru::new(&z);
+            let mut lru = Lru::new();
             let mut all = Vec::new();
             while let Ok(q) = z.alloc(
                 0,

@@ -149,7 +149,7 @@ mod tests {
     #[test]
     fn migrating_a_page_moves_owner_and_lru_and_frees_the_source() {
         let mut z = zone();
-        let mut lru = Lru::new(&z);
+        let mut lru = Lru::new();
         let mv = MigrateType::Movable;
         let a = z
             .alloc(0, mv, AllocOpts::default(), OwnerKind::File)
@@ -175,7 +175,7 @@ mod tests {
     #[test]
     fn compound_pages_move_whole_and_unmovable_pages_do_not_move() {
         let mut z = zone();
-        let mut lru = Lru::new(&z);
+        let mut lru = Lru::new();
         let a = z
             .alloc(
                 4,
@@ -214,7 +214,7 @@ mod tests {
     #[test]
     fn no_target_is_reported() {
         let mut z = zone();
-        let mut lru = Lru::new(&z);
+        let mut lru = Lru::new();
         let mut pages = Vec::new();
         while let Ok(p) = z.alloc(
             0,

@@ -355,13 +355,27 @@ pub(crate) struct Link {
     pub(crate) prev: u32,
 }
 
-/// One page's state: its list links and its packed info, together so that unlinking a block
-/// touches one cache line per page.
+/// One page's state: its list links, its packed info, its `mapping` word and flags, together
+/// (16 bytes, aligned) so that allocating, mapping, unlinking or freeing a page touches one cache
+/// line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(align(16))]
 pub(crate) struct PageSlot {
     pub(crate) link: Link,
     pub(crate) info: PageInfo,
+    /// What maps the page, as `page->mapping` names an anon page's `anon_vma`: the workload's
+    /// handle of the anon block whose head this is, or [`NO_MAPPING`]. The allocator never
+    /// reads or changes it.
+    pub(crate) mapping: u32,
+    /// Page flags the allocator does not own: [`PG_LRU`].
+    pub(crate) flags: u8,
 }
+
+/// `PG_lru`: the block is on an LRU list ([`crate::mm::vmscan::Lru`]).
+pub(crate) const PG_LRU: u8 = 1;
+
+/// The `mapping` of a page nothing maps.
+pub const NO_MAPPING: u32 = u32::MAX;
 
 /// Head and tail of an intrusive list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -659,7 +673,7 @@ pub struct Zone {
     pub(crate) cfg: BuddyConfig,
     /// PFN of array index 0: `start_pfn` rounded down to a max-order block.
     pub(crate) base_pfn: Pfn,
-    /// Per-page state, one 12-byte slot per page from `base_pfn`.
+    /// Per-page state, one 16-byte slot per page from `base_pfn`.
     pub(crate) pages: Vec<PageSlot>,
     pub(crate) blocks: Vec<u8>,
     /// Pages of free buddy blocks per pageblock (what `isolate_freepages_block()` could take),
@@ -761,6 +775,8 @@ impl Zone {
                         prev: NIL,
                     },
                     info,
+                    mapping: NO_MAPPING,
+                    flags: 0,
                 })
                 .collect(),
             block_free: vec![0; blocks.len()],
@@ -827,6 +843,14 @@ impl Zone {
     /// Array offset of a PFN in the span.
     pub(crate) fn off_of(&self, pfn: Pfn) -> Option<u32> {
         self.spans(pfn).then(|| (pfn - self.base_pfn) as u32)
+    }
+
+    /// The `mapping` word of the page at `pfn` (see [`PageSlot::mapping`]); `None` outside the
+    /// zone's span.
+    #[inline]
+    pub fn mapping_mut(&mut self, pfn: Pfn) -> Option<&mut u32> {
+        let o = self.off_of(pfn)?;
+        Some(&mut self.pages[o as usize].mapping)
     }
 
     /// The state of one page; `Hole` outside the zone.
@@ -1101,6 +1125,7 @@ impl Zone {
         std::mem::size_of::<Zone>()
             + self.pages.len() * std::mem::size_of::<PageSlot>()
             + self.blocks.len()
+            + self.block_free.len() * std::mem::size_of::<u32>()
             + self.pcp.state_bytes()
     }
 }

@@ -20,7 +20,7 @@
 //! and anon pages are deactivated oldest first, so each type is reclaimed in insertion order:
 //! one FIFO per type is that order, stated as the simplification it is.
 
-use crate::mm::mmzone::{Link, ListHead, OwnerKind, PageState, Pfn, Zone, KIND_ALLOC, NIL};
+use crate::mm::mmzone::{Link, ListHead, OwnerKind, PageState, Pfn, Zone, KIND_ALLOC, NIL, PG_LRU};
 use crate::mm::page_alloc::buddy::FreeError;
 
 /// An LRU type (`enum lru_list` without the active/inactive split).
@@ -62,8 +62,6 @@ pub enum LruError {
 pub struct Lru {
     lists: [ListHead; 2],
     len: [u64; 2],
-    /// One bit per page of the zone's arrays: on an LRU list.
-    on: Vec<u64>,
     /// When recording: every LRU page of the recorded kinds that left its PFN, in order (see
     /// [`LruMove`]).
     journal: Option<Vec<LruMove>>,
@@ -89,13 +87,18 @@ pub struct LruMove {
     pub to: Option<Pfn>,
 }
 
+impl Default for Lru {
+    fn default() -> Lru {
+        Lru::new()
+    }
+}
+
 impl Lru {
-    /// Empty lists for `zone`.
-    pub fn new(zone: &Zone) -> Lru {
+    /// Empty lists for a zone.
+    pub fn new() -> Lru {
         Lru {
             lists: [ListHead::EMPTY; 2],
             len: [0; 2],
-            on: vec![0; zone.pages.len().div_ceil(64)],
             journal: None,
             recorded: MoveLog::All,
         }
@@ -140,24 +143,21 @@ impl Lru {
         self.len[0] + self.len[1]
     }
 
-    /// Bytes of LRU state per page of the zone's arrays.
+    /// Bytes of LRU state per page of the zone's arrays (the `PG_LRU` flags are in the page
+    /// slots the zone counts).
     pub fn bytes_per_page(&self, zone: &Zone) -> f64 {
-        (self.on.len() * 8 + std::mem::size_of::<Lru>()) as f64 / zone.pages.len().max(1) as f64
+        std::mem::size_of::<Lru>() as f64 / zone.pages.len().max(1) as f64
     }
 
     #[inline]
-    fn is_on(&self, off: u32) -> bool {
-        self.on[off as usize / 64] & (1 << (off % 64)) != 0
+    fn is_on(zone: &Zone, off: u32) -> bool {
+        zone.pages[off as usize].flags & PG_LRU != 0
     }
 
     #[inline]
-    fn set_on(&mut self, off: u32, on: bool) {
-        let w = &mut self.on[off as usize / 64];
-        if on {
-            *w |= 1 << (off % 64);
-        } else {
-            *w &= !(1 << (off % 64));
-        }
+    fn set_on(zone: &mut Zone, off: u32, on: bool) {
+        let f = &mut zone.pages[off as usize].flags;
+        *f = if on { *f | PG_LRU } else { *f & !PG_LRU };
     }
 
     /// The LRU type and page count of the allocated block at `pfn`.
@@ -178,7 +178,7 @@ impl Lru {
     #[inline]
     pub fn add(&mut self, zone: &mut Zone, pfn: Pfn) -> Result<(), LruError> {
         let (off, t, pages) = Self::lru_page(zone, pfn)?;
-        if self.is_on(off) {
+        if Self::is_on(zone, off) {
             return Err(LruError::AlreadyOnLru { pfn });
         }
         let l = &mut self.lists[t.index()];
@@ -193,14 +193,14 @@ impl Lru {
         }
         l.tail = off;
         self.len[t.index()] += pages;
-        self.set_on(off, true);
+        Self::set_on(zone, off, true);
         Ok(())
     }
 
     /// Takes the block at `pfn` off its list. Models `del_page_from_lru_list()`.
     pub fn del(&mut self, zone: &mut Zone, pfn: Pfn) -> Result<(), LruError> {
         let (off, t, pages) = Self::lru_page(zone, pfn)?;
-        if !self.is_on(off) {
+        if !Self::is_on(zone, off) {
             return Err(LruError::NotOnLru { pfn });
         }
         let Link { next, prev } = zone.pages[off as usize].link;
@@ -216,13 +216,13 @@ impl Lru {
             zone.pages[next as usize].link.prev = prev;
         }
         self.len[t.index()] -= pages;
-        self.set_on(off, false);
+        Self::set_on(zone, off, false);
         Ok(())
     }
 
     /// Whether the block at `pfn` is on an LRU list (`PageLRU()`).
     pub fn contains(&self, zone: &Zone, pfn: Pfn) -> bool {
-        zone.off_of(pfn).is_some_and(|o| self.is_on(o))
+        zone.off_of(pfn).is_some_and(|o| Self::is_on(zone, o))
     }
 
     /// The coldest block of `t`, if any.
@@ -415,7 +415,7 @@ impl NodeMm {
     pub fn new(profile: &Profile, node: &Node, swap_pages: u64) -> NodeMm {
         NodeMm {
             extfrag_threshold: ExtfragThreshold::new(profile.extfrag_threshold),
-            lru: node.zones.iter().map(Lru::new).collect(),
+            lru: node.zones.iter().map(|_| Lru::new()).collect(),
             compact: node.zones.iter().map(CompactState::new).collect(),
             kswapd: Kswapd::default(),
             kcompactd: Kcompactd::default(),

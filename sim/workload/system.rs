@@ -21,7 +21,7 @@ use crate::mm::memcg_slab::{
     ChildRef, DeadCaches, Family, FamilyShrinker, MemcgSlabRule, SYSFS_ENTRIES_PER_CACHE,
 };
 use crate::mm::memcontrol::{update_cache_params, MemcgId, MemcgKmem, MemcgState};
-use crate::mm::mmzone::{Node, OwnerKind, PageState, Pfn, ZoneType};
+use crate::mm::mmzone::{Node, OwnerKind, PageState, Pfn, ZoneType, NO_MAPPING};
 use crate::mm::netns::{CacheCreateProbe, Conntrack, NetnsId};
 use crate::mm::page_alloc::alloc::{
     free_pages, prepare_alloc_pages, AllocContext, Allocation, RepeatedRequest,
@@ -132,18 +132,16 @@ pub struct System {
     slub: SlubTunables,
     /// Object choice of the shrinkers.
     pick: ChaCha8Rng,
-    /// Reverse map of mapped anon blocks: handle → (PFN, order); free handles.
+    /// Mapped anon blocks: handle → (PFN, order), the handle in the head page's `mapping`
+    /// (PFN → handle); free handles.
     anon: Vec<(Pfn, u8)>,
     free_handles: Vec<u32>,
-    /// Per node and zone, one handle per page (u32::MAX: none), indexed from the zone start.
-    rmap: Vec<Vec<Vec<u32>>>,
     /// Pages by owner kind the workload holds (anon, file, page tables, kernel stacks).
     pub held: [u64; OwnerKind::ALL.len()],
     /// The CPU the simulated task runs on ([`set_cpu`](Self::set_cpu)).
     cpu: usize,
 }
 
-const NO_HANDLE: u32 = u32::MAX;
 /// The PFN of a handle whose page was reclaimed.
 const GONE: Pfn = Pfn::MAX;
 
@@ -305,21 +303,11 @@ fn locate(nodes: &[Node], pfn: Pfn) -> Option<(usize, usize)> {
         .find_map(|(n, node)| node.zone_of_pfn(pfn).map(|z| (n, z)))
 }
 
-/// The reverse-map slot of the anon block at `pfn`: its handle, or `NO_HANDLE`.
-fn rmap_slot<'a>(nodes: &[Node], rmap: &'a mut [Vec<Vec<u32>>], pfn: Pfn) -> Option<&'a mut u32> {
+/// The reverse-map slot of the anon block at `pfn` (its head page's `mapping`): its handle,
+/// or `NO_MAPPING`.
+fn rmap_slot(nodes: &mut [Node], pfn: Pfn) -> Option<&mut u32> {
     let (n, z) = locate(nodes, pfn)?;
-    rmap_in(nodes, rmap, (n, z), pfn)
-}
-
-/// [`rmap_slot`] for a `pfn` known to lie in zone `z` of node `n`.
-#[inline]
-fn rmap_in<'a>(
-    nodes: &[Node],
-    rmap: &'a mut [Vec<Vec<u32>>],
-    (n, z): (usize, usize),
-    pfn: Pfn,
-) -> Option<&'a mut u32> {
-    rmap[n][z].get_mut((pfn - nodes[n].zones[z].start_pfn) as usize)
+    nodes[n].zones[z].mapping_mut(pfn)
 }
 
 /// The reason a slow-path failure reports, from the steps it took: the OOM killer's turn
@@ -429,15 +417,6 @@ impl System {
                 ..NodeMm::new(profile, n, 0)
             })
             .collect();
-        let rmap = nodes
-            .iter()
-            .map(|n| {
-                n.zones
-                    .iter()
-                    .map(|z| vec![NO_HANDLE; z.spanned as usize])
-                    .collect()
-            })
-            .collect();
         let masks = Masks::new(profile)?;
         let mut sys = System {
             profile,
@@ -456,7 +435,6 @@ impl System {
             pick,
             anon: Vec::new(),
             free_handles: Vec::new(),
-            rmap,
             held: [0; OwnerKind::ALL.len()],
             cpu: 0,
         };
@@ -1059,7 +1037,7 @@ impl System {
                 self.anon.len() as u32 - 1
             }
         };
-        if let Some(slot) = rmap_in(&self.nodes, &mut self.rmap, (n, z), pfn) {
+        if let Some(slot) = self.nodes[n].zones[z].mapping_mut(pfn) {
             *slot = h;
         }
         handles.push(h);
@@ -1069,25 +1047,21 @@ impl System {
     /// each mapped anon block's handle takes its new PFN.
     pub fn follow_migrations(&mut self) {
         let System {
-            nodes,
-            mms,
-            rmap,
-            anon,
-            ..
+            nodes, mms, anon, ..
         } = self;
         for lru in mms.iter_mut().flat_map(|mm| &mut mm.lru) {
             if !lru.has_moves() {
                 continue;
             }
             for m in lru.drain_moves() {
-                let h = rmap_slot(nodes, rmap, m.from).map(|s| std::mem::replace(s, NO_HANDLE));
-                let Some(h) = h.filter(|&h| h != NO_HANDLE) else {
+                let h = rmap_slot(nodes, m.from).map(|s| std::mem::replace(s, NO_MAPPING));
+                let Some(h) = h.filter(|&h| h != NO_MAPPING) else {
                     continue;
                 };
                 match m.to {
                     Some(to) => {
                         anon[h as usize].0 = to;
-                        if let Some(slot) = rmap_slot(nodes, rmap, to) {
+                        if let Some(slot) = rmap_slot(nodes, to) {
                             *slot = h;
                         }
                     }
@@ -1133,8 +1107,8 @@ impl System {
             let Some((n, z)) = self.locate(pfn) else {
                 continue;
             };
-            if let Some(slot) = rmap_in(&self.nodes, &mut self.rmap, (n, z), pfn) {
-                *slot = NO_HANDLE;
+            if let Some(slot) = self.nodes[n].zones[z].mapping_mut(pfn) {
+                *slot = NO_MAPPING;
             }
             let zone = &mut self.nodes[n].zones[z];
             if self.mms[n].lru[z]
