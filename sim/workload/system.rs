@@ -988,7 +988,7 @@ impl System {
                 match self.alloc_block(&ac, OwnerKind::Anon, &mut RepeatedRequest::default()) {
                     Ok(pfn) => {
                         self.follow_migrations();
-                        self.map_anon(pfn, pb, handles);
+                        self.map_anon(self.locate(pfn), pfn, pb, handles);
                         *left -= huge;
                         continue;
                     }
@@ -1006,23 +1006,39 @@ impl System {
             let mut repeat = RepeatedRequest::default();
             self.follow_migrations();
             for _ in 0..n {
-                let pfn = self.alloc_block(&ac, OwnerKind::Anon, &mut repeat)?;
-                // Only a slow path logs moves, and it leaves `repeat` not holding.
-                if !repeat.holds() {
-                    self.follow_migrations();
-                }
-                self.map_anon(pfn, order, handles);
+                // The list the last walk took serves without a walk while its verdicts hold.
+                let (at, pfn) = match repeat.take(&mut self.nodes, &ac, OwnerKind::Anon) {
+                    Some((at, pfn)) => {
+                        self.held[OwnerKind::Anon as usize] += 1;
+                        (Some(at), pfn)
+                    }
+                    None => {
+                        let pfn = self.alloc_block(&ac, OwnerKind::Anon, &mut repeat)?;
+                        // Only a slow path logs moves, and it leaves `repeat` not holding.
+                        if !repeat.holds() {
+                            self.follow_migrations();
+                        }
+                        (self.locate(pfn), pfn)
+                    }
+                };
+                self.map_anon(at, pfn, order, handles);
                 *left -= 1;
             }
         }
         Ok(())
     }
 
-    /// Maps the anon block at `pfn`: on its LRU, with a handle its reverse-map slot names.
-    /// Moves logged before its allocation refer to the PFN's previous page, so the caller
-    /// follows them first.
-    fn map_anon(&mut self, pfn: Pfn, order: u32, handles: &mut Vec<u32>) {
-        let Some((n, z)) = self.locate(pfn) else {
+    /// Maps the anon block at `pfn`, in zone `at` (node, zone) as [`locate`](Self::locate)
+    /// finds it: on its LRU, with a handle its reverse-map slot names. Moves logged before its
+    /// allocation refer to the PFN's previous page, so the caller follows them first.
+    fn map_anon(
+        &mut self,
+        at: Option<(usize, usize)>,
+        pfn: Pfn,
+        order: u32,
+        handles: &mut Vec<u32>,
+    ) {
+        let Some((n, z)) = at else {
             return;
         };
         let zone = &mut self.nodes[n].zones[z];

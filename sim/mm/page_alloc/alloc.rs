@@ -566,6 +566,21 @@ impl RepeatedRequest {
         self.chosen.is_some()
     }
 
+    /// The block [`alloc`](Self::alloc) would give for `ac` without walking, if the last walk's
+    /// verdicts hold and its zone's list has one: the (node, zone) indices and the PFN.
+    #[inline]
+    pub fn take(
+        &mut self,
+        nodes: &mut [Node],
+        ac: &AllocContext,
+        owner: OwnerKind,
+    ) -> Option<((usize, usize), Pfn)> {
+        let (n, z) = self.chosen.filter(|_| ac.order == 0)?;
+        let zone = &mut nodes[n].zones[z];
+        let off = zone.pcp_take(ac.mt, alloc_opts(ac.fast_flags), owner)?;
+        Some(((n, z), zone.pfn_of(off)))
+    }
+
     /// [`alloc_pages_prepared`] once more for `ac`.
     pub fn alloc(
         &mut self,
@@ -574,21 +589,15 @@ impl RepeatedRequest {
         ac: &AllocContext,
         owner: OwnerKind,
     ) -> Result<Allocation, Box<AllocationFailure>> {
-        let opts = alloc_opts(ac.fast_flags);
-        if let Some((n, z)) = self.chosen {
-            let zone = &mut nodes[n].zones[z];
-            if zone.pcp_ready(ac.order, ac.mt, opts) {
-                if let Ok(pfn) = zone.alloc(ac.order, ac.mt, opts, owner) {
-                    return Ok(Allocation {
-                        pfn,
-                        node: nodes[n].id,
-                        zone: zone.zone_type,
-                        path: AllocPath::FastPath,
-                        wake_kswapd: false,
-                        nofragment_retried: false,
-                    });
-                }
-            }
+        if let Some(((n, z), pfn)) = self.take(nodes, ac, owner) {
+            return Ok(Allocation {
+                pfn,
+                node: nodes[n].id,
+                zone: nodes[n].zones[z].zone_type,
+                path: AllocPath::FastPath,
+                wake_kswapd: false,
+                nofragment_retried: false,
+            });
         }
         self.chosen = None;
         let free = |nodes: &[Node]| -> u64 {

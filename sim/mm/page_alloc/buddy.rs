@@ -448,12 +448,24 @@ impl Zone {
         } else {
             self.rmqueue_buddy(order, mt, opts)?
         };
-        self.pages[off as usize].info = PageInfo::allocated(order, mt, owner);
-        self.events.pgalloc[self.zone_type.index()] += 1 << order;
+        self.mark_allocated(off, order, mt, owner);
         if order > 0 && opts.harder && self.cfg.reserve == ReserveKind::HighAtomic {
             self.reserve_highatomic_pageblock(off, order);
         }
         Ok(self.pfn_of(off))
+    }
+
+    /// The block at `off` now belongs to `owner`; counts `pgalloc_<zone>`.
+    #[inline]
+    pub(crate) fn mark_allocated(
+        &mut self,
+        off: u32,
+        order: u32,
+        mt: MigrateType,
+        owner: OwnerKind,
+    ) {
+        self.pages[off as usize].info = PageInfo::allocated(order, mt, owner);
+        self.events.pgalloc[self.zone_type.index()] += 1 << order;
     }
 
     /// The buddy part of rmqueue(): the HIGHATOMIC lists for ALLOC_HARDER order > 0 requests,

@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 use super::buddy::{AllocFailure, AllocOpts, BuddyConfig};
 use crate::capture::Pageset;
 use crate::kernel::profile::PcpLists;
-use crate::mm::mmzone::{FreeArea, MigrateType, PageInfo, Zone, ZoneType};
+use crate::mm::mmzone::{FreeArea, MigrateType, OwnerKind, PageInfo, Zone, ZoneType};
 
 /// How the per-cpu lists are set up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -512,6 +512,24 @@ impl Zone {
             && self.pcp.serves(mt, opts)
             && !self.pcp.cpus[self.pcp.current].lists[self.pcp.pindex(order, self.pcp.slot(mt))]
                 .is_empty()
+    }
+
+    /// [`Zone::alloc`] of an order-0 block when [`pcp_ready`](Self::pcp_ready): the same pop,
+    /// counters and page state, returning the block's offset; otherwise `None`, changing
+    /// nothing.
+    #[inline]
+    pub(crate) fn pcp_take(
+        &mut self,
+        mt: MigrateType,
+        opts: AllocOpts,
+        owner: OwnerKind,
+    ) -> Option<u32> {
+        if !self.pcp_ready(0, mt, opts) {
+            return None;
+        }
+        let off = self.pcp_alloc(0, mt, opts).ok()?;
+        self.mark_allocated(off, 0, mt, owner);
+        Some(off)
     }
 
     /// Models the per-cpu branch of buffered_rmqueue() / rmqueue_pcplist(): take the hot block
