@@ -40,6 +40,13 @@ fn node(p: &Profile, pages: u64) -> Node {
     }
 }
 
+/// [`node`] with its reclaim and compaction state.
+fn node_mm(p: &Profile, pages: u64) -> (Node, NodeMm) {
+    let n = node(p, pages);
+    let mm = NodeMm::new(p, &n, 0);
+    (n, mm)
+}
+
 /// Free memory in order-6 units held in blocks of order ≥ 6.
 fn order6_blocks(z: &Zone) -> u64 {
     (6..11).map(|o| z.nr_free(o) << (o - 6)).sum()
@@ -77,8 +84,7 @@ fn compaction_cannot_move_slab_pages() {
     for name in ["3.10", "4.19", "6.18"] {
         let p = profile(name).unwrap();
         for (owner, moves) in [(OwnerKind::Slab, false), (OwnerKind::File, true)] {
-            let mut n = node(p, 32768);
-            let mut mm = NodeMm::new(p, &n, 0);
+            let (mut n, mut mm) = node_mm(p, 32768);
             scatter(&mut n, &mut mm, owner);
             let before = order6_blocks(&n.zones[0]);
             assert_eq!(before, 0, "{name}: the pattern leaves no order-6 block");
@@ -166,8 +172,7 @@ fn compaction_drains_only_the_running_cpus_lists() {
 fn the_lru_journal_records_the_pages_it_is_asked_to() {
     let p = profile("3.10").unwrap();
     for (log, expect_file) in [(MoveLog::All, true), (MoveLog::Anon, false)] {
-        let mut n = node(p, 32768);
-        let mut mm = NodeMm::new(p, &n, 0);
+        let (mut n, mut mm) = node_mm(p, 32768);
         let lru = &mut mm.lru[0];
         lru.record_moves(log);
         let z = &mut n.zones[0];
@@ -204,8 +209,7 @@ fn the_lru_journal_records_the_pages_it_is_asked_to() {
 fn compact_memory_merges_free_pages_into_high_orders() {
     for name in ["3.10", "4.4", "4.9", "5.15", "6.18"] {
         let p = profile(name).unwrap();
-        let mut n = node(p, 32768);
-        let mut mm = NodeMm::new(p, &n, 0);
+        let (mut n, mut mm) = node_mm(p, 32768);
         scatter(&mut n, &mut mm, OwnerKind::Anon);
         let max_before = n.zones[0].nr_free(10);
         let res = compact_memory(p, &mut n, &mut mm);
@@ -261,8 +265,7 @@ fn deferral_skips_the_next_2_pow_k_minus_1_attempts() {
 #[test]
 fn skip_bits_are_set_and_ignored_by_compact_memory() {
     let p = profile("4.19").unwrap();
-    let mut n = node(p, 32768);
-    let mut mm = NodeMm::new(p, &n, 0);
+    let (mut n, mut mm) = node_mm(p, 32768);
     let slab = scatter(&mut n, &mut mm, OwnerKind::Slab);
     // A direct sync compaction sets the skip bit on the slab-only blocks it scanned.
     let t = ExtfragThreshold::new(0);
@@ -285,8 +288,7 @@ fn skip_bits_are_set_and_ignored_by_compact_memory() {
     check(&n).unwrap();
     // With movable pages scattered and the first block's skip bit set, a run that honours the
     // hint leaves that block's pages alone; compact_memory moves them.
-    let mut n = node(p, 32768);
-    let mut mm = NodeMm::new(p, &n, 0);
+    let (mut n, mut mm) = node_mm(p, 32768);
     let pages = scatter(&mut n, &mut mm, OwnerKind::File);
     let first = n.zones[0].start_pfn;
     n.zones[0].set_pageblock_skip(first, true);
@@ -465,8 +467,7 @@ fn shrinker_frees_few_whole_slab_pages_when_objects_are_freed_at_random() {
 #[test]
 fn drop_caches_frees_page_cache_and_shrinks_slab() {
     let p = profile("4.19").unwrap();
-    let mut n = node(p, 32768);
-    let mut mm = NodeMm::new(p, &n, 0);
+    let (mut n, mut mm) = node_mm(p, 32768);
     let mut cache = dentry_cache();
     fill_cache(&mut n, &mut cache, 5000);
     fill_page_cache(&mut n, &mut mm, 8192);
@@ -622,8 +623,7 @@ fn gfp_kernel() -> buddysim::kernel::gfp::GfpFlags {
 fn costly_direct_compaction_counts_stall_and_fail_and_defers_after_sync_on_3_10() {
     use buddysim::mm::compaction::{direct_compaction_done, try_to_compact_pages};
     let p = profile("3.10").unwrap();
-    let mut n = node(p, 32768);
-    let mut mm = NodeMm::new(p, &n, 0);
+    let (mut n, mut mm) = node_mm(p, 32768);
     scatter(&mut n, &mut mm, OwnerKind::Slab);
     let gfp = gfp_kernel();
     let flags = AllocFlags::WMARK_MIN;
@@ -675,8 +675,7 @@ fn costly_direct_compaction_counts_stall_and_fail_and_defers_after_sync_on_3_10(
 fn movable_direct_compaction_succeeds_and_counts_success_on_4_19() {
     use buddysim::mm::compaction::{direct_compaction_done, try_to_compact_pages};
     let p = profile("4.19").unwrap();
-    let mut n = node(p, 32768);
-    let mut mm = NodeMm::new(p, &n, 0);
+    let (mut n, mut mm) = node_mm(p, 32768);
     scatter(&mut n, &mut mm, OwnerKind::File);
     let gfp = buddysim::kernel::gfp::GfpFlags {
         movable: true,
@@ -709,8 +708,7 @@ fn kcompactd_wakes_for_high_orders_on_4_6_and_later_only() {
     use buddysim::mm::compaction::{kcompactd_do_work, wakeup_kcompactd};
     for (name, exists) in [("3.10", false), ("4.9", true), ("4.19", true)] {
         let p = profile(name).unwrap();
-        let mut n = node(p, 32768);
-        let mut mm = NodeMm::new(p, &n, 0);
+        let (mut n, mut mm) = node_mm(p, 32768);
         scatter(&mut n, &mut mm, OwnerKind::File);
         assert!(!wakeup_kcompactd(p, &n, &mut mm, 0, 0), "{name}: order 0");
         assert_eq!(wakeup_kcompactd(p, &n, &mut mm, 9, 0), exists, "{name}");
@@ -751,8 +749,7 @@ fn proactive_compaction_runs_above_the_high_score_and_stops_at_low() {
         (10, 15)
     );
     let p = profile("5.15").unwrap();
-    let mut n = node(p, 32768);
-    let mut mm = NodeMm::new(p, &n, 0);
+    let (mut n, mut mm) = node_mm(p, 32768);
     scatter(&mut n, &mut mm, OwnerKind::File);
     assert!(fragmentation_score_node(p, &n) > 90);
     assert!(
@@ -779,8 +776,7 @@ fn reclaimable_page_cache_makes_a_skipped_zone_worth_retrying() {
     use buddysim::mm::compaction::compaction_zonelist_suitable;
     let p = profile("4.19").unwrap();
     for (owner, suitable) in [(OwnerKind::File, true), (OwnerKind::Slab, false)] {
-        let mut n = node(p, 32768);
-        let mut mm = NodeMm::new(p, &n, 0);
+        let (mut n, mut mm) = node_mm(p, 32768);
         set_wmarks(p, &mut n, 8192);
         // Everything allocated, then every 64th page freed: 512 free pages, far below the
         // order-9 gate low + 2<<9.
