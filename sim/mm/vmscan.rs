@@ -251,12 +251,10 @@ impl Lru {
         zone.free(pfn, order)
     }
 
-    /// Takes the block at `pfn` off the LRU, if it is on it.
+    /// Takes the block at `pfn` off the LRU, if it is on it ([`del`](Self::del) changes nothing
+    /// when it is not).
     fn take_off(&mut self, zone: &mut Zone, pfn: Pfn) {
-        if self.contains(zone, pfn) {
-            // Cannot fail: the bit is only set on anon/file heads, and those stay heads while on.
-            let _ = self.del(zone, pfn);
-        }
+        let _ = self.del(zone, pfn);
     }
 
     /// Takes the block at `pfn` off the LRU, if it is on it, and logs that it is gone.
