@@ -12,8 +12,8 @@
 //!
 //! The LRU model. Each zone has one list per LRU type (anon, file), linked through the page's
 //! own list links, which are unused while a page is allocated, as the kernel's `page->lru`
-//! shares `struct page` with the buddy list links: **no extra bytes per page** beyond a
-//! one-bit-per-page "on an LRU" bitmap (0.125 bytes/page, 12.13 bytes/page in all). Pages enter
+//! shares `struct page` with the buddy list links: **no extra bytes per page**, the "on an
+//! LRU" bit being the page slot's `PG_LRU` flag (16 bytes per page in all). Pages enter
 //! at the tail and are reclaimed from the head. The kernel splits each type into active and
 //! inactive lists and promotes a page only on a second reference; the model does not simulate
 //! page references, and without them every page-cache page stays on the inactive list it entered
@@ -217,6 +217,42 @@ impl Lru {
         }
         self.len[t.index()] -= pages;
         Self::set_on(zone, off, false);
+        Ok(())
+    }
+
+    /// The lists against the zone: every entry is an allocated head of its list's type with
+    /// `PG_LRU` set and links that agree both ways, the page counts are right, and no page off
+    /// the lists has `PG_LRU`.
+    pub fn check(&self, zone: &Zone) -> Result<(), String> {
+        let mut entries = 0u64;
+        for t in [LruType::Anon, LruType::File] {
+            let (mut pages, mut prev, mut cur) = (0u64, NIL, self.lists[t.index()].head);
+            while cur != NIL {
+                let pfn = zone.pfn_of(cur);
+                match Self::lru_page(zone, pfn) {
+                    Ok((_, lt, n)) if lt == t && Self::is_on(zone, cur) => pages += n,
+                    _ => return Err(format!("{t:?} LRU holds {pfn:#x}, which is not on it")),
+                }
+                if zone.pages[cur as usize].link.prev != prev {
+                    return Err(format!("{t:?} LRU: bad prev link at {pfn:#x}"));
+                }
+                entries += 1;
+                prev = cur;
+                cur = zone.pages[cur as usize].link.next;
+            }
+            if self.lists[t.index()].tail != prev || pages != self.len[t.index()] {
+                return Err(format!(
+                    "{t:?} LRU: tail or count ({} pages counted, {pages} listed) wrong",
+                    self.len[t.index()]
+                ));
+            }
+        }
+        let flagged = zone.pages.iter().filter(|p| p.flags & PG_LRU != 0).count() as u64;
+        if flagged != entries {
+            return Err(format!(
+                "{flagged} pages have PG_lru, {entries} are on the LRU lists"
+            ));
+        }
         Ok(())
     }
 
@@ -1034,5 +1070,49 @@ impl Shrinker for SlabShrinker<'_> {
             freed += 1;
         }
         freed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::profile::profile;
+    use crate::mm::mmzone::ZoneSpec;
+    use crate::mm::page_alloc::buddy::{AllocOpts, BuddyConfig};
+    use crate::mm::page_alloc::pcp::PcpConfig;
+
+    /// `Lru::check` finds a listed page without `PG_lru`, a flagged page off the lists and a
+    /// wrong count.
+    #[test]
+    fn the_lru_check_finds_flags_and_counts_that_disagree_with_the_lists() {
+        let spec = ZoneSpec::from_sizes(ZoneType::Normal, 1 << 20, 4096, 4096, 4096).unwrap();
+        let cfg = BuddyConfig::from_profile(profile("3.10").unwrap(), 4096);
+        let mut z = Zone::new(0, &spec, cfg, PcpConfig::Off).unwrap();
+        let mut lru = Lru::new();
+        let mut page = |z: &mut Zone, owner| {
+            z.alloc(0, MigrateType::Movable, AllocOpts::default(), owner)
+                .unwrap()
+        };
+        let (anon, file, other) = (
+            page(&mut z, OwnerKind::Anon),
+            page(&mut z, OwnerKind::File),
+            page(&mut z, OwnerKind::File),
+        );
+        lru.add(&mut z, anon).unwrap();
+        lru.add(&mut z, file).unwrap();
+        lru.check(&z).unwrap();
+        let off = |z: &Zone, pfn| z.off_of(pfn).unwrap() as usize;
+        let (a, o) = (off(&z, anon), off(&z, other));
+        z.pages[a].flags = 0;
+        assert!(lru.check(&z).is_err());
+        z.pages[a].flags = PG_LRU;
+        z.pages[o].flags = PG_LRU;
+        assert!(lru.check(&z).unwrap_err().contains("PG_lru"));
+        z.pages[o].flags = 0;
+        lru.len[LruType::File.index()] += 1;
+        assert!(lru.check(&z).is_err());
+        lru.len[LruType::File.index()] -= 1;
+        lru.del(&mut z, anon).unwrap();
+        lru.check(&z).unwrap();
     }
 }

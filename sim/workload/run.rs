@@ -717,6 +717,7 @@ impl<'s> Run<'s> {
                 }
                 self.sys
                     .check_slab(slab_baseline)
+                    .and_then(|()| self.sys.check_lru())
                     .map_err(|what| RunError::Invariant {
                         time_s: t.as_secs_f64(),
                         what,

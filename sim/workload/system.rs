@@ -1264,6 +1264,43 @@ impl System {
         Ok(())
     }
 
+    /// The LRU lists against their zones ([`Lru::check`]), and the anon reverse map: every
+    /// page whose `mapping` names a handle is that handle's block, and every mapped handle's
+    /// block names it.
+    pub fn check_lru(&self) -> Result<(), String> {
+        let mut free = vec![false; self.anon.len()];
+        for &h in &self.free_handles {
+            free[h as usize] = true;
+        }
+        let mut named = 0;
+        for (node, mm) in self.nodes.iter().zip(&self.mms) {
+            for (zone, lru) in node.zones.iter().zip(&mm.lru) {
+                lru.check(zone)
+                    .map_err(|e| format!("node {} {}: {e}", node.id, zone.zone_type))?;
+                for (off, slot) in zone.pages.iter().enumerate() {
+                    let h = slot.mapping;
+                    if h == NO_MAPPING {
+                        continue;
+                    }
+                    let pfn = zone.pfn_of(off as u32);
+                    if free.get(h as usize) != Some(&false) || self.anon[h as usize].0 != pfn {
+                        return Err(format!("{pfn:#x} names anon handle {h}, which is not its"));
+                    }
+                    named += 1;
+                }
+            }
+        }
+        let mapped = (self.anon.iter().zip(&free))
+            .filter(|((pfn, _), &f)| !f && *pfn != GONE)
+            .count();
+        if named != mapped {
+            return Err(format!(
+                "{mapped} anon blocks are mapped, {named} pages name one"
+            ));
+        }
+        Ok(())
+    }
+
     /// Pages the zones hold as slab.
     pub fn zone_slab_pages(&self) -> i64 {
         let mut pages = 0;

@@ -504,19 +504,11 @@ impl Zone {
         self.pcp.current
     }
 
-    /// Whether an allocation of `order` / `mt` would take a block already on this CPU's list:
-    /// rmqueue_pcplist() (3.10: buffered_rmqueue()) without a refill by rmqueue_bulk(), so
-    /// without touching the buddy lists or their counters.
-    pub(crate) fn pcp_ready(&self, order: u32, mt: MigrateType, opts: AllocOpts) -> bool {
-        self.pcp.allows(order)
-            && self.pcp.serves(mt, opts)
-            && !self.pcp.cpus[self.pcp.current].lists[self.pcp.pindex(order, self.pcp.slot(mt))]
-                .is_empty()
-    }
-
-    /// [`Zone::alloc`] of an order-0 block when [`pcp_ready`](Self::pcp_ready): the same pop,
-    /// counters and page state, returning the block's offset; otherwise `None`, changing
-    /// nothing.
+    /// [`Zone::alloc`] of an order-0 block that is already on this CPU's list: the same pop,
+    /// counters and page state (rmqueue_pcplist(); 3.10: buffered_rmqueue()), returning the
+    /// block's offset. `None`, changing nothing, when the list is empty (a refill by
+    /// rmqueue_bulk() would touch the buddy lists and their counters) or does not serve the
+    /// request.
     #[inline]
     pub(crate) fn pcp_take(
         &mut self,
@@ -524,7 +516,11 @@ impl Zone {
         opts: AllocOpts,
         owner: OwnerKind,
     ) -> Option<u32> {
-        if !self.pcp_ready(0, mt, opts) {
+        let ready = self.pcp.allows(0)
+            && self.pcp.serves(mt, opts)
+            && !self.pcp.cpus[self.pcp.current].lists[self.pcp.pindex(0, self.pcp.slot(mt))]
+                .is_empty();
+        if !ready {
             return None;
         }
         let off = self.pcp_alloc(0, mt, opts).ok()?;
