@@ -1089,7 +1089,7 @@ mod tests {
         let cfg = BuddyConfig::from_profile(profile("3.10").unwrap(), 4096);
         let mut z = Zone::new(0, &spec, cfg, PcpConfig::Off).unwrap();
         let mut lru = Lru::new();
-        let mut page = |z: &mut Zone, owner| {
+        let page = |z: &mut Zone, owner| {
             z.alloc(0, MigrateType::Movable, AllocOpts::default(), owner)
                 .unwrap()
         };
