@@ -1525,6 +1525,42 @@ mod tests {
         }
     }
 
+    /// `check_lru` holds the anon reverse map to the handle table: a page naming a handle
+    /// that maps another page, and a mapped block whose page names none, are both reported;
+    /// freeing the pages leaves nothing to report.
+    #[test]
+    fn the_reverse_map_check_finds_pages_that_name_the_wrong_handle() {
+        let mut sys = system("3.10", 1 << 30);
+        let (mut left, mut handles) = (64, Vec::new());
+        sys.fault_anon(&mut left, &mut handles).unwrap();
+        assert_eq!((left, handles.len()), (0, 64));
+        sys.check_lru().unwrap();
+        fn mapping(sys: &mut System, h: u32) -> &mut u32 {
+            let pfn = sys.anon[h as usize].0;
+            let (n, z) = sys.locate(pfn).unwrap();
+            let zone = &mut sys.nodes[n].zones[z];
+            let off = zone.off_of(pfn).unwrap() as usize;
+            &mut zone.pages[off].mapping
+        }
+        let (a, b) = (handles[0], handles[1]);
+        *mapping(&mut sys, a) = b;
+        let e = sys.check_lru().unwrap_err();
+        assert!(
+            e.contains(&format!("names anon handle {b}, which is not its")),
+            "{e}"
+        );
+        *mapping(&mut sys, a) = NO_MAPPING;
+        let e = sys.check_lru().unwrap_err();
+        assert!(
+            e.contains("64 anon blocks are mapped, 63 pages name one"),
+            "{e}"
+        );
+        *mapping(&mut sys, a) = a;
+        sys.check_lru().unwrap();
+        sys.free_anon(&handles);
+        sys.check_lru().unwrap();
+    }
+
     /// On a 16 GiB node an order-6 GFP_KERNEL request prefers Normal, and DMA's reserve for it
     /// (a 256th of DMA32 + Normal) exceeds DMA's pages: DMA's free blocks are not counted.
     #[test]
