@@ -184,9 +184,11 @@ pub trait FreeArea {
 //
 // A zone owns struct-of-arrays page state over its span, padded to whole max-order blocks so a
 // buddy (`pfn ^ (1 << order)`) is always inside the arrays; padding and holes are `Hole` pages
-// that never merge. Per page, 12 bytes: 2 bytes of packed state (kind, order, migrate type,
-// owner) and 8 bytes of list links (`u32` offsets) used while the page heads a free block or
-// sits on a per-cpu list, kept side by side so a list operation touches one cache line. Per pageblock: one byte (migrate type, compaction skip bit, counted bit).
+// that never merge. Per page, one 16-byte slot: 8 bytes of list links (`u32` offsets) used
+// while the page heads a free block or sits on a per-cpu or LRU list, 2 bytes of packed state
+// (kind, order, migrate type, owner), the `mapping` word (the anon reverse map) and the page
+// flags, side by side so that one page operation touches one cache line. Per pageblock: one
+// byte (migrate type, compaction skip bit, counted bit) and its count of free pages.
 // The mechanisms over this state live in `page_alloc::{buddy, fallback, pcp}`.
 // ---------------------------------------------------------------------------------------------
 
