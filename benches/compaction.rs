@@ -113,6 +113,7 @@ fn full_of_page_cache() -> (Node, NodeMm) {
     let mut node = Node {
         id: 0,
         zones: vec![z],
+        reclaimed_slab: 0,
     };
     let mut mm = NodeMm::new(p, &node, 0);
     let z = &mut node.zones[0];

@@ -37,6 +37,7 @@ fn node(p: &Profile, pages: u64) -> Node {
     Node {
         id: 0,
         zones: vec![zone],
+        reclaimed_slab: 0,
     }
 }
 
@@ -120,6 +121,7 @@ fn compaction_drains_only_the_running_cpus_lists() {
     let mut n = Node {
         id: 0,
         zones: vec![zone],
+        reclaimed_slab: 0,
     };
     let mut mm = NodeMm::new(p, &n, 0);
     scatter(&mut n, &mut mm, OwnerKind::File);
@@ -540,7 +542,7 @@ fn reclaim_cost_is_proportional_to_pages_scanned() {
     assert_eq!(e.pgsteal_kswapd[1], lru_before - mm.lru[0].total());
     assert!(e.pgsteal_kswapd[1] <= e.pgscan_kswapd[1]);
     // Direct reclaim: one allocstall, SWAP_CLUSTER_MAX pages.
-    let st = try_to_free_pages(p, &mut n, &mut mm, 0, 0, &mut [], &mut |k| k / 2);
+    let st = try_to_free_pages(p, &mut n, &mut mm, 0, 0, false, &mut [], &mut |k| k / 2).stats;
     assert!(st.reclaimed >= 32);
     assert_eq!(n.events().allocstall, 1);
     assert_eq!(n.events().pgscan_direct[1], st.scanned);
@@ -604,7 +606,7 @@ proptest! {
         wakeup_kswapd(p, &mut n, &mut mm, 0, 3, true);
         kswapd_run(p, &mut n, &mut mm, &mut [], &mut |k| k / 2);
         prop_assert!(check(&n).is_ok(), "{:?}", check(&n));
-        try_to_free_pages(p, &mut n, &mut mm, 0, 0, &mut [], &mut |k| k / 2);
+        try_to_free_pages(p, &mut n, &mut mm, 0, 0, false, &mut [], &mut |k| k / 2);
         prop_assert!(check(&n).is_ok(), "{:?}", check(&n));
     }
 }
@@ -853,7 +855,7 @@ fn a_wakeup_during_kswapds_nap_counts_low_wmark_hit_quickly() {
     assert!(wakeup_kswapd(p, &mut n, &mut mm, 0, 0, true));
     assert_eq!(n.events().kswapd_low_wmark_hit_quickly, 1);
     kswapd_run(p, &mut n, &mut mm, &mut [], &mut |k| k / 2);
-    kswapd_nap_over(&mut n, &mut mm);
+    kswapd_nap_over(p, &mut n, &mut mm);
     assert_eq!(n.events().kswapd_high_wmark_hit_quickly, 1);
     assert!(!mm.kswapd.napping);
 }
@@ -945,6 +947,7 @@ fn a_swapped_thp_is_split_first_on_3_10_and_freed_whole_on_4_19() {
         let mut n = Node {
             id: 0,
             zones: vec![zone],
+            reclaimed_slab: 0,
         };
         let mut mm = NodeMm::new(p, &n, 4096);
         let z = &mut n.zones[0];
@@ -958,7 +961,7 @@ fn a_swapped_thp_is_split_first_on_3_10_and_freed_whole_on_4_19() {
             )
             .unwrap();
         mm.lru[0].add(z, thp).unwrap();
-        try_to_free_pages(p, &mut n, &mut mm, 0, 0, &mut [], &mut |k| k / 2);
+        try_to_free_pages(p, &mut n, &mut mm, 0, 0, false, &mut [], &mut |k| k / 2);
         let z = &n.zones[0];
         assert_eq!(z.events.pswpout, 512, "{name}");
         assert_eq!(mm.swap.used_pages, 512, "{name}");

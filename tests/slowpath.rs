@@ -35,6 +35,7 @@ fn fragmented(p: &Profile, period: u64, lru: bool) -> (Node, NodeMm) {
     let mut n = Node {
         id: 0,
         zones: vec![zone],
+        reclaimed_slab: 0,
     };
     let w = setup_per_zone_wmarks(
         p,

@@ -16,7 +16,7 @@ use crate::mm::slub::{
     CpuPartialRule, KmallocLargeFlags, MinPartialRule, SlabFirstTry, SlabOrderRule, SlabRules,
 };
 use crate::mm::vm_event::VmstatNames;
-use crate::mm::vmscan::KswapdRule;
+use crate::mm::vmscan::ReclaimRule;
 
 /// How `__setup_per_zone_wmarks()` spaces low and high above min.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -56,11 +56,31 @@ pub enum WatermarkCheck {
 /// The per-zone reserve of high-order blocks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum ReserveKind {
-    /// Up to 4.3: `MIGRATE_RESERVE` pageblocks set up from the min watermark
+    /// Up to 4.1: `MIGRATE_RESERVE` pageblocks set up from the min watermark
     /// (`setup_zone_migrate_reserve()`), used as the last fallback.
     MigrateReserve,
+    /// 4.2 – 4.3 and RHEL 7.3+ (3.10.0-408 on): the MIGRATE_RESERVE type, its pagetypeinfo
+    /// column, its `(R)` letter and the last-fallback path all exist, but no pageblock ever gets
+    /// the type: `setup_zone_migrate_reserve()` returns at its first pageblock through the
+    /// `early_page_nid_uninitialised()` test that upstream 7e18adb4f80b ("mm: meminit:
+    /// initialise remaining struct pages in parallel with kswapd", 4.2) put at the top of its
+    /// loop, which is false for every pageblock initialised at boot, with or without
+    /// CONFIG_DEFERRED_STRUCT_PAGE_INIT (read in OpenVZ 7's mm/page_alloc.c on a RHEL 7.6+
+    /// base; RHEL took the commit in 3.10.0-408). The seed's 3.10.0-514 report agrees: its
+    /// entirely free DMA zone prints `1*2048kB (M)` where 3.10 prints `(R)`.
+    MigrateReserveUnset,
     /// 4.4+: `MIGRATE_HIGHATOMIC` blocks reserved on demand by high-order atomic allocations.
     HighAtomic,
+}
+
+impl ReserveKind {
+    /// Whether `__rmqueue()` ends with the MIGRATE_RESERVE lists (the type exists).
+    pub fn has_reserve_type(self) -> bool {
+        matches!(
+            self,
+            ReserveKind::MigrateReserve | ReserveKind::MigrateReserveUnset
+        )
+    }
 }
 
 /// Fallback stealing rules (`__rmqueue_fallback()` and friends, KERNEL_MM.md 6.6 – 6.8).
@@ -272,6 +292,11 @@ pub struct Profile {
     pub watermark_fast: WatermarkFast,
     pub alloc_flags: AllocFlagsRule,
     pub reserve: ReserveKind,
+    /// The fair zone allocation policy (`ALLOC_FAIR`, upstream 3.12 – 4.7, every RHEL 7): the
+    /// fast path's first walk skips local zones whose `NR_ALLOC_BATCH` (`high − low` pages, less
+    /// every page allocated there) is spent; when that walk fails, the batches are reset and the
+    /// zonelist walked again without the policy (`__alloc_pages_nodemask()`).
+    pub fair_zone_alloc: bool,
     /// `ALLOC_NOFRAGMENT` in the fast path (5.0+).
     pub alloc_nofragment: bool,
     pub fallback: FallbackRules,
@@ -332,7 +357,7 @@ pub struct Profile {
     /// Compaction's scanner, finish and deferral rules (`compact_zone()` and friends).
     pub compaction: CompactionRules,
     /// Whether kswapd balances zones (3.10 – 4.7) or the node (4.8+ node-based LRU).
-    pub kswapd: KswapdRule,
+    pub reclaim: ReclaimRule,
     /// Which event names /proc/vmstat prints (`vmstat_text[]`).
     pub vmstat_names: VmstatNames,
     /// How a new task's kernel stack is allocated (`alloc_thread_stack_node()`).
@@ -449,8 +474,7 @@ const RATIO_NEW: [u32; 6] = [256, 256, 32, 0, 0, 0];
 
 const V3_10: Profile = Profile {
     name: "3.10",
-    summary: "vanilla 3.10 (3.10.99); also RHEL/CentOS 7 before 7.9 such as 3.10.0-514, whose \
-              failure reports print __GFP_KMEMCG (mode:0x10c0d0) and nf_conntrack_%p caches",
+    summary: "vanilla 3.10 (3.10.99)",
     orders: 11,
     pageblock_order: 9,
     migrate_types: TYPES_3_10,
@@ -468,6 +492,7 @@ const V3_10: Profile = Profile {
     watermark_fast: WatermarkFast::None,
     alloc_flags: AllocFlagsRule::V3_10,
     reserve: ReserveKind::MigrateReserve,
+    fair_zone_alloc: false,
     alloc_nofragment: false,
     fallback: FallbackRules::V3_10,
     compaction_suitability: CompactionSuitability::V3_10,
@@ -497,7 +522,7 @@ const V3_10: Profile = Profile {
     memcg_params: CacheParamsRule::V3_10,
     kmem_id_release: KmemIdRelease::OnFree,
     compaction: CompactionRules::V3_10,
-    kswapd: KswapdRule::PerZone,
+    reclaim: ReclaimRule::PerZone,
     vmstat_names: VmstatNames::V3_10,
     kernel_stack: KernelStack::Contiguous { order: 1 },
     slab_sizes: SlabSizes::V3_10,
@@ -511,19 +536,50 @@ const V3_10: Profile = Profile {
     },
 };
 
+/// RHEL/CentOS 7.0 – 7.2 (3.10.0-123 … -327): 3.10 with the backports every RHEL 7 kernel
+/// carries. Read in OpenVZ 7's kernel (RHEL 7 plus OpenVZ patches): its earliest trees, on a
+/// 7.2 base, still set up MIGRATE_RESERVE blocks.
+const V3_10_RHEL7_0: Profile = Profile {
+    name: "3.10-rhel7.0",
+    summary: "RHEL/CentOS 7.0 - 7.2 (3.10.0-123 to -327): 3.10 with the fair zone allocation \
+              policy, 16 KiB stacks, the 3.11 kswapd, user_min_free_kbytes, MIGRATE_RESERVE \
+              blocks, __GFP_KMEMCG and nf_conntrack_%p caches",
+    user_min_free_kbytes_kept: true,
+    fair_zone_alloc: true,
+    // RHEL's own CONFIG_16KSTACKS (arch/x86/Kconfig.debug in OpenVZ 7's earliest tree) and
+    // later THREAD_SIZE_ORDER 2: every task is an order-2 block.
+    kernel_stack: KernelStack::Contiguous { order: 2 },
+    reclaim: ReclaimRule::PerZone,
+    // `__slab_free()` frees an empty slab at `nr_partial >= min_partial` (OpenVZ 7's
+    // mm/slub.c; upstream's off-by-one fix of 3.14, release in RHEL unconfirmed).
+    slab_min_partial: MinPartialRule::AtLeast,
+    ..V3_10
+};
+
+/// RHEL/CentOS 7.3 – 7.6 (3.10.0-408 … -1061), the seed's 3.10.0-514 among them: as 7.0
+/// without MIGRATE_RESERVE blocks (upstream 7e18adb4f80b entered RHEL at 3.10.0-408).
+const V3_10_RHEL7_3: Profile = Profile {
+    name: "3.10-rhel7.3",
+    summary: "RHEL/CentOS 7.3 - 7.6 (3.10.0-408 to -1061, such as the seed's 3.10.0-514): as \
+              3.10-rhel7.0 with no MIGRATE_RESERVE block ever set up",
+    reserve: ReserveKind::MigrateReserveUnset,
+    ..V3_10_RHEL7_0
+};
+
+/// RHEL/CentOS 7.7 – 7.9, modelled on 3.10.0-1160 (the last). A 3.10.0-1062 failure report
+/// already shows `memcg_alloc_cache_params()` and mode 0xc0d0; the 262144 kB clamp and the
+/// `nf_conntrack_%llu` names were read in 1160 only.
 const V3_10_RHEL7: Profile = Profile {
     name: "3.10-rhel7",
-    summary: "RHEL/CentOS 7.9 (3.10.0-1160.el7): 3.10 with user_min_free_kbytes, the 262144 kB \
-              clamp, __GFP_ACCOUNT in place of __GFP_KMEMCG and nf_conntrack_%llu caches",
+    summary: "RHEL/CentOS 7.7 - 7.9 (3.10.0-1062 on; 3.10.0-1160 read): as 3.10-rhel7.3 with \
+              the 262144 kB clamp, __GFP_ACCOUNT in place of __GFP_KMEMCG, \
+              memcg_alloc_cache_params() and nf_conntrack_%llu caches",
     min_free_kbytes_max: 262144,
-    user_min_free_kbytes_kept: true,
     gfp: GfpLayout::Rhel7,
     conntrack: ConntrackCache::PerNetnsCounter,
     kmalloc_large: KmallocLargeFlags::Comp,
     memcg_params: CacheParamsRule::Rhel7,
-    // RHEL 7 carries the 3.15 change to 16 KiB stacks (unconfirmed: the RHEL source was not read).
-    kernel_stack: KernelStack::Contiguous { order: 2 },
-    ..V3_10
+    ..V3_10_RHEL7_3
 };
 
 const V4_4: Profile = Profile {
@@ -574,7 +630,7 @@ const V4_9: Profile = Profile {
     conntrack: ConntrackCache::Global,
     zoneinfo_layout: ZoneinfoLayout::V4_19,
     slab_first_try: SlabFirstTry::NoReclaim,
-    kswapd: KswapdRule::PerNode,
+    reclaim: ReclaimRule::PerNode,
     vmstat_names: VmstatNames::V4_9,
     kernel_stack: KernelStack::Vmap,
     memcg_slab: MemcgSlabRule::AccountedCaches {
@@ -660,7 +716,18 @@ const V6_18: Profile = Profile {
 };
 
 /// Every profile, oldest first; each newer kernel is written as what changed from the one before.
-pub static PROFILES: &[Profile] = &[V3_10, V3_10_RHEL7, V4_4, V4_9, V4_19, V5_15, V6_1, V6_18];
+pub static PROFILES: &[Profile] = &[
+    V3_10,
+    V3_10_RHEL7_0,
+    V3_10_RHEL7_3,
+    V3_10_RHEL7,
+    V4_4,
+    V4_9,
+    V4_19,
+    V5_15,
+    V6_1,
+    V6_18,
+];
 
 /// The profile called `name`, or an error listing the names that exist.
 pub fn profile(name: &str) -> Result<&'static Profile, String> {
@@ -671,8 +738,9 @@ pub fn profile(name: &str) -> Result<&'static Profile, String> {
 }
 
 /// The profile that models a kernel release string such as `3.10.0-514.el7.x86_64` or
-/// `5.10.0-10-amd64`: the newest profile not newer than the release. RHEL 7 kernels from
-/// 3.10.0-1160 map to `3.10-rhel7`; `None` for releases older than 3.10 or unreadable ones.
+/// `5.10.0-10-amd64`: the newest profile not newer than the release. RHEL 7 kernels (`.el7`)
+/// map by build: before 408 to `3.10-rhel7.0`, before 1062 to `3.10-rhel7.3`, later to
+/// `3.10-rhel7`; `None` for releases older than 3.10 or unreadable ones.
 pub fn for_release(release: &str) -> Option<&'static Profile> {
     let mut parts = release.split(|c: char| !c.is_ascii_digit());
     let major: u32 = parts.next()?.parse().ok()?;
@@ -683,11 +751,16 @@ pub fn for_release(release: &str) -> Option<&'static Profile> {
             .and_then(|(_, rest)| rest.split('.').next())
             .and_then(|b| b.parse().ok())
             .unwrap_or(0);
-        return Some(&PROFILES[if build >= 1160 { 1 } else { 0 }]);
+        let name = match build {
+            0..408 => "3.10-rhel7.0",
+            408..1062 => "3.10-rhel7.3",
+            _ => "3.10-rhel7",
+        };
+        return profile(name).ok();
     }
     PROFILES
         .iter()
-        .filter(|p| p.name != "3.10-rhel7")
+        .filter(|p| !p.name.contains("rhel"))
         .rfind(|p| version_of(p) <= (major, minor))
 }
 
@@ -733,6 +806,8 @@ mod tests {
     fn every_named_profile_exists() {
         for name in [
             "3.10",
+            "3.10-rhel7.0",
+            "3.10-rhel7.3",
             "3.10-rhel7",
             "4.4",
             "4.9",
@@ -793,7 +868,10 @@ mod tests {
     #[test]
     fn releases_map_to_the_newest_older_profile() {
         let name = |r: &str| for_release(r).map(|p| p.name);
-        assert_eq!(name("3.10.0-514.el7.x86_64"), Some("3.10"));
+        assert_eq!(name("3.10.0-327.el7.x86_64"), Some("3.10-rhel7.0"));
+        assert_eq!(name("3.10.0-514.el7.x86_64"), Some("3.10-rhel7.3"));
+        assert_eq!(name("3.10.0-1062.18.1.el7.x86_64"), Some("3.10-rhel7"));
+        assert_eq!(name("3.10.99"), Some("3.10"));
         assert_eq!(name("3.10.0-1160.49.1.el7.x86_64"), Some("3.10-rhel7"));
         assert_eq!(name("4.18.0-80.11.2.el8_0.x86_64"), Some("4.9"));
         assert_eq!(name("5.10.0-10-amd64"), Some("4.19"));

@@ -694,6 +694,14 @@ pub struct Zone {
     pub(crate) nr_reserved_highatomic: u64,
     /// `ZONE_BOOSTED_WATERMARK`.
     pub(crate) boosted_flag: bool,
+    /// `zone->pages_scanned` (3.10 – 4.7): pages reclaim scanned here since a page was last
+    /// freed to the buddy lists (`free_one_page()` / `free_pcppages_bulk()` reset it); with the
+    /// zone's reclaimable pages it says whether reclaim can still help (`zone_reclaimable()`).
+    pub(crate) pages_scanned: u64,
+    /// `NR_ALLOC_BATCH` (3.12 – 4.7, RHEL 7): pages the fair zone allocation policy still lets
+    /// the fast path's first walk take here before this zone's turn is over; every allocation
+    /// counts (`buffered_rmqueue()`), and it may go below 0.
+    pub(crate) alloc_batch: i64,
     pub(crate) pcp: Pcp,
     /// The capture slot of a direct compaction running on this zone (the kernel's
     /// `current->capture_control` with `capc->cc->zone == zone`, 5.1+).
@@ -791,6 +799,10 @@ impl Zone {
             block_count,
             nr_reserved_highatomic: 0,
             boosted_flag: false,
+            // free_area_init_core() starts the batch at the managed pages; the watermark setup
+            // sets it to `high − low`.
+            alloc_batch: spec.managed() as i64,
+            pages_scanned: 0,
             pcp,
             capture: None,
         };
@@ -1044,6 +1056,10 @@ impl FreeArea for Zone {
 pub struct Node {
     pub id: u32,
     pub zones: Vec<Zone>,
+    /// Slab pages the shrinkers gave back since reclaim last read it: the kernel's
+    /// `current->reclaim_state->reclaimed_slab`, which every reclaim pass adds to the pages it
+    /// reclaimed.
+    pub reclaimed_slab: u64,
 }
 
 impl Node {
@@ -1066,6 +1082,7 @@ impl Node {
         Ok(Node {
             id: spec.node,
             zones,
+            reclaimed_slab: 0,
         })
     }
 

@@ -32,7 +32,16 @@ pub fn pagetypeinfo(nodes: &[Node], profile: &Profile) -> String {
     )
 }
 
-/// `/proc/zoneinfo` of the nodes in the profile's layout. Models `zoneinfo_show()`.
+/// `/proc/zoneinfo` of the nodes in the profile's layout, with `nr_alloc_batch` where the
+/// kernel has the fair zone allocation policy (printed through `zone_page_state()`, which
+/// shows a negative count as 0). Models `zoneinfo_show()`.
 pub fn zoneinfo(nodes: &[Node], profile: &Profile) -> String {
-    zoneinfo::write(&snapshot(nodes), profile.zoneinfo_layout)
+    let mut zones = snapshot(nodes);
+    if profile.fair_zone_alloc {
+        let batches = nodes.iter().flat_map(|n| &n.zones).map(|z| z.alloc_batch());
+        for (c, batch) in zones.iter_mut().zip(batches) {
+            c.stats.insert("nr_alloc_batch".into(), batch.max(0) as u64);
+        }
+    }
+    zoneinfo::write(&zones, profile.zoneinfo_layout)
 }

@@ -320,7 +320,7 @@ impl Lru {
 use crate::kernel::profile::{Profile, ThpSwap};
 use crate::mm::compaction::{
     compact_zone, compaction_suitable, reset_isolation_suitable, wakeup_kcompactd, CompactControl,
-    CompactPriority, CompactState, CompactionRules, Compactor, ExtfragThreshold, Kcompactd,
+    CompactPriority, CompactState, Compactor, ExtfragThreshold, Kcompactd,
     Suitability,
 };
 use crate::mm::mmzone::{MigrateType, Node, ZoneType, PAGE_ALLOC_COSTLY_ORDER};
@@ -338,13 +338,17 @@ pub const DEFAULT_SEEKS: u64 = 2;
 /// `MAX_RECLAIM_RETRIES`: kswapd failures after which a node is hopeless (4.8+).
 pub const MAX_RECLAIM_RETRIES: u32 = 16;
 
-/// How kswapd balances a node (KERNEL_MM.md 5; mm/vmscan.c); `Profile::kswapd`.
+/// How reclaim walks a node (KERNEL_MM.md 5; mm/vmscan.c); `Profile::reclaim`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-pub enum KswapdRule {
-    /// 3.10 – 4.7: per zone. The node is balanced when every zone up to the classzone meets
-    /// high (order 0) or the balanced zones hold ≥ 25 % of their managed pages (order > 0);
-    /// `zone_balanced()` also wants compaction not SKIPPED for order > 0; each unbalanced zone
-    /// is shrunk toward `max(high, SWAP_CLUSTER_MAX)`; high-order runs end in `compact_pgdat()`.
+pub enum ReclaimRule {
+    /// 3.10 – 4.7, per zone, as 3.11 – 4.7 (RHEL 7 included) do it ([`balance_pgdat_per_zone`]
+    /// for kswapd, [`try_to_free_pages`] for direct reclaim): kswapd balances each zone against
+    /// its own high watermark, treats zones reclaim can no longer help as balanced
+    /// (`zone_reclaimable()`), compacts between passes and stays awake while the node is
+    /// unbalanced; direct reclaim keeps shrinking a zone for a costly order until compaction
+    /// could run (`should_continue_reclaim()`) and reports progress while any zone is
+    /// reclaimable. Vanilla 3.10's kswapd loop (`loop_again`, compaction only at the end) is
+    /// not modelled: 3.10 uses this one.
     PerZone,
     /// 4.8+: per node. Balanced when any zone up to the classzone meets high at the order; the
     /// node's LRU is shrunk toward the sum of `max(high, SWAP_CLUSTER_MAX)`; kcompactd does the
@@ -417,18 +421,36 @@ impl Swap {
 }
 
 /// kswapd's per-node state (`pgdat->kswapd_*`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Kswapd {
-    /// `kswapd_max_order` / `kswapd_order`.
+    /// `kswapd_max_order` / `kswapd_order`: the order the next run balances for.
     pub order: u32,
-    /// `classzone_idx` (an index into the node's zones).
+    /// `classzone_idx` (an index into the node's zones); `usize::MAX` until a wakeup lowers it,
+    /// which kswapd reads as its top zone (`pgdat->nr_zones − 1`).
     pub classzone_idx: usize,
+    /// The order and classzone the last run ended with, which the end of its nap checks again
+    /// (`balanced_order`, `balanced_classzone_idx`).
+    pub balanced: (u32, usize),
     /// Woken and waiting for the engine to run [`kswapd_run`].
     pub awake: bool,
     /// In the short nap after balancing (`kswapd_try_to_sleep()`'s HZ/10 wait).
     pub napping: bool,
     /// `kswapd_failures` (4.8+): runs in a row that reclaimed nothing.
     pub failures: u32,
+}
+
+impl Default for Kswapd {
+    /// Asleep, with nothing recorded.
+    fn default() -> Kswapd {
+        Kswapd {
+            order: 0,
+            classzone_idx: usize::MAX,
+            balanced: (0, 0),
+            awake: false,
+            napping: false,
+            failures: 0,
+        }
+    }
 }
 
 /// The reclaim and compaction state the engine keeps beside one [`Node`], one entry per zone
@@ -487,7 +509,8 @@ impl ReclaimStats {
 
 /// One zone's share of a reclaim pass: its LRU lists (`shrink_zone()`), then the shrinkers in
 /// proportion to the LRU pages scanned (`shrink_slab()`), paired as 3.10's `kswapd_shrink_zone()`
-/// and `do_try_to_free_pages()` and 4.x's `shrink_node()` pair them.
+/// and `do_try_to_free_pages()` and 4.x's `shrink_node()` pair them. The slab pages the
+/// shrinkers freed count as reclaimed (`reclaim_state->reclaimed_slab`).
 #[allow(clippy::too_many_arguments)]
 fn shrink_zone_and_slab(
     node: &mut Node,
@@ -508,7 +531,9 @@ fn shrink_zone_and_slab(
         nr_to_reclaim,
         who,
     );
+    node.reclaimed_slab = 0;
     st.slab_objects_freed += shrink_slab(shrinkers, node, i, st.scanned, lru_pages, pick);
+    st.reclaimed += std::mem::take(&mut node.reclaimed_slab);
     st
 }
 
@@ -534,6 +559,7 @@ fn shrink_list(
         };
         let pages = 1u64 << order;
         st.scanned += pages;
+        zone.pages_scanned += pages;
         let reclaim = match t {
             LruType::File => true,
             LruType::Anon => swap.free_pages() >= pages,
@@ -612,22 +638,56 @@ pub fn shrink_zone(
     st
 }
 
-/// Models `zone_balanced()`: the zone meets its high watermark at `order` for the classzone
+/// The pages reclaim could free in a zone: its page cache, and its anon pages while swap has
+/// room. Models `zone_reclaimable_pages()`.
+fn zone_reclaimable_pages(lru: &Lru, swap: &Swap) -> u64 {
+    let anon = if swap.free_pages() > 0 {
+        lru.len(LruType::Anon)
+    } else {
+        0
+    };
+    lru.len(LruType::File) + anon
+}
+
+/// Whether reclaim can still help a zone: it scanned fewer than six times the zone's
+/// reclaimable pages since a page was last freed there. Models `zone_reclaimable()` (3.12 –
+/// 4.7, RHEL 7; 3.10 sets its `all_unreclaimable` flag on the same test).
+pub fn zone_reclaimable(zone: &Zone, lru: &Lru, swap: &Swap) -> bool {
+    zone.pages_scanned < 6 * zone_reclaimable_pages(lru, swap)
+}
+
+/// Models `zone_balanced(zone, order, balance_gap, classzone_idx)`: the zone meets its high
+/// watermark plus `gap` at `order` with the lowmem_reserve it keeps against `classzone`
 /// (`zone_watermark_ok_safe()`); 3.10 – 4.7 also want compaction not SKIPPED for order > 0.
 fn zone_balanced(
     profile: &Profile,
     zone: &Zone,
     order: u32,
+    gap: u64,
     classzone: ZoneType,
     extfrag_threshold: &ExtfragThreshold,
 ) -> bool {
     let reserve = zone.reserve_for(classzone);
-    let high = zone.watermarks.mark(Wmark::High);
-    if !zone_watermark_ok(profile, zone, order, high, reserve, AllocFlags::default()) {
+    let mark = zone.watermarks.mark(Wmark::High) + gap;
+    if !zone_watermark_ok(profile, zone, order, mark, reserve, AllocFlags::default()) {
         return false;
     }
-    if profile.kswapd == KswapdRule::PerZone && order > 0 {
-        let s = compaction_suitable(
+    if profile.reclaim == ReclaimRule::PerZone && order > 0 {
+        return !compaction_skipped(profile, zone, order, extfrag_threshold);
+    }
+    true
+}
+
+/// `compaction_suitable(zone, order) == COMPACT_SKIPPED` as kswapd asks it (3.10 – 4.7: the
+/// order-0 gate without lowmem_reserve, then the fragmentation index).
+fn compaction_skipped(
+    profile: &Profile,
+    zone: &Zone,
+    order: u32,
+    extfrag_threshold: &ExtfragThreshold,
+) -> bool {
+    matches!(
+        compaction_suitable(
             profile,
             zone,
             Some(order),
@@ -635,116 +695,166 @@ fn zone_balanced(
             0,
             AllocFlags::default(),
             extfrag_threshold,
-        );
-        return !matches!(
-            s,
-            Suitability::Skipped { .. } | Suitability::NotSuitable { .. }
-        );
-    }
-    true
+        ),
+        Suitability::Skipped { .. } | Suitability::NotSuitable { .. }
+    )
+}
+
+/// The node's highest populated zone (`pgdat->nr_zones − 1`).
+fn top_zone(node: &Node) -> usize {
+    node.zones.iter().rposition(|z| z.managed > 0).unwrap_or(0)
 }
 
 /// Whether kswapd may stop for `order` with zones `0..=classzone` eligible. Models
-/// `pgdat_balanced()`: 3.10 – 4.7 want every eligible zone balanced at order 0, and for
-/// order > 0 balanced zones with ≥ 25 % of the eligible managed pages; 4.8+ want any
-/// eligible zone balanced at the order. `extfrag` is `vm.extfrag_threshold`.
+/// `pgdat_balanced()`. 3.10 – 4.7: each zone is tested against its own index (no
+/// lowmem_reserve) and a zone reclaim can no longer help counts as balanced; order 0 wants
+/// every eligible zone balanced, order > 0 balanced zones with ≥ 25 % of the eligible managed
+/// pages. 4.8+: any eligible zone balanced at the order, with the classzone's reserve.
 pub fn pgdat_balanced(
     profile: &Profile,
     node: &Node,
+    mm: &NodeMm,
     order: u32,
     classzone: usize,
-    extfrag: &ExtfragThreshold,
 ) -> bool {
+    let extfrag = &mm.extfrag_threshold;
     let eligible = node
         .zones
         .iter()
+        .enumerate()
         .take(classzone + 1)
-        .filter(|z| z.managed > 0);
-    let cz = node
-        .zones
-        .get(classzone)
-        .map_or(ZoneType::Dma, |z| z.zone_type);
-    match profile.kswapd {
-        KswapdRule::PerNode => eligible
-            .clone()
-            .any(|z| zone_balanced(profile, z, order, cz, extfrag)),
-        KswapdRule::PerZone if order == 0 => eligible
-            .clone()
-            .all(|z| zone_balanced(profile, z, 0, cz, extfrag)),
-        KswapdRule::PerZone => {
-            let managed: u64 = eligible.clone().map(|z| z.managed).sum();
-            let balanced: u64 = eligible
-                .filter(|z| zone_balanced(profile, z, order, cz, extfrag))
-                .map(|z| z.managed)
-                .sum();
-            balanced >= managed / 4
+        .filter(|(_, z)| z.managed > 0);
+    match profile.reclaim {
+        ReclaimRule::PerNode => {
+            let cz = node
+                .zones
+                .get(classzone)
+                .map_or(ZoneType::Dma, |z| z.zone_type);
+            eligible
+                .clone()
+                .any(|(_, z)| zone_balanced(profile, z, order, 0, cz, extfrag))
+        }
+        ReclaimRule::PerZone => {
+            let (mut managed, mut balanced) = (0, 0);
+            for (i, z) in eligible {
+                managed += z.managed;
+                if !zone_reclaimable(z, &mm.lru[i], &mm.swap)
+                    || zone_balanced(profile, z, order, 0, z.zone_type, extfrag)
+                {
+                    balanced += z.managed;
+                } else if order == 0 {
+                    return false;
+                }
+            }
+            order == 0 || balanced >= managed / 4
         }
     }
 }
 
-/// Wakes kswapd for an order-`order` request whose highest eligible zone is `zone_idx` (an
-/// index into `node.zones`), recording the max order and min classzone. Returns whether
-/// kswapd was woken. Models `wakeup_kswapd()`: 3.10 – 4.7 return early when that zone meets
-/// `low` at the order; 4.8+ when the node is balanced or hopeless (`kswapd_failures` ≥
-/// MAX_RECLAIM_RETRIES) (4.19+: then, for a request without
-/// direct reclaim, wake kcompactd instead). A wakeup during kswapd's short nap counts
-/// `kswapd_low_wmark_hit_quickly`.
+/// Wakes kswapd for an order-`order` request whose preferred zone is `classzone` (an index
+/// into `node.zones`), recording the order and classzone it is to balance for. Returns whether
+/// kswapd was woken. Models `wake_all_kswapd()` / `wake_all_kswapds()` for one node with its
+/// `wakeup_kswapd()` calls:
+/// * 3.10 – 4.7: every populated zone from `classzone` down raises `kswapd_max_order` (and
+///   lowers the recorded classzone with it) even while kswapd runs, and wakes a sleeping
+///   kswapd unless it meets `low` at the order (without lowmem_reserve);
+/// * 4.8+: once per node, returning early when the node is balanced or hopeless
+///   (`kswapd_failures` ≥ MAX_RECLAIM_RETRIES; 4.19+: then, for a request without direct
+///   reclaim, wake kcompactd instead).
+///
+/// A wakeup during kswapd's short nap counts `kswapd_low_wmark_hit_quickly`.
 pub fn wakeup_kswapd(
     profile: &Profile,
     node: &mut Node,
     mm: &mut NodeMm,
-    zone_idx: usize,
+    classzone: usize,
     order: u32,
     can_direct_reclaim: bool,
 ) -> bool {
-    let Some(zone) = node.zones.get(zone_idx) else {
+    let Some(zone) = node.zones.get(classzone) else {
         return false;
     };
     if zone.managed == 0 {
         return false;
     }
-    let k = &mut mm.kswapd;
-    if k.awake {
-        k.order = k.order.max(order);
-        k.classzone_idx = k.classzone_idx.min(zone_idx);
-        return false;
-    }
-    let balanced = match profile.kswapd {
-        KswapdRule::PerZone => {
-            let low = zone.watermarks.mark(Wmark::Low);
-            zone_watermark_ok(profile, zone, order, low, 0, AllocFlags::default())
+    let balanced = match profile.reclaim {
+        ReclaimRule::PerZone => {
+            let k = &mut mm.kswapd;
+            if order > k.order {
+                k.order = order;
+                k.classzone_idx = k.classzone_idx.min(classzone);
+            }
+            if k.awake {
+                return false;
+            }
+            node.zones[..=classzone].iter().all(|z| {
+                let low = z.watermarks.mark(Wmark::Low);
+                z.managed == 0 || zone_watermark_ok(profile, z, order, low, 0, AllocFlags::default())
+            })
         }
-        // "Hopeless node, leave it to direct reclaim if possible": a node kswapd failed on
-        // MAX_RECLAIM_RETRIES times in a row is treated as balanced.
-        KswapdRule::PerNode => {
-            mm.kswapd.failures >= MAX_RECLAIM_RETRIES
-                || pgdat_balanced(profile, node, order, zone_idx, &mm.extfrag_threshold)
+        ReclaimRule::PerNode => {
+            let k = &mut mm.kswapd;
+            if k.awake {
+                k.order = k.order.max(order);
+                k.classzone_idx = k.classzone_idx.min(classzone);
+                return false;
+            }
+            // "Hopeless node, leave it to direct reclaim if possible": a node kswapd failed on
+            // MAX_RECLAIM_RETRIES times in a row is treated as balanced.
+            let balanced = mm.kswapd.failures >= MAX_RECLAIM_RETRIES
+                || pgdat_balanced(profile, node, mm, order, classzone);
+            if balanced && !can_direct_reclaim {
+                wakeup_kcompactd(profile, node, mm, order, classzone);
+            }
+            if !balanced {
+                mm.kswapd.order = order;
+                mm.kswapd.classzone_idx = classzone;
+            }
+            balanced
         }
     };
     if balanced {
-        if profile.kswapd == KswapdRule::PerNode && !can_direct_reclaim {
-            wakeup_kcompactd(profile, node, mm, order, zone_idx);
-        }
         return false;
     }
     let k = &mut mm.kswapd;
     if k.napping {
         k.napping = false;
-        node.zones[zone_idx].events.kswapd_low_wmark_hit_quickly += 1;
+        node.zones[classzone].events.kswapd_low_wmark_hit_quickly += 1;
     }
-    k.order = order;
-    k.classzone_idx = zone_idx;
     k.awake = true;
     true
 }
 
-/// The end of kswapd's short nap without a new wakeup (the engine calls it HZ/10 after a run):
-/// counts `kswapd_high_wmark_hit_quickly` and lets kswapd sleep fully. Models the second half
-/// of `kswapd_try_to_sleep()`.
-pub fn kswapd_nap_over(node: &mut Node, mm: &mut NodeMm) {
-    if std::mem::take(&mut mm.kswapd.napping) {
+/// The end of kswapd's short nap without a new wakeup (the engine calls it HZ/10 after a run
+/// that ended balanced). Models the second half of `kswapd_try_to_sleep()`: 3.10 – 4.7 check
+/// the node again for the order and classzone the run ended with; still balanced, kswapd
+/// sleeps fully and compaction's skip hints are cleared where a scanner pass completed
+/// (`reset_isolation_suitable()`); unbalanced, it counts `kswapd_high_wmark_hit_quickly` and
+/// is awake again at once (`kswapd()` goes back to `balance_pgdat()`). 4.8+ count the counter
+/// at every nap's end and sleep.
+pub fn kswapd_nap_over(profile: &Profile, node: &mut Node, mm: &mut NodeMm) {
+    if !std::mem::take(&mut mm.kswapd.napping) {
+        return;
+    }
+    let (order, classzone) = mm.kswapd.balanced;
+    let sleeps = profile.reclaim == ReclaimRule::PerZone
+        && pgdat_balanced(profile, node, mm, order, classzone);
+    if sleeps {
+        flush_skip_hints(node, mm);
+    } else {
         if let Some(z) = node.zones.last_mut() {
             z.events.kswapd_high_wmark_hit_quickly += 1;
+        }
+        mm.kswapd.awake |= profile.reclaim == ReclaimRule::PerZone;
+    }
+}
+
+/// `reset_isolation_suitable()`: clears the skip bits of zones whose scanners met since
+/// (`compact_blockskip_flush`).
+fn flush_skip_hints(node: &mut Node, mm: &mut NodeMm) {
+    for (zone, st) in node.zones.iter_mut().zip(mm.compact.iter_mut()) {
+        if st.blockskip_flush {
+            reset_isolation_suitable(zone, st);
         }
     }
 }
@@ -753,21 +863,18 @@ pub fn kswapd_nap_over(node: &mut Node, mm: &mut NodeMm) {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct KswapdReport {
     pub stats: ReclaimStats,
-    /// The node was balanced for the order (or order 0 after falling back) when kswapd slept.
+    /// The node was balanced for the order (or order 0 after falling back) when kswapd tried
+    /// to sleep (`prepare_kswapd_sleep()`).
     pub balanced: bool,
     /// The order kswapd ended balancing for (0 after a high-order fallback).
     pub final_order: u32,
     pub lowest_priority: u32,
 }
 
-/// Runs kswapd once for its recorded order and classzone, then puts it to sleep. Models
-/// `kswapd()` → `balance_pgdat()` → `kswapd_try_to_sleep()`: priorities from DEF_PRIORITY
-/// down to 1; each pass shrinks the unbalanced eligible zones (3.10 – 4.7: each toward
-/// `max(high, SWAP_CLUSTER_MAX)`; 4.8+: the node toward the sum of those) and calls the
-/// shrinkers; once `compact_gap(order)` = 2<<order pages were reclaimed for a high-order
-/// wakeup, kswapd balances for order 0 instead; it stops when [`pgdat_balanced`]. On the way to
-/// sleep: 3.10 – 4.7 compact the node for a high-order wakeup (`compact_pgdat()`), 4.6+ wake
-/// kcompactd when the node is balanced or hopeless (`prepare_kswapd_sleep()`); the skip bits are cleared when `compact_blockskip_flush` is set; kswapd naps.
+/// Runs kswapd once for its recorded order and classzone (then reset to 0 and the top zone),
+/// then lets it nap or, 3.10 – 4.7 when the node is still unbalanced, stay awake to run again.
+/// Models `kswapd()` → `balance_pgdat()` → `kswapd_try_to_sleep()`'s first check; the rule is
+/// `Profile::kswapd` ([`balance_pgdat_per_zone`], [`balance_pgdat_per_node`]).
 pub fn kswapd_run(
     profile: &Profile,
     node: &mut Node,
@@ -775,13 +882,204 @@ pub fn kswapd_run(
     shrinkers: &mut [&mut dyn Shrinker],
     pick: &mut dyn FnMut(u64) -> u64,
 ) -> KswapdReport {
-    let rule = profile.kswapd;
-    let classzone = mm
-        .kswapd
-        .classzone_idx
-        .min(node.zones.len().saturating_sub(1));
-    let mut order = mm.kswapd.order;
-    let woken_order = order;
+    let top = top_zone(node);
+    let order = std::mem::take(&mut mm.kswapd.order);
+    let classzone = std::mem::replace(&mut mm.kswapd.classzone_idx, usize::MAX).min(top);
+    mm.kswapd.awake = false;
+    let rep = match profile.reclaim {
+        ReclaimRule::PerZone => {
+            let (rep, end_zone) =
+                balance_pgdat_per_zone(profile, node, mm, order, classzone, shrinkers, pick);
+            mm.kswapd.balanced = (rep.final_order, end_zone);
+            if rep.balanced {
+                mm.kswapd.napping = true;
+            } else {
+                if let Some(z) = node.zones.last_mut() {
+                    z.events.kswapd_high_wmark_hit_quickly += 1;
+                }
+                mm.kswapd.awake = true;
+            }
+            rep
+        }
+        ReclaimRule::PerNode => {
+            let rep = balance_pgdat_per_node(profile, node, mm, order, classzone, shrinkers, pick);
+            flush_skip_hints(node, mm);
+            mm.kswapd.napping = true;
+            rep
+        }
+    };
+    rep
+}
+
+/// Models `balance_pgdat()` of 3.11 – 4.7 (RHEL 7's; also used for 3.10). Each pass, from
+/// DEF_PRIORITY down:
+/// * the highest zone that is not balanced at the order (no reserve) is `end_zone`; none
+///   means the node is balanced;
+/// * each zone up to `end_zone` is shrunk toward `max(high, SWAP_CLUSTER_MAX)` unless it meets
+///   high plus the balance gap (`min(low, managed/100)`) with `end_zone`'s reserve, at order 0
+///   when compaction would not be SKIPPED (`kswapd_shrink_zone()`); zones reclaim can no
+///   longer help are passed over below DEF_PRIORITY;
+/// * once the pass reclaimed `2 << order` pages, kswapd balances for order 0;
+/// * a high-order pass that reclaimed more than it aimed at, with no zone meeting low at the
+///   order, compacts the node (`compact_pgdat()`);
+/// * the priority drops only when no zone was scanned to its target or nothing was reclaimed.
+///
+/// It ends when [`pgdat_balanced`] or at priority 0. Returns the report and `end_zone`.
+fn balance_pgdat_per_zone(
+    profile: &Profile,
+    node: &mut Node,
+    mm: &mut NodeMm,
+    mut order: u32,
+    classzone: usize,
+    shrinkers: &mut [&mut dyn Shrinker],
+    pick: &mut dyn FnMut(u64) -> u64,
+) -> (KswapdReport, usize) {
+    let mut rep = KswapdReport {
+        lowest_priority: DEF_PRIORITY,
+        ..KswapdReport::default()
+    };
+    let mut priority = DEF_PRIORITY;
+    let mut end_zone = 0;
+    let cz = node.zones[classzone].zone_type;
+    loop {
+        let scans = |i: usize, mm: &NodeMm, z: &Zone| {
+            z.managed > 0
+                && (priority == DEF_PRIORITY || zone_reclaimable(z, &mm.lru[i], &mm.swap))
+        };
+        let Some(end) = (0..node.zones.len()).rev().find(|&i| {
+            let z = &node.zones[i];
+            scans(i, mm, z)
+                && !zone_balanced(profile, z, order, 0, ZoneType::Dma, &mm.extfrag_threshold)
+        }) else {
+            rep.balanced = true;
+            break;
+        };
+        end_zone = end;
+        rep.lowest_priority = priority;
+        let ez = node.zones[end].zone_type;
+        let mut needs_compaction = order > 0
+            && !node.zones[..=end].iter().any(|z| {
+                let low = z.watermarks.mark(Wmark::Low);
+                z.managed > 0
+                    && zone_watermark_ok(
+                        profile,
+                        z,
+                        order,
+                        low,
+                        z.reserve_for(cz),
+                        AllocFlags::default(),
+                    )
+            });
+        let mut pass = ReclaimStats::default();
+        let mut attempted = 0;
+        let mut raise_priority = true;
+        for i in 0..=end {
+            if !scans(i, mm, &node.zones[i]) {
+                continue;
+            }
+            let zone = &node.zones[i];
+            let target = zone.watermarks.mark(Wmark::High).max(SWAP_CLUSTER_MAX);
+            let test_order = if order > 0
+                && !compaction_skipped(profile, zone, order, &mm.extfrag_threshold)
+            {
+                0
+            } else {
+                order
+            };
+            let gap = zone
+                .watermarks
+                .mark(Wmark::Low)
+                .min(zone.managed.div_ceil(KSWAPD_ZONE_BALANCE_GAP_RATIO));
+            if zone_balanced(profile, zone, test_order, gap, ez, &mm.extfrag_threshold) {
+                raise_priority = false;
+                continue;
+            }
+            let got = shrink_zone_and_slab(
+                node,
+                mm,
+                i,
+                priority,
+                target,
+                Reclaimer::Kswapd,
+                shrinkers,
+                pick,
+            );
+            attempted += target;
+            if got.scanned >= target {
+                raise_priority = false;
+            }
+            pass.add(got);
+        }
+        rep.stats.add(pass);
+        if order > 0 && pass.reclaimed >= 2u64 << order {
+            order = 0;
+        }
+        needs_compaction &= order > 0 && pass.reclaimed > attempted;
+        if needs_compaction {
+            compact_pgdat(profile, node, mm, order);
+        }
+        if raise_priority || pass.reclaimed == 0 {
+            priority -= 1;
+        }
+        if priority == 0 || pgdat_balanced(profile, node, mm, order, classzone) {
+            break;
+        }
+    }
+    rep.final_order = order;
+    rep.balanced = pgdat_balanced(profile, node, mm, order, end_zone);
+    (rep, end_zone)
+}
+
+/// `KSWAPD_ZONE_BALANCE_GAP_RATIO`: the balance gap is at most 1 % of the zone.
+const KSWAPD_ZONE_BALANCE_GAP_RATIO: u64 = 100;
+
+/// Models `compact_pgdat()` (3.10 – 4.5): async compaction of every populated zone of the
+/// node not deferred at the order, as kswapd; a zone that then meets `low` at the order has
+/// its deferral reset.
+fn compact_pgdat(profile: &Profile, node: &mut Node, mm: &mut NodeMm, order: u32) {
+    for i in 0..node.zones.len() {
+        let zone = &mut node.zones[i];
+        if zone.managed == 0 {
+            continue;
+        }
+        if !mm.compact[i].compaction_deferred(order) {
+            let cc = CompactControl {
+                compactor: Compactor::Kswapd,
+                ..CompactControl::direct(
+                    profile.compaction,
+                    order,
+                    MigrateType::Movable,
+                    CompactPriority::Async,
+                    AllocFlags::default(),
+                    0,
+                    &mm.extfrag_threshold,
+                )
+            };
+            let _ = compact_zone(profile, zone, &mut mm.lru[i], &mut mm.compact[i], cc);
+        }
+        let low = zone.watermarks.mark(Wmark::Low);
+        if zone_watermark_ok(profile, &*zone, order, low, 0, AllocFlags::default()) {
+            mm.compact[i].compaction_defer_reset(order, false);
+        }
+    }
+}
+
+/// Models `balance_pgdat()` of 4.8+ (node-based LRU): priorities from DEF_PRIORITY down to 1;
+/// each pass shrinks the eligible zones toward the node's summed `max(high,
+/// SWAP_CLUSTER_MAX)` and calls the shrinkers; once `compact_gap(order)` = 2<<order pages were
+/// reclaimed for a high-order wakeup, kswapd balances for order 0; it stops when
+/// [`pgdat_balanced`]. On the way to sleep kcompactd is woken when the node is balanced or
+/// hopeless (`prepare_kswapd_sleep()`).
+fn balance_pgdat_per_node(
+    profile: &Profile,
+    node: &mut Node,
+    mm: &mut NodeMm,
+    woken_order: u32,
+    classzone: usize,
+    shrinkers: &mut [&mut dyn Shrinker],
+    pick: &mut dyn FnMut(u64) -> u64,
+) -> KswapdReport {
+    let mut order = woken_order;
     let mut rep = KswapdReport {
         lowest_priority: DEF_PRIORITY,
         ..KswapdReport::default()
@@ -789,31 +1087,21 @@ pub fn kswapd_run(
     let mut priority = DEF_PRIORITY;
     set_reclaim_active(node, classzone, true);
     while priority >= 1 {
-        if pgdat_balanced(profile, node, order, classzone, &mm.extfrag_threshold) {
+        if pgdat_balanced(profile, node, mm, order, classzone) {
             rep.balanced = true;
             break;
         }
         rep.lowest_priority = priority;
-        let cz = node.zones[classzone].zone_type;
         let mut pass = ReclaimStats::default();
         let target_node: u64 = node.zones[..=classzone]
             .iter()
             .map(|z| z.watermarks.mark(Wmark::High).max(SWAP_CLUSTER_MAX))
             .sum();
         for i in 0..=classzone {
-            let zone = &mut node.zones[i];
-            if zone.managed == 0 {
+            if node.zones[i].managed == 0 {
                 continue;
             }
-            let target = match rule {
-                KswapdRule::PerZone => {
-                    if zone_balanced(profile, zone, order, cz, &mm.extfrag_threshold) {
-                        continue;
-                    }
-                    zone.watermarks.mark(Wmark::High).max(SWAP_CLUSTER_MAX)
-                }
-                KswapdRule::PerNode => target_node.saturating_sub(pass.reclaimed),
-            };
+            let target = target_node.saturating_sub(pass.reclaimed);
             pass.add(shrink_zone_and_slab(
                 node,
                 mm,
@@ -833,7 +1121,7 @@ pub fn kswapd_run(
     }
     set_reclaim_active(node, classzone, false);
     if !rep.balanced {
-        rep.balanced = pgdat_balanced(profile, node, order, classzone, &mm.extfrag_threshold);
+        rep.balanced = pgdat_balanced(profile, node, mm, order, classzone);
     }
     rep.final_order = order;
     if rep.stats.reclaimed == 0 && !rep.balanced {
@@ -841,48 +1129,12 @@ pub fn kswapd_run(
     } else {
         mm.kswapd.failures = 0;
     }
-    // kswapd_try_to_sleep() / 3.10's high-order tail of balance_pgdat().
-    if woken_order > 0 {
-        if rule == KswapdRule::PerZone && profile.compaction == CompactionRules::V3_10 {
-            for i in 0..=classzone {
-                let zone = &mut node.zones[i];
-                if zone.managed == 0 || mm.compact[i].compaction_deferred(woken_order) {
-                    continue;
-                }
-                let cc = CompactControl {
-                    compactor: Compactor::Kswapd,
-                    ..CompactControl::direct(
-                        CompactionRules::V3_10,
-                        woken_order,
-                        MigrateType::Movable,
-                        CompactPriority::Async,
-                        AllocFlags::default(),
-                        0,
-                        &mm.extfrag_threshold,
-                    )
-                };
-                let _ = compact_zone(profile, zone, &mut mm.lru[i], &mut mm.compact[i], cc);
-                let low = zone.watermarks.mark(Wmark::Low);
-                if zone_watermark_ok(profile, &*zone, woken_order, low, 0, AllocFlags::default()) {
-                    mm.compact[i].compaction_defer_reset(woken_order, false);
-                }
-            }
-        }
-        // kswapd_try_to_sleep(): kcompactd is woken only when kswapd may nap, i.e. when
-        // prepare_kswapd_sleep() holds: the node is balanced at the order reclaim ended with,
-        // or hopeless (kswapd_failures ≥ MAX_RECLAIM_RETRIES).
-        if rep.balanced || mm.kswapd.failures >= MAX_RECLAIM_RETRIES {
-            wakeup_kcompactd(profile, node, mm, woken_order, classzone);
-        }
+    // kswapd_try_to_sleep(): kcompactd is woken only when kswapd may nap, i.e. when
+    // prepare_kswapd_sleep() holds: the node is balanced at the order reclaim ended with,
+    // or hopeless (kswapd_failures ≥ MAX_RECLAIM_RETRIES).
+    if woken_order > 0 && (rep.balanced || mm.kswapd.failures >= MAX_RECLAIM_RETRIES) {
+        wakeup_kcompactd(profile, node, mm, woken_order, classzone);
     }
-    for (zone, st) in node.zones.iter_mut().zip(mm.compact.iter_mut()) {
-        if st.blockskip_flush {
-            reset_isolation_suitable(zone, st);
-        }
-    }
-    mm.kswapd.awake = false;
-    mm.kswapd.napping = true;
-    mm.kswapd.order = 0;
     rep
 }
 
@@ -896,13 +1148,196 @@ fn set_reclaim_active(node: &mut Node, classzone: usize, on: bool) {
     }
 }
 
-/// Direct reclaim for an order-`order` request whose highest eligible zone is `zone_idx`:
-/// counts `allocstall`, then from DEF_PRIORITY down to 0 shrinks each eligible zone (highest
-/// first) and the shrinkers until SWAP_CLUSTER_MAX pages were reclaimed. For a costly order a
-/// zone where compaction is ready (order-0 `high + 2<<order` met and compaction not SKIPPED)
-/// is left alone. Returns the progress (`did_some_progress`). Models `try_to_free_pages()` →
-/// `do_try_to_free_pages()` → `shrink_zones()` with `compaction_ready()`.
+/// What a direct reclaim did, and the progress it reports to the allocator
+/// (`did_some_progress`), which may be more than the pages it reclaimed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DirectReclaim {
+    pub stats: ReclaimStats,
+    pub progress: u64,
+}
+
+/// Direct reclaim for an order-`order` request whose highest eligible zone is `zone_idx`
+/// (`retry` for `__GFP_REPEAT` / `__GFP_RETRY_MAYFAIL`): counts `allocstall`, then reclaims
+/// by `Profile::reclaim`. Models `try_to_free_pages()` → `do_try_to_free_pages()`.
+#[allow(clippy::too_many_arguments)]
 pub fn try_to_free_pages(
+    profile: &Profile,
+    node: &mut Node,
+    mm: &mut NodeMm,
+    zone_idx: usize,
+    order: u32,
+    retry: bool,
+    shrinkers: &mut [&mut dyn Shrinker],
+    pick: &mut dyn FnMut(u64) -> u64,
+) -> DirectReclaim {
+    let Some(z) = node.zones.get_mut(zone_idx) else {
+        return DirectReclaim::default();
+    };
+    z.events.allocstall += 1;
+    match profile.reclaim {
+        ReclaimRule::PerZone => {
+            direct_reclaim_per_zone(profile, node, mm, zone_idx, order, retry, shrinkers, pick)
+        }
+        ReclaimRule::PerNode => {
+            let stats = direct_reclaim_per_node(profile, node, mm, zone_idx, order, shrinkers, pick);
+            DirectReclaim {
+                stats,
+                progress: stats.reclaimed,
+            }
+        }
+    }
+}
+
+/// 3.10 – 4.7 (`do_try_to_free_pages()` → `shrink_zones()` → `shrink_zone()`): from
+/// DEF_PRIORITY down to 0, each zone from `zone_idx` down is shrunk (at DEF_PRIORITY its whole
+/// `lru >> priority`, below it until SWAP_CLUSTER_MAX pages a call), again and again while
+/// `should_continue_reclaim()` says a costly order needs more for compaction; then the
+/// shrinkers run once for the pass. A zone reclaim can no longer help is passed over below
+/// DEF_PRIORITY; for a costly order a zone where compaction is ready ends reclaim after this
+/// pass (`compaction_ready()`, "aborted"). Reclaim stops once SWAP_CLUSTER_MAX pages were
+/// reclaimed. The progress is the pages reclaimed, else 1 when aborted for compaction or while
+/// some zone is reclaimable (`all_unreclaimable()` false), else 0.
+#[allow(clippy::too_many_arguments)]
+fn direct_reclaim_per_zone(
+    profile: &Profile,
+    node: &mut Node,
+    mm: &mut NodeMm,
+    zone_idx: usize,
+    order: u32,
+    retry: bool,
+    shrinkers: &mut [&mut dyn Shrinker],
+    pick: &mut dyn FnMut(u64) -> u64,
+) -> DirectReclaim {
+    let mut total = ReclaimStats::default();
+    let mut aborted = false;
+    for priority in (0..=DEF_PRIORITY).rev() {
+        let mut scanned = 0;
+        for i in (0..=zone_idx).rev() {
+            let zone = &node.zones[i];
+            if zone.managed == 0
+                || (priority != DEF_PRIORITY && !zone_reclaimable(zone, &mm.lru[i], &mm.swap))
+            {
+                continue;
+            }
+            if order > PAGE_ALLOC_COSTLY_ORDER
+                && compaction_ready(
+                    profile,
+                    zone,
+                    &mut mm.compact[i],
+                    order,
+                    &mm.extfrag_threshold,
+                )
+            {
+                aborted = true;
+                continue;
+            }
+            loop {
+                let target = if priority == DEF_PRIORITY {
+                    u64::MAX
+                } else {
+                    SWAP_CLUSTER_MAX
+                };
+                let got = shrink_zone(
+                    &mut node.zones[i],
+                    &mut mm.lru[i],
+                    &mut mm.swap,
+                    priority,
+                    target,
+                    Reclaimer::Direct,
+                );
+                total.add(got);
+                scanned += got.scanned;
+                if !should_continue_reclaim(profile, node, mm, i, order, priority, retry, total, got)
+                {
+                    break;
+                }
+            }
+        }
+        let lru_pages = (0..=zone_idx)
+            .map(|i| zone_reclaimable_pages(&mm.lru[i], &mm.swap))
+            .sum();
+        node.reclaimed_slab = 0;
+        total.slab_objects_freed +=
+            shrink_slab(shrinkers, node, zone_idx, scanned, lru_pages, pick);
+        total.reclaimed += std::mem::take(&mut node.reclaimed_slab);
+        if total.reclaimed >= SWAP_CLUSTER_MAX || aborted {
+            break;
+        }
+    }
+    let any_reclaimable = (0..=zone_idx).any(|i| {
+        node.zones[i].managed > 0 && zone_reclaimable(&node.zones[i], &mm.lru[i], &mm.swap)
+    });
+    let progress = if total.reclaimed > 0 {
+        total.reclaimed
+    } else {
+        u64::from(aborted || any_reclaimable)
+    };
+    DirectReclaim {
+        stats: total,
+        progress,
+    }
+}
+
+/// Whether direct reclaim keeps shrinking zone `i` for a high-order request after a call that
+/// did `last`, with `total` reclaimed so far. Models `should_continue_reclaim()` (3.10 – 4.7):
+/// only in reclaim/compaction mode (order > 3, or order > 0 below DEF_PRIORITY − 2); stop when
+/// the call reclaimed nothing (`__GFP_REPEAT`: and scanned nothing); go on while fewer than
+/// `2 << order` pages were reclaimed and the zone's LRU holds more; then until compaction
+/// would run or the allocation succeed (not COMPACT_SKIPPED).
+#[allow(clippy::too_many_arguments)]
+fn should_continue_reclaim(
+    profile: &Profile,
+    node: &Node,
+    mm: &NodeMm,
+    i: usize,
+    order: u32,
+    priority: u32,
+    retry: bool,
+    total: ReclaimStats,
+    last: ReclaimStats,
+) -> bool {
+    let reclaim_compaction =
+        order > 0 && (order > PAGE_ALLOC_COSTLY_ORDER || priority < DEF_PRIORITY - 2);
+    if !reclaim_compaction || last.reclaimed == 0 && (!retry || last.scanned == 0) {
+        return false;
+    }
+    let for_compaction = 2u64 << order;
+    if total.reclaimed < for_compaction
+        && zone_reclaimable_pages(&mm.lru[i], &mm.swap) > for_compaction
+    {
+        return true;
+    }
+    compaction_skipped(profile, &node.zones[i], order, &mm.extfrag_threshold)
+}
+
+/// Models `compaction_ready()` of 3.10 – 4.7: the zone has `high` plus the balance gap plus
+/// `2 << order` free at order 0 (without lowmem_reserve), and compaction is deferred (a
+/// `compaction_deferred()` call, which counts) or would not be SKIPPED, so reclaiming more
+/// would not help.
+fn compaction_ready(
+    profile: &Profile,
+    zone: &Zone,
+    compact: &mut CompactState,
+    order: u32,
+    extfrag: &ExtfragThreshold,
+) -> bool {
+    let gap = zone
+        .watermarks
+        .mark(Wmark::Low)
+        .min(zone.managed.div_ceil(KSWAPD_ZONE_BALANCE_GAP_RATIO));
+    let mark = zone.watermarks.mark(Wmark::High) + gap + (2u64 << order);
+    let watermark_ok = zone_watermark_ok(profile, zone, 0, mark, 0, AllocFlags::default());
+    if compact.compaction_deferred(order) {
+        return watermark_ok;
+    }
+    watermark_ok && !compaction_skipped(profile, zone, order, extfrag)
+}
+
+/// 4.8+: from DEF_PRIORITY down to 0, each eligible zone (highest first) and the shrinkers are
+/// shrunk until SWAP_CLUSTER_MAX pages were reclaimed; for a costly order a zone where
+/// compaction is ready (order-0 `high + 2<<order` with the classzone's reserve, and not
+/// SKIPPED) is left alone (`shrink_zones()` with `compaction_ready()`).
+fn direct_reclaim_per_node(
     profile: &Profile,
     node: &mut Node,
     mm: &mut NodeMm,
@@ -912,11 +1347,7 @@ pub fn try_to_free_pages(
     pick: &mut dyn FnMut(u64) -> u64,
 ) -> ReclaimStats {
     let mut total = ReclaimStats::default();
-    let Some(z) = node.zones.get_mut(zone_idx) else {
-        return total;
-    };
-    z.events.allocstall += 1;
-    let classzone = z.zone_type;
+    let classzone = node.zones[zone_idx].zone_type;
     for priority in (0..=DEF_PRIORITY).rev() {
         for i in (0..=zone_idx).rev() {
             let zone = &mut node.zones[i];
@@ -924,7 +1355,7 @@ pub fn try_to_free_pages(
                 continue;
             }
             if order > PAGE_ALLOC_COSTLY_ORDER
-                && compaction_ready(profile, zone, order, classzone, &mm.extfrag_threshold)
+                && compaction_ready_per_node(profile, zone, order, classzone, &mm.extfrag_threshold)
             {
                 continue;
             }
@@ -951,9 +1382,9 @@ pub fn try_to_free_pages(
     total
 }
 
-/// Models `compaction_ready()` (mm/vmscan.c): the zone has `high + 2<<order` free at order 0
-/// and compaction would not be skipped, so reclaiming more would not help.
-fn compaction_ready(
+/// Models `compaction_ready()` of 4.8+: the zone has `high + 2<<order` free at order 0 with
+/// the classzone's reserve and compaction would not be skipped.
+fn compaction_ready_per_node(
     profile: &Profile,
     zone: &Zone,
     order: u32,
@@ -1028,7 +1459,8 @@ pub fn drop_caches(
 }
 
 /// The page allocator as a shrinker sees it: slab pages that become empty go back to the zone
-/// that spans them; a shrinker never allocates (an allocation is refused).
+/// that spans them (counted in [`Node::reclaimed_slab`]); a shrinker never allocates (an
+/// allocation is refused).
 pub struct FreeToNode<'a>(pub &'a mut Node);
 
 impl crate::mm::slub::PageAllocator for FreeToNode<'_> {
@@ -1042,7 +1474,9 @@ impl crate::mm::slub::PageAllocator for FreeToNode<'_> {
     fn free_pages(&mut self, pfn: u32, order: u32) {
         let pfn = u64::from(pfn);
         if let Some(i) = self.0.zone_of_pfn(pfn) {
-            let _ = self.0.zones[i].free(pfn, order);
+            if self.0.zones[i].free(pfn, order).is_ok() {
+                self.0.reclaimed_slab += 1 << order;
+            }
         }
     }
 }

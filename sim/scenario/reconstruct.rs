@@ -150,6 +150,7 @@ pub fn reconstruct(
             _ => nodes.push(Node {
                 id: plan.node,
                 zones: vec![zone],
+                reclaimed_slab: 0,
             }),
         }
     }
@@ -1263,6 +1264,7 @@ fn build_zone(
             promo: w.promo.saturating_sub(w.boost),
             boost: w.boost,
         };
+        zone.reset_alloc_batch();
     }
     zone.zone_pcp_update();
     if let Some(sets) = &plan.cap.pagesets {

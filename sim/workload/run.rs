@@ -844,11 +844,24 @@ impl<'s> Run<'s> {
                 self.kswapd_pending[n] = false;
                 self.kswapd(n);
                 self.kswapd_runs += 1;
-                self.q.schedule_in(Time::from_millis(100), Ev::KswapdNap(n));
+                // A run that left the node unbalanced keeps kswapd awake (3.10 – 4.7): the model
+                // paces its next run at HZ/10, the length of the nap it did not take.
+                let next = if self.sys.mms[n].kswapd.awake {
+                    self.kswapd_pending[n] = true;
+                    Ev::Kswapd(n)
+                } else {
+                    Ev::KswapdNap(n)
+                };
+                self.q.schedule_in(Time::from_millis(100), next);
             }
             Ev::KswapdNap(n) => {
-                let System { nodes, mms, .. } = &mut self.sys;
-                kswapd_nap_over(&mut nodes[n], &mut mms[n]);
+                let System {
+                    profile,
+                    nodes,
+                    mms,
+                    ..
+                } = &mut self.sys;
+                kswapd_nap_over(profile, &mut nodes[n], &mut mms[n]);
             }
             Ev::Kcompactd(n) => {
                 self.kcompactd_pending[n] = false;

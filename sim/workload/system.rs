@@ -24,7 +24,7 @@ use crate::mm::memcontrol::{update_cache_params, MemcgId, MemcgKmem, MemcgState}
 use crate::mm::mmzone::{Node, OwnerKind, PageState, Pfn, ZoneType, NO_MAPPING};
 use crate::mm::netns::{CacheCreateProbe, Conntrack, NetnsId};
 use crate::mm::page_alloc::alloc::{
-    free_pages, prepare_alloc_pages, AllocContext, Allocation, RepeatedRequest,
+    free_pages, prepare_alloc_pages, AllocContext, AllocPath, Allocation, RepeatedRequest,
 };
 use crate::mm::page_alloc::alloc_flags::AllocFlags;
 use crate::mm::page_alloc::setup::{self, Thp};
@@ -230,7 +230,7 @@ fn allocate(
     let (order, mask) = (ac.order(), ac.gfp_mask());
     if let Ok(a) = repeat.alloc(nodes, profile, ac, owner) {
         if a.wake_kswapd {
-            wake_kswapd_for(profile, nodes, mms, &a, order);
+            wake_kswapd_for(profile, nodes, mms, &a, ac);
         }
         return Ok(a);
     }
@@ -279,17 +279,25 @@ pub fn with_shrinkers<R>(
     f(&mut dyns, &mut choose)
 }
 
+/// The kswapd wakeup an allocation served without the slow path's later steps makes: one
+/// the MIN retry served woke kswapd for the request's order and preferred zone first
+/// (`wake_all_kswapd(s)()`); one the fast path served from a zone its fallback boosted wakes
+/// it for order 0 and that zone (`rmqueue()`'s ZONE_BOOSTED_WATERMARK check, 5.0+).
 fn wake_kswapd_for(
     profile: &Profile,
     nodes: &mut [Node],
     mms: &mut [NodeMm],
     a: &Allocation,
-    order: u32,
+    ac: &AllocContext,
 ) {
-    let Some(n) = nodes.iter().position(|n| n.id == a.node) else {
+    let (node, zone, order) = match (a.path, ac.preferred()) {
+        (AllocPath::MinWatermark, Some((n, z))) => (nodes[n].id, z, ac.order()),
+        _ => (a.node, a.zone, 0),
+    };
+    let Some(n) = nodes.iter().position(|n| n.id == node) else {
         return;
     };
-    if let Some(zi) = nodes[n].zones.iter().position(|z| z.zone_type == a.zone) {
+    if let Some(zi) = nodes[n].zones.iter().position(|z| z.zone_type == zone) {
         wakeup_kswapd(profile, &mut nodes[n], &mut mms[n], zi, order, true);
     }
 }

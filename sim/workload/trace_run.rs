@@ -612,7 +612,7 @@ impl Guest<'_> {
     /// (`proactive_compaction()`), and kswapd's nap ending.
     fn hold(&mut self, seconds: u32) {
         for (node, mm) in self.nodes.iter_mut().zip(&mut self.mms) {
-            kswapd_nap_over(node, mm);
+            kswapd_nap_over(self.profile, node, mm);
         }
         let checks = u64::from(seconds) * 1000 / PROACTIVE_CHECK_MS;
         for _ in 0..checks {
@@ -680,7 +680,7 @@ impl Guest<'_> {
                     .cloned()
                     .ok_or_else(|| self.err(line, "a mark without a directory".into()))?;
                 for (node, mm) in self.nodes.iter_mut().zip(&mut self.mms) {
-                    kswapd_nap_over(node, mm);
+                    kswapd_nap_over(self.profile, node, mm);
                 }
                 for node in &self.nodes {
                     check::check(node).map_err(|e| {

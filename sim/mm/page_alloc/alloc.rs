@@ -56,6 +56,9 @@ pub struct Allocation {
     /// The fast path found nothing with ALLOC_NOFRAGMENT and served the request on its second
     /// walk without it (5.0+).
     pub nofragment_retried: bool,
+    /// The fair pass found nothing: the allocation batches were reset and the second walk,
+    /// without ALLOC_FAIR, served the request (3.12 – 4.7, RHEL 7).
+    pub fair_reset: bool,
 }
 
 /// Why one zone of the zonelist did not serve the request.
@@ -251,6 +254,18 @@ impl AllocContext {
         self.gfp_mask
     }
 
+    /// The preferred zone (`first_zones_zonelist()`): its node index and type.
+    pub fn preferred(&self) -> Option<(usize, ZoneType)> {
+        self.preferred
+    }
+
+    /// The same request as the slow path retries it: without ALLOC_FAIR, which
+    /// `gfp_to_alloc_flags()` never sets.
+    pub fn unfair(mut self) -> AllocContext {
+        self.fast_flags = self.fast_flags.without(AllocFlags::FAIR);
+        self
+    }
+
     /// Whether the request could ever be served from `zone`: a zone up to `gfp_zone()` whose
     /// min watermark plus the request's `lowmem_reserve` entry stays below its managed pages
     /// (`__zone_watermark_ok()` fails while `free <= min + lowmem_reserve[classzone]`). A small
@@ -286,7 +301,9 @@ fn alloc_opts(flags: AllocFlags) -> AllocOpts {
 /// `zone_watermark_fast()` against the mark `flags` selects (boost included) plus its
 /// `lowmem_reserve[reserve_idx]` (6.7+: first against the high mark, setting ZONE_BELOW_HIGH
 /// when that fails), then asked for a block (`rmqueue()`). With ALLOC_NOFRAGMENT on
-/// a machine of several nodes the walk stops at the first remote zone.
+/// a machine of several nodes the walk stops at the first remote zone. With ALLOC_FAIR a zone
+/// is passed over, unrecorded, when it is not on the preferred zone's node or its allocation
+/// batch is spent (`NR_ALLOC_BATCH <= 0`).
 fn get_page_from_freelist(
     nodes: &mut [Node],
     req: &Request,
@@ -302,13 +319,19 @@ fn get_page_from_freelist(
     for k in 0..n {
         // (local + k) mod n without a division: `local` is below n (prepare_alloc_pages()).
         let i = ac.local + k;
-        let node = &mut nodes[if i < n { i } else { i - n }];
+        let ni = if i < n { i } else { i - n };
+        let node = &mut nodes[ni];
         if k > 0 && opts.nofragment {
             return Walk::RemoteWithNofragment;
         }
         let node_id = node.id;
+        // zone_local(): only the preferred zone's node takes part in the fair pass.
+        let fair = flags.contains(AllocFlags::FAIR);
+        if fair && ac.preferred.is_some_and(|(p, _)| p != ni) {
+            continue;
+        }
         for zone in node.zones.iter_mut().rev() {
-            if zone.zone_type > ac.highest {
+            if zone.zone_type > ac.highest || (fair && zone.alloc_batch() <= 0) {
                 continue;
             }
             let zone_type = zone.zone_type;
@@ -362,6 +385,7 @@ fn get_page_from_freelist(
                         path,
                         wake_kswapd: zone.take_boosted_flag(),
                         nofragment_retried: false,
+                        fair_reset: false,
                     })
                 }
                 Err(buddy::AllocFailure::NoBlockOfOrder { migratetype, .. }) => {
@@ -469,7 +493,8 @@ pub fn alloc_pages(
 
 /// Allocates one block of the prepared request `ac` for `owner`. Models the rest of
 /// `__alloc_pages_nodemask()` (6.x: `__alloc_pages()`): `get_page_from_freelist()` at LOW
-/// (again without ALLOC_NOFRAGMENT if that failed), then the first step of
+/// (again without ALLOC_NOFRAGMENT if that failed; 3.12 – 4.7 and RHEL 7: again without
+/// ALLOC_FAIR after `reset_alloc_batches()` if the fair pass failed), then the first step of
 /// `__alloc_pages_slowpath()`: `wake_all_kswapds()` and `get_page_from_freelist()` at MIN with
 /// `gfp_to_alloc_flags()` (ALLOC_NO_WATERMARKS is left to the later slow path, as the kernel
 /// applies it after this retry). `nodes` must be the nodes `ac` was prepared on.
@@ -509,17 +534,24 @@ pub fn alloc_pages_prepared(
     let mut flags = ac.fast_flags;
     let mut fast = ZoneRefusals::default();
     let mut nofragment_retried = false;
+    let mut fair_reset = false;
     loop {
         match get_page_from_freelist(nodes, &req, flags, AllocPath::FastPath, &mut fast) {
             Walk::Found(a) => {
                 return Ok(Allocation {
                     nofragment_retried,
+                    fair_reset,
                     ..a
                 })
             }
             _ if flags.contains(AllocFlags::NOFRAGMENT) => {
                 flags = flags.without(AllocFlags::NOFRAGMENT);
                 nofragment_retried = true;
+            }
+            _ if flags.contains(AllocFlags::FAIR) => {
+                reset_alloc_batches(nodes, ac);
+                flags = flags.without(AllocFlags::FAIR);
+                fair_reset = true;
             }
             _ => break,
         }
@@ -532,6 +564,7 @@ pub fn alloc_pages_prepared(
         Walk::Found(a) => Ok(Allocation {
             wake_kswapd: a.wake_kswapd || wake_kswapd,
             nofragment_retried,
+            fair_reset,
             ..a
         }),
         _ => Err(failure(
@@ -542,6 +575,18 @@ pub fn alloc_pages_prepared(
             min_flags,
             wake_kswapd,
         )),
+    }
+}
+
+/// Gives every zone of the preferred zone's node up to `gfp_zone()` a fresh allocation batch,
+/// after a fair pass that found nothing. Models `reset_alloc_batches()` (3.12 – 4.7, RHEL 7).
+fn reset_alloc_batches(nodes: &mut [Node], ac: &AllocContext) {
+    if let Some((p, _)) = ac.preferred {
+        for zone in nodes[p].zones.iter_mut() {
+            if zone.zone_type <= ac.highest && zone.managed > 0 {
+                zone.reset_alloc_batch();
+            }
+        }
     }
 }
 
@@ -577,6 +622,10 @@ impl RepeatedRequest {
     ) -> Option<((usize, usize), Pfn)> {
         let (n, z) = self.chosen.filter(|_| ac.order == 0)?;
         let zone = &mut nodes[n].zones[z];
+        // A spent batch makes the next fair pass skip the zone.
+        if ac.fast_flags.contains(AllocFlags::FAIR) && zone.alloc_batch() <= 0 {
+            return None;
+        }
         let off = zone.pcp_take(ac.mt, alloc_opts(ac.fast_flags), owner)?;
         Some(((n, z), zone.pfn_of(off)))
     }
@@ -597,6 +646,7 @@ impl RepeatedRequest {
                 path: AllocPath::FastPath,
                 wake_kswapd: false,
                 nofragment_retried: false,
+                fair_reset: false,
             });
         }
         self.chosen = None;
@@ -613,6 +663,7 @@ impl RepeatedRequest {
             // A walk whose pop refilled the list took pages off the buddy lists.
             if a.path == AllocPath::FastPath
                 && !a.nofragment_retried
+                && !a.fair_reset
                 && !a.wake_kswapd
                 && before == Some(free(nodes))
             {

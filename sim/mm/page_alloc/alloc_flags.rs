@@ -59,8 +59,11 @@ impl AllocFlags {
     pub const NOFRAGMENT: AllocFlags = AllocFlags(1 << 10);
     /// ALLOC_KSWAPD (5.0+): the request may wake kswapd (`__GFP_KSWAPD_RECLAIM`).
     pub const KSWAPD: AllocFlags = AllocFlags(1 << 11);
+    /// ALLOC_FAIR (3.12 – 4.7, RHEL 7): the fast path's first walk skips local zones whose
+    /// allocation batch is spent (`Profile::fair_zone_alloc`).
+    pub const FAIR: AllocFlags = AllocFlags(1 << 12);
 
-    const NAMES: [(AllocFlags, &'static str); 10] = [
+    const NAMES: [(AllocFlags, &'static str); 11] = [
         (AllocFlags::NO_WATERMARKS, "ALLOC_NO_WATERMARKS"),
         (AllocFlags::HIGH, "ALLOC_HIGH"),
         (AllocFlags::HARDER, "ALLOC_HARDER"),
@@ -71,6 +74,7 @@ impl AllocFlags {
         (AllocFlags::CPUSET, "ALLOC_CPUSET"),
         (AllocFlags::NOFRAGMENT, "ALLOC_NOFRAGMENT"),
         (AllocFlags::KSWAPD, "ALLOC_KSWAPD"),
+        (AllocFlags::FAIR, "ALLOC_FAIR"),
     ];
 
     /// Whether every flag of `other` is set (the watermark selection is not compared).
@@ -208,7 +212,8 @@ pub fn gfp_to_alloc_flags(profile: &Profile, gfp: &GfpFlags, order: u32) -> Allo
 }
 
 /// The fast path's flags: ALLOC_WMARK_LOW|ALLOC_CPUSET (cpusets as on every container host),
-/// ALLOC_CMA for movable requests, and from 5.0 `alloc_flags_nofragment()`: ALLOC_KSWAPD from
+/// ALLOC_CMA for movable requests, ALLOC_FAIR for every request where the profile has the fair
+/// zone allocation policy, and from 5.0 `alloc_flags_nofragment()`: ALLOC_KSWAPD from
 /// `__GFP_KSWAPD_RECLAIM`, ALLOC_NOFRAGMENT when the preferred zone is Normal and DMA32 is
 /// populated (pass `dma32_populated = true` on a single node: the kernel assumes it there).
 /// Models `__alloc_pages_nodemask()` / `prepare_alloc_pages()` + `alloc_flags_nofragment()`.
@@ -228,6 +233,9 @@ pub fn fast_path_alloc_flags(
     }
     if profile.alloc_nofragment && preferred == ZoneType::Normal && dma32_populated {
         flags = flags | AllocFlags::NOFRAGMENT;
+    }
+    if profile.fair_zone_alloc {
+        flags = flags | AllocFlags::FAIR;
     }
     flags
 }

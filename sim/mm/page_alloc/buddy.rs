@@ -289,8 +289,10 @@ impl Zone {
     /// otherwise at the head. With `MergeRule::MergeableTypesOnly` (6.x), a merge at or above
     /// pageblock order is refused between different types when either is not mergeable
     /// (`migratetype_is_mergeable()`: only UNMOVABLE, MOVABLE, RECLAIMABLE are), and a merged
-    /// buddy's pageblocks take `mt`.
+    /// buddy's pageblocks take `mt`. A page freed resets `pages_scanned`, as the kernel's
+    /// callers `free_one_page()` and `free_pcppages_bulk()` do (3.10 – 4.7).
     pub(crate) fn free_one_page(&mut self, mut off: u32, mut order: u32, mt: MigrateType) {
+        self.pages_scanned = 0;
         let max = self.cfg.orders - 1;
         let strict = self.cfg.merge == MergeRule::MergeableTypesOnly;
         self.pages[off as usize].info = PageInfo::TAIL;
@@ -455,7 +457,8 @@ impl Zone {
         Ok(self.pfn_of(off))
     }
 
-    /// The block at `off` now belongs to `owner`; counts `pgalloc_<zone>`.
+    /// The block at `off` now belongs to `owner`; counts `pgalloc_<zone>` and takes the pages
+    /// off `NR_ALLOC_BATCH`, as `buffered_rmqueue()` does for either of its branches.
     #[inline]
     pub(crate) fn mark_allocated(
         &mut self,
@@ -466,6 +469,18 @@ impl Zone {
     ) {
         self.pages[off as usize].info = PageInfo::allocated(order, mt, owner);
         self.events.pgalloc[self.zone_type.index()] += 1 << order;
+        self.alloc_batch -= 1 << order;
+    }
+
+    /// `NR_ALLOC_BATCH`: what the fair zone allocation policy still lets this zone serve.
+    pub fn alloc_batch(&self) -> i64 {
+        self.alloc_batch
+    }
+
+    /// Sets `NR_ALLOC_BATCH` to `high − low`. Models the per-zone step of
+    /// `reset_alloc_batches()` and of `__setup_per_zone_wmarks()` (3.12 – 4.7, RHEL 7).
+    pub fn reset_alloc_batch(&mut self) {
+        self.alloc_batch = self.watermarks.high as i64 - self.watermarks.low as i64;
     }
 
     /// The buddy part of rmqueue(): the HIGHATOMIC lists for ALLOC_HARDER order > 0 requests,

@@ -67,7 +67,7 @@ impl Zone {
                 if let Some(off) = self.rmqueue_fallback_3_10(order, mt) {
                     return Ok(off);
                 }
-                if self.cfg.reserve == ReserveKind::MigrateReserve && mt != MigrateType::Reserve {
+                if self.cfg.reserve.has_reserve_type() && mt != MigrateType::Reserve {
                     if let Some(off) = self.rmqueue_smallest(order, MigrateType::Reserve) {
                         return Ok(off);
                     }
@@ -411,7 +411,8 @@ impl Zone {
     /// `min(2, roundup(min_wmark, pageblock)/pageblock)` MOVABLE pageblocks, lowest first from
     /// the first pageblock boundary in the zone and skipping blocks with reserved pages or
     /// holes, become MIGRATE_RESERVE with their free pages; RESERVE blocks beyond the count go
-    /// back to MOVABLE. Does nothing for profiles without MIGRATE_RESERVE.
+    /// back to MOVABLE. Does nothing for profiles without MIGRATE_RESERVE, nor for those that
+    /// have the type but set up no block ([`ReserveKind::MigrateReserveUnset`]).
     pub fn setup_zone_migrate_reserve(&mut self, min_wmark: u64) {
         if self.cfg.reserve != ReserveKind::MigrateReserve {
             return;

@@ -83,6 +83,7 @@ fn set_wmarks(nodes: &mut [Node], profile: &Profile, min_free_kbytes: u64, t: &T
     let marks = setup_per_zone_wmarks(profile, min_free_kbytes, t.watermark_scale_factor, &zones);
     for (z, w) in nodes.iter_mut().flat_map(|n| &mut n.zones).zip(marks) {
         z.watermarks = w;
+        z.reset_alloc_batch();
         z.setup_zone_migrate_reserve(w.min);
         z.zone_pcp_update();
     }

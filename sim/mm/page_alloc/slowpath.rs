@@ -29,7 +29,9 @@ use crate::mm::compaction::{
 use crate::mm::mmzone::{
     FreeArea, MigrateType, Node, OwnerKind, Pfn, ZoneType, PAGE_ALLOC_COSTLY_ORDER,
 };
-use crate::mm::page_alloc::alloc::{alloc_pages, AllocPath, Allocation, AllocationFailure};
+use crate::mm::page_alloc::alloc::{
+    alloc_pages, alloc_pages_prepared, prepare_alloc_pages, AllocPath, Allocation, AllocationFailure,
+};
 use crate::mm::page_alloc::alloc_flags::{gfp_to_alloc_flags, AllocFlags, Wmark};
 use crate::mm::page_alloc::watermark::zone_watermark_ok;
 use crate::mm::vmscan::{try_to_free_pages, wakeup_kswapd, LruType, NodeMm, Shrinker};
@@ -187,15 +189,17 @@ struct Ctx<'p> {
 type Try = Result<Allocation, Box<AllocationFailure>>;
 
 impl Ctx<'_> {
+    /// The slow path's retry of the freelists (without ALLOC_FAIR).
     fn retry(&self, nodes: &mut [Node]) -> Try {
-        alloc_pages(
+        let ac = prepare_alloc_pages(
             nodes,
             self.profile,
             self.req.order,
             self.req.gfp_mask,
-            self.req.owner,
             self.req.local_node,
         )
+        .unfair();
+        alloc_pages_prepared(nodes, self.profile, &ac, self.req.owner)
     }
 
     /// `wake_all_kswapds()`. Models `wakeup_kswapd()` per node (highest usable zone).
@@ -310,6 +314,7 @@ impl Ctx<'_> {
             path: AllocPath::Captured,
             wake_kswapd: self.gfp.kswapd_reclaim,
             nofragment_retried: false,
+            fair_reset: false,
         }
     }
 
@@ -330,16 +335,18 @@ impl Ctx<'_> {
             let Some(&top) = node_zonelist(self.profile, node, self.highest).first() else {
                 continue;
             };
-            let st = try_to_free_pages(
+            let r = try_to_free_pages(
                 self.profile,
                 node,
                 mm,
                 top,
                 self.req.order,
+                self.gfp.retry_mayfail,
                 input.shrinkers,
                 input.pick,
             );
-            progress += st.reclaimed;
+            progress += r.progress;
+            let st = r.stats;
             per_node.push((node.id, st));
         }
         let mut got = self.retry(nodes);
