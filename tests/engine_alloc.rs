@@ -11,8 +11,8 @@ use buddysim::mm::mmzone::{
 };
 use buddysim::mm::netns::{CacheOutcome, Conntrack};
 use buddysim::mm::page_alloc::alloc::{
-    alloc_pages, alloc_pages_prepared, free_pages, prepare_alloc_pages, AllocPath, NodeAllocator,
-    Refusal, RepeatedRequest,
+    alloc_pages, alloc_pages_prepared, fast_path_serves, free_pages, prepare_alloc_pages,
+    AllocPath, NodeAllocator, Refusal, RepeatedRequest,
 };
 use buddysim::mm::page_alloc::alloc_flags::Wmark;
 use buddysim::mm::page_alloc::pcp::PcpConfig;
@@ -469,6 +469,57 @@ proptest! {
             for (w, r) in walked.iter().zip(&repeated) {
                 prop_assert_eq!(w.events(), r.events());
                 check(r).map_err(|v| TestCaseError::fail(format!("{}: {v}", p.name)))?;
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(debug_assertions) { 4 } else { 24 }))]
+
+    /// `fast_path_serves()`, which answers a probe without allocating, says yes only when an
+    /// allocation's fast path serves the request, and for orders the per-cpu lists do not
+    /// serve, exactly then: after random allocations of every order and type and random frees,
+    /// on every profile, for every order and GFP mask.
+    #[test]
+    fn the_fast_path_predicate_agrees_with_an_allocation(
+        allocs in prop::collection::vec((0u32..11, 0..GFPS.len(), 0usize..2), 1..400),
+        frees in prop::collection::vec(any::<prop::sample::Index>(), 0..300),
+        which in 0..PROFILES.len(),
+    ) {
+        let p = &PROFILES[which];
+        let zone = |t, start, pages| ZoneSpec::from_sizes(t, start, pages, pages, pages).unwrap();
+        let specs = [
+            NodeSpec { node: 0, zones: vec![zone(ZoneType::Dma32, 1 << 12, 4096),
+                zone(ZoneType::Normal, START, 8192)] },
+            NodeSpec { node: 1, zones: vec![zone(ZoneType::Normal, START + 8192, 8192)] },
+        ];
+        let mut nodes = Node::build_all(&specs, p, PcpConfig::Kernel { cpus: 2 }).unwrap();
+        setup_watermarks(&mut nodes, p, &Tunables::defaults(p, Thp::Always));
+        let mut live = Vec::new();
+        for (order, g, node) in allocs {
+            let mask = gfp(p, GFPS[g]);
+            if let Ok(a) = alloc_pages(&mut nodes, p, order.min(p.orders - 1), mask, OwnerKind::Kernel, node) {
+                live.push((a.pfn, order.min(p.orders - 1)));
+            }
+        }
+        for i in frees {
+            if live.is_empty() {
+                break;
+            }
+            let (pfn, order) = live.swap_remove(i.index(live.len()));
+            free_pages(&mut nodes, pfn, order).unwrap();
+        }
+        for order in 0..p.orders {
+            for g in GFPS {
+                let ac = prepare_alloc_pages(&nodes, p, order, gfp(p, g), 0);
+                let said = fast_path_serves(&nodes, p, &ac);
+                let mut copy = nodes.clone();
+                let served = alloc_pages_prepared(&mut copy, p, &ac, OwnerKind::Kernel)
+                    .is_ok_and(|a| a.path == AllocPath::FastPath);
+                let pcp = nodes.iter().flat_map(|n| &n.zones).any(|z| z.pcp_holds(order));
+                prop_assert!(!said || served, "{} order {order} {g}: said yes, fast path failed", p.name);
+                prop_assert!(pcp || said == served, "{} order {order} {g}: said {said}, served {served}", p.name);
             }
         }
     }

@@ -85,7 +85,7 @@ pub struct ChildRef {
 
 /// One memcg's copy of a root cache (cache-line aligned, so the cache's first fields, which a
 /// shrinker's free reads, start a cache line).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 #[repr(C, align(64))]
 pub struct Child {
     pub cache: KmemCache,
@@ -98,7 +98,7 @@ pub struct Child {
 }
 
 /// The child caches of one root cache.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Family {
     reclaimable: bool,
     children: Vec<Option<Child>>,

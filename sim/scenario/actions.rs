@@ -5,10 +5,12 @@
 //!   - {at: 3d, drop_caches: 3}          # echo 3 > /proc/sys/vm/drop_caches
 //!   - {at: 3d, compact_memory: true}    # echo 1 > /proc/sys/vm/compact_memory
 //!   - {at: 4d, sysctl: {vm.extfrag_threshold: 250}}
+//!   - {at: 4d, alloc: {order: 6, gfp: GFP_KERNEL}}  # a real allocation, freed at once
 //!   - {at: 5d, reboot: true}
 //! ```
 
 use super::error::Invalid;
+use super::outputs::AllocAction;
 use super::tree::Path;
 use super::tunables::Tunables;
 use super::units::Duration;
@@ -28,6 +30,10 @@ pub struct Action {
     /// Tunables written with sysctl at this time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sysctl: Option<Tunables>,
+    /// A real allocation of this order and GFP mask, freed at once (unlike a probe, what its
+    /// reclaim and compaction did stays).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alloc: Option<AllocAction>,
     /// Reboot the node: memory is fresh again, pods restart.
     #[serde(default, skip_serializing_if = "is_false")]
     pub reboot: bool,
@@ -43,17 +49,19 @@ pub enum ActionKind<'a> {
     DropCaches(u8),
     CompactMemory,
     Sysctl(&'a Tunables),
+    Alloc(&'a AllocAction),
     Reboot,
 }
 
-const ACTION_KEYS: &str = "drop_caches, compact_memory, sysctl or reboot";
+const ACTION_KEYS: &str = "drop_caches, compact_memory, sysctl, alloc or reboot";
 
 impl Action {
     /// What the action does (validation guarantees exactly one).
     pub fn kind(&self) -> ActionKind<'_> {
-        match (&self.drop_caches, &self.sysctl) {
-            (Some(n), _) => ActionKind::DropCaches(*n),
-            (_, Some(t)) => ActionKind::Sysctl(t),
+        match (&self.drop_caches, &self.sysctl, &self.alloc) {
+            (Some(n), _, _) => ActionKind::DropCaches(*n),
+            (_, Some(t), _) => ActionKind::Sysctl(t),
+            (_, _, Some(a)) => ActionKind::Alloc(a),
             _ if self.compact_memory => ActionKind::CompactMemory,
             _ => ActionKind::Reboot,
         }
@@ -64,6 +72,7 @@ impl Action {
             self.drop_caches.is_some(),
             self.compact_memory,
             self.sysctl.is_some(),
+            self.alloc.is_some(),
             self.reboot,
         ]
         .iter()

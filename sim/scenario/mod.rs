@@ -218,6 +218,9 @@ impl Scenario {
             if let Some(t) = &action.sysctl {
                 t.validate(&at.key("sysctl"), profile, memory.kib())?;
             }
+            if let Some(a) = &action.alloc {
+                a.validate(&at.key("alloc"), profile)?;
+            }
             if action.at > self.duration {
                 return Err(Invalid::new(
                     &at.key("at"),

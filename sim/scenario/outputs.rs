@@ -2,7 +2,7 @@
 //!
 //! Every conntrack-cache creation (the incident's allocation) is always recorded; `probes.alloc`
 //! adds periodic test allocations of a chosen order and GFP mask, answered by the allocator's
-//! rules but never kept.
+//! rules on a copy of the node, so that observing does not change the run.
 
 use super::error::Invalid;
 use super::tree::Path;
@@ -17,7 +17,8 @@ pub struct Probes {
     pub alloc: Vec<AllocProbe>,
 }
 
-/// A test allocation every `every`: would an order-`order` request with `gfp` succeed now?
+/// A test allocation every `every`: would an order-`order` request with `gfp` succeed now? It is
+/// made on a copy of the node, whose reclaim and compaction are then dropped with it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AllocProbe {
@@ -51,30 +52,51 @@ fn gfp_part_ok(part: &str) -> bool {
         })
 }
 
+/// A real allocation an operator action makes (`actions: [{at: …, alloc: {order: 6}}]`): the
+/// block is freed at once, but what its slow path did to the node (reclaim, compaction) stays.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AllocAction {
+    pub order: u32,
+    /// As [`AllocProbe::gfp`].
+    #[serde(default = "gfp_kernel")]
+    pub gfp: String,
+}
+
+impl AllocAction {
+    pub(crate) fn validate(&self, path: &Path, profile: &Profile) -> Result<(), Invalid> {
+        validate_request(path, self.order, &self.gfp, profile)
+    }
+}
+
+/// An allocation request's order and GFP text, as probes and actions give them.
+fn validate_request(path: &Path, order: u32, gfp: &str, profile: &Profile) -> Result<(), Invalid> {
+    if order >= profile.orders {
+        return Err(Invalid::new(
+            &path.key("order"),
+            format!(
+                "order {order} is above the maximum order {} of kernel {} (orders 0 to {})",
+                profile.orders - 1,
+                profile.name,
+                profile.orders - 1
+            ),
+        ));
+    }
+    if !gfp.split('|').all(gfp_part_ok) {
+        return Err(Invalid::new(
+            &path.key("gfp"),
+            format!(
+                "`{gfp}` is not a GFP mask: write flag names joined by | (GFP_KERNEL, \
+                 GFP_KERNEL|__GFP_COMP) or a hexadecimal mask (0x10c0d0)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl AllocProbe {
     pub(crate) fn validate(&self, path: &Path, profile: &Profile) -> Result<(), Invalid> {
-        if self.order >= profile.orders {
-            return Err(Invalid::new(
-                &path.key("order"),
-                format!(
-                    "order {} is above the maximum order {} of kernel {} (orders 0 to {})",
-                    self.order,
-                    profile.orders - 1,
-                    profile.name,
-                    profile.orders - 1
-                ),
-            ));
-        }
-        if !self.gfp.split('|').all(gfp_part_ok) {
-            return Err(Invalid::new(
-                &path.key("gfp"),
-                format!(
-                    "`{}` is not a GFP mask: write flag names joined by | (GFP_KERNEL, \
-                     GFP_KERNEL|__GFP_COMP) or a hexadecimal mask (0x10c0d0)",
-                    self.gfp
-                ),
-            ));
-        }
+        validate_request(path, self.order, &self.gfp, profile)?;
         if self.every.0 == 0 {
             return Err(Invalid::new(
                 &path.key("every"),

@@ -43,7 +43,8 @@ use crate::scenario::{
 };
 use crate::workload::pods::{lifetime, ArrivalProcess};
 use crate::workload::system::{
-    reason_name, with_shrinkers, CacheId, Failed, Object, PageblockRow, Settings, System,
+    reason_name, with_shrinkers, CacheId, Failed, Object, PageblockRow, ProbePath, Settings,
+    System,
 };
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -187,11 +188,16 @@ pub enum EventKind {
         ok: bool,
         reason: Option<String>,
     },
+    /// A test allocation: a probe, made on a copy of the node, or (`real`) an `alloc` action.
+    /// `path` is the step that served it ([`ProbePath`]), null when it failed.
     Probe {
         order: u32,
         gfp: String,
         ok: bool,
         reason: Option<String>,
+        path: Option<ProbePath>,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        real: bool,
     },
     Action {
         action: String,
@@ -363,6 +369,8 @@ struct Run<'s> {
     kswapd_runs: u64,
     kcompactd_runs: u64,
     probe_masks: Vec<u64>,
+    /// The GFP mask of each action's `alloc` (0 for other actions).
+    action_masks: Vec<u64>,
     zones: Vec<ZoneSample>,
     vmstat: Vec<VmSample>,
     events: Vec<Event>,
@@ -522,6 +530,12 @@ impl<'s> Run<'s> {
             .iter()
             .map(|p| profile.gfp.parse(&p.gfp).map_err(RunError::Setup))
             .collect::<Result<_, _>>()?;
+        let action_masks = s
+            .actions
+            .iter()
+            .map(|a| a.alloc.as_ref().map_or(Ok(0), |a| profile.gfp.parse(&a.gfp)))
+            .collect::<Result<_, _>>()
+            .map_err(RunError::Setup)?;
         let replay = match s.replay_events().map_err(setup_err)? {
             Some(events) => events
                 .into_iter()
@@ -563,6 +577,7 @@ impl<'s> Run<'s> {
             kswapd_runs: 0,
             kcompactd_runs: 0,
             probe_masks,
+            action_masks,
             zones: Vec::new(),
             vmstat: Vec::new(),
             events: Vec::new(),
@@ -1244,17 +1259,39 @@ impl<'s> Run<'s> {
         self.event(EventKind::PodExit { pod: pod.number });
     }
 
+    /// Probe `i`, which only observes: answered without allocating when the fast path surely
+    /// serves it, otherwise made on a clone of the system that is dropped afterwards, so the run
+    /// goes on exactly as it would without the probe.
     fn probe(&mut self, i: usize) {
         let p = &self.s.probes.alloc[i];
         let (order, gfp) = (p.order, p.gfp.clone());
         let mask = self.probe_masks[i];
-        let r = self.sys.probe(order, mask);
-        let reason = r.err().map(|f| reason_name(f.reason).to_string());
+        let r = if self.sys.fast_path_serves(order, mask) {
+            Ok(ProbePath::FastPath)
+        } else {
+            self.sys.clone().probe(order, mask)
+        };
+        self.test_allocation(order, gfp, r, false);
+    }
+
+    fn test_allocation(
+        &mut self,
+        order: u32,
+        gfp: String,
+        r: Result<ProbePath, Failed>,
+        real: bool,
+    ) {
+        let (path, reason) = match r {
+            Ok(path) => (Some(path), None),
+            Err(f) => (None, Some(reason_name(f.reason).to_string())),
+        };
         self.event(EventKind::Probe {
             order,
             gfp,
             ok: reason.is_none(),
             reason,
+            path,
+            real,
         });
     }
 
@@ -1303,6 +1340,11 @@ impl<'s> Run<'s> {
                     done.push(format!("sysctl {k}={v}"));
                 }
             }
+        }
+        if let Some(alloc) = &a.alloc {
+            done.push(format!("alloc order {} {}", alloc.order, alloc.gfp));
+            let r = self.sys.probe(alloc.order, self.action_masks[i]);
+            self.test_allocation(alloc.order, alloc.gfp.clone(), r, true);
         }
         if a.reboot {
             done.push("reboot".into());

@@ -24,7 +24,8 @@ use crate::mm::memcontrol::{update_cache_params, MemcgId, MemcgKmem, MemcgState}
 use crate::mm::mmzone::{Node, OwnerKind, PageState, Pfn, ZoneType, NO_MAPPING};
 use crate::mm::netns::{CacheCreateProbe, Conntrack, NetnsId};
 use crate::mm::page_alloc::alloc::{
-    free_pages, prepare_alloc_pages, AllocContext, AllocPath, Allocation, RepeatedRequest,
+    fast_path_serves, free_pages, prepare_alloc_pages, AllocContext, AllocPath, Allocation,
+    RepeatedRequest,
 };
 use crate::mm::page_alloc::alloc_flags::AllocFlags;
 use crate::mm::page_alloc::setup::{self, Thp};
@@ -54,6 +55,20 @@ pub enum Object {
     Kmalloc(KmallocRef),
     /// An object of a memcg's copy of a root cache ([`crate::mm::memcg_slab`]).
     Child(CacheId, ChildRef, ObjectRef),
+}
+
+/// The step of the allocator that served a test allocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbePath {
+    /// `get_page_from_freelist()` at the low watermark.
+    FastPath,
+    /// The slow path's first retry at the min watermark.
+    MinWatermark,
+    /// The slow path, after direct compaction ran (and no direct reclaim).
+    AfterCompaction,
+    /// The slow path, after direct reclaim ran.
+    AfterReclaim,
 }
 
 /// A failed allocation: its order and the allocator's reason.
@@ -112,6 +127,7 @@ pub struct Settings {
 }
 
 /// The simulated machine.
+#[derive(Clone)]
 pub struct System {
     pub profile: &'static Profile,
     pub nodes: Vec<Node>,
@@ -866,6 +882,16 @@ impl System {
         owner: OwnerKind,
         repeat: &mut RepeatedRequest,
     ) -> Result<Pfn, Failed> {
+        self.allocation(ac, owner, repeat).map(|a| a.pfn)
+    }
+
+    /// [`alloc_block`](Self::alloc_block), with the whole allocation.
+    fn allocation(
+        &mut self,
+        ac: &AllocContext,
+        owner: OwnerKind,
+        repeat: &mut RepeatedRequest,
+    ) -> Result<Allocation, Failed> {
         let System {
             profile,
             nodes,
@@ -887,7 +913,7 @@ impl System {
             repeat,
         )?;
         self.held[owner as usize] += 1 << ac.order();
-        Ok(a.pfn)
+        Ok(a)
     }
 
     /// Free blocks of order ≥ 6 where an order-6 GFP_KERNEL request from node 0 could take them
@@ -906,12 +932,37 @@ impl System {
             .sum()
     }
 
-    /// A probe: one block of `order` with `mask`, freed again at once.
-    pub fn probe(&mut self, order: u32, mask: u64) -> Result<(), Failed> {
+    /// Whether a test allocation of `order` with `mask` would surely be served by the fast path
+    /// ([`fast_path_serves`]): what [`probe`](Self::probe) would answer, without making it.
+    pub fn fast_path_serves(&self, order: u32, mask: u64) -> bool {
+        fast_path_serves(&self.nodes, self.profile, &self.prepare(order, mask))
+    }
+
+    /// A test allocation: one block of `order` with `mask` through the whole allocator, freed
+    /// again at once. Returns the step that served it. The allocation changes this system as
+    /// any other does (its reclaim and compaction stay done): a run that only observes makes it
+    /// on a clone.
+    pub fn probe(&mut self, order: u32, mask: u64) -> Result<ProbePath, Failed> {
+        let stalls = |s: &System| {
+            s.nodes.iter().fold((0, 0), |(r, c), n| {
+                let e = n.events();
+                (r + e.allocstall, c + e.compact_stall)
+            })
+        };
+        let before = stalls(self);
         let ac = self.prepare(order, mask);
-        let pfn = self.alloc_block(&ac, OwnerKind::Kernel, &mut RepeatedRequest::default())?;
-        self.free_kernel(OwnerKind::Kernel, &[(pfn, order as u8)]);
-        Ok(())
+        let a = self.allocation(&ac, OwnerKind::Kernel, &mut RepeatedRequest::default())?;
+        self.free_kernel(OwnerKind::Kernel, &[(a.pfn, order as u8)]);
+        let after = stalls(self);
+        Ok(if after.0 > before.0 {
+            ProbePath::AfterReclaim
+        } else if after.1 > before.1 || a.path == AllocPath::Captured {
+            ProbePath::AfterCompaction
+        } else if a.path == AllocPath::MinWatermark {
+            ProbePath::MinWatermark
+        } else {
+            ProbePath::FastPath
+        })
     }
 
     /// (node index, zone index) of a PFN.

@@ -578,6 +578,39 @@ pub fn alloc_pages_prepared(
     }
 }
 
+/// Whether the fast path surely serves `ac`, decided without changing anything: some zone of
+/// the zonelist (any node, the walk ALLOC_FAIR and ALLOC_NOFRAGMENT fall back to) passes its
+/// low-watermark check and holds a block `rmqueue()` would take ([`Zone::buddy_has_block`]).
+/// `false` also when the per-cpu lists serve the order, which this does not look at: only
+/// an allocation can tell then. A test allocation that only observes is answered here when it
+/// can be, and on a copy of the nodes otherwise.
+pub fn fast_path_serves(nodes: &[Node], profile: &Profile, ac: &AllocContext) -> bool {
+    if ac.preferred.is_none() {
+        return false;
+    }
+    let flags = ac
+        .fast_flags
+        .without(AllocFlags::FAIR)
+        .without(AllocFlags::NOFRAGMENT);
+    let opts = alloc_opts(flags);
+    nodes.iter().flat_map(|n| &n.zones).any(|zone| {
+        if zone.zone_type > ac.highest || zone.present == 0 || zone.managed == 0 {
+            return false;
+        }
+        if zone.pcp().allows(ac.order) && zone.pcp().serves(ac.mt, opts) {
+            return false;
+        }
+        let reserve = zone
+            .lowmem_reserve
+            .get(ac.reserve_idx)
+            .copied()
+            .unwrap_or(0);
+        let wmarks = zone.watermarks;
+        zone_watermark_fast(profile, zone, ac.order, &wmarks, reserve, flags, &ac.gfp).is_ok()
+            && zone.buddy_has_block(ac.order, ac.mt, opts)
+    })
+}
+
 /// Gives every zone of the preferred zone's node up to `gfp_zone()` a fresh allocation batch,
 /// after a fair pass that found nothing. Models `reset_alloc_batches()` (3.12 – 4.7, RHEL 7).
 fn reset_alloc_batches(nodes: &mut [Node], ac: &AllocContext) {

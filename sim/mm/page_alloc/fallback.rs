@@ -50,6 +50,28 @@ impl Zone {
         }
     }
 
+    /// Whether `rmqueue()` would hand out a block of `order` for `mt` from the buddy lists,
+    /// without taking it: a free block of that order or above on the requested type's list or
+    /// on a list its fallback may take from (every fallback rule takes any non-empty fallback
+    /// list once ALLOC_NOFRAGMENT is dropped; CMA for movable requests that may use it; the
+    /// MIGRATE_RESERVE lists where the type exists; the HIGHATOMIC lists for the requests that
+    /// may use them). The per-cpu lists are not looked at.
+    pub(crate) fn buddy_has_block(&self, order: u32, mt: MigrateType, opts: AllocOpts) -> bool {
+        if order >= self.cfg.orders {
+            return false;
+        }
+        let has = |t: MigrateType| u32::from(self.nonempty[t.index()]) >> order != 0;
+        let cma = mt == MigrateType::Movable && opts.cma;
+        let highatomic = self.cfg.reserve == ReserveKind::HighAtomic
+            && order > 0
+            && (opts.harder || opts.highatomic_last);
+        has(mt)
+            || fallbacks(self.cfg.fallback, mt).iter().any(|&t| has(t))
+            || (cma && has(MigrateType::Cma))
+            || (self.cfg.reserve.has_reserve_type() && has(MigrateType::Reserve))
+            || (highatomic && has(MigrateType::HighAtomic))
+    }
+
     /// The part of `__rmqueue()` after the requested type's lists came up empty.
     #[inline(never)]
     fn rmqueue_fallback(

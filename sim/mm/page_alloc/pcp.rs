@@ -504,6 +504,11 @@ impl Zone {
         self.pcp.current
     }
 
+    /// Whether this zone's per-cpu lists hold blocks of `order` (when they are on).
+    pub fn pcp_holds(&self, order: u32) -> bool {
+        self.pcp.allows(order)
+    }
+
     /// [`Zone::alloc`] of an order-0 block that is already on this CPU's list: the same pop,
     /// counters and page state (rmqueue_pcplist(); 3.10: buffered_rmqueue()), returning the
     /// block's offset. `None`, changing nothing, when the list is empty (a refill by
