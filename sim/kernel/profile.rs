@@ -553,6 +553,7 @@ const V3_10_RHEL7_0: Profile = Profile {
     // `__slab_free()` frees an empty slab at `nr_partial >= min_partial` (OpenVZ 7's
     // mm/slub.c; upstream's off-by-one fix of 3.14, release in RHEL unconfirmed).
     slab_min_partial: MinPartialRule::AtLeast,
+    compaction: CompactionRules::Rhel7,
     ..V3_10
 };
 

@@ -386,6 +386,11 @@ pub enum CompactionRules {
     /// ≥ pageblock order; `split_free_page()` gate `low + 1<<order`; finish needs
     /// `low + 1<<order` at the order, then a free block of the type or any block ≥ pageblock.
     V3_10,
+    /// RHEL 7 (read in OpenVZ 7's mm/compaction.c): 3.10 with the upstream 3.11 – 3.16 scanner
+    /// changes: [async, sync] cached migrate PFNs, free targets MOVABLE/CMA only with large
+    /// buddies skipped (as 4.4), and `compact_memory` at MIGRATE_SYNC; the 3.10 meet test,
+    /// gates, finish test and deferral otherwise.
+    Rhel7,
     /// 4.4 – 4.9: [async, sync] cached migrate PFNs; scanners meet by pageblock;
     /// `suitable_migration_source()`; free targets MOVABLE/CMA only, large buddies skipped;
     /// `__isolate_free_page()` gate `min + 1<<order`; finish needs the low watermark at the order
@@ -396,6 +401,13 @@ pub enum CompactionRules {
     /// 6.18: as 4.19; the free scanner skips buddies of order ≥ cc->order (≥ pageblock order
     /// for order −1).
     V6_18,
+}
+
+impl CompactionRules {
+    /// The 3.10 family (3.10, RHEL 7): the rules the two share.
+    pub fn v3(self) -> bool {
+        matches!(self, CompactionRules::V3_10 | CompactionRules::Rhel7)
+    }
 }
 
 /// `enum migrate_mode` as compaction uses it.
@@ -449,7 +461,7 @@ impl CompactResult {
             CompactResult::Complete => "COMPACT_COMPLETE",
             CompactResult::PartialSkipped => "COMPACT_PARTIAL_SKIPPED",
             CompactResult::Contended => "COMPACT_CONTENDED",
-            CompactResult::Success if rules == CompactionRules::V3_10 => "COMPACT_PARTIAL",
+            CompactResult::Success if rules.v3() => "COMPACT_PARTIAL",
             CompactResult::Success => "COMPACT_SUCCESS",
         }
     }
@@ -458,11 +470,11 @@ impl CompactResult {
     /// has no value there and ranks with it), CONTINUE=1, PARTIAL=2, COMPLETE=3; 4.x+ in the
     /// enum order SKIPPED, DEFERRED, CONTINUE, COMPLETE, PARTIAL_SKIPPED, CONTENDED, SUCCESS.
     pub fn rank(self, rules: CompactionRules) -> u8 {
-        match (rules, self) {
-            (CompactionRules::V3_10, CompactResult::Skipped | CompactResult::Deferred) => 0,
-            (CompactionRules::V3_10, CompactResult::Continue) => 1,
-            (CompactionRules::V3_10, CompactResult::Success | CompactResult::Contended) => 2,
-            (CompactionRules::V3_10, _) => 3,
+        match (rules.v3(), self) {
+            (true, CompactResult::Skipped | CompactResult::Deferred) => 0,
+            (true, CompactResult::Continue) => 1,
+            (true, CompactResult::Success | CompactResult::Contended) => 2,
+            (true, _) => 3,
             (_, r) => r as u8,
         }
     }
@@ -611,7 +623,7 @@ impl<'a> CompactControl<'a> {
         lowmem_reserve: u64,
         extfrag_threshold: &'a ExtfragThreshold,
     ) -> CompactControl<'a> {
-        let full = prio == CompactPriority::SyncFull && rules != CompactionRules::V3_10;
+        let full = prio == CompactPriority::SyncFull && !rules.v3();
         CompactControl {
             order: Some(order),
             mode: if prio == CompactPriority::Async {
@@ -639,16 +651,15 @@ impl<'a> CompactControl<'a> {
         rules: CompactionRules,
         extfrag_threshold: &'a ExtfragThreshold,
     ) -> CompactControl<'a> {
-        let v3 = rules == CompactionRules::V3_10;
         CompactControl {
             order: None,
-            mode: if v3 {
+            mode: if rules == CompactionRules::V3_10 {
                 MigrateMode::SyncLight
             } else {
                 MigrateMode::Sync
             },
             migratetype: MigrateType::Movable,
-            whole_zone: !v3,
+            whole_zone: !rules.v3(),
             ignore_skip_hint: true,
             ignore_block_suitable: false,
             alloc_flags: AllocFlags::WMARK_MIN,
@@ -749,7 +760,7 @@ impl Run<'_> {
     /// Models `compact_scanners_met()` (4.6+: by pageblock) and 3.10's `free_pfn <= migrate_pfn`.
     fn scanners_met(&self) -> bool {
         match self.rules {
-            CompactionRules::V3_10 => self.free_pfn <= self.migrate_pfn,
+            CompactionRules::V3_10 | CompactionRules::Rhel7 => self.free_pfn <= self.migrate_pfn,
             _ => self.free_pfn >> self.pb() <= self.migrate_pfn >> self.pb(),
         }
     }
@@ -761,7 +772,7 @@ impl Run<'_> {
             if self.cc.compactor != Compactor::Kswapd {
                 self.state.blockskip_flush = true;
             }
-            return if self.rules == CompactionRules::V3_10 || self.from_start {
+            return if self.rules.v3() || self.from_start {
                 CompactResult::Complete
             } else {
                 CompactResult::PartialSkipped
@@ -778,7 +789,7 @@ impl Run<'_> {
         };
         let w = self.zone.watermarks;
         let mark_ok = match self.rules {
-            CompactionRules::V3_10 => zone_watermark_ok(
+            CompactionRules::V3_10 | CompactionRules::Rhel7 => zone_watermark_ok(
                 self.profile,
                 self.zone,
                 order,
@@ -808,7 +819,7 @@ impl Run<'_> {
                 return CompactResult::Success;
             }
             let fallback = match self.rules {
-                CompactionRules::V3_10 => o >= pb && z.nr_free(o) > 0,
+                CompactionRules::V3_10 | CompactionRules::Rhel7 => o >= pb && z.nr_free(o) > 0,
                 _ => {
                     let can_claim = o >= pb / 2
                         || matches!(mt, MigrateType::Unmovable | MigrateType::Reclaimable)
@@ -834,7 +845,9 @@ impl Run<'_> {
         };
         let async_ok = matches!(bmt, MigrateType::Movable | MigrateType::Cma);
         match self.rules {
-            CompactionRules::V3_10 => self.cc.mode != MigrateMode::Async || async_ok,
+            CompactionRules::V3_10 | CompactionRules::Rhel7 => {
+                self.cc.mode != MigrateMode::Async || async_ok
+            }
             _ if self.cc.mode != MigrateMode::Async || self.cc.compactor != Compactor::Direct => {
                 true
             }
@@ -1016,7 +1029,7 @@ impl Run<'_> {
                     let step = match self.zone.page_state(p) {
                         PageState::Free { order, .. } => {
                             let (gate, flags) = match self.rules {
-                                CompactionRules::V3_10 => {
+                                CompactionRules::V3_10 | CompactionRules::Rhel7 => {
                                     (w.mark(Wmark::Low) + (1 << order), AllocFlags::default())
                                 }
                                 _ => (w.mark(Wmark::Min) + (1 << order), AllocFlags::CMA),
@@ -1167,7 +1180,7 @@ pub fn compact_zone(
         }
         if !run.migrate() && !run.scanners_met() {
             break match rules {
-                CompactionRules::V3_10 => CompactResult::Success,
+                CompactionRules::V3_10 | CompactionRules::Rhel7 => CompactResult::Success,
                 _ => CompactResult::Contended,
             };
         }
@@ -1323,7 +1336,7 @@ pub fn try_to_compact_pages(
         return out;
     };
     let classzone = node.zones[preferred].zone_type;
-    let v3 = rules == CompactionRules::V3_10;
+    let v3 = rules.v3();
     if order == 0 || !gfp.io || (v3 && !gfp.fs) {
         return out;
     }
@@ -1438,7 +1451,7 @@ pub fn direct_compaction_done(
     if !outcome.stalled || preferred >= node.zones.len() {
         return;
     }
-    let v3 = profile.compaction == CompactionRules::V3_10;
+    let v3 = profile.compaction.v3();
     match allocated_from {
         Some(i) => {
             let z = if v3 { preferred } else { i };

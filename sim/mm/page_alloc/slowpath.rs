@@ -23,7 +23,7 @@ use crate::kernel::gfp::{gfp_migratetype, gfp_zone, GfpFlags};
 use crate::kernel::profile::{NoretryCostlyGate, Profile, SlowPath};
 use crate::mm::compaction::{
     compaction_zonelist_suitable, direct_compaction_done, direct_compaction_ran,
-    try_to_compact_pages, CompactPriority, CompactResult, CompactionRules, WithAvailable,
+    try_to_compact_pages, CompactPriority, CompactResult, WithAvailable,
     ZoneCompaction,
 };
 use crate::mm::mmzone::{
@@ -266,7 +266,7 @@ impl Ctx<'_> {
         }
         // 3.10 retries only when something ran (`!= COMPACT_SKIPPED`); 4.x+ per
         // `Profile::compact_stall` (direct_compaction_ran()).
-        let ran = if rules == CompactionRules::V3_10 {
+        let ran = if rules.v3() {
             best.rank(rules) > 0
         } else {
             direct_compaction_ran(self.profile, best)
