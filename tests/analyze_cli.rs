@@ -56,7 +56,7 @@ fn seed_failure_report_reads_order6_gfp_kernel_fails() {
     let Some(dir) = captures() else { return };
     let report = dir.join(SEED_REPORT);
     let v = json(&["analyze", report.to_str().unwrap()]);
-    assert_eq!(v["kernel"], "3.10");
+    assert_eq!(v["kernel"], "3.10-rhel7.3");
     assert_eq!(v["request"]["order"], 6);
     assert_eq!(v["request"]["mode"], "0x10c0d0");
     assert_eq!(

@@ -25,7 +25,7 @@ fn explain(args: &[&str]) -> Option<String> {
 fn explain_narrates_the_seed_order_6_failure_with_the_kernels_numbers() {
     let Some(out) = explain(&[]) else { return };
     for line in [
-        "1. Request: order 6 (64 pages, 256 kB), GFP_KERNEL|__GFP_COMP|__GFP_ZERO|__GFP_KMEMCG (mode 0x10c0d0) on kernel 3.10; costly",
+        "1. Request: order 6 (64 pages, 256 kB), GFP_KERNEL|__GFP_COMP|__GFP_ZERO|__GFP_KMEMCG (mode 0x10c0d0) on kernel 3.10-rhel7.3; costly",
         "2. Zonelist (preferred first): Node 0 Normal → Node 0 DMA32 → Node 0 DMA",
         // Normal at low: 77796 − 63 = 77733 > 17355; minus the order-0 and order-1 pages:
         // 3319 ≤ 17355 >> 2 = 4338.

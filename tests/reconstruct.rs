@@ -143,7 +143,7 @@ fn seed_failing_node_report_round_trips() {
     let Some(dir) = shared() else { return };
     let cap = load(&[dir.join("B/k8s_centos7_3.10.0-514_order6_nfconntrack_lijiaocn.txt")]);
     let p = for_release(cap.kernel_release.as_deref().unwrap()).unwrap();
-    assert_eq!(p.name, "3.10");
+    assert_eq!(p.name, "3.10-rhel7.3");
     let r = reconstruct(&cap, 7, &Options::new(p)).unwrap();
     assert_round_trip(&cap, &r, p);
     assert_consistent(&r);

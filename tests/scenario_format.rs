@@ -233,7 +233,7 @@ fn impossible_machines_are_rejected_at_the_value() {
 fn kernel_dependent_checks_name_the_kernel() {
     assert_eq!(
         error("name: t\nkernel: 2.6\nmachine: {memory: 16GiB, cpus: 4}\nduration: 1d\n"),
-        "t.yaml:2:9: kernel: unknown kernel `2.6` (known: 3.10, 3.10-rhel7, 4.4, 4.9, 4.19, 5.15, \
+        "t.yaml:2:9: kernel: unknown kernel `2.6` (known: 3.10, 3.10-rhel7.0, 3.10-rhel7.3, 3.10-rhel7, 4.4, 4.9, 4.19, 5.15, \
          6.1, 6.18)"
     );
     assert_eq!(
@@ -300,7 +300,7 @@ fn workload_and_action_checks_are_located() {
             "actions:\n  - {at: 2h, drop_caches: 3, reboot: true}\n"
         )),
         "t.yaml:8:5: actions[0]: an action does exactly one of drop_caches, compact_memory, \
-         sysctl or reboot (this one does 2)"
+         sysctl, alloc or reboot (this one does 2)"
     );
     assert_eq!(
         error(&with("actions:\n  - {at: 2h, drop_caches: 4}\n")),
@@ -407,7 +407,7 @@ fn override_errors_name_the_key_and_what_it_accepts() {
     );
     assert_eq!(
         err(&mut s, "kernel=2.6"),
-        "--set kernel=2.6: kernel: unknown kernel `2.6` (known: 3.10, 3.10-rhel7, 4.4, 4.9, \
+        "--set kernel=2.6: kernel: unknown kernel `2.6` (known: 3.10, 3.10-rhel7.0, 3.10-rhel7.3, 3.10-rhel7, 4.4, 4.9, \
          4.19, 5.15, 6.1, 6.18)"
     );
     assert_eq!(
@@ -653,7 +653,7 @@ fn seed_node_scenarios_use_the_seed_report_numbers() {
     assert_eq!(z.iter().map(|z| z.present.0).sum::<u64>(), 4_194_173);
     assert_eq!(s.machine.cpus, 4);
     assert!(s.kmem_accounting);
-    assert_eq!(s.kernel, "3.10");
+    assert_eq!(s.kernel, "3.10-rhel7.3");
     let nokmem = Scenario::load(&scenarios_dir().join("seed-nokmem.yaml")).unwrap();
     assert!(!nokmem.kmem_accounting);
     assert_eq!(nokmem.machine, s.machine);

@@ -849,7 +849,7 @@ mod tests {
                 .iter()
                 .filter(|&&f| f == SlabFirstTry::NoRetry)
                 .count(),
-            3
+            5
         );
         assert_eq!(p("3.10").memcg_rules().params, CacheParamsRule::V3_10);
         assert_eq!(
