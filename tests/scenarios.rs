@@ -359,6 +359,70 @@ fn seed_failing_node_is_the_same_run_at_the_thresholds_it_names() {
     );
 }
 
+/// Probes observe: a run with its probes is the run without them, apart from the probe
+/// records. From the seed's failing node most probes fail (compaction deferred or failed), so
+/// they are made on a clone of the node; made on the node itself, their compaction and its
+/// deferral would change which later pods start.
+#[test]
+fn probes_do_not_change_the_run() {
+    if !Path::new("../shared/captures/B").is_dir() {
+        eprintln!("skipped: ../shared/captures is missing");
+        return;
+    }
+    let with = run("seed-failing-node", &["--set", "duration=3h"]);
+    let without = run(
+        "seed-failing-node",
+        &["--set", "duration=3h", "--set", "probes.alloc=[]"],
+    );
+    let probes: Vec<&serde_json::Value> =
+        with.events.iter().filter(|e| e["event"] == "probe").collect();
+    assert_eq!(probes.len(), 36);
+    assert!(probes.iter().filter(|e| e["ok"] == false).count() > 20);
+    let others = |r: &Run| -> Vec<serde_json::Value> {
+        r.events
+            .iter()
+            .filter(|e| e["event"] != "probe")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(others(&with), others(&without));
+    assert_eq!(with.summary, without.summary);
+    assert_eq!(
+        (&with.buddyinfo, &with.pagetypeinfo, &with.zoneinfo, &with.slabinfo),
+        (
+            &without.buddyinfo,
+            &without.pagetypeinfo,
+            &without.zoneinfo,
+            &without.slabinfo
+        )
+    );
+}
+
+/// An `alloc` action is a real test allocation, recorded as a probe event with `real: true`.
+#[test]
+fn an_alloc_action_makes_a_real_allocation() {
+    if !Path::new("../shared/captures/B").is_dir() {
+        eprintln!("skipped: ../shared/captures is missing");
+        return;
+    }
+    let r = run(
+        "seed-failing-node",
+        &[
+            "--set",
+            "duration=1h",
+            "--set",
+            "actions=[{at: 10m, alloc: {order: 6}}]",
+        ],
+    );
+    let real: Vec<&serde_json::Value> = r.events.iter().filter(|e| e["real"] == true).collect();
+    assert_eq!(real.len(), 1);
+    assert_eq!((real[0]["time_s"].as_f64(), real[0]["order"].as_u64()), (Some(600.0), Some(6)));
+    assert!(r
+        .events
+        .iter()
+        .any(|e| e["event"] == "action" && e["action"] == "alloc order 6 GFP_KERNEL"));
+}
+
 /// The sweep's scenario as one run, shortened to a day (its 10-day runs belong to sweeps):
 /// `run` draws its figures too.
 #[test]
