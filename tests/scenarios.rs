@@ -150,7 +150,7 @@ fn seed_rhel7_node_starts_failing_at_order_6_once_its_zombies_grow_the_array() {
     let f = &r.summary["first_failure"];
     assert_eq!(
         (f["order"].as_u64(), f["pod"].as_u64()),
-        (Some(6), Some(12478)),
+        (Some(6), Some(12234)),
         "{f}"
     );
     assert_eq!(f["reason"], "compaction_failed", "{f}");
@@ -162,23 +162,23 @@ fn seed_rhel7_node_starts_failing_at_order_6_once_its_zombies_grow_the_array() {
         .collect();
     assert!(orders.windows(2).all(|w| w[0] <= w[1]), "orders went down");
     assert_eq!(orders.last(), Some(&6));
-    // Every failed start is an order-6 creation, from day 8.49 on, and each failed for want
+    // Every failed start is an order-6 creation, from day 8.33 on, and each failed for want
     // of an order-6 block: compaction ran and failed, or was deferred after failing.
     let order6_failures: Vec<&serde_json::Value> = cache_creates(&r)
         .filter(|e| e["ok"] == false && e["order"] == 6)
         .collect();
     let first = order6_failures[0]["time_s"].as_f64().unwrap() / 86_400.0;
     assert!(
-        (8.4..8.6).contains(&first),
+        (8.3..8.4).contains(&first),
         "first order-6 failure on day {first}"
     );
-    assert_eq!(order6_failures.len(), 302);
-    assert_eq!(r.summary["pod_start_failures"], 302);
+    assert_eq!(order6_failures.len(), 212);
+    assert_eq!(r.summary["pod_start_failures"], 212);
     assert!(order6_failures
         .iter()
         .all(|e| e["reason"] == "compaction_failed" || e["reason"] == "compaction_deferred"));
-    // Memory itself runs short only twice: two OOM kills; no smaller allocation fails.
-    assert_eq!(r.summary["oom_kills"], 2);
+    // Memory itself never runs short: no OOM kill, no smaller allocation fails.
+    assert_eq!(r.summary["oom_kills"], 0);
     assert!(!r.events.iter().any(|e| e["event"] == "alloc_fail"));
     // The seed's slab signature: sparse reclaimable caches (dentries 30 % used on the seed's
     // node), millions of sysfs entries of the per-memcg caches, and kmalloc slabs the dead
@@ -187,30 +187,26 @@ fn seed_rhel7_node_starts_failing_at_order_6_once_its_zombies_grow_the_array() {
     assert!(active * 2 < total, "dentry {active}/{total}");
     assert!(slab_objects(&r.slabinfo, "sysfs_dir_cache").0 > 5_000_000);
     assert!(slab_objects(&r.slabinfo, "kmalloc-192").1 > 5_000_000);
-    // The seed's free-list signature: Normal's free memory is in small blocks between the slab
-    // pages, none above order 4 outside its two MIGRATE_RESERVE pageblocks (the seed's node had
-    // none above order 5); DMA32 none above order 5 outside its reserve.
+    // The seed's free-list signature: free memory in small blocks between the slab pages,
+    // nothing above order 5 in Normal (as on the seed's node) nor above order 4 in DMA32 (the
+    // seed's had nothing above order 3). RHEL 7.3 sets up no MIGRATE_RESERVE block, so no
+    // large block is kept aside: at some sample neither zone had a free block of order 6.
     let normal = zone_blocks(&r.buddyinfo, "Normal");
-    assert_eq!(normal[5..], [0, 1, 0, 1, 0, 0], "{normal:?}");
-    assert_eq!(
-        type_blocks(&r.pagetypeinfo, "Normal", "Reserve")[5..],
-        normal[5..]
-    );
+    assert_eq!(normal[6..], [0; 5], "{normal:?}");
     let dma32 = zone_blocks(&r.buddyinfo, "DMA32");
-    assert_eq!(dma32[5..], [1, 0, 1, 0, 0, 0], "{dma32:?}");
-    assert_eq!(
-        type_blocks(&r.pagetypeinfo, "DMA32", "Reserve")[5..],
-        [0, 0, 1, 0, 0, 0]
-    );
-    // DMA32 and Normal (DMA's blocks are out of the request's reach) fell to 2 free blocks of
-    // order 6 or more, those of the reserve.
-    assert_eq!(r.summary["min_free_order6_blocks"], 2);
-    // The reserve's block of the order keeps every fragmentation index at −1000: no decision
-    // compared one with vm.extfrag_threshold, so any threshold gives this same run.
+    assert_eq!(dma32[5..], [0; 6], "{dma32:?}");
+    for zone in ["DMA", "DMA32", "Normal"] {
+        assert_eq!(type_blocks(&r.pagetypeinfo, zone, "Reserve"), [0; 11], "{zone}");
+    }
+    assert_eq!(r.summary["min_free_order6_blocks"], 0);
+    // With no reserve block, fragmentation indexes of 0 or more reach compaction_suitable()
+    // and kswapd: thresholds up to the default decide every comparison alike, higher ones not.
     assert_eq!(
         r.summary["extfrag_threshold_same_run"],
-        serde_json::json!({"min": 0, "max": 1000, "decisions": 0})
+        serde_json::json!({"min": 0, "max": 500, "decisions": 7045})
     );
+    // RHEL 7's zoneinfo prints each zone's fair-policy allocation batch.
+    assert_eq!(r.zoneinfo.matches("nr_alloc_batch").count(), 3);
     // The per-cpu lists of its 4 CPUs as 3.10's zoneinfo prints them: pods run round-robin
     // on the CPUs, and kswapd on CPU 3, so every CPU's list holds pages at the end.
     let normal_sets = &r.zoneinfo[r.zoneinfo.find("zone   Normal").unwrap()..];
@@ -289,36 +285,43 @@ fn seed_failing_node_fails_and_the_remedies_help_only_briefly() {
         return;
     }
     let r = run("seed-failing-node", &[]);
-    // The report's failure deferred compaction: the very next pod fails.
+    // The first four starts get their order-6 block: reclaim reports progress while the zones
+    // hold page cache, so the slow path ends with a sync compaction, which the report's single
+    // deferral (one consideration skipped) lets through. The fifth fails, and from then on
+    // compaction is deferred most of the time.
     let f = &r.summary["first_failure"];
     assert_eq!(f["order"], 6);
-    assert_eq!(f["pod"], 0, "{f}");
+    assert_eq!(f["pod"], 4, "{f}");
+    assert_eq!(f["reason"], "compaction_deferred", "{f}");
     let started = r.summary["pods_started"].as_u64().unwrap();
     let failed = r.summary["pod_start_failures"].as_u64().unwrap();
-    assert!(failed > started, "{failed} failed, {started} started");
-    // drop_caches at 30m frees page cache but compaction stays deferred: the probe right after
-    // it fails. compact_memory at 1h makes order-6 blocks: the probe right after it succeeds,
-    // and within the next hour creations fail again.
+    assert!(failed > 4 * started, "{failed} failed, {started} started");
+    // drop_caches at 30m frees slab objects but compaction stays deferred: the probe right
+    // after it fails. compact_memory at 1h makes blocks of order 6 to 9, yet the probe right
+    // after it fails too: Normal's free pages are nearly all of order 0 and 1, which 3.10's
+    // per-order watermark check takes away before it looks at order 6. Creations succeed again
+    // only after three hours.
     let probe_at = |t: f64| {
         r.events
             .iter()
             .find(|e| e["event"] == "probe" && e["time_s"].as_f64() == Some(t))
             .map(|e| (e["ok"] == true, e["reason"].clone()))
     };
-    assert_eq!(
-        probe_at(1800.0),
-        Some((false, serde_json::json!("compaction_deferred")))
-    );
-    assert_eq!(probe_at(3600.0).map(|p| p.0), Some(true));
-    assert!(cache_creates(&r).any(|e| {
-        let t = e["time_s"].as_f64().unwrap();
-        e["ok"] == false && t > 3600.0 && t < 7200.0
-    }));
+    let deferred = Some((false, serde_json::json!("compaction_deferred")));
+    assert_eq!(probe_at(1800.0), deferred);
+    assert_eq!(probe_at(3600.0), deferred);
+    let first_ok_after_1h = cache_creates(&r)
+        .filter(|e| e["ok"] == true)
+        .map(|e| e["time_s"].as_f64().unwrap())
+        .find(|&t| t > 3600.0)
+        .unwrap();
+    assert!(first_ok_after_1h > 3.0 * 3600.0, "{first_ok_after_1h}");
 }
 
-/// From the capture, compaction compares fragmentation indexes of 0 to 672 with
-/// vm.extfrag_threshold: the run says which thresholds decide every comparison as the default
-/// 500 does, and those (and only those) give the very same run, every output file alike.
+/// From the capture, compaction and kswapd compare fragmentation indexes with
+/// vm.extfrag_threshold 2 535 times in 12 hours: the run says which thresholds decide every
+/// comparison as the default 500 does, and those (and only those) give the very same run,
+/// every output file alike.
 #[test]
 fn seed_failing_node_is_the_same_run_at_the_thresholds_it_names() {
     if !Path::new("../shared/captures/B").is_dir() {
@@ -326,7 +329,7 @@ fn seed_failing_node_is_the_same_run_at_the_thresholds_it_names() {
         return;
     }
     let runs: Vec<(String, Run)> = std::thread::scope(|s| {
-        let handles: Vec<_> = ["500", "0", "657", "658"]
+        let handles: Vec<_> = ["500", "0", "656", "657"]
             .map(|t| {
                 s.spawn(move || {
                     let set = format!("vm.extfrag_threshold={t}");
@@ -341,7 +344,7 @@ fn seed_failing_node_is_the_same_run_at_the_thresholds_it_names() {
     let default = &runs[0].1;
     assert_eq!(
         same_run(default),
-        serde_json::json!({"min": 0, "max": 657, "decisions": 3274})
+        serde_json::json!({"min": 0, "max": 656, "decisions": 2535})
     );
     let alike = |a: &Run, b: &Run| {
         a.summary == b.summary
@@ -350,12 +353,12 @@ fn seed_failing_node_is_the_same_run_at_the_thresholds_it_names() {
                 == (&b.buddyinfo, &b.pagetypeinfo, &b.zoneinfo, &b.slabinfo)
     };
     for (t, r) in &runs[1..] {
-        assert_eq!(alike(default, r), t != "658", "threshold {t}");
+        assert_eq!(alike(default, r), t != "657", "threshold {t}");
     }
-    // 658 skips the compaction 657 ran, and names its own range.
+    // 657 skips a compaction 656 ran, and names its own range.
     assert_eq!(
         same_run(&runs[3].1),
-        serde_json::json!({"min": 658, "max": 672, "decisions": 3275})
+        serde_json::json!({"min": 657, "max": 657, "decisions": 2915})
     );
 }
 
