@@ -42,6 +42,9 @@ struct Run {
     slabinfo: String,
     zoneinfo: String,
     pagetypeinfo: String,
+    /// `first-failure.txt`: the kernel's report of the first conntrack-cache failure.
+    first_failure: Option<String>,
+    dir: tempfile::TempDir,
 }
 
 /// `buddysim run scenarios/<name>.yaml --format json --out DIR` with `args` added, then the
@@ -72,6 +75,8 @@ fn run(name: &str, args: &[&str]) -> Run {
         slabinfo: std::fs::read_to_string(dir.path().join("slabinfo")).unwrap(),
         zoneinfo: std::fs::read_to_string(dir.path().join("zoneinfo")).unwrap(),
         pagetypeinfo: std::fs::read_to_string(dir.path().join("pagetypeinfo")).unwrap(),
+        first_failure: std::fs::read_to_string(dir.path().join("first-failure.txt")).ok(),
+        dir,
     }
 }
 
@@ -207,6 +212,21 @@ fn seed_rhel7_node_starts_failing_at_order_6_once_its_zombies_grow_the_array() {
     );
     // RHEL 7's zoneinfo prints each zone's fair-policy allocation batch.
     assert_eq!(r.zoneinfo.matches("nr_alloc_batch").count(), 3);
+    // The run leaves the kernel's report of its first failure, which `analyze` reads back with
+    // the same kernel and judges as the allocator did.
+    let report = r.first_failure.as_deref().unwrap();
+    assert!(report.starts_with(
+        "exe: page allocation failure: order:6, mode:0x10c0d0\n\
+         CPU: 0 PID: 1 Comm: exe Not tainted 3.10.0-514.el7.x86_64 #1\n"
+    ));
+    let o = Command::new(BIN)
+        .args(["analyze", "--format", "json"])
+        .arg(r.dir.path().join("first-failure.txt"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["kernel"], "3.10-rhel7.3");
+    assert_eq!(v["verdict"]["succeeds"], false, "{}", v["verdict"]);
     // The per-cpu lists of its 4 CPUs as 3.10's zoneinfo prints them: pods run round-robin
     // on the CPUs, and kswapd on CPU 3, so every CPU's list holds pages at the end.
     let normal_sets = &r.zoneinfo[r.zoneinfo.find("zone   Normal").unwrap()..];

@@ -333,12 +333,18 @@ fn costly_orders_never_invoke_the_oom_killer() {
 #[test]
 fn failure_report_round_trips_through_analyze() {
     use buddysim::analyze::{analyze, Options};
-    use buddysim::report::failure::failure_report;
+    use buddysim::mm::show_mem::failure_report;
     for (name, names) in [("3.10", false), ("4.19", true)] {
         let p = profile(name).unwrap();
         let (mut n, mut mm) = fragmented(p, 64, true);
         let f = run(p, &mut n, &mut mm, 6, gfp_kernel());
-        let text = failure_report(p, std::slice::from_ref(&n), &f, "exe");
+        let text = failure_report(
+            p,
+            std::slice::from_ref(&n),
+            f.last.order,
+            f.last.gfp_mask,
+            "exe",
+        );
         let mode = p.gfp.mask(&gfp_kernel());
         let first = text.lines().next().unwrap();
         assert!(

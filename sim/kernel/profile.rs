@@ -262,6 +262,9 @@ pub struct Profile {
     pub name: &'static str,
     /// What this profile stands for and which source tree its rules were read from.
     pub summary: &'static str,
+    /// A release this profile models, as `uname -r` prints it ([`for_release`] maps it back to
+    /// this profile): the simulator's own failure reports name it.
+    pub release: &'static str,
     /// Number of buddy orders (`MAX_ORDER` exclusive, `NR_PAGE_ORDERS`): 11 on x86-64.
     pub orders: u32,
     /// `pageblock_order` (9 on x86-64 with hugetlb).
@@ -474,6 +477,7 @@ const RATIO_NEW: [u32; 6] = [256, 256, 32, 0, 0, 0];
 
 const V3_10: Profile = Profile {
     name: "3.10",
+    release: "3.10.99",
     summary: "vanilla 3.10 (3.10.99)",
     orders: 11,
     pageblock_order: 9,
@@ -541,6 +545,7 @@ const V3_10: Profile = Profile {
 /// 7.2 base, still set up MIGRATE_RESERVE blocks.
 const V3_10_RHEL7_0: Profile = Profile {
     name: "3.10-rhel7.0",
+    release: "3.10.0-327.el7.x86_64",
     summary: "RHEL/CentOS 7.0 - 7.2 (3.10.0-123 to -327): 3.10 with the fair zone allocation \
               policy, 16 KiB stacks, the 3.11 kswapd, user_min_free_kbytes, MIGRATE_RESERVE \
               blocks, __GFP_KMEMCG and nf_conntrack_%p caches",
@@ -561,6 +566,7 @@ const V3_10_RHEL7_0: Profile = Profile {
 /// without MIGRATE_RESERVE blocks (upstream 7e18adb4f80b entered RHEL at 3.10.0-408).
 const V3_10_RHEL7_3: Profile = Profile {
     name: "3.10-rhel7.3",
+    release: "3.10.0-514.el7.x86_64",
     summary: "RHEL/CentOS 7.3 - 7.6 (3.10.0-408 to -1061, such as the seed's 3.10.0-514): as \
               3.10-rhel7.0 with no MIGRATE_RESERVE block ever set up",
     reserve: ReserveKind::MigrateReserveUnset,
@@ -572,6 +578,7 @@ const V3_10_RHEL7_3: Profile = Profile {
 /// `nf_conntrack_%llu` names were read in 1160 only.
 const V3_10_RHEL7: Profile = Profile {
     name: "3.10-rhel7",
+    release: "3.10.0-1160.el7.x86_64",
     summary: "RHEL/CentOS 7.7 - 7.9 (3.10.0-1062 on; 3.10.0-1160 read): as 3.10-rhel7.3 with \
               the 262144 kB clamp, __GFP_ACCOUNT in place of __GFP_KMEMCG, \
               memcg_alloc_cache_params() and nf_conntrack_%llu caches",
@@ -585,6 +592,7 @@ const V3_10_RHEL7: Profile = Profile {
 
 const V4_4: Profile = Profile {
     name: "4.4",
+    release: "4.4.0",
     summary: "4.4 (4.4.0): MIGRATE_HIGHATOMIC replaces MIGRATE_RESERVE, the free-list \
               watermark check, __GFP_DIRECT_RECLAIM/__GFP_KSWAPD_RECLAIM",
     migrate_types: TYPES_4_4,
@@ -616,6 +624,7 @@ const V4_4: Profile = Profile {
 
 const V4_9: Profile = Profile {
     name: "4.9",
+    release: "4.9.154",
     summary: "4.9 (4.9.154): watermark_scale_factor, kcompactd, should_reclaim_retry, costly \
               orders compact first, one global nf_conntrack cache",
     watermark_gaps: WatermarkGaps::ScaleFactor,
@@ -643,6 +652,7 @@ const V4_9: Profile = Profile {
 
 const V4_19: Profile = Profile {
     name: "4.19",
+    release: "4.19.304",
     summary: "4.19 (4.19.304): zone-indexed lowmem_reserve_ratio, counted \"alike\" pages when \
               stealing, non-movable requests compact first, GFP_KERNEL = 0x6000c0",
     thp_counts_movable_zone: false,
@@ -660,6 +670,7 @@ const V4_19: Profile = Profile {
 
 const V5_15: Profile = Profile {
     name: "5.15",
+    release: "5.15.135",
     summary: "5.15 (5.15.135): watermark boost, ALLOC_NOFRAGMENT, proactive compaction, the \
               262144 kB clamp, GFP_KERNEL = 0xcc0",
     min_free_kbytes_max: 262144,
@@ -684,6 +695,7 @@ const V5_15: Profile = Profile {
 
 const V6_1: Profile = Profile {
     name: "6.1",
+    release: "6.1.0",
     summary: "6.1: as 5.15 for the allocator (before the ALLOC_HARDER split and the \
               claim/steal split); WMARK_PROMO (release unconfirmed)",
     promo_watermark: true,
@@ -695,6 +707,7 @@ const V6_1: Profile = Profile {
 
 const V6_18: Profile = Profile {
     name: "6.18",
+    release: "6.18.2",
     summary: "6.18 (6.18.2): ALLOC_HARDER split, __rmqueue_claim/__rmqueue_steal, \
               compaction_suit_allocation_order, MAX_PAGE_ORDER",
     wmark_movable_as_highmem: true,
@@ -864,6 +877,13 @@ mod tests {
         assert!(p("5.15").move_to_tail);
         assert_eq!(p("6.1").merge, MergeRule::AnyType);
         assert_eq!(p("6.18").merge, MergeRule::MergeableTypesOnly);
+    }
+
+    #[test]
+    fn each_profiles_release_maps_back_to_it() {
+        for p in PROFILES {
+            assert_eq!(for_release(p.release).map(|q| q.name), Some(p.name));
+        }
     }
 
     #[test]

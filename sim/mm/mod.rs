@@ -10,6 +10,7 @@ pub mod mmzone;
 pub mod netns;
 pub mod page_alloc;
 pub mod procfs;
+pub mod show_mem;
 pub mod slub;
 pub mod vm_event;
 pub mod vmscan;

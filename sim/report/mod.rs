@@ -2,7 +2,6 @@
 
 pub mod analyze;
 pub mod explain;
-pub mod failure;
 pub mod output;
 pub mod plot;
 pub mod replay;

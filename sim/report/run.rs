@@ -177,7 +177,12 @@ pub fn write_outputs(
                 out.push(("pageblocks-start.csv", pageblocks_csv(&o.pageblocks_start)));
                 out.push(("pageblocks-end.csv", pageblocks_csv(&o.pageblocks_end)));
             }
-            OutputFile::Events => out.push(("events.jsonl", events_jsonl(o))),
+            OutputFile::Events => {
+                out.push(("events.jsonl", events_jsonl(o)));
+                if let Some(report) = &o.first_failure_report {
+                    out.push(("first-failure.txt", report.clone()));
+                }
+            }
             OutputFile::Buddyinfo => out.push(("buddyinfo", o.final_text.buddyinfo.clone())),
             OutputFile::Pagetypeinfo => {
                 out.push(("pagetypeinfo", o.final_text.pagetypeinfo.clone()))

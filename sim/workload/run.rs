@@ -37,6 +37,7 @@ use crate::mm::page_alloc::setup::{self, Thp};
 use crate::mm::slub::{AllocFailure, KmallocRoute};
 use crate::mm::vmscan::{drop_caches, kswapd_nap_over, kswapd_run, LruType};
 use crate::mm::{mmzone::x86_64_layout, procfs};
+use crate::mm::show_mem::failure_report;
 use crate::scenario::reconstruct::{reconstruct, Options};
 use crate::scenario::{
     Arrivals, Initial, PodEventKind, PodProfile, Scenario, SlabAmount, ThpMode, Tunables,
@@ -248,6 +249,9 @@ pub struct RunOutput {
     pub pageblocks_start: Vec<PageblockRow>,
     pub pageblocks_end: Vec<PageblockRow>,
     pub final_text: FinalText,
+    /// The kernel's failure report (dmesg) of the first conntrack-cache creation that failed,
+    /// with the free lists at that moment.
+    pub first_failure_report: Option<String>,
     /// Every zone at each time [`run_from`] was asked to snapshot (empty for other runs).
     pub snapshots: Vec<ZoneSample>,
 }
@@ -362,6 +366,7 @@ struct Run<'s> {
     started: u64,
     failures: u64,
     first_failure: Option<FirstFailure>,
+    first_failure_report: Option<String>,
     oom_kills: u64,
     min_order6: u64,
     kswapd_pending: Vec<bool>,
@@ -570,6 +575,7 @@ impl<'s> Run<'s> {
             started: 0,
             failures: 0,
             first_failure: None,
+            first_failure_report: None,
             oom_kills: 0,
             min_order6: u64::MAX,
             kswapd_pending: vec![false; node_count],
@@ -1113,6 +1119,15 @@ impl<'s> Run<'s> {
                                     order: order.unwrap_or(0),
                                     reason,
                                 });
+                                if let (true, Some(pa)) = (self.full, probe.params) {
+                                    self.first_failure_report = Some(failure_report(
+                                        self.profile,
+                                        &self.sys.nodes,
+                                        order.unwrap_or(0),
+                                        pa.gfp_mode,
+                                        "exe",
+                                    ));
+                                }
                             }
                             for m in pod.memcgs {
                                 self.sys.stop_memcg(m, false);
@@ -1562,6 +1577,7 @@ impl<'s> Run<'s> {
             pageblocks_start: self.pageblocks_start,
             pageblocks_end,
             final_text,
+            first_failure_report: self.first_failure_report,
             snapshots: self.snapshots,
         }
     }

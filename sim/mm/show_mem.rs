@@ -1,4 +1,5 @@
-//! The kernel's page allocation failure report for a [`SlowPathFailure`]: the header of
+//! The kernel's page allocation failure report for a failed request (mm/page_alloc.c,
+//! lib/show_mem.c): the header of
 //! `warn_alloc_failed()` (3.10) / `warn_alloc()` (4.x+), then `show_mem()` → `Mem-Info:` →
 //! `show_free_areas()`: a `Node <n> <Zone> free:…kB min:…kB low:…kB high:…kB present:…kB
 //! managed:…kB` line and `lowmem_reserve[]:` per zone, and the per-order buddy lines
@@ -9,7 +10,6 @@ use crate::kernel::gfp::GfpLayout;
 use crate::kernel::profile::Profile;
 use crate::mm::mmzone::{FreeArea, Node};
 use crate::mm::page_alloc::alloc_flags::Wmark;
-use crate::mm::page_alloc::slowpath::SlowPathFailure;
 use std::fmt::Write;
 
 /// Pages to kB.
@@ -17,16 +17,11 @@ fn kb(pages: u64) -> u64 {
     pages * 4
 }
 
-/// The failure report `comm` would leave in dmesg. Models `warn_alloc_failed()` (3.10:
-/// `mode:0x…` only) and `warn_alloc()` (4.x+: `mode:0x…(<flag names>), nodemask=(null)`),
-/// then `show_free_areas()` over `nodes` as they are now.
-pub fn failure_report(
-    profile: &Profile,
-    nodes: &[Node],
-    failure: &SlowPathFailure,
-    comm: &str,
-) -> String {
-    let (order, mode) = (failure.last.order, failure.last.gfp_mask);
+/// The failure report `comm` would leave in dmesg for a failed order-`order` request with GFP
+/// mask `mode`. Models `warn_alloc_failed()` (3.10: `mode:0x…` only) and `warn_alloc()` (4.x+:
+/// `mode:0x…(<flag names>), nodemask=(null)`) and `dump_stack()`'s line naming the kernel
+/// release, then `show_free_areas()` over `nodes` as they are now.
+pub fn failure_report(profile: &Profile, nodes: &[Node], order: u32, mode: u64, comm: &str) -> String {
     let mut out = format!("{comm}: page allocation failure: order:{order}, mode:{mode:#x}");
     match profile.gfp {
         GfpLayout::V3_10 | GfpLayout::Rhel7 => out.push('\n'),
@@ -34,6 +29,12 @@ pub fn failure_report(
             let _ = writeln!(out, "({}), nodemask=(null)", profile.gfp.decode(mode));
         }
     }
+    // dump_stack()'s first line names the running kernel.
+    let _ = writeln!(
+        out,
+        "CPU: 0 PID: 1 Comm: {comm} Not tainted {} #1",
+        profile.release
+    );
     out.push_str("Mem-Info:\n");
     let zones: Vec<_> = nodes.iter().flat_map(|n| n.zones.iter()).collect();
     for z in &zones {
@@ -50,16 +51,9 @@ pub fn failure_report(
             kb(z.present),
             kb(z.managed),
         );
-        let reserve: Vec<String> = profile
-            .zones
-            .iter()
-            .map(|t| {
-                z.lowmem_reserve
-                    .get(t.index())
-                    .copied()
-                    .unwrap_or(0)
-                    .to_string()
-            })
+        // lowmem_reserve[] has one entry per zone of `Profile::zones`, in that order.
+        let reserve: Vec<String> = (0..profile.zones.len())
+            .map(|i| z.lowmem_reserve.get(i).copied().unwrap_or(0).to_string())
             .collect();
         let _ = writeln!(out, "lowmem_reserve[]: {}", reserve.join(" "));
     }
