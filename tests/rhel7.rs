@@ -32,7 +32,9 @@ fn fresh(p: &'static Profile, min_free_kbytes: Option<u64>) -> Vec<Node> {
 /// Reserve pageblocks per zone, from the simulated /proc/pagetypeinfo.
 fn reserve_blocks(nodes: &[Node], p: &Profile) -> Vec<(String, u64)> {
     let text = procfs::pagetypeinfo(nodes, p);
-    let mut lines = text.lines().skip_while(|l| !l.starts_with("Number of blocks type"));
+    let mut lines = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Number of blocks type"));
     let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
     let col = header.iter().position(|&h| h == "Reserve").unwrap() - 4;
     lines
@@ -74,7 +76,11 @@ fn kswapd_balances_each_zone_against_its_own_watermark() {
         let mm = NodeMm::new(p, node, 0);
         let dma = &node.zones[0];
         assert_eq!(dma.zone_type, ZoneType::Dma);
-        assert!(dma.lowmem_reserve[2] > dma.managed, "{name}: {:?}", dma.lowmem_reserve);
+        assert!(
+            dma.lowmem_reserve[2] > dma.managed,
+            "{name}: {:?}",
+            dma.lowmem_reserve
+        );
         assert!(pgdat_balanced(p, node, &mm, 0, 2), "{name}");
         assert!(pgdat_balanced(p, node, &mm, 9, 2), "{name}");
     }
@@ -117,7 +123,7 @@ fn rhel7_kernel_stacks_are_order_2() {
         };
         let pods = col("pods_running");
         assert!(pods > 10, "{name}: {pods} pods");
-        assert_eq!(col("nr_kernel_stack"), pods * 30 << order, "{name}");
+        assert_eq!(col("nr_kernel_stack"), (pods * 30) << order, "{name}");
     }
 }
 
@@ -158,10 +164,16 @@ fn a_user_min_free_kbytes_is_not_raised_to_thps_recommendation() {
         let p = profile(name).unwrap();
         let user = fresh(p, Some(16_133));
         let min: u64 = user[0].zones.iter().map(|z| z.watermarks.min).sum();
-        assert!((16_133 / 4 - 3..=16_133 / 4).contains(&min), "{name}: {min}");
+        assert!(
+            (16_133 / 4 - 3..=16_133 / 4).contains(&min),
+            "{name}: {min}"
+        );
         let thp = fresh(p, None);
         let min: u64 = thp[0].zones.iter().map(|z| z.watermarks.min).sum();
-        assert!((67_584 / 4 - 3..=67_584 / 4).contains(&min), "{name}: {min}");
+        assert!(
+            (67_584 / 4 - 3..=67_584 / 4).contains(&min),
+            "{name}: {min}"
+        );
     }
 }
 
@@ -175,8 +187,9 @@ fn rhel7_compaction_leaves_free_pageblocks_whole() {
         let p = profile(name).unwrap();
         let spec = NodeSpec {
             node: 0,
-            zones: vec![ZoneSpec::from_sizes(ZoneType::Normal, 1 << 20, 16_384, 16_384, 16_384)
-                .unwrap()],
+            zones: vec![
+                ZoneSpec::from_sizes(ZoneType::Normal, 1 << 20, 16_384, 16_384, 16_384).unwrap(),
+            ],
         };
         let mut nodes = Node::build_all(&[spec], p, PcpConfig::Off).unwrap();
         let t = Tunables {
@@ -196,7 +209,10 @@ fn rhel7_compaction_leaves_free_pageblocks_whole() {
             }
         }
         let zone = &mut nodes[0].zones[0];
-        assert!(matches!(zone.page_state(top), PageState::Free { order: 9, .. }));
+        assert!(matches!(
+            zone.page_state(top),
+            PageState::Free { order: 9, .. }
+        ));
         let mut mm = NodeMm::new(p, &nodes[0], 0);
         let t = ExtfragThreshold::new(500);
         let cc = CompactControl::direct(
@@ -213,6 +229,10 @@ fn rhel7_compaction_leaves_free_pageblocks_whole() {
         let used = (top..top + 512)
             .filter(|&pfn| matches!(zone.page_state(pfn), PageState::Allocated { .. }))
             .count();
-        assert_eq!(used == 0, keeps, "{name}: {used} pages of the free pageblock used");
+        assert_eq!(
+            used == 0,
+            keeps,
+            "{name}: {used} pages of the free pageblock used"
+        );
     }
 }

@@ -201,7 +201,11 @@ fn seed_rhel7_node_starts_failing_at_order_6_once_its_zombies_grow_the_array() {
     let dma32 = zone_blocks(&r.buddyinfo, "DMA32");
     assert_eq!(dma32[5..], [0; 6], "{dma32:?}");
     for zone in ["DMA", "DMA32", "Normal"] {
-        assert_eq!(type_blocks(&r.pagetypeinfo, zone, "Reserve"), [0; 11], "{zone}");
+        assert_eq!(
+            type_blocks(&r.pagetypeinfo, zone, "Reserve"),
+            [0; 11],
+            "{zone}"
+        );
     }
     assert_eq!(r.summary["min_free_order6_blocks"], 0);
     // With no reserve block, fragmentation indexes of 0 or more reach compaction_suitable()
@@ -397,8 +401,11 @@ fn probes_do_not_change_the_run() {
         "seed-failing-node",
         &["--set", "duration=3h", "--set", "probes.alloc=[]"],
     );
-    let probes: Vec<&serde_json::Value> =
-        with.events.iter().filter(|e| e["event"] == "probe").collect();
+    let probes: Vec<&serde_json::Value> = with
+        .events
+        .iter()
+        .filter(|e| e["event"] == "probe")
+        .collect();
     assert_eq!(probes.len(), 36);
     assert!(probes.iter().filter(|e| e["ok"] == false).count() > 20);
     let others = |r: &Run| -> Vec<serde_json::Value> {
@@ -411,7 +418,12 @@ fn probes_do_not_change_the_run() {
     assert_eq!(others(&with), others(&without));
     assert_eq!(with.summary, without.summary);
     assert_eq!(
-        (&with.buddyinfo, &with.pagetypeinfo, &with.zoneinfo, &with.slabinfo),
+        (
+            &with.buddyinfo,
+            &with.pagetypeinfo,
+            &with.zoneinfo,
+            &with.slabinfo
+        ),
         (
             &without.buddyinfo,
             &without.pagetypeinfo,
@@ -439,7 +451,10 @@ fn an_alloc_action_makes_a_real_allocation() {
     );
     let real: Vec<&serde_json::Value> = r.events.iter().filter(|e| e["real"] == true).collect();
     assert_eq!(real.len(), 1);
-    assert_eq!((real[0]["time_s"].as_f64(), real[0]["order"].as_u64()), (Some(600.0), Some(6)));
+    assert_eq!(
+        (real[0]["time_s"].as_f64(), real[0]["order"].as_u64()),
+        (Some(600.0), Some(6))
+    );
     assert!(r
         .events
         .iter()

@@ -21,7 +21,13 @@ fn kb(pages: u64) -> u64 {
 /// mask `mode`. Models `warn_alloc_failed()` (3.10: `mode:0x…` only) and `warn_alloc()` (4.x+:
 /// `mode:0x…(<flag names>), nodemask=(null)`) and `dump_stack()`'s line naming the kernel
 /// release, then `show_free_areas()` over `nodes` as they are now.
-pub fn failure_report(profile: &Profile, nodes: &[Node], order: u32, mode: u64, comm: &str) -> String {
+pub fn failure_report(
+    profile: &Profile,
+    nodes: &[Node],
+    order: u32,
+    mode: u64,
+    comm: &str,
+) -> String {
     let mut out = format!("{comm}: page allocation failure: order:{order}, mode:{mode:#x}");
     match profile.gfp {
         GfpLayout::V3_10 | GfpLayout::Rhel7 => out.push('\n'),

@@ -320,8 +320,7 @@ impl Lru {
 use crate::kernel::profile::{Profile, ThpSwap};
 use crate::mm::compaction::{
     compact_zone, compaction_suitable, reset_isolation_suitable, wakeup_kcompactd, CompactControl,
-    CompactPriority, CompactState, Compactor, ExtfragThreshold, Kcompactd,
-    Suitability,
+    CompactPriority, CompactState, Compactor, ExtfragThreshold, Kcompactd, Suitability,
 };
 use crate::mm::mmzone::{MigrateType, Node, ZoneType, PAGE_ALLOC_COSTLY_ORDER};
 use crate::mm::page_alloc::alloc_flags::{AllocFlags, Wmark};
@@ -789,7 +788,8 @@ pub fn wakeup_kswapd(
             }
             node.zones[..=classzone].iter().all(|z| {
                 let low = z.watermarks.mark(Wmark::Low);
-                z.managed == 0 || zone_watermark_ok(profile, z, order, low, 0, AllocFlags::default())
+                z.managed == 0
+                    || zone_watermark_ok(profile, z, order, low, 0, AllocFlags::default())
             })
         }
         ReclaimRule::PerNode => {
@@ -943,8 +943,7 @@ fn balance_pgdat_per_zone(
     let cz = node.zones[classzone].zone_type;
     loop {
         let scans = |i: usize, mm: &NodeMm, z: &Zone| {
-            z.managed > 0
-                && (priority == DEF_PRIORITY || zone_reclaimable(z, &mm.lru[i], &mm.swap))
+            z.managed > 0 && (priority == DEF_PRIORITY || zone_reclaimable(z, &mm.lru[i], &mm.swap))
         };
         let Some(end) = (0..node.zones.len()).rev().find(|&i| {
             let z = &node.zones[i];
@@ -979,13 +978,12 @@ fn balance_pgdat_per_zone(
             }
             let zone = &node.zones[i];
             let target = zone.watermarks.mark(Wmark::High).max(SWAP_CLUSTER_MAX);
-            let test_order = if order > 0
-                && !compaction_skipped(profile, zone, order, &mm.extfrag_threshold)
-            {
-                0
-            } else {
-                order
-            };
+            let test_order =
+                if order > 0 && !compaction_skipped(profile, zone, order, &mm.extfrag_threshold) {
+                    0
+                } else {
+                    order
+                };
             let gap = zone
                 .watermarks
                 .mark(Wmark::Low)
@@ -1179,7 +1177,8 @@ pub fn try_to_free_pages(
             direct_reclaim_per_zone(profile, node, mm, zone_idx, order, retry, shrinkers, pick)
         }
         ReclaimRule::PerNode => {
-            let stats = direct_reclaim_per_node(profile, node, mm, zone_idx, order, shrinkers, pick);
+            let stats =
+                direct_reclaim_per_node(profile, node, mm, zone_idx, order, shrinkers, pick);
             DirectReclaim {
                 stats,
                 progress: stats.reclaimed,
@@ -1247,8 +1246,9 @@ fn direct_reclaim_per_zone(
                 );
                 total.add(got);
                 scanned += got.scanned;
-                if !should_continue_reclaim(profile, node, mm, i, order, priority, retry, total, got)
-                {
+                if !should_continue_reclaim(
+                    profile, node, mm, i, order, priority, retry, total, got,
+                ) {
                     break;
                 }
             }

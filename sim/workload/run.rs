@@ -34,18 +34,17 @@ use crate::mm::mmzone::{Node, NodeSpec, OwnerKind, Pfn, ZoneSpec as MmZoneSpec, 
 use crate::mm::netns::{CacheOutcome, NetnsId};
 use crate::mm::page_alloc::pcp::PcpConfig;
 use crate::mm::page_alloc::setup::{self, Thp};
+use crate::mm::show_mem::failure_report;
 use crate::mm::slub::{AllocFailure, KmallocRoute};
 use crate::mm::vmscan::{drop_caches, kswapd_nap_over, kswapd_run, LruType};
 use crate::mm::{mmzone::x86_64_layout, procfs};
-use crate::mm::show_mem::failure_report;
 use crate::scenario::reconstruct::{reconstruct, Options};
 use crate::scenario::{
     Arrivals, Initial, PodEventKind, PodProfile, Scenario, SlabAmount, ThpMode, Tunables,
 };
 use crate::workload::pods::{lifetime, ArrivalProcess};
 use crate::workload::system::{
-    reason_name, with_shrinkers, CacheId, Failed, Object, PageblockRow, ProbePath, Settings,
-    System,
+    reason_name, with_shrinkers, CacheId, Failed, Object, PageblockRow, ProbePath, Settings, System,
 };
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -538,7 +537,11 @@ impl<'s> Run<'s> {
         let action_masks = s
             .actions
             .iter()
-            .map(|a| a.alloc.as_ref().map_or(Ok(0), |a| profile.gfp.parse(&a.gfp)))
+            .map(|a| {
+                a.alloc
+                    .as_ref()
+                    .map_or(Ok(0), |a| profile.gfp.parse(&a.gfp))
+            })
             .collect::<Result<_, _>>()
             .map_err(RunError::Setup)?;
         let replay = match s.replay_events().map_err(setup_err)? {

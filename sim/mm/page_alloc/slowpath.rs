@@ -23,14 +23,14 @@ use crate::kernel::gfp::{gfp_migratetype, gfp_zone, GfpFlags};
 use crate::kernel::profile::{NoretryCostlyGate, Profile, SlowPath};
 use crate::mm::compaction::{
     compaction_zonelist_suitable, direct_compaction_done, direct_compaction_ran,
-    try_to_compact_pages, CompactPriority, CompactResult, WithAvailable,
-    ZoneCompaction,
+    try_to_compact_pages, CompactPriority, CompactResult, WithAvailable, ZoneCompaction,
 };
 use crate::mm::mmzone::{
     FreeArea, MigrateType, Node, OwnerKind, Pfn, ZoneType, PAGE_ALLOC_COSTLY_ORDER,
 };
 use crate::mm::page_alloc::alloc::{
-    alloc_pages, alloc_pages_prepared, prepare_alloc_pages, AllocPath, Allocation, AllocationFailure,
+    alloc_pages, alloc_pages_prepared, prepare_alloc_pages, AllocPath, Allocation,
+    AllocationFailure,
 };
 use crate::mm::page_alloc::alloc_flags::{gfp_to_alloc_flags, AllocFlags, Wmark};
 use crate::mm::page_alloc::watermark::zone_watermark_ok;
