@@ -384,6 +384,29 @@ proptest! {
     }
 }
 
+/// Two small nodes with per-cpu lists on 2 CPUs and boot watermarks. Node 0 has DMA32 under
+/// Normal, so 5.0+ walks start with ALLOC_NOFRAGMENT and stop at node 1 until they retry
+/// without it.
+fn two_nodes(p: &Profile) -> Vec<Node> {
+    let zone = |t, start, pages| ZoneSpec::from_sizes(t, start, pages, pages, pages).unwrap();
+    let specs = [
+        NodeSpec {
+            node: 0,
+            zones: vec![
+                zone(ZoneType::Dma32, 1 << 12, 4096),
+                zone(ZoneType::Normal, START, 8192),
+            ],
+        },
+        NodeSpec {
+            node: 1,
+            zones: vec![zone(ZoneType::Normal, START + 8192, 8192)],
+        },
+    ];
+    let mut nodes = Node::build_all(&specs, p, PcpConfig::Kernel { cpus: 2 }).unwrap();
+    setup_watermarks(&mut nodes, p, &Tunables::defaults(p, Thp::Always));
+    nodes
+}
+
 /// A batch of one repeated order-0 request: `count` allocations with `GFPS[gfp]` from node
 /// `node` on `cpu`, after freeing the live pages picked by `frees`.
 #[derive(Clone, Debug)]
@@ -423,19 +446,7 @@ proptest! {
     #[test]
     fn a_repeated_request_decides_as_fresh_walks(batches in batches(), which in 0..PROFILES.len()) {
         let p = &PROFILES[which];
-        // Node 0: DMA32 under Normal, so 5.0+ walks start with ALLOC_NOFRAGMENT and stop at
-        // node 1 until they retry without it.
-        let zone = |t, start, pages| ZoneSpec::from_sizes(t, start, pages, pages, pages).unwrap();
-        let specs = [
-            NodeSpec { node: 0, zones: vec![zone(ZoneType::Dma32, 1 << 12, 4096),
-                zone(ZoneType::Normal, START, 8192)] },
-            NodeSpec { node: 1, zones: vec![zone(ZoneType::Normal, START + 8192, 8192)] },
-        ];
-        let fresh = || {
-            let mut nodes = Node::build_all(&specs, p, PcpConfig::Kernel { cpus: 2 }).unwrap();
-            setup_watermarks(&mut nodes, p, &Tunables::defaults(p, Thp::Always));
-            nodes
-        };
+        let fresh = || two_nodes(p);
         let (mut walked, mut repeated) = (fresh(), fresh());
         let mut live: Vec<Pfn> = Vec::new();
         for b in batches {
@@ -488,14 +499,7 @@ proptest! {
         which in 0..PROFILES.len(),
     ) {
         let p = &PROFILES[which];
-        let zone = |t, start, pages| ZoneSpec::from_sizes(t, start, pages, pages, pages).unwrap();
-        let specs = [
-            NodeSpec { node: 0, zones: vec![zone(ZoneType::Dma32, 1 << 12, 4096),
-                zone(ZoneType::Normal, START, 8192)] },
-            NodeSpec { node: 1, zones: vec![zone(ZoneType::Normal, START + 8192, 8192)] },
-        ];
-        let mut nodes = Node::build_all(&specs, p, PcpConfig::Kernel { cpus: 2 }).unwrap();
-        setup_watermarks(&mut nodes, p, &Tunables::defaults(p, Thp::Always));
+        let mut nodes = two_nodes(p);
         let mut live = Vec::new();
         for (order, g, node) in allocs {
             let mask = gfp(p, GFPS[g]);

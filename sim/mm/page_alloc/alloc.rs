@@ -271,8 +271,16 @@ impl AllocContext {
     /// (`__zone_watermark_ok()` fails while `free <= min + lowmem_reserve[classzone]`). A small
     /// DMA zone below a large Normal one never is.
     pub fn may_use(&self, zone: &Zone) -> bool {
-        let reserve = zone.lowmem_reserve.get(self.reserve_idx).copied();
-        zone.zone_type <= self.highest && zone.watermarks.min + reserve.unwrap_or(0) < zone.managed
+        zone.zone_type <= self.highest
+            && zone.watermarks.min + self.lowmem_reserve(zone) < zone.managed
+    }
+
+    /// The `lowmem_reserve[]` entry of `zone` every watermark check of this request adds.
+    fn lowmem_reserve(&self, zone: &Zone) -> u64 {
+        zone.lowmem_reserve
+            .get(self.reserve_idx)
+            .copied()
+            .unwrap_or(0)
     }
 }
 
@@ -344,11 +352,7 @@ fn get_page_from_freelist(
                 out.push(refusal(Refusal::NotPopulated));
                 continue;
             }
-            let reserve = zone
-                .lowmem_reserve
-                .get(ac.reserve_idx)
-                .copied()
-                .unwrap_or(0);
+            let reserve = ac.lowmem_reserve(zone);
             let wmarks = zone.watermarks;
             let check = |zone: &Zone, flags| {
                 zone_watermark_fast(
@@ -600,12 +604,7 @@ pub fn fast_path_serves(nodes: &[Node], profile: &Profile, ac: &AllocContext) ->
         if zone.pcp().allows(ac.order) && zone.pcp().serves(ac.mt, opts) {
             return false;
         }
-        let reserve = zone
-            .lowmem_reserve
-            .get(ac.reserve_idx)
-            .copied()
-            .unwrap_or(0);
-        let wmarks = zone.watermarks;
+        let (reserve, wmarks) = (ac.lowmem_reserve(zone), zone.watermarks);
         zone_watermark_fast(profile, zone, ac.order, &wmarks, reserve, flags, &ac.gfp).is_ok()
             && zone.buddy_has_block(ac.order, ac.mt, opts)
     })
