@@ -27,6 +27,8 @@ fn explain_narrates_the_seed_order_6_failure_with_the_kernels_numbers() {
     for line in [
         "1. Request: order 6 (64 pages, 256 kB), GFP_KERNEL|__GFP_COMP|__GFP_ZERO|__GFP_KMEMCG (mode 0x10c0d0) on kernel 3.10-rhel7.3; costly",
         "2. Zonelist (preferred first): Node 0 Normal → Node 0 DMA32 → Node 0 DMA",
+        // RHEL 7's fast path walks fairly first.
+        "   (fair zone allocation policy: a first walk passes over zones whose allocation batch",
         // Normal at low: 77796 − 63 = 77733 > 17355; minus the order-0 and order-1 pages:
         // 3319 ≤ 17355 >> 2 = 4338.
         "     low: free 77796 − (2^6 − 1) = 77733 vs low 17355 + lowmem_reserve 0 = 17355: above",

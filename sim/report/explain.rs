@@ -135,6 +135,15 @@ pub fn text(a: &Analysis, profile: &Profile) -> String {
         &mut out,
         "Fast path: get_page_from_freelist() at the LOW watermark",
     );
+    if profile.fair_zone_alloc {
+        // ALLOC_FAIR only passes over zones whose batch is spent; a zone that fails its
+        // watermark fails both walks.
+        out.push_str(
+            "   (fair zone allocation policy: a first walk passes over zones whose allocation \
+             batch, NR_ALLOC_BATCH, is spent; when it finds nothing the batches are reset and \
+             the same walk is made without the policy: the watermark checks below decide both)\n",
+        );
+    }
     zonelist_pass(
         &mut out,
         profile,
