@@ -55,6 +55,7 @@ pub struct InThePast {
     pub now: Time,
 }
 
+#[derive(Clone)]
 struct Entry<E> {
     time: Time,
     seq: u64,
@@ -79,6 +80,7 @@ impl<E> Ord for Entry<E> {
 }
 
 /// Events ordered by `(time, sequence)`, and the clock they advance.
+#[derive(Clone)]
 pub struct EventQueue<E> {
     heap: BinaryHeap<Reverse<Entry<E>>>,
     seq: u64,

@@ -212,6 +212,13 @@ impl ExtfragThreshold {
         }
     }
 
+    /// Continues as the sysctl at `value`, one of the values that decided every comparison so
+    /// far as this one did ([`same_run`](Self::same_run)): a sweep's fork of the run.
+    pub fn fork(&mut self, value: u32) {
+        debug_assert!(!self.recording || self.same_run().contains(value));
+        self.value = value;
+    }
+
     /// The thresholds that would have decided as this one did so far.
     pub fn same_run(&self) -> SameRun {
         self.same.get()

@@ -15,11 +15,13 @@ use rand_distr::{Distribution, Exp, StandardNormal};
 const DAY_NS: u64 = 86_400_000_000_000;
 
 /// Draws pod arrivals.
+#[derive(Clone)]
 pub struct ArrivalProcess {
     kind: Kind,
     rng: ChaCha8Rng,
 }
 
+#[derive(Clone)]
 enum Kind {
     Poisson {
         rate: f64,

@@ -267,6 +267,98 @@ pub fn simulate(
         .map(|o| o.summary)
 }
 
+/// Where a family run split: the `vm.extfrag_threshold` values a fork was made for, the time of
+/// the checkpoint it went on from, and the time of the event whose decision set them apart.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Fork {
+    pub thresholds: Vec<u32>,
+    pub from_s: f64,
+    pub split_s: f64,
+}
+
+/// A family of runs that differ only in `vm.extfrag_threshold`, simulated together
+/// ([`simulate_family`]).
+#[derive(Clone, Debug)]
+pub struct FamilyRun {
+    /// One summary per threshold asked for, in the order asked.
+    pub summaries: Vec<Summary>,
+    /// The forks made, in the order they were made.
+    pub forks: Vec<Fork>,
+    /// Simulated seconds in all: the first run's whole duration and each fork's from its
+    /// checkpoint.
+    pub simulated_s: f64,
+}
+
+/// How far apart a family run keeps the checkpoints a fork starts from: a fork replays at most
+/// this much simulated time.
+const CHECKPOINT_EVERY: Time = Time(6 * 3600 * Time::NANOS_PER_SEC);
+
+/// Runs `scenario` at every value of `thresholds` (`vm.extfrag_threshold`), simulating what the
+/// runs share once. Runs at different thresholds are one run until a comparison of a
+/// fragmentation index with the sysctl decides differently for them: the run records, at every
+/// comparison, which thresholds it still stands for ([`SameRun`]); when a decision leaves some
+/// of its values out, those go on in a fork: the run as it was at its last checkpoint (taken
+/// between events every [`CHECKPOINT_EVERY`]), now at one of those values, which replays the
+/// events since then and decides the split event its own way. Each summary is the one a run of
+/// its own at that threshold gives, byte for byte.
+pub fn simulate_family(
+    scenario: &Scenario,
+    thresholds: &[u32],
+    opts: &RunOptions,
+    progress: &mut dyn FnMut(f64),
+) -> Result<FamilyRun, RunError> {
+    let mut values: Vec<u32> = thresholds.to_vec();
+    values.sort_unstable();
+    values.dedup();
+    let mut first = scenario.clone();
+    first.tunables.extfrag_threshold = thresholds.first().copied();
+    let mut root = Run::new(&first, opts, false, None)?;
+    root.start();
+    let mut todo = vec![(root, values)];
+    let (mut found, mut forks, mut simulated_s) = (BTreeMap::new(), Vec::new(), 0.0);
+    while let Some((mut run, mut values)) = todo.pop() {
+        let mut checkpoint = run.clone();
+        let started = run.q.now();
+        let mut next = started.after(CHECKPOINT_EVERY);
+        let mut made = Vec::new();
+        let single = values.len() == 1;
+        run.run_events(progress, &mut |r| {
+            if single {
+                return Ok(());
+            }
+            if let Some(same) = r.same_run() {
+                let (stay, out): (Vec<u32>, Vec<u32>) =
+                    values.iter().partition(|&&v| same.contains(v));
+                if !out.is_empty() {
+                    values = stay;
+                    forks.push(Fork {
+                        thresholds: out.clone(),
+                        from_s: checkpoint.q.now().as_secs_f64(),
+                        split_s: r.q.now().as_secs_f64(),
+                    });
+                    made.push((checkpoint.fork(out[0]), out));
+                }
+            }
+            if r.q.now() >= next {
+                checkpoint = r.clone();
+                next = r.q.now().after(CHECKPOINT_EVERY);
+            }
+            Ok(())
+        })?;
+        simulated_s += (run.end.0 - started.0.min(run.end.0)) as f64 / Time::NANOS_PER_SEC as f64;
+        let summary = run.finish().summary;
+        for v in values {
+            found.insert(v, summary.clone());
+        }
+        todo.extend(made.into_iter().rev());
+    }
+    Ok(FamilyRun {
+        summaries: thresholds.iter().map(|t| found[t].clone()).collect(),
+        forks,
+        simulated_s,
+    })
+}
+
 /// Runs `scenario` keeping every observation (`buddysim run`).
 pub fn run(
     scenario: &Scenario,
@@ -324,7 +416,7 @@ enum Ev {
 }
 
 /// A running pod's memory.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Pod {
     number: u64,
     daemon: bool,
@@ -337,6 +429,7 @@ struct Pod {
 }
 
 /// A pod profile with its caches resolved.
+#[derive(Clone)]
 struct Recipe {
     profile: PodProfile,
     /// (cache, objects per pod, of which never freed)
@@ -344,8 +437,11 @@ struct Recipe {
     kmalloc: Vec<(u32, u32)>,
 }
 
+#[derive(Clone)]
 struct Run<'s> {
     s: &'s Scenario,
+    /// The scenario's tunables, with this run's own `vm.extfrag_threshold` when it is a fork.
+    tunables: Tunables,
     profile: &'static Profile,
     opts: RunOptions,
     full: bool,
@@ -554,6 +650,7 @@ impl<'s> Run<'s> {
         let node_count = sys.nodes.len();
         let mut run = Run {
             s,
+            tunables: s.tunables.clone(),
             profile,
             opts: *opts,
             full,
@@ -711,6 +808,13 @@ impl<'s> Run<'s> {
     }
 
     fn execute(mut self, progress: &mut dyn FnMut(f64)) -> Result<RunOutput, RunError> {
+        self.start();
+        self.run_events(progress, &mut |_| Ok(()))?;
+        Ok(self.finish())
+    }
+
+    /// The run's first steps at time 0: the initial events and the daemon pods.
+    fn start(&mut self) {
         if self.full {
             self.pageblocks_start = self.sys.pageblocks();
         }
@@ -721,6 +825,15 @@ impl<'s> Run<'s> {
             }
         }
         self.wake_daemons();
+    }
+
+    /// Handles every event up to the end of the run, calling `after` after each, then takes the
+    /// last sample.
+    fn run_events(
+        &mut self,
+        progress: &mut dyn FnMut(f64),
+        after: &mut dyn FnMut(&Run<'s>) -> Result<(), RunError>,
+    ) -> Result<(), RunError> {
         let total = self.end.0.max(1) as f64;
         let slab_baseline = if self.opts.check {
             let (r, u) = self.sys.slab_pages();
@@ -750,13 +863,35 @@ impl<'s> Run<'s> {
             if matches!(ev, Ev::Sample) {
                 progress(t.0 as f64 / total);
             }
+            after(self)?;
         }
         self.snapshots_before(Time(u64::MAX));
         if self.vmstat.last().map(|v| v.time_s) != Some(self.end.as_secs_f64()) {
             self.sample();
         }
         progress(1.0);
-        Ok(self.finish())
+        Ok(())
+    }
+
+    /// The `vm.extfrag_threshold` values that give this very run so far (all nodes' decisions).
+    fn same_run(&self) -> Option<SameRun> {
+        self.sys
+            .mms
+            .iter()
+            .map(|mm| mm.extfrag_threshold.same_run())
+            .reduce(SameRun::and)
+    }
+
+    /// This run as the run at `vm.extfrag_threshold` = `value`, which decided every comparison
+    /// so far as this one did: the start of a fork.
+    fn fork(&self, value: u32) -> Run<'s> {
+        let mut run = self.clone();
+        run.tunables.extfrag_threshold = Some(value);
+        run.sys.settings.extfrag_threshold = value;
+        for mm in &mut run.sys.mms {
+            mm.extfrag_threshold.fork(value);
+        }
+        run
     }
 
     fn schedule_initial(&mut self) {
@@ -1347,7 +1482,7 @@ impl<'s> Run<'s> {
             done.push("compact_memory".into());
         }
         if let Some(t) = &a.sysctl {
-            let mut tunables = self.s.tunables.clone();
+            let mut tunables = self.tunables.clone();
             tunables.merge(t);
             let new = settings(self.profile, &tunables, self.s.transparent_hugepage);
             let wm = new.watermarks != self.sys.settings.watermarks;
@@ -1511,6 +1646,7 @@ impl<'s> Run<'s> {
 
     fn finish(self) -> RunOutput {
         let ev = self.events_total();
+        let same_run = self.same_run();
         let nodes = &self.sys.nodes;
         let final_buddyinfo = procfs::buddyinfo(nodes);
         let reserved_kib = nodes
@@ -1544,12 +1680,7 @@ impl<'s> Run<'s> {
             memcg_kmem_ids: self.sys.memcg.kmem_ids_in_use(),
             memcg_zombies: self.sys.memcg.zombies() as u64,
             final_buddyinfo: final_buddyinfo.clone(),
-            extfrag_threshold_same_run: self
-                .sys
-                .mms
-                .iter()
-                .map(|mm| mm.extfrag_threshold.same_run())
-                .reduce(SameRun::and),
+            extfrag_threshold_same_run: same_run,
         };
         let (final_text, pageblocks_end) = if self.full {
             (
