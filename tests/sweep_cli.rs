@@ -73,6 +73,47 @@ fn sweep(dir: &Path, out: &str, extra: &[&str]) -> Output {
     ok(dir, &args)
 }
 
+/// Sharing is exact: a grid over four kernels (3.10, RHEL 7.3, 4.4, 6.1) and four thresholds
+/// where families fork gives, byte for byte, the files of the same sweep with every run
+/// simulated from scratch (`--no-share`).
+#[test]
+fn a_shared_sweep_equals_one_without_sharing() {
+    let tmp = setup();
+    let d = tmp.path();
+    let grid = [
+        "--set",
+        "kernel=3.10,3.10-rhel7.3,4.4,6.1",
+        "--set",
+        "vm.extfrag_threshold=0,600,700,1000",
+        "--set",
+        "vm.min_free_kbytes=2048",
+        "--seeds",
+        "1",
+    ];
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec!["sweep", "tiny.yaml", "--out", out];
+        args.extend(grid);
+        args.extend(extra);
+        ok(d, &args)
+    };
+    let shared = run("shared", &[]);
+    let alone = run("alone", &["--no-share"]);
+    for f in FILES {
+        assert_eq!(read(&d.join("shared"), f), read(&d.join("alone"), f), "{f}");
+    }
+    assert_eq!(shared.stdout, alone.stdout);
+    let said = String::from_utf8_lossy(&shared.stderr);
+    assert!(said.contains("16 in 4 family runs with "), "{said}");
+    assert!(said.contains(" forked on day "), "{said}");
+    let alone_said = String::from_utf8_lossy(&alone.stderr);
+    assert!(
+        alone_said.contains(
+            "16 in 16 family runs with 0 forks, 4.0 of 4.0 run-days simulated, 0 % shared"
+        ),
+        "{alone_said}"
+    );
+}
+
 #[test]
 fn same_outputs_at_any_job_count() {
     let tmp = setup();
@@ -85,15 +126,14 @@ fn same_outputs_at_any_job_count() {
     assert_eq!(one.stdout, two.stdout);
     let results = read(&d.join("j1"), "results.jsonl");
     assert_eq!(results.lines().count(), 8);
-    // Every comparison of a fragmentation index with vm.extfrag_threshold (503 in the run
-    // below) decides alike at any threshold up to 711, so each threshold-500 run is its
-    // threshold-100 sibling's run, taken over, not simulated; and it is the run `buddysim run`
-    // makes at those settings.
+    // Every comparison of a fragmentation index with vm.extfrag_threshold (816 in the run
+    // below) decides alike at any threshold up to 681, so each threshold-500 run is its
+    // threshold-100 sibling's run: each family of two is simulated once, without a fork; and
+    // it is the run `buddysim run` makes at those settings.
+    let said = String::from_utf8_lossy(&one.stderr);
     assert!(
-        String::from_utf8_lossy(&one.stderr)
-            .contains("(8 run now: 4 simulated, 4 the same run as one at another"),
-        "{}",
-        String::from_utf8_lossy(&one.stderr)
+        said.contains("(8 run now: 0 the same run as one at another vm.extfrag_threshold; 8 in 4 family runs with 0 forks, 1.0 of 2.0 run-days simulated, 50 % shared; 0 already there)"),
+        "{said}"
     );
     let line: serde_json::Value = serde_json::from_str(results.lines().nth(3).unwrap()).unwrap();
     assert_eq!(
@@ -182,8 +222,9 @@ fn resume_recomputes_only_the_missing_runs() {
     let o = sweep(d, "cut", &["--resume"]);
     assert!(
         String::from_utf8_lossy(&o.stderr).contains(
-            "8 runs in cut (4 run now: 2 simulated, 2 the same run as one at another \
-             vm.extfrag_threshold; 4 already there)"
+            "8 runs in cut (4 run now: 0 the same run as one at another vm.extfrag_threshold; \
+             4 in 2 family runs with 0 forks, 0.5 of 1.0 run-days simulated, 50 % shared; \
+             4 already there)"
         ),
         "{}",
         String::from_utf8_lossy(&o.stderr)
@@ -196,7 +237,7 @@ fn resume_recomputes_only_the_missing_runs() {
     );
     // Resuming a finished sweep runs nothing.
     let o = sweep(d, "cut", &["--resume"]);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("(0 run now: 0 simulated"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("(0 run now: 0 the same run"));
 }
 
 #[test]

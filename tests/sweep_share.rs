@@ -27,8 +27,8 @@ fn a_forked_family_gives_each_threshold_its_own_run() {
     for kernel in ["3.10", "3.10-rhel7.3", "4.4", "5.15", "6.18"] {
         for seed in [3, 4] {
             let s = tiny(kernel, seed);
-            let family = simulate_family(&s, &thresholds, &RunOptions::default(), &mut |_| {})
-                .unwrap();
+            let family =
+                simulate_family(&s, &thresholds, &RunOptions::default(), &mut |_| {}).unwrap();
             assert_eq!(family.summaries.len(), thresholds.len());
             for (t, shared) in thresholds.iter().zip(&family.summaries) {
                 let mut alone = s.clone();

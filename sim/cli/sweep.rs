@@ -4,13 +4,13 @@
 use super::Format;
 use anyhow::{anyhow, bail, Result};
 use buddysim::report::sweep::{RunResult, SweepReport};
-use buddysim::report::sweep_dir::{self, sweep_of};
+use buddysim::report::sweep_dir::{self, sweep_of, FamilyTask};
 use buddysim::scenario::{apply_override, Scenario, Shard};
-use buddysim::workload::run::{simulate, RunOptions};
+use buddysim::workload::run::{simulate_family, FamilyRun, RunOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 #[derive(clap::Args)]
 pub struct SweepArgs {
@@ -36,6 +36,11 @@ pub struct SweepArgs {
     /// Continue the sweep in --out: keep the runs already in results.jsonl and run the rest.
     #[arg(long)]
     resume: bool,
+    /// Simulate every run from scratch: no run taken over from a sibling at another
+    /// vm.extfrag_threshold, no family simulated once and forked. The results are the same
+    /// byte for byte; only the time differs.
+    #[arg(long)]
+    no_share: bool,
     /// Largest acceptable probability of a failure within the scenario's duration (default:
     /// the scenario's `sweep.target`, else 0.05).
     #[arg(long)]
@@ -142,29 +147,39 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
     let (resumed, todo) = (plan.done(), plan.todo().len());
     let bar = progress(todo);
     let jobs = args.jobs.map_or(0, |j| j as usize);
-    let simulated = AtomicUsize::new(0);
+    let families = Mutex::new(Vec::new());
     let results = plan.execute(
         jobs,
-        |_, s: &Scenario| {
-            simulated.fetch_add(1, Ordering::Relaxed);
-            simulate(s, &RunOptions::default(), &mut |_| {})
+        !args.no_share,
+        |task: &FamilyTask| {
+            let f = simulate_family(
+                task.scenario(),
+                &task.thresholds(),
+                &RunOptions::default(),
+                &mut |_| {},
+            )?;
+            let mut done = families.lock().unwrap_or_else(|p| p.into_inner());
+            done.push((task.name.clone(), task.runs.len(), f.clone()));
+            Ok::<_, buddysim::workload::run::RunError>(f)
         },
         &|_| bar.inc(1),
     );
     bar.finish_and_clear();
-    let simulated = simulated.into_inner();
+    let mut families = families.into_inner().unwrap_or_else(|p| p.into_inner());
+    families.sort_by(|a, b| a.0.cmp(&b.0));
     let results = results.map_err(|e| {
         anyhow!(
             "{e}\n(the results so far are in {}: fix the cause and continue with --resume)",
             out.join(sweep_dir::RESULTS_FILE).display()
         )
     })?;
-    eprintln!(
-        "buddysim: {} runs in {} ({todo} run now: {simulated} simulated, {} the same run as \
-         one at another vm.extfrag_threshold; {resumed} already there)",
+    report_sharing(
+        &families,
+        todo,
         results.len(),
-        out.display(),
-        todo - simulated
+        resumed,
+        &out,
+        scenario.duration.0,
     );
     match shard {
         Some(s) => print_shard(s, &out, &results, args.format)?,
@@ -178,6 +193,54 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The closing lines on stderr: how many runs were simulated and how much of them shared, and
+/// where each family forked.
+fn report_sharing(
+    families: &[(String, usize, FamilyRun)],
+    todo: usize,
+    total: usize,
+    resumed: usize,
+    out: &Path,
+    duration_ns: u64,
+) {
+    let day = |s: f64| s / 86_400.0;
+    let runs: usize = families.iter().map(|f| f.1).sum();
+    let simulated: f64 = families.iter().map(|f| f.2.simulated_s).sum();
+    let asked = runs as f64 * duration_ns as f64 / 1e9;
+    let forks: usize = families.iter().map(|f| f.2.forks.len()).sum();
+    eprintln!(
+        "buddysim: {total} runs in {} ({todo} run now: {} the same run as one at another \
+         vm.extfrag_threshold; {runs} in {} family runs with {forks} forks, {:.1} of {:.1} \
+         run-days simulated, {:.0} % shared; {resumed} already there)",
+        out.display(),
+        todo - runs,
+        families.len(),
+        day(simulated),
+        day(asked),
+        if asked > 0.0 {
+            100.0 * (1.0 - simulated / asked)
+        } else {
+            0.0
+        }
+    );
+    for (name, _, f) in families.iter().filter(|f| !f.2.forks.is_empty()) {
+        let forks: Vec<String> = f
+            .forks
+            .iter()
+            .map(|k| {
+                let t: Vec<String> = k.thresholds.iter().map(u32::to_string).collect();
+                format!(
+                    "{} forked on day {:.2} (from day {:.2})",
+                    t.join("/"),
+                    day(k.split_s),
+                    day(k.from_s)
+                )
+            })
+            .collect();
+        eprintln!("  {name}: {}", forks.join("; "));
+    }
 }
 
 /// A shard has no table of its own: say what it holds and how to combine it.

@@ -9,18 +9,20 @@
 //! order, so every output is the same byte for byte whatever the thread count and the order in
 //! which runs finished. Final files are written to a temporary name and renamed into place.
 //!
-//! A run whose `vm.extfrag_threshold` lies in the range a sibling's summary names (the same
-//! scenario and seed at another threshold: [`crate::mm::compaction::ExtfragThreshold`]) is that
-//! sibling's run: the executor takes its summary instead of simulating it again.
+//! Runs that differ only in `vm.extfrag_threshold` (the same scenario and seed) form a family.
+//! A run whose threshold lies in the range a sibling's summary names
+//! ([`crate::mm::compaction::ExtfragThreshold`]) is that sibling's run: the executor takes its
+//! summary instead of simulating it again; the others of the family are simulated together and
+//! forked where a decision parts them.
 //!
-//! The executor is generic over the runner (`Fn(&Run, &Scenario) -> Result<Summary, E>`): the
+//! The executor is generic over the runner (`Fn(&FamilyTask) -> Result<FamilyRun, E>`): the
 //! command line passes the simulator, tests pass fakes.
 
 use super::output;
 use super::sweep::{RunResult, SweepReport};
 use crate::engine::rng::fnv1a;
 use crate::scenario::{Run, Scenario, ScenarioError, Shard, Sweep};
-use crate::workload::run::Summary;
+use crate::workload::run::{FamilyRun, Summary};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -264,19 +266,22 @@ impl Plan {
     /// of the folder (found and new) in index order. The first failing run stops the sweep;
     /// the results written so far stay for a resume. `finished` is told of every new result.
     ///
-    /// Runs that differ only in `vm.extfrag_threshold` form a family, taken in index order on
+    /// With `share`, runs that differ only in `vm.extfrag_threshold` form a family, taken on
     /// one thread: a run whose threshold lies in the range a finished member's summary says
-    /// gives the same run ([`crate::mm::compaction::SameRun`]) takes that summary instead of
-    /// being simulated; `runner` is called for the others. Families run in parallel.
+    /// gives the same run ([`crate::mm::compaction::SameRun`]) takes that summary, and the
+    /// others go to `runner` together, as one [`FamilyTask`], to be simulated once and forked
+    /// where they part ([`crate::workload::run::simulate_family`]). Without it every run is a
+    /// task of its own. Tasks run in parallel.
     pub fn execute<E, F>(
         self,
         jobs: usize,
+        share: bool,
         runner: F,
         finished: &(dyn Fn(&RunResult) + Sync),
     ) -> Result<Vec<RunResult>, SweepError>
     where
         E: fmt::Display,
-        F: Fn(&Run, &Scenario) -> Result<Summary, E> + Sync,
+        F: Fn(&FamilyTask) -> Result<FamilyRun, E> + Sync,
     {
         let path = self.dir.join(RESULTS_FILE);
         let file = OpenOptions::new()
@@ -288,7 +293,7 @@ impl Plan {
             .num_threads(jobs)
             .build()
             .map_err(|e| SweepError::Pool(e.to_string()))?;
-        let families = self.families()?;
+        let families = self.families(share)?;
         let record = |result: &RunResult| -> Result<(), SweepError> {
             let mut line = serde_json::to_string(result).map_err(|e| io_err(&path, e))?;
             line.push('\n');
@@ -303,29 +308,47 @@ impl Plan {
             families
                 .into_par_iter()
                 .map(|family| {
-                    let mut known = family.done;
+                    let known = family.done;
                     let mut new = Vec::new();
-                    for (run, scenario) in family.todo {
-                        let threshold = scenario.tunables.extfrag_threshold;
+                    let mut todo = Vec::new();
+                    for (run, scenario, threshold) in family.todo {
                         let same = known.iter().find(|s| {
-                            matches!((s.extfrag_threshold_same_run, threshold),
-                                (Some(r), Some(t)) if r.contains(t))
+                            s.extfrag_threshold_same_run
+                                .is_some_and(|r| r.contains(threshold))
                         });
-                        let summary = match same {
-                            Some(s) => s.clone(),
-                            None => {
-                                let failed = |message: String| SweepError::Run {
-                                    id: run.id.clone(),
-                                    message,
-                                };
-                                panic::catch_unwind(AssertUnwindSafe(|| runner(run, &scenario)))
-                                    .map_err(|payload| failed(panic_message(payload.as_ref())))?
-                                    .map_err(|e| failed(e.to_string()))?
+                        match same {
+                            Some(s) if share => {
+                                let result = RunResult::new(run, s.clone());
+                                record(&result)?;
+                                new.push(result);
                             }
-                        };
+                            _ => todo.push((run, scenario, threshold)),
+                        }
+                    }
+                    let Some((first, _, _)) = todo.first() else {
+                        return Ok(new);
+                    };
+                    let task = FamilyTask {
+                        name: family_name(first),
+                        runs: &todo,
+                    };
+                    let id = match todo.len() {
+                        1 => first.id.clone(),
+                        _ => {
+                            let t: Vec<String> = todo.iter().map(|r| r.2.to_string()).collect();
+                            format!("{} at vm.extfrag_threshold={}", task.name, t.join(","))
+                        }
+                    };
+                    let failed = |message: String| SweepError::Run {
+                        id: id.clone(),
+                        message,
+                    };
+                    let outcome = panic::catch_unwind(AssertUnwindSafe(|| runner(&task)))
+                        .map_err(|payload| failed(panic_message(payload.as_ref())))?
+                        .map_err(|e| failed(e.to_string()))?;
+                    for ((run, _, _), summary) in todo.iter().zip(outcome.summaries) {
                         let result = RunResult::new(run, summary);
                         record(&result)?;
-                        known.push(result.summary.clone());
                         new.push(result);
                     }
                     Ok(new)
@@ -339,23 +362,29 @@ impl Plan {
         Ok(all)
     }
 
-    /// The runs left, grouped into families of runs that differ only in
-    /// `vm.extfrag_threshold`, each with the summaries of its members already done.
-    fn families(&self) -> Result<Vec<Family<'_>>, SweepError> {
+    /// The runs left, grouped into families (with `share`, runs that differ only in
+    /// `vm.extfrag_threshold`; otherwise each run alone), each run with its threshold and each
+    /// family with the summaries of its members already done.
+    fn families(&self, share: bool) -> Result<Vec<Family<'_>>, SweepError> {
+        let key = |s: &Scenario| if share { family_key(s) } else { s.to_yaml() };
         let mut families: BTreeMap<String, Family<'_>> = BTreeMap::new();
         for run in &self.todo {
             let scenario = run.scenario(&self.scenario)?;
+            let threshold = match scenario.tunables.extfrag_threshold {
+                Some(t) => t,
+                None => scenario.profile()?.extfrag_threshold,
+            };
             families
-                .entry(family_key(&scenario))
+                .entry(key(&scenario))
                 .or_default()
                 .todo
-                .push((run, scenario));
+                .push((run, scenario, threshold));
         }
         for result in &self.done {
             let Some(run) = self.runs.get(result.index) else {
                 continue;
             };
-            if let Some(f) = families.get_mut(&family_key(&run.scenario(&self.scenario)?)) {
+            if let Some(f) = families.get_mut(&key(&run.scenario(&self.scenario)?)) {
                 f.done.push(result.summary.clone());
             }
         }
@@ -363,11 +392,31 @@ impl Plan {
     }
 }
 
+/// Runs a runner simulates together: runs that differ only in `vm.extfrag_threshold`, in run
+/// order, each with its scenario and threshold. The runner returns one summary per run.
+pub struct FamilyTask<'a> {
+    /// The first run's id without its threshold (`vm.min_free_kbytes=67584,seed#3`).
+    pub name: String,
+    pub runs: &'a [(&'a Run, Scenario, u32)],
+}
+
+impl FamilyTask<'_> {
+    /// The first run's scenario: the family's, at the first threshold.
+    pub fn scenario(&self) -> &Scenario {
+        &self.runs[0].1
+    }
+
+    /// The runs' thresholds, in run order.
+    pub fn thresholds(&self) -> Vec<u32> {
+        self.runs.iter().map(|r| r.2).collect()
+    }
+}
+
 /// Runs of a sweep that differ only in `vm.extfrag_threshold`.
 #[derive(Default)]
 struct Family<'a> {
     done: Vec<Summary>,
-    todo: Vec<(&'a Run, Scenario)>,
+    todo: Vec<(&'a Run, Scenario, u32)>,
 }
 
 /// What a run's family shares: its scenario, but for `vm.extfrag_threshold`.
@@ -375,6 +424,15 @@ fn family_key(scenario: &Scenario) -> String {
     let mut s = scenario.clone();
     s.tunables.extfrag_threshold = None;
     s.to_yaml()
+}
+
+/// A run's id without its `vm.extfrag_threshold` setting: its family's name.
+fn family_name(run: &Run) -> String {
+    run.id
+        .split(',')
+        .filter(|part| !part.starts_with("vm.extfrag_threshold="))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// What a panicking runner said, for the error naming its run.
@@ -564,6 +622,32 @@ mod tests {
     use crate::workload::run::FirstFailure;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    /// A family runner made of a per-run fake, keeping `simulate_family`'s promise: a run whose
+    /// threshold lies in an earlier member's same-run range is that member's run.
+    fn each<F>(f: F) -> impl Fn(&FamilyTask) -> Result<FamilyRun, String> + Sync
+    where
+        F: Fn(&Run, &Scenario) -> Result<Summary, String> + Sync,
+    {
+        move |task| {
+            let mut summaries: Vec<Summary> = Vec::new();
+            for (run, s, t) in task.runs {
+                let same = summaries
+                    .iter()
+                    .find(|x| x.extfrag_threshold_same_run.is_some_and(|r| r.contains(*t)))
+                    .cloned();
+                summaries.push(match same {
+                    Some(x) => x,
+                    None => f(run, s)?,
+                });
+            }
+            Ok(FamilyRun {
+                summaries,
+                forks: Vec::new(),
+                simulated_s: 0.0,
+            })
+        }
+    }
+
     const YAML: &str = "name: t\nkernel: '3.10'\nmachine: {memory: 1GiB, cpus: 2}\nduration: 1d\n\
                         sweep:\n  grid:\n    vm.min_free_kbytes: [4096, 8192]\n    \
                         vm.extfrag_threshold: [100, 500]\n  seeds: 3\n";
@@ -623,7 +707,7 @@ mod tests {
             let dir = tmp.path().join(format!("j{jobs}"));
             let plan = prepare(&s, &dir, None, false).unwrap();
             assert_eq!(plan.todo().len(), 12);
-            let results = plan.execute(jobs, fake, &|_| {}).unwrap();
+            let results = plan.execute(jobs, true, each(fake), &|_| {}).unwrap();
             assert_eq!(results.len(), 12);
             assert!(results.iter().enumerate().all(|(i, r)| r.index == i));
             outs.push(files(&dir));
@@ -640,7 +724,7 @@ mod tests {
         let dir = tmp.path().join("r");
         prepare(&s, &dir, None, false)
             .unwrap()
-            .execute(2, fake, &|_| {})
+            .execute(2, true, each(fake), &|_| {})
             .unwrap();
         let (full, _) = files(&dir);
         // Keep 5 lines and half of the sixth, as a kill mid-write would.
@@ -656,10 +740,11 @@ mod tests {
         let calls = AtomicUsize::new(0);
         plan.execute(
             2,
-            |r: &Run, s: &Scenario| {
+            true,
+            each(|r: &Run, s: &Scenario| {
                 calls.fetch_add(1, Ordering::Relaxed);
                 fake(r, s)
-            },
+            }),
             &|_| {},
         )
         .unwrap();
@@ -704,7 +789,7 @@ mod tests {
             let finished = AtomicUsize::new(0);
             let results = prepare(&s, &dir, None, false)
                 .unwrap()
-                .execute(jobs, counted, &|_| {
+                .execute(jobs, true, each(&counted), &|_| {
                     finished.fetch_add(1, Ordering::Relaxed);
                 })
                 .unwrap();
@@ -725,10 +810,18 @@ mod tests {
         fs::write(dir.join(RESULTS_FILE), kept.join("\n") + "\n").unwrap();
         prepare(&s, &dir, None, true)
             .unwrap()
-            .execute(1, counted, &|_| {})
+            .execute(1, true, each(&counted), &|_| {})
             .unwrap();
-        assert_eq!(calls.into_inner(), 2);
+        assert_eq!(calls.swap(0, Ordering::Relaxed), 2);
         assert_eq!(files(&dir), outs[0]);
+        // Without sharing every run is simulated, with the same files.
+        let dir = tmp.path().join("no-share");
+        prepare(&s, &dir, None, false)
+            .unwrap()
+            .execute(2, false, each(&counted), &|_| {})
+            .unwrap();
+        assert_eq!(calls.into_inner(), 12);
+        assert_eq!(files(&dir).0, outs[0].0);
     }
 
     #[test]
@@ -738,7 +831,7 @@ mod tests {
         let dir = tmp.path().join("r");
         prepare(&s, &dir, None, false)
             .unwrap()
-            .execute(1, fake, &|_| {})
+            .execute(1, true, each(fake), &|_| {})
             .unwrap();
         let mut other = s.clone();
         other.seed = 9;
@@ -772,7 +865,7 @@ mod tests {
         let whole = tmp.path().join("whole");
         let all = prepare(&s, &whole, None, false)
             .unwrap()
-            .execute(2, fake, &|_| {})
+            .execute(2, true, each(fake), &|_| {})
             .unwrap();
         let rep = report(&s, None, &all);
         write_outputs(&whole, &s, &all, &rep).unwrap();
@@ -781,7 +874,7 @@ mod tests {
             let dir = tmp.path().join(format!("s{k}"));
             let plan = prepare(&s, &dir, Some(Shard { k, n: 3 }), false).unwrap();
             assert_eq!(plan.todo().len(), 4);
-            plan.execute(1, fake, &|_| {}).unwrap();
+            plan.execute(1, true, each(fake), &|_| {}).unwrap();
             dirs.push(dir);
         }
         let err = merge(&dirs[..2], false).err().unwrap().to_string();
@@ -809,7 +902,7 @@ mod tests {
         let odir = tmp.path().join("other");
         prepare(&other, &odir, None, false)
             .unwrap()
-            .execute(1, fake, &|_| {})
+            .execute(1, true, each(fake), &|_| {})
             .unwrap();
         let err = merge(&[dirs[0].clone(), odir], false)
             .err()
@@ -827,40 +920,46 @@ mod tests {
             .unwrap()
             .execute(
                 1,
-                |r: &Run, s: &Scenario| {
+                true,
+                each(|r: &Run, s: &Scenario| {
                     if r.index == 4 {
                         Err("broken".to_string())
                     } else {
                         fake(r, s)
                     }
-                },
+                }),
                 &|_| {},
             )
             .err()
             .unwrap();
+        // The run fails with its family, which the error names with its thresholds.
         assert_eq!(
             err.to_string(),
-            "run vm.min_free_kbytes=4096,vm.extfrag_threshold=500,seed#1: broken"
+            "run vm.min_free_kbytes=4096,seed#1 at vm.extfrag_threshold=100,500: broken"
         );
         // A panic is a failed run too, named.
         let err = prepare(&s, &dir, None, true)
             .unwrap()
             .execute(
                 1,
-                |r: &Run, s: &Scenario| {
+                true,
+                each(|r: &Run, s: &Scenario| {
                     assert!(r.index != 4, "index {} out of bounds", r.index);
                     fake(r, s)
-                },
+                }),
                 &|_| {},
             )
             .err()
             .unwrap();
         assert_eq!(
             err.to_string(),
-            "run vm.min_free_kbytes=4096,vm.extfrag_threshold=500,seed#1: the simulator \
-             panicked: index 4 out of bounds"
+            "run vm.min_free_kbytes=4096,seed#1 at vm.extfrag_threshold=100,500: the \
+             simulator panicked: index 4 out of bounds"
         );
         let plan = prepare(&s, &dir, None, true).unwrap();
-        assert!(plan.done() >= 4 && plan.todo().iter().any(|r| r.index == 4));
+        assert!(
+            plan.todo().iter().any(|r| r.index == 1) && plan.todo().iter().any(|r| r.index == 4)
+        );
+        assert_eq!(plan.done() + plan.todo().len(), 12);
     }
 }
