@@ -9,6 +9,9 @@ use buddysim::mm::mmzone::{Watermarks, ZoneType};
 use criterion::{criterion_group, Criterion, Throughput};
 use std::fmt::Write;
 use std::hint::black_box;
+#[path = "common/cpu.rs"]
+mod cpu;
+use cpu::cpu_seconds;
 
 const ZONES: [ZoneType; 3] = [ZoneType::Dma, ZoneType::Dma32, ZoneType::Normal];
 
@@ -173,15 +176,6 @@ fn bench(c: &mut Criterion) {
         g.bench_function(name, |b| b.iter(&run));
     }
     g.finish();
-}
-
-/// User + system CPU time of this thread (/proc/thread-self/stat, in USER_HZ = 100 ticks/s).
-fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split(' ').collect();
-    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
-    Some(ticks as f64 / 100.0)
 }
 
 /// With `BUDDYSIM_BENCH_RUNS=N`: each workload (only the one named `BUDDYSIM_BENCH_CASE`, if

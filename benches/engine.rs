@@ -8,69 +8,28 @@
 //! a shared, loaded machine does not distort.
 
 use buddy_system_allocator::FrameAllocator;
+#[path = "common/cpu.rs"]
+mod cpu;
+#[path = "common/order0.rs"]
+mod order0;
 use buddysim::engine::rng::Streams;
 use buddysim::kernel::profile::profile;
 use buddysim::kernel::profile::Profile;
-use buddysim::mm::mmzone::{x86_64_layout, MigrateType, Node, OwnerKind, Pfn, Zone, ZoneType};
+use buddysim::mm::mmzone::{x86_64_layout, MigrateType, Node, OwnerKind, Pfn, Zone};
 use buddysim::mm::page_alloc::alloc::{alloc_pages, free_pages};
 use buddysim::mm::page_alloc::buddy::AllocOpts;
 use buddysim::mm::page_alloc::pcp::PcpConfig;
 use buddysim::mm::page_alloc::setup::{setup_watermarks, Thp, Tunables};
+use cpu::cpu_seconds;
 use criterion::{criterion_group, BatchSize, Criterion, Throughput};
+use order0::{node_16g, normal, order0_run, order0_setup, PAIRS, RING};
 use rand::RngExt;
 use std::hint::black_box;
-
-fn node_16g(pcp: PcpConfig) -> Node {
-    let specs = x86_64_layout(16 << 30, 1).expect("layout");
-    Node::build_all(&specs, profile("4.19").expect("profile"), pcp)
-        .expect("node")
-        .remove(0)
-}
-
-fn normal(node: &mut Node) -> &mut Zone {
-    node.zone_mut(ZoneType::Normal).expect("Normal zone")
-}
-
-const PAIRS: usize = 1 << 16;
-const RING: usize = 4096;
 
 const PCP: [(&str, PcpConfig); 2] = [
     ("pcp off", PcpConfig::Off),
     ("pcp on", PcpConfig::Kernel { cpus: 1 }),
 ];
-
-/// A 16 GiB node with 4096 live order-0 pages in its Normal zone, and random ring indices.
-fn order0_setup(pcp: PcpConfig) -> (Node, Vec<Pfn>, Vec<usize>) {
-    let mut node = node_16g(pcp);
-    let z = normal(&mut node);
-    let ring = (0..RING)
-        .map(|_| {
-            z.alloc(
-                0,
-                MigrateType::Movable,
-                AllocOpts::default(),
-                OwnerKind::Anon,
-            )
-            .expect("memory")
-        })
-        .collect();
-    let mut rng = Streams::new(1).stream("bench order0");
-    let idx = (0..PAIRS).map(|_| rng.random_range(0..RING)).collect();
-    (node, ring, idx)
-}
-
-/// Random order-0 pairs: allocate a page, free a random one of the 4096 live pages.
-fn order0_run(z: &mut Zone, ring: &mut [Pfn], idx: &[usize]) -> Pfn {
-    let opts = AllocOpts::default();
-    for &i in idx {
-        let p = z
-            .alloc(0, MigrateType::Movable, opts, OwnerKind::Anon)
-            .expect("memory");
-        let old = std::mem::replace(&mut ring[i], p);
-        z.free(old, 0).expect("live page");
-    }
-    ring[0]
-}
 
 fn order0_pairs(c: &mut Criterion) {
     for (name, pcp) in PCP {
@@ -264,15 +223,6 @@ fn mixed_trace(c: &mut Criterion) {
         });
         g.finish();
     }
-}
-
-/// User + system CPU time of this thread (/proc/thread-self/stat, in USER_HZ = 100 ticks/s).
-fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split(' ').collect();
-    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
-    Some(ticks as f64 / 100.0)
 }
 
 /// Throughput per CPU-second, which a loaded machine does not distort as it does wall time.

@@ -1,16 +1,72 @@
 //! A simulated day of pod churn on the seed's 16 GiB node (scenarios/seed-rhel7-node.yaml with
 //! `duration: 1d`, summary only, as a sweep runs it). One iteration is a whole day, so run it
 //! briefly: `cargo bench --bench run -- --warm-up-time 1 --measurement-time 20`.
+//!
+//! First it prints the day against its floor, in one process: the page operations the day
+//! performs (pages allocated and freed, `pgalloc_*` + `pgfree` of its last vmstat sample; a
+//! reclaimed page is a freed one), the bare engine's order-0 alloc+free pairs per CPU-second,
+//! the floor (the day's operations as pairs at that rate) and the day's CPU time over it.
 
+#[path = "common/cpu.rs"]
+mod cpu;
+#[path = "common/order0.rs"]
+mod order0;
+
+use buddysim::mm::page_alloc::pcp::PcpConfig;
 use buddysim::scenario::{apply_override, Scenario};
-use buddysim::workload::run::{simulate, RunOptions};
+use buddysim::workload::run::{run, simulate, RunOptions, VMSTAT_COLUMNS};
 use criterion::{criterion_group, Criterion};
+use std::hint::black_box;
 use std::path::Path;
 
-fn bench(c: &mut Criterion) {
+fn seed_day() -> Scenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/seed-rhel7-node.yaml");
     let mut s = Scenario::load(&path).expect("the seed scenario loads");
     apply_override(&mut s, "duration=1d").expect("override");
+    s
+}
+
+/// Prints the day's page operations, the engine's pairs per CPU-second, the floor and the
+/// day's CPU time over the floor.
+fn floor_report(s: &Scenario) {
+    let out = run(s, &RunOptions::default(), &mut |_| {}).expect("runs");
+    let last = out.vmstat.last().expect("a run samples its end");
+    let ops: u64 = VMSTAT_COLUMNS
+        .iter()
+        .zip(last.values)
+        .filter(|(name, _)| name.starts_with("pgalloc_") || **name == "pgfree")
+        .map(|(_, v)| v)
+        .sum();
+    let Some(t0) = cpu::cpu_seconds() else {
+        println!("day/floor: cannot tell: no /proc/thread-self/stat for CPU time");
+        return;
+    };
+    black_box(simulate(s, &RunOptions::default(), &mut |_| {}).expect("runs"));
+    let t1 = cpu::cpu_seconds().expect("read before");
+    let (mut node, mut ring, idx) = order0::order0_setup(PcpConfig::Off);
+    let z = order0::normal(&mut node);
+    let rounds = 600;
+    for _ in 0..rounds {
+        black_box(order0::order0_run(z, &mut ring, &idx));
+    }
+    let t2 = cpu::cpu_seconds().expect("read before");
+    let pairs_per_s = (rounds * order0::PAIRS) as f64 / (t2 - t1);
+    let floor = ops as f64 / 2.0 / pairs_per_s;
+    println!(
+        "day/floor: {:.1} M page operations a day ({:.1} M pairs); engine {:.1} M pairs/CPU-s; \
+         floor {:.2} CPU-s; day {:.2} CPU-s; day/floor {:.2}",
+        ops as f64 / 1e6,
+        ops as f64 / 2e6,
+        pairs_per_s / 1e6,
+        floor,
+        t1 - t0,
+        (t1 - t0) / floor
+    );
+}
+
+fn bench(c: &mut Criterion) {
+    let s = seed_day();
+    floor_report(&s);
     let mut g = c.benchmark_group("run");
     g.sample_size(10);
     g.bench_function("seed-rhel7-node, 1 simulated day", |b| {

@@ -398,3 +398,48 @@ fn a_closed_stdout_ends_the_command_quietly() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+/// `pgalloc_*` and `pgfree` in vmstat.csv count every page handed out and taken back: they only
+/// grow, a reclaimed page is a freed one, and on a fresh node that never compacts (compaction
+/// frees a migrated page's source, counted, into a target it isolated, not counted, as the
+/// kernel does) the pages handed out and not taken back are exactly the pages the counters of
+/// use name.
+#[test]
+fn vmstat_counts_every_page_allocated_and_freed() {
+    use buddysim::workload::run::{run, VMSTAT_COLUMNS};
+    let text = SMALL[..SMALL.find("actions:").unwrap()]
+        .replace("600/h", "120/h")
+        .replace("zombie_memcg: 0.9", "zombie_memcg: 0")
+        + "duration: 4h\n";
+    let s = buddysim::scenario::Scenario::parse(&text, "small.yaml").unwrap();
+    let out = run(&s, &Default::default(), &mut |_| {}).unwrap();
+    let col = |c: &str| VMSTAT_COLUMNS.iter().position(|&n| n == c).unwrap();
+    let alloc = |v: &[u64]| -> u64 {
+        ["pgalloc_dma", "pgalloc_dma32", "pgalloc_normal", "pgalloc_movable"]
+            .iter()
+            .map(|c| v[col(c)])
+            .sum()
+    };
+    for w in out.vmstat.windows(2) {
+        let (a, b) = (&w[0].values, &w[1].values);
+        assert!(alloc(b) >= alloc(a) && b[col("pgfree")] >= a[col("pgfree")]);
+    }
+    let last = &out.vmstat.last().unwrap().values;
+    assert_eq!(last[col("compact_migrate_scanned")], 0, "the run never compacts");
+    let freed = last[col("pgfree")];
+    assert!(freed >= last[col("pgsteal_kswapd")] + last[col("pgsteal_direct")]);
+    assert!(last[col("pgsteal_kswapd")] > 0, "the run reclaims");
+    let in_use: u64 = [
+        "nr_anon_pages",
+        "nr_file_pages",
+        "nr_slab_reclaimable",
+        "nr_slab_unreclaimable",
+        "nr_kernel_stack",
+        "nr_page_table_pages",
+    ]
+    .iter()
+    .map(|c| last[col(c)])
+    .sum();
+    let net = alloc(last) - freed;
+    assert_eq!(net, in_use, "pages handed out and not taken back, against pages in use");
+}

@@ -139,7 +139,7 @@ pub struct VmSample {
 }
 
 /// The columns of `vmstat.csv` after `time_s`: kernel counter names, then the model's own.
-pub const VMSTAT_COLUMNS: [&str; 26] = [
+pub const VMSTAT_COLUMNS: [&str; 31] = [
     "nr_free_pages",
     "nr_anon_pages",
     "nr_file_pages",
@@ -147,6 +147,11 @@ pub const VMSTAT_COLUMNS: [&str; 26] = [
     "nr_slab_unreclaimable",
     "nr_kernel_stack",
     "nr_page_table_pages",
+    "pgalloc_dma",
+    "pgalloc_dma32",
+    "pgalloc_normal",
+    "pgalloc_movable",
+    "pgfree",
     "pgscan_kswapd",
     "pgscan_direct",
     "pgsteal_kswapd",
@@ -1613,6 +1618,11 @@ impl<'s> Run<'s> {
             slab_u,
             held[OwnerKind::KernelStack as usize],
             held[OwnerKind::PageTable as usize],
+            ev.pgalloc[ZoneType::Dma.index()],
+            ev.pgalloc[ZoneType::Dma32.index()],
+            ev.pgalloc[ZoneType::Normal.index()],
+            ev.pgalloc[ZoneType::Movable.index()],
+            ev.pgfree,
             ev.pgscan_kswapd.iter().sum(),
             ev.pgscan_direct.iter().sum(),
             ev.pgsteal_kswapd.iter().sum(),

@@ -203,7 +203,8 @@ impl Figure for SweepHeatmap {
                     (false, _) => continue,
                     (true, Some(m)) => {
                         let m = unit.of(m);
-                        let norm = if hi > lo { (m - lo) / (hi - lo) } else { 1.0 };
+                        // One median alone is drawn at the scale's dark end.
+                        let norm = if hi > lo { (m - lo) / (hi - lo) } else { 0.0 };
                         let text = if norm < 0.55 { WHITE } else { BLACK };
                         (
                             ViridisRGB::get_color_normalized(m, lo, hi.max(lo + 1e-9)),
