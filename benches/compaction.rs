@@ -157,7 +157,11 @@ fn bench_kswapd(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_compaction, bench_kswapd);
+criterion_group! {
+    name = benches;
+    config = Criterion::default().without_plots();
+    targets = bench_compaction, bench_kswapd
+}
 
 fn main() {
     benches();
