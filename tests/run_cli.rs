@@ -415,17 +415,26 @@ fn vmstat_counts_every_page_allocated_and_freed() {
     let out = run(&s, &Default::default(), &mut |_| {}).unwrap();
     let col = |c: &str| VMSTAT_COLUMNS.iter().position(|&n| n == c).unwrap();
     let alloc = |v: &[u64]| -> u64 {
-        ["pgalloc_dma", "pgalloc_dma32", "pgalloc_normal", "pgalloc_movable"]
-            .iter()
-            .map(|c| v[col(c)])
-            .sum()
+        [
+            "pgalloc_dma",
+            "pgalloc_dma32",
+            "pgalloc_normal",
+            "pgalloc_movable",
+        ]
+        .iter()
+        .map(|c| v[col(c)])
+        .sum()
     };
     for w in out.vmstat.windows(2) {
         let (a, b) = (&w[0].values, &w[1].values);
         assert!(alloc(b) >= alloc(a) && b[col("pgfree")] >= a[col("pgfree")]);
     }
     let last = &out.vmstat.last().unwrap().values;
-    assert_eq!(last[col("compact_migrate_scanned")], 0, "the run never compacts");
+    assert_eq!(
+        last[col("compact_migrate_scanned")],
+        0,
+        "the run never compacts"
+    );
     let freed = last[col("pgfree")];
     assert!(freed >= last[col("pgsteal_kswapd")] + last[col("pgsteal_direct")]);
     assert!(last[col("pgsteal_kswapd")] > 0, "the run reclaims");
@@ -441,5 +450,8 @@ fn vmstat_counts_every_page_allocated_and_freed() {
     .map(|c| last[col(c)])
     .sum();
     let net = alloc(last) - freed;
-    assert_eq!(net, in_use, "pages handed out and not taken back, against pages in use");
+    assert_eq!(
+        net, in_use,
+        "pages handed out and not taken back, against pages in use"
+    );
 }

@@ -347,3 +347,65 @@ fn mistakes_give_clear_errors() {
     let e = err(d, &["merge", "tiny.yaml", "--out", "m"]);
     assert!(e.contains("tiny.yaml/sweep.json: "), "{e}");
 }
+
+/// The book's Slurm recipe, for real: on a Slurm cluster (`tests/slurm/up.sh` brings up a
+/// single-node one from Debian's packages; `.ci/run` runs it), `book/src/slurm/sweep.sbatch` as
+/// a 2-task array and `merge.sbatch` after it give, byte for byte, the one-machine sweep.
+/// Skipped, saying so, where no Slurm answers.
+#[test]
+fn the_book_slurm_array_equals_the_one_machine_sweep() {
+    let up = Command::new("sinfo").args(["-h", "-o", "%T"]).output();
+    let states = up.map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    if !states.as_deref().is_ok_and(|s| {
+        s.lines()
+            .any(|l| ["idle", "mixed"].contains(&l.trim_end_matches('*')))
+    }) {
+        eprintln!("skipped: no Slurm node answers `sinfo` here (tests/slurm/up.sh brings one up)");
+        return;
+    }
+    let tmp = setup();
+    let d = tmp.path();
+    fs::create_dir(d.join("logs")).unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_buddysim")).parent().unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let recipe = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/slurm");
+    let sbatch = |args: &[&str]| -> String {
+        let o = Command::new("sbatch")
+            .args(["--parsable", "--chdir", d.to_str().unwrap()])
+            .arg(format!("--export=ALL,SHARDS=2,PATH={path}"))
+            .args(args)
+            .output()
+            .expect("sbatch runs");
+        assert!(
+            o.status.success(),
+            "sbatch {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let sweep_script = recipe.join("sweep.sbatch");
+    let mut args = vec![
+        "--array=1-2",
+        "--cpus-per-task=1",
+        "--mem=500M",
+        sweep_script.to_str().unwrap(),
+        "tiny.yaml",
+    ];
+    args.extend(GRID);
+    let array = sbatch(&args);
+    let merge_script = recipe.join("merge.sbatch");
+    sbatch(&[
+        "--wait",
+        "--kill-on-invalid-dep=yes",
+        &format!("--dependency=afterok:{array}"),
+        merge_script.to_str().unwrap(),
+    ]);
+    sweep(d, "whole", &[]);
+    for f in FILES {
+        assert_eq!(
+            read(&d.join("results/merged"), f),
+            read(&d.join("whole"), f),
+            "{f}"
+        );
+    }
+}
