@@ -33,7 +33,7 @@ const PCP: [(&str, PcpConfig); 2] = [
 
 fn order0_pairs(c: &mut Criterion) {
     for (name, pcp) in PCP {
-        let (mut node, mut ring, idx) = order0_setup(pcp);
+        let (mut node, mut ring, idx) = order0_setup(pcp, RING);
         println!(
             "engine state: {:.2} bytes per page ({name})",
             node.state_bytes_per_page()
@@ -245,7 +245,7 @@ fn per_cpu_second(what: &str, elements: u64, run: impl FnOnce()) {
 /// With `BUDDYSIM_BENCH_CPU=1`: the same workloads timed by CPU time over a few seconds each.
 fn cpu_report() {
     for (name, pcp) in PCP {
-        let (mut node, mut ring, idx) = order0_setup(pcp);
+        let (mut node, mut ring, idx) = order0_setup(pcp, RING);
         let z = normal(&mut node);
         let rounds = 600;
         per_cpu_second(

@@ -501,6 +501,27 @@ fn shards_partition_the_runs() {
     assert_eq!(shard, Shard { k: 3, n: 7 });
     assert_eq!(shard.select(&runs)[0].index, 2);
     assert_eq!(shard.select(&runs)[1].index, 9);
+    // A family (the five thresholds of one vm.min_free_kbytes and seed, 80 runs apart) stays in
+    // one shard, so it is still simulated once: 80 families over 7 shards, 11 or 12 each.
+    for k in 1..=7 {
+        let mine = Shard { k, n: 7 }.select(&runs);
+        assert!(
+            mine.len() == 55 || mine.len() == 60,
+            "{k}/7: {} runs",
+            mine.len()
+        );
+        for r in &mine {
+            let family = runs.iter().filter(|o| o.family() == r.family());
+            assert_eq!(family.clone().count(), 5);
+            for o in family {
+                assert!(
+                    mine.iter().any(|m| m.index == o.index),
+                    "{} left {k}/7",
+                    o.id
+                );
+            }
+        }
+    }
     assert_eq!(
         "0/4".parse::<Shard>().unwrap_err().to_string(),
         "--shard 0/4: K is out of range: write K/N with 1 ≤ K ≤ N, e.g. 3/8 for the third of \

@@ -329,7 +329,7 @@ impl Plan {
                         return Ok(new);
                     };
                     let task = FamilyTask {
-                        name: family_name(first),
+                        name: first.family(),
                         runs: &todo,
                     };
                     let id = match todo.len() {
@@ -424,15 +424,6 @@ fn family_key(scenario: &Scenario) -> String {
     let mut s = scenario.clone();
     s.tunables.extfrag_threshold = None;
     s.to_yaml()
-}
-
-/// A run's id without its `vm.extfrag_threshold` setting: its family's name.
-fn family_name(run: &Run) -> String {
-    run.id
-        .split(',')
-        .filter(|part| !part.starts_with("vm.extfrag_threshold="))
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 /// What a panicking runner said, for the error naming its run.

@@ -20,6 +20,7 @@ use super::Scenario;
 use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -138,6 +139,16 @@ impl Run {
         }
         Ok(s)
     }
+
+    /// The run's id without its `vm.extfrag_threshold` setting: the name of its family, the runs
+    /// that differ from it only in that threshold, which a sweep simulates together.
+    pub fn family(&self) -> String {
+        self.id
+            .split(',')
+            .filter(|part| !part.starts_with("vm.extfrag_threshold="))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
 }
 
 /// The seed of replicate `k`: SplitMix64 of the scenario seed stepped `k` times by the golden
@@ -234,8 +245,10 @@ impl Sweep {
     }
 }
 
-/// `--shard K/N`: the K-th of N slices (1-based), taking every N-th run from run K−1. The N
-/// slices are disjoint and together hold every run.
+/// `--shard K/N`: the K-th of N slices (1-based). Families (runs differing only in
+/// `vm.extfrag_threshold`, [`Run::family`]) are numbered in run order, and the slice takes
+/// every N-th family from family K−1, so a family stays in one shard and is still simulated
+/// once. The N slices are disjoint and together hold every run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Shard {
     pub k: u32,
@@ -277,8 +290,13 @@ impl fmt::Display for Shard {
 impl Shard {
     /// This shard's runs, in order.
     pub fn select(&self, runs: &[Run]) -> Vec<Run> {
+        let mut families: HashMap<String, usize> = HashMap::new();
         runs.iter()
-            .filter(|r| r.index % self.n as usize == (self.k - 1) as usize)
+            .filter(|r| {
+                let next = families.len();
+                let f = *families.entry(r.family()).or_insert(next);
+                f % self.n as usize == (self.k - 1) as usize
+            })
             .cloned()
             .collect()
     }
