@@ -23,9 +23,6 @@ pub fn normal(node: &mut Node) -> &mut Zone {
 pub const PAIRS: usize = 1 << 16;
 /// Live pages of the cache-hot workload.
 pub const RING: usize = 4096;
-/// Live pages of the cache-cold workload: most of the Normal zone (3.34 Mi managed pages), as
-/// on a node whose memory is in use, so a random free touches a random page of 16 GiB.
-pub const RING_FULL: usize = 3 << 20;
 
 /// A 16 GiB node with `live` live order-0 pages in its Normal zone, and random ring indices.
 pub fn order0_setup(pcp: PcpConfig, live: usize) -> (Node, Vec<Pfn>, Vec<usize>) {
