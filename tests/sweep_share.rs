@@ -44,3 +44,28 @@ fn a_forked_family_gives_each_threshold_its_own_run() {
     }
     assert!(forks >= 5, "{forks} forks: the grid should split somewhere");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+
+    /// Over random small grids (a kernel, a seed, 2 to 5 thresholds in any order, repeats
+    /// allowed, and a vm.min_free_kbytes), the family gives each threshold its own run.
+    #[test]
+    fn any_small_grid_forks_exactly(
+        kernel in proptest::sample::select(vec!["3.10", "3.10-rhel7.3", "3.10-rhel7", "4.4", "5.15", "6.18"]),
+        seed in 1u64..1000,
+        thresholds in proptest::collection::vec(0u32..=1000, 2..=5),
+        min_free_kbytes in proptest::sample::select(vec![None, Some(4096u64), Some(32768)]),
+    ) {
+        let mut s = tiny(kernel, seed);
+        s.tunables.min_free_kbytes = min_free_kbytes;
+        let family = simulate_family(&s, &thresholds, &RunOptions::default(), &mut |_| {}).unwrap();
+        proptest::prop_assert_eq!(family.summaries.len(), thresholds.len());
+        for (t, shared) in thresholds.iter().zip(&family.summaries) {
+            let mut alone = s.clone();
+            alone.tunables.extfrag_threshold = Some(*t);
+            let own = simulate(&alone, &RunOptions::default(), &mut |_| {}).unwrap();
+            proptest::prop_assert_eq!(shared, &own, "{} seed {} threshold {}", kernel, seed, t);
+        }
+    }
+}
