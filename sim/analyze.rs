@@ -19,7 +19,7 @@ use crate::mm::page_alloc::watermark::{
     default_min_free_kbytes, effective_mark, setup_per_zone_lowmem_reserve, setup_per_zone_wmarks,
     watermark_check,
 };
-use crate::mm::vmstat;
+use crate::mm::vmstat::{self, format_index, format_unusable_index};
 use serde::Serialize;
 
 /// What the user asked for; `None` takes the value from the capture or the profile.
@@ -93,9 +93,12 @@ pub struct WatermarkInfo {
 pub struct ZoneAnalysis {
     pub node: u32,
     pub zone: ZoneType,
-    pub free_pages: u64,
-    /// "counter" (the zone's own NR_FREE_PAGES) or "free lists" (sum of the per-order counts).
+    /// `None` when the input gives neither the zone's counter nor its free lists.
+    pub free_pages: Option<u64>,
+    /// "counter" (the zone's own NR_FREE_PAGES), "free lists" (sum of the per-order counts) or
+    /// "unknown".
     pub free_pages_source: &'static str,
+    /// Free blocks per order; empty when the input has no per-order lines for the zone.
     pub free_blocks: Vec<u64>,
     pub free_by_type: Option<Vec<(MigrateType, Vec<u64>)>>,
     pub managed: Option<u64>,
@@ -103,6 +106,8 @@ pub struct ZoneAnalysis {
     pub protection: Option<Vec<u64>>,
     /// `lowmem_reserve[classzone]` this zone applies to the request.
     pub reserve: Option<u64>,
+    /// Per order, in thousandths: computed from the free lists, or as the input's debugfs
+    /// file printed them when it has no free lists; empty when neither is known.
     pub extfrag_index: Vec<i32>,
     pub unusable_index: Vec<i32>,
     /// Largest order with a free block, if any.
@@ -126,14 +131,27 @@ pub struct Check {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Verdict {
-    pub succeeds: bool,
+    /// `None` when the input cannot decide ("cannot tell": the reason names what is missing).
+    pub succeeds: Option<bool>,
     /// Zone that would serve the request ("Normal", "node 1 DMA32").
     pub zone: Option<String>,
-    /// "fast path", "past the min watermark", "fails" or "unknown".
+    /// "fast path", "past the min watermark", "fails", "unknown" (watermarks not known) or
+    /// "cannot tell" (free counts not known).
     pub path: &'static str,
     pub reason: String,
     /// What the slow path would do before failing (compaction, reclaim).
     pub slow_path: Vec<String>,
+}
+
+impl Verdict {
+    /// "succeeds", "fails" or "cannot tell".
+    pub fn word(&self) -> &'static str {
+        match self.succeeds {
+            Some(true) => "succeeds",
+            Some(false) => "fails",
+            None => "cannot tell",
+        }
+    }
 }
 
 /// Per-zone view of a captured zone for the kernel's rules.
@@ -281,15 +299,19 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
 
     let mut zones = Vec::with_capacity(capture.zones.len());
     for (i, zc) in capture.zones.iter().enumerate() {
-        let (free_pages, free_pages_source) = match zc.free_pages {
-            Some(n) => (n, "counter"),
-            None => (sum_of_blocks(zc), "free lists"),
+        let (free_pages, free_pages_source) = match (zc.free_pages, &zc.free_blocks) {
+            (Some(n), _) => (Some(n), "counter"),
+            (None, Some(_)) => (Some(sum_of_blocks(zc)), "free lists"),
+            (None, None) => (None, "unknown"),
         };
         let view = CapturedZone {
             zone: zc,
             blocks: blocks(zc),
-            free_pages,
+            free_pages: free_pages.unwrap_or(0),
         };
+        // The watermark check and compaction need the zone's free pages, and above order 0
+        // its free lists too.
+        let judged = free_pages.is_some() && (order == 0 || zc.free_blocks.is_some());
         let (watermarks, protection) = match &computed[i] {
             Some((wm, prot)) => (
                 Some((*wm, "computed")),
@@ -301,8 +323,15 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
             .as_ref()
             .zip(classzone)
             .and_then(|(p, c)| p.get(c).copied());
-        let nr_orders = blocks(zc).len().max(1) as u32;
-        let (extfrag_index, unusable_index) = vmstat::zone_indices(profile, &view, nr_orders);
+        let nr_orders = blocks(zc).len() as u32;
+        let (extfrag_index, unusable_index) = if zc.free_blocks.is_some() {
+            vmstat::zone_indices(profile, &view, nr_orders)
+        } else {
+            let captured = |v: &Option<Vec<i64>>| -> Vec<i32> {
+                v.iter().flatten().map(|&x| x as i32).collect()
+            };
+            (captured(&zc.extfrag_index), captured(&zc.unusable_index))
+        };
         let largest_free_order = (0..nr_orders).rev().find(|&o| view.nr_free(o) > 0);
         let in_zonelist = zc.zone <= highest && zone_populated(zc);
 
@@ -315,14 +344,14 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
             }
         };
         let (fast_path, min_path) = match watermarks {
-            Some((wm, _)) if in_zonelist => (
+            Some((wm, _)) if in_zonelist && judged => (
                 Some(check(wm.low + wm.boost, fast_flags)),
                 Some(check(wm.min + wm.boost, slow_flags)),
             ),
             _ => (None, None),
         };
         let compaction = match watermarks {
-            Some((wm, _)) if in_zonelist && order > 0 => Some(
+            Some((wm, _)) if in_zonelist && judged && order > 0 => Some(
                 compaction_suitable(
                     profile,
                     &view,
@@ -366,7 +395,15 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
         });
     }
 
-    let verdict = verdict(profile, &zones, local, order, &gfp_flags, preferred);
+    let verdict = verdict(
+        profile,
+        &zones,
+        local,
+        order,
+        &gfp_flags,
+        preferred,
+        extfrag_threshold,
+    );
     Ok(Analysis {
         kernel: profile.name.into(),
         kernel_source,
@@ -378,8 +415,9 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
     })
 }
 
+/// A zone the input names is populated unless it says it manages no pages.
 fn zone_populated(z: &ZoneCapture) -> bool {
-    z.managed.is_none_or(|m| m > 0) && (z.free_blocks.is_some() || z.free_pages.is_some())
+    z.managed.is_none_or(|m| m > 0)
 }
 
 /// The request and its mask: flags override the dmesg report, which overrides the defaults
@@ -632,8 +670,15 @@ fn zonelist(zones: &[ZoneAnalysis], local: u32) -> Vec<&ZoneAnalysis> {
     list
 }
 
-/// `get_page_from_freelist()` over the zonelist at low, then at min; then what the slow path
-/// does for a request that fails both (KERNEL_MM.md 5).
+/// Whether the input tells the zone's free pages, and above order 0 its free lists: what the
+/// watermark check needs.
+fn judged(z: &ZoneAnalysis, order: u32) -> bool {
+    z.free_pages.is_some() && (order == 0 || !z.free_blocks.is_empty())
+}
+
+/// The verdict over the zonelist ([`decide`]) where the input tells every zone's free counts.
+/// Where it does not, a request no known zone serves cannot be decided: "cannot tell", naming
+/// what is missing, with what the known zones and the zones' debugfs indices do say.
 fn verdict(
     profile: &Profile,
     zones: &[ZoneAnalysis],
@@ -641,10 +686,113 @@ fn verdict(
     order: u32,
     gfp: &GfpFlags,
     preferred: ZoneType,
+    threshold: u32,
 ) -> Verdict {
-    let list = zonelist(zones, local);
+    let (list, unknown): (Vec<&ZoneAnalysis>, Vec<&ZoneAnalysis>) = zonelist(zones, local)
+        .into_iter()
+        .partition(|z| judged(z, order));
+    let decided = (!list.is_empty() || unknown.is_empty())
+        .then(|| decide(profile, zones, &list, local, order, gfp, preferred));
+    match decided {
+        Some(v) if unknown.is_empty() || v.succeeds == Some(true) => return v,
+        _ => {}
+    }
+    let (no_counts, no_lists): (Vec<&ZoneAnalysis>, Vec<&ZoneAnalysis>) =
+        unknown.iter().partition(|z| z.free_pages.is_none());
+    let mut parts = Vec::new();
+    for (names, what, add) in [
+        (
+            Names::collect(no_counts.into_iter(), local),
+            "no free counts",
+            "/proc/buddyinfo, zoneinfo or pagetypeinfo",
+        ),
+        (
+            Names::collect(no_lists.into_iter(), local),
+            "no per-order free lines",
+            "/proc/buddyinfo or pagetypeinfo, or the dmesg report's per-order lines",
+        ),
+    ] {
+        if !names.is_empty() {
+            parts.push(format!(
+                "{} {} {what} in the input (add {add})",
+                names.join(),
+                names.verb()
+            ));
+        }
+    }
+    if let Some(v) = &decided {
+        parts.push(format!("of the zones it does tell, {}", v.reason));
+    }
+    for z in &unknown {
+        parts.extend(index_meaning(profile, z, local, order, threshold));
+    }
+    Verdict {
+        succeeds: None,
+        zone: None,
+        path: "cannot tell",
+        reason: format!("cannot tell: {}", parts.join("; ")),
+        slow_path: vec![],
+    }
+}
+
+/// What a zone's debugfs indices at the request's order say without its free lists
+/// (`__fragmentation_index()`, `unusable_free_index()`, `compaction_suitable()`).
+fn index_meaning(
+    profile: &Profile,
+    z: &ZoneAnalysis,
+    local: u32,
+    order: u32,
+    threshold: u32,
+) -> Vec<String> {
+    let label = zone_label(z, local);
+    let mut said = Vec::new();
+    match z.extfrag_index.get(order as usize) {
+        Some(&i) if i < 0 => said.push(format!(
+            "{label}'s extfrag_index at order {order} is {}: a free block of order ≥ {order} exists there, so a failure there is not from fragmentation",
+            format_index(profile, i)
+        )),
+        Some(&i) => said.push(format!(
+            "{label}'s extfrag_index at order {order} is {} (no free block of order ≥ {order}); against vm.extfrag_threshold {threshold} ({}) the kernel would {}",
+            format_index(profile, i),
+            format_index(profile, threshold as i32),
+            if i > threshold as i32 {
+                "compact: the failure is from fragmentation"
+            } else {
+                "reclaim instead of compacting: the failure is from lack of memory"
+            }
+        )),
+        None => {}
+    }
+    if let Some(&u) = z.unusable_index.get(order as usize) {
+        said.push(format!(
+            "{label}'s unusable_index at order {order} is {}: {:.1} % of its free memory is in blocks too small for the request",
+            format_unusable_index(u),
+            f64::from(u) / 10.0
+        ));
+    }
+    said
+}
+
+/// `get_page_from_freelist()` over `list`, the zonelist's zones whose free counts are known,
+/// at low, then at min; then what the slow path does for a request that fails both
+/// (KERNEL_MM.md 5).
+fn decide(
+    profile: &Profile,
+    zones: &[ZoneAnalysis],
+    list: &[&ZoneAnalysis],
+    local: u32,
+    order: u32,
+    gfp: &GfpFlags,
+    preferred: ZoneType,
+) -> Verdict {
     let request = format!("order-{order}");
-    let has_block = |z: &ZoneAnalysis| z.largest_free_order.is_some_and(|o| o >= order);
+    let has_block = |z: &ZoneAnalysis| {
+        if z.free_blocks.is_empty() {
+            order == 0 && z.free_pages.is_some_and(|f| f > 0)
+        } else {
+            z.largest_free_order.is_some_and(|o| o >= order)
+        }
+    };
 
     if list.iter().all(|z| z.fast_path.is_none()) {
         // No watermarks: only the free lists can be judged, and a lower zone's lowmem_reserve is
@@ -658,7 +806,7 @@ fn verdict(
         );
         return match trusted {
             Some(z) => Verdict {
-                succeeds: true,
+                succeeds: Some(true),
                 zone: Some(zone_label(z, local)),
                 path: "unknown",
                 reason: format!(
@@ -679,7 +827,7 @@ fn verdict(
                     ));
                 }
                 Verdict {
-                    succeeds: false,
+                    succeeds: Some(false),
                     zone: None,
                     path: "unknown",
                     reason,
@@ -707,7 +855,7 @@ fn verdict(
                 )
             };
             return Verdict {
-                succeeds: true,
+                succeeds: Some(true),
                 zone: Some(zone_label(z, local)),
                 path,
                 reason,
@@ -748,7 +896,7 @@ fn verdict(
     parts.extend(reserve_blocked);
     parts.extend(below);
     Verdict {
-        succeeds: false,
+        succeeds: Some(false),
         zone: None,
         path: "fails",
         reason: format!("{request} {} fails: {}", short_gfp(gfp), parts.join("; ")),
@@ -822,7 +970,7 @@ Node 2, zone   Normal 5 0 0 0 0 0 0 0 0 0 0
     fn many_nodes_name_local_zones_and_count_the_others() {
         let capture = crate::capture::buddyinfo::parse("buddyinfo", THREE_NODES).unwrap();
         let a = analyze(&capture, &Options::default()).unwrap();
-        assert!(!a.verdict.succeeds);
+        assert_eq!(a.verdict.succeeds, Some(false));
         assert_eq!(
             a.verdict.reason,
             "Normal has no free block of order ≥ 6, so the order-6 allocation fails there whatever the watermarks; DMA32 and 2 zones on other nodes have such blocks, but whether its lowmem_reserve lets a Normal request use them is unknown without zoneinfo"

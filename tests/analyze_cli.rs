@@ -291,7 +291,21 @@ fn every_capture_analyzes_or_is_rejected_with_file_and_line() {
             }
             assert!(o.status.success(), "{name}: {}", stderr(&o));
             let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-            assert!(v["verdict"]["succeeds"].is_boolean(), "{name}");
+            // Without per-order lines (an extfrag_index file, a zoneinfo alone) there is no
+            // verdict, and the reason says so; with them, always one.
+            let lists = v["zones"].as_array().unwrap().iter();
+            let blind = lists
+                .clone()
+                .any(|z| z["free_blocks"] == Value::Array(vec![]));
+            assert_eq!(v["verdict"]["succeeds"].is_null(), blind, "{name}");
+            if blind {
+                let reason = v["verdict"]["reason"].as_str().unwrap();
+                assert!(reason.starts_with("cannot tell: "), "{name}: {reason}");
+            }
+            assert_eq!(
+                category == "D",
+                lists.clone().all(|z| z["free_pages"].is_null())
+            );
         }
     }
 }
@@ -384,4 +398,61 @@ fn stdin_is_read_with_dash() {
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["kernel"], "4.19");
     assert_eq!(zone(&v, "Normal")["free_blocks"][0], 108);
+}
+
+/// A dmesg report cut before its per-order lines cannot decide an order-6 request: no verdict,
+/// a reason naming what is missing, and still the request and the zones' watermarks.
+#[test]
+fn a_report_cut_before_its_free_lists_cannot_tell() {
+    let Some(dir) = captures() else { return };
+    let text = std::fs::read_to_string(dir.join(SEED_REPORT)).unwrap();
+    let cut: String = text
+        .lines()
+        .take_while(|l| !l.contains("Node 0 DMA: "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("cut.txt");
+    std::fs::write(&f, cut).unwrap();
+    let v = json(&["analyze", f.to_str().unwrap()]);
+    assert_eq!(v["request"]["order"], 6);
+    assert!(v["verdict"]["succeeds"].is_null(), "{}", v["verdict"]);
+    let reason = v["verdict"]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("cannot tell: Normal, DMA32 and DMA have no per-order free lines"),
+        "{reason}"
+    );
+    let normal = zone(&v, "Normal");
+    assert_eq!(normal["watermarks"]["min"], 13884);
+    assert_eq!(normal["free_pages"], 77796);
+    assert!(normal["fast_path"].is_null() && normal["extfrag_index"] == Value::Array(vec![]));
+    let text = stdout(&run(&["analyze", f.to_str().unwrap()]));
+    assert!(text.contains("verdict: cannot tell\n"), "{text}");
+    // Order 0 needs no per-order lines: the zone's free counter decides.
+    let v = json(&["analyze", f.to_str().unwrap(), "--order", "0"]);
+    assert_eq!(v["verdict"]["succeeds"], true, "{}", v["verdict"]);
+}
+
+/// debugfs `extfrag_index` alone: the kernel's own indices, what they mean for the request, and
+/// no verdict without free counts.
+#[test]
+fn an_extfrag_index_file_alone_gives_its_indices_and_no_verdict() {
+    let Some(dir) = captures() else { return };
+    let f = dir.join("D/k8s_centos7_3.10.0-514_extfrag_index_lijiaocn.txt");
+    let v = json(&["analyze", f.to_str().unwrap(), "--kernel", "3.10-rhel7.3"]);
+    assert!(v["verdict"]["succeeds"].is_null());
+    assert_eq!(zone(&v, "DMA32")["extfrag_index"][6], 970);
+    assert_eq!(zone(&v, "Normal")["extfrag_index"][7], 990);
+    assert!(zone(&v, "Normal")["free_pages"].is_null());
+    let reason = v["verdict"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("DMA32's extfrag_index at order 6 is 0.970 (no free block of order ≥ 6); against vm.extfrag_threshold 500 (0.500) the kernel would compact"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains(
+            "Normal's extfrag_index at order 6 is -1.000: a free block of order ≥ 6 exists there"
+        ),
+        "{reason}"
+    );
 }

@@ -43,6 +43,9 @@ pub fn text(a: &Analysis, profile: &Profile) -> String {
         for n in &z.free_blocks {
             let _ = write!(out, " {n:>6}");
         }
+        if z.free_blocks.is_empty() {
+            out.push_str(" (no per-order lines in the input)");
+        }
         out.push('\n');
     }
 
@@ -71,7 +74,7 @@ pub fn text(a: &Analysis, profile: &Profile) -> String {
             out,
             "{:<width$} {:>10} {:>8} {:>8} {:>8} {:>8} {:>7} {:>9}  {} / {}",
             label(z),
-            z.free_pages,
+            z.free_pages.map_or("-".to_string(), |f| f.to_string()),
             wm(|w| w.min),
             wm(|w| w.low),
             wm(|w| w.high),
@@ -106,8 +109,8 @@ pub fn text(a: &Analysis, profile: &Profile) -> String {
     let _ = writeln!(
         out,
         "\nverdict: {}{}",
-        if v.succeeds { "succeeds" } else { "fails" },
-        if v.path == "fails" {
+        v.word(),
+        if v.path == "fails" || v.path == "cannot tell" {
             String::new()
         } else {
             format!(" ({})", v.path)

@@ -47,9 +47,13 @@ fn watermark_lines(
     raw: u64,
     check: &Check,
 ) {
+    // A check is made only where the zone's free pages are known.
+    let Some(free_pages) = z.free_pages else {
+        return;
+    };
     let reserve = z.reserve.unwrap_or(0) as i64;
     let mark = check.mark;
-    let free = z.free_pages as i64 - ((1i64 << order) - 1);
+    let free = free_pages as i64 - ((1i64 << order) - 1);
     let lowered = if mark == raw as i64 {
         String::new()
     } else {
@@ -58,7 +62,7 @@ fn watermark_lines(
     let _ = writeln!(
         out,
         "     {name}: free {} − (2^{order} − 1) = {free} vs {name} {mark}{lowered} + lowmem_reserve {reserve} = {}: {}",
-        z.free_pages,
+        free_pages,
         mark + reserve,
         if free > mark + reserve { "above" } else { "not above → fails" }
     );
@@ -202,11 +206,7 @@ pub fn text(a: &Analysis, profile: &Profile) -> String {
         &mut out,
         &format!(
             "Outcome: {} ({}): {}",
-            if a.verdict.succeeds {
-                "succeeds"
-            } else {
-                "fails"
-            },
+            a.verdict.word(),
             a.verdict.path,
             a.verdict.reason
         ),
