@@ -258,7 +258,7 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
         }
     };
 
-    let request = request(capture, opts, profile)?;
+    let request = request(capture, opts, profile, &mut notes)?;
     let gfp_flags = profile.gfp.flags(request.1);
     let order = request.0.order;
     if order >= profile.orders {
@@ -426,6 +426,7 @@ fn request(
     capture: &Capture,
     opts: &Options,
     profile: &Profile,
+    notes: &mut Vec<String>,
 ) -> Result<(Request, u64), AnalyzeError> {
     let failure = capture.failure.as_ref();
     let mode = match &opts.gfp {
@@ -437,7 +438,7 @@ fn request(
                 reason,
             })?,
         None => match failure {
-            Some(f) => f.mode,
+            Some(f) => report_mode(capture, f.mode, profile, notes),
             None => profile
                 .gfp
                 .parse("GFP_KERNEL")
@@ -463,6 +464,62 @@ fn request(
         mode,
     ))
 }
+
+/// The report's mask in `profile`'s layout. The report printed it in its own kernel's bit
+/// layout (the capture's release): when `profile` is another kernel's (`--kernel`), the mask is
+/// decoded there and carried by flag name, renamed flags by their successor; a flag the
+/// profile's kernel lacks is dropped, and a note says what was done.
+fn report_mode(capture: &Capture, mode: u64, profile: &Profile, notes: &mut Vec<String>) -> u64 {
+    let own = capture
+        .kernel_release
+        .as_deref()
+        .and_then(crate::kernel::profile::for_release);
+    let Some(own) = own.filter(|own| own.gfp != profile.gfp) else {
+        return mode;
+    };
+    let names = own.gfp.decode(mode);
+    let (mut carried, mut dropped) = (0u64, Vec::new());
+    for name in names.split('|') {
+        let renamed = GFP_RENAMED
+            .iter()
+            .find(|(old, _)| old.eq_ignore_ascii_case(name))
+            .map(|(_, new)| *new);
+        match profile
+            .gfp
+            .parse(name)
+            .or_else(|e| renamed.map_or(Err(e), |n| profile.gfp.parse(n)))
+        {
+            Ok(bits) => carried |= bits,
+            Err(_) => dropped.push(name),
+        }
+    }
+    let mut note = format!(
+        "the report's mode {mode:#x} is in {}'s GFP layout ({names}); carried to {} by flag as {carried:#x}",
+        own.name, profile.name
+    );
+    if !dropped.is_empty() {
+        note.push_str(&format!(
+            "; {} {} no {} equivalent: dropped",
+            dropped.join(", "),
+            if dropped.len() == 1 { "has" } else { "have" },
+            profile.name
+        ));
+    }
+    notes.push(note);
+    carried
+}
+
+/// GFP flags renamed between kernels, old name → new: `__GFP_WAIT` split into direct and kswapd
+/// reclaim (4.4), `__GFP_REPEAT` became `__GFP_RETRY_MAYFAIL` (4.13), kmem accounting's
+/// `__GFP_KMEMCG` (3.8 – 3.14) is `__GFP_ACCOUNT` (4.5+); and back, for an older `--kernel`.
+const GFP_RENAMED: [(&str, &str); 6] = [
+    ("__GFP_WAIT", "__GFP_RECLAIM"),
+    ("__GFP_REPEAT", "__GFP_RETRY_MAYFAIL"),
+    ("__GFP_KMEMCG", "__GFP_ACCOUNT"),
+    ("__GFP_RECLAIM", "__GFP_WAIT"),
+    ("__GFP_RETRY_MAYFAIL", "__GFP_REPEAT"),
+    ("__GFP_ACCOUNT", "__GFP_KMEMCG"),
+];
 
 /// Watermarks and protection recomputed from `min_free_kbytes` (`__setup_per_zone_wmarks()`,
 /// `setup_per_zone_lowmem_reserve()`): with `--min-free-kbytes`, or when the capture has managed

@@ -456,3 +456,31 @@ fn an_extfrag_index_file_alone_gives_its_indices_and_no_verdict() {
         "{reason}"
     );
 }
+
+/// `--kernel V` on a report: the mask is decoded in the report's own kernel's layout and carried
+/// to V by flag (3.10's `__GFP_KMEMCG` as 6.18's `__GFP_ACCOUNT`), not re-read in V's bits,
+/// where 0x10c0d0 would mean `__GFP_NOFAIL|__GFP_RETRY_MAYFAIL|…`.
+#[test]
+fn another_kernel_gets_the_reports_flags_not_its_bits() {
+    let Some(dir) = captures() else { return };
+    let report = dir.join(SEED_REPORT);
+    let v = json(&["analyze", report.to_str().unwrap(), "--kernel", "6.18"]);
+    assert_eq!(
+        v["request"]["gfp"],
+        "GFP_KERNEL_ACCOUNT|__GFP_ZERO|__GFP_COMP"
+    );
+    assert_eq!(v["request"]["mode"], "0x440dc0");
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains("the report's mode 0x10c0d0 is in 3.10-rhel7.3's GFP layout"),
+        "{notes}"
+    );
+    let v = json(&["analyze", report.to_str().unwrap(), "--kernel", "4.4"]);
+    assert_eq!(v["request"]["gfp"], "GFP_KERNEL|__GFP_COMP|__GFP_ZERO");
+    assert!(v["notes"]
+        .to_string()
+        .contains("__GFP_KMEMCG has no 4.4 equivalent: dropped"));
+    // The report's own kernel family keeps the mask as printed.
+    let v = json(&["analyze", report.to_str().unwrap(), "--kernel", "3.10"]);
+    assert_eq!(v["request"]["mode"], "0x10c0d0");
+}
