@@ -484,3 +484,29 @@ fn another_kernel_gets_the_reports_flags_not_its_bits() {
     let v = json(&["analyze", report.to_str().unwrap(), "--kernel", "3.10"]);
     assert_eq!(v["request"]["mode"], "0x10c0d0");
 }
+
+/// Files of two machines are not merged into one verdict: the error names the file, the zone
+/// and the two values. Files of one machine still merge.
+#[test]
+fn captures_of_two_machines_are_refused() {
+    let Some(dir) = captures() else { return };
+    let seed = dir.join(SEED_REPORT);
+    let other = dir.join("C/xilinx_4.4_zoneinfo.txt");
+    let o = run(&["analyze", seed.to_str().unwrap(), other.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "{}:1: not the machine of {}: node 0 zone Normal present 65536, not 3407872",
+            other.display(),
+            seed.display()
+        )),
+        "{err}"
+    );
+    let (b, z) = (
+        dir.join("A/xilinx_4.4_buddyinfo.txt"),
+        dir.join("C/xilinx_4.4_zoneinfo.txt"),
+    );
+    let v = json(&["analyze", b.to_str().unwrap(), z.to_str().unwrap()]);
+    assert!(v["verdict"]["succeeds"].is_boolean());
+}

@@ -437,7 +437,10 @@ impl Capture {
     /// Where both know a value and they differ, the first is kept and a [`Warning`] names both
     /// files; the one exception is a `free_blocks` summed from pagetypeinfo, which gives way to
     /// a direct count (buddyinfo, dmesg) because pagetypeinfo may cap its cells (6.18 `>100000`).
-    pub fn merge(&mut self, other: Capture) {
+    /// Files of different machines are refused, and this capture is left as it was: their
+    /// kernel releases differ, or a zone's size or place (spanned, present, managed, start_pfn).
+    pub fn merge(&mut self, other: Capture) -> Result<(), CaptureError> {
+        self.same_machine(&other)?;
         let first = if self.sources.is_empty() {
             "the first capture".to_string()
         } else {
@@ -512,6 +515,50 @@ impl Capture {
         }
         self.warnings = warnings;
         self.sources.extend(other.sources);
+        Ok(())
+    }
+
+    /// Err when `other` describes another machine than this capture: another kernel release,
+    /// or a zone of another size or place.
+    fn same_machine(&self, other: &Capture) -> Result<(), CaptureError> {
+        let names = |c: &Capture| match c.sources.as_slice() {
+            [] => "the capture".to_string(),
+            s => s.join(", "),
+        };
+        let refuse = |what: String| CaptureError {
+            file: other.sources.first().cloned().unwrap_or_default(),
+            line: 1,
+            message: format!(
+                "not the machine of {}: {what}; analyze each machine's files on their own",
+                names(self)
+            ),
+        };
+        if let (Some(a), Some(b)) = (&self.kernel_release, &other.kernel_release) {
+            if a != b {
+                return Err(refuse(format!("kernel {b}, not {a}")));
+            }
+        }
+        for theirs in &other.zones {
+            let Some(mine) = self.zone(theirs.node, theirs.zone) else {
+                continue;
+            };
+            for (name, a, b) in [
+                ("spanned", mine.spanned, theirs.spanned),
+                ("present", mine.present, theirs.present),
+                ("managed", mine.managed, theirs.managed),
+                ("start_pfn", mine.start_pfn, theirs.start_pfn),
+            ] {
+                if let (Some(a), Some(b)) = (a, b) {
+                    if a != b {
+                        return Err(refuse(format!(
+                            "node {} zone {} {name} {b}, not {a}",
+                            theirs.node, theirs.zone
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -684,6 +731,22 @@ mod tests {
     }
 
     #[test]
+    fn merge_refuses_another_kernel_and_keeps_the_capture() {
+        let mut a = parse("a", "Node 0, zone DMA 1 2\n").unwrap();
+        a.kernel_release = Some("3.10.0-514.el7.x86_64".into());
+        let before = a.clone();
+        let mut b = parse("b", "Node 0, zone DMA 1 2\n").unwrap();
+        b.kernel_release = Some("5.15.0-91-generic".into());
+        let e = a.merge(b).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "b:1: not the machine of a: kernel 5.15.0-91-generic, not 3.10.0-514.el7.x86_64; \
+             analyze each machine's files on their own"
+        );
+        assert_eq!(a, before);
+    }
+
+    #[test]
     fn merge_adds_new_zones_in_order_and_warns_on_conflicts() {
         let mut a = parse("a", "Node 0, zone DMA 1 2\nNode 1, zone Normal 3 4\n").unwrap();
         let b = parse(
@@ -691,7 +754,7 @@ mod tests {
             "Node 0, zone DMA 1 5\nNode 0, zone Normal 7 8\nNode 2, zone DMA 0 0\n",
         )
         .unwrap();
-        a.merge(b);
+        a.merge(b).unwrap();
         let keys: Vec<(u32, ZoneType)> = a.zones.iter().map(|z| (z.node, z.zone)).collect();
         assert_eq!(
             keys,

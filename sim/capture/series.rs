@@ -467,7 +467,7 @@ fn read_group(time: i64, files: &[PathBuf]) -> Result<TimedCapture, SeriesError>
         kinds.push((kind, shown.clone()));
         let c = parse(&shown, &text)?;
         match &mut merged {
-            Some(m) => m.merge(c),
+            Some(m) => m.merge(c)?,
             None => merged = Some(c),
         }
     }

@@ -67,7 +67,7 @@ pub fn load(args: Args) -> Result<Analysis> {
     for input in inputs {
         let c = capture::parse(&input.name, &input.text)?;
         match &mut merged {
-            Some(m) => m.merge(c),
+            Some(m) => m.merge(c)?,
             None => merged = Some(c),
         }
     }

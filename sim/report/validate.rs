@@ -127,7 +127,7 @@ pub fn load_run(name: &str, read: &mut ReadRunFile<'_>) -> Result<RealRun, Valid
             })?;
             let one = capture::parse(&fname, &text)?;
             match &mut cap {
-                Some(c) => c.merge(one),
+                Some(c) => c.merge(one)?,
                 None => cap = Some(one),
             }
         }

@@ -281,7 +281,10 @@ impl Scenario {
                 message: e.to_string(),
             })?;
             match &mut merged {
-                Some(m) => m.merge(c),
+                Some(m) => m.merge(c).map_err(|e| ScenarioError::Read {
+                    file: e.file.clone(),
+                    message: e.to_string(),
+                })?,
                 None => merged = Some(c),
             }
         }

@@ -832,7 +832,7 @@ mod tests {
             let text = std::fs::read_to_string(&path).expect("committed boot snapshot");
             let c = crate::capture::parse(&path, &text).expect("parses");
             match boot.as_mut() {
-                Some(b) => b.merge(c),
+                Some(b) => b.merge(c).expect("one machine"),
                 None => boot = Some(c),
             }
         }
