@@ -95,7 +95,7 @@ fn parse_and_analyze(files: &[(&str, &str)], opts: &Options) -> usize {
     for (name, text) in files {
         let c = capture::parse(name, text).expect("the generated capture parses");
         match &mut merged {
-            Some(m) => m.merge(c),
+            Some(m) => m.merge(c).expect("one machine"),
             None => merged = Some(c),
         }
     }

@@ -321,8 +321,8 @@ fn centos9_buddyinfo_equals_pagetypeinfo_sums_and_merges_cleanly() {
         assert_eq!(blocks(&b, zt), blocks(&p, zt), "{zt}");
         assert!(zone(&p, zt).free_blocks_summed);
     }
-    b.merge(p);
-    b.merge(z);
+    b.merge(p).unwrap();
+    b.merge(z).unwrap();
     assert!(b.warnings.is_empty(), "{:?}", b.warnings);
     assert_eq!(b.sources.len(), 3);
     assert_eq!(b.zones.len(), 5);
@@ -352,8 +352,8 @@ fn sosreport_dma32_disagrees_and_merge_warns() {
     let expected = blocks(&b, ZoneType::Dma32);
     // Merge the other way round too: the direct buddyinfo count wins over the pagetypeinfo sum.
     let mut p_first = p.clone();
-    p_first.merge(b.clone());
-    b.merge(p);
+    p_first.merge(b.clone()).unwrap();
+    b.merge(p).unwrap();
     // DMA agrees; DMA32 differs a lot and Normal a little (taken moments apart).
     for c in [&b, &p_first] {
         assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);

@@ -24,7 +24,7 @@ fn load(paths: &[PathBuf]) -> Capture {
         let text = std::fs::read_to_string(p).unwrap();
         let one = capture::parse(&p.display().to_string(), &text).unwrap();
         match &mut c {
-            Some(c) => c.merge(one),
+            Some(c) => c.merge(one).unwrap(),
             None => c = Some(one),
         }
     }
@@ -40,7 +40,8 @@ fn read_back(nodes: &[Node], p: &Profile) -> Capture {
     let snap = snapshot(nodes);
     let mut back = capture::parse("model/buddyinfo", &buddyinfo::write(&snap)).unwrap();
     let pti = pagetypeinfo::write(p.pageblock_order, p.migrate_types, &snap);
-    back.merge(capture::parse("model/pagetypeinfo", &pti).unwrap());
+    back.merge(capture::parse("model/pagetypeinfo", &pti).unwrap())
+        .unwrap();
     back
 }
 
@@ -289,7 +290,8 @@ fn impossible_captures_give_clear_errors() {
     let err = |text: &str| {
         let mut cap = Capture::default();
         for (i, part) in text.split("---\n").enumerate() {
-            cap.merge(capture::parse(&format!("f{i}"), part).unwrap());
+            cap.merge(capture::parse(&format!("f{i}"), part).unwrap())
+                .unwrap();
         }
         reconstruct(&cap, 0, &Options::new(p))
             .unwrap_err()
@@ -336,7 +338,8 @@ fn impossible_captures_give_clear_errors() {
             &z.replace("start_pfn:           1", "start_pfn:           1025"),
         )
         .unwrap(),
-    );
+    )
+    .unwrap();
     assert_eq!(
         reconstruct(&cap, 0, &Options::new(p))
             .unwrap_err()
