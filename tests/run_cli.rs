@@ -83,7 +83,7 @@ fn a_run_writes_every_output_and_is_byte_identical_when_repeated() {
     let text = ok(&["run", s.to_str().unwrap(), "--out", a.to_str().unwrap()]);
     ok(&["run", s.to_str().unwrap(), "--out", b.to_str().unwrap()]);
     assert!(
-        text.contains("scenario small (kernel 3.10, seed 3)"),
+        text.contains("scenario small (kernel 3.10, seed 3): 4.0h simulated\n"),
         "{text}"
     );
     assert!(

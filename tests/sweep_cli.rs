@@ -299,7 +299,7 @@ fn mistakes_give_clear_errors() {
         d,
         &["sweep", "tiny.yaml", "--set", "vm.extfrag_threshold=1,,2"],
     );
-    assert!(e.contains("no empty key or value"), "{e}");
+    assert!(e.contains("--set vm.extfrag_threshold=: no value"), "{e}");
     // A flow value is one override, commas and all (here a wrong one, so it is reported whole).
     let e = err(
         d,
@@ -408,4 +408,53 @@ fn the_book_slurm_array_equals_the_one_machine_sweep() {
             "{f}"
         );
     }
+}
+
+/// Grids that would count one run twice are refused: a repeated value, and axes over the seed,
+/// the name or the duration; an empty `--set` value is refused too; `--jobs` beyond the runs
+/// is fine; one run and one grid point read in the singular.
+#[test]
+fn grids_that_would_miscount_runs_are_refused() {
+    let tmp = setup();
+    let d = tmp.path();
+    for (set, said) in [
+        (
+            "vm.min_free_kbytes=2048,4096,2048",
+            "sweep.grid.vm.min_free_kbytes[2]: 2048 gives the same runs as 2048, given before",
+        ),
+        (
+            "seed=1,2",
+            "`seed` cannot be a grid axis: each run's seed comes from the replicate",
+        ),
+        ("name=a,b", "`name` cannot be a grid axis"),
+        (
+            "duration=1h,2h",
+            "`duration` cannot be a grid axis: a sweep judges every run over one horizon",
+        ),
+        ("vm.min_free_kbytes=", "--set vm.min_free_kbytes=: no value"),
+    ] {
+        let e = err(d, &["sweep", "tiny.yaml", "--set", set, "--out", "x"]);
+        assert!(e.contains(said), "{set}: {e}");
+        assert!(!d.join("x").exists(), "{set}: nothing written");
+    }
+    let o = ok(
+        d,
+        &[
+            "sweep",
+            "tiny.yaml",
+            "--set",
+            "vm.min_free_kbytes=2048",
+            "--seeds",
+            "1",
+            "--jobs",
+            "100000",
+            "--out",
+            "one",
+        ],
+    );
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        table.starts_with("sweep `tiny`: 1 run, 1 grid point, failure = a conntrack-cache creation failing within 6.0h"),
+        "{table}"
+    );
 }

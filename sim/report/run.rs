@@ -12,11 +12,15 @@ use std::path::{Path, PathBuf};
 /// The human summary: the prediction first, then the work the kernel did.
 pub fn summary_text(s: &Summary) -> String {
     let mut t = String::new();
-    let days = s.simulated_s / 86_400.0;
+    let simulated = if s.simulated_s >= 86_400.0 {
+        format!("{:.1} days", s.simulated_s / 86_400.0)
+    } else {
+        crate::report::sweep::short_duration(s.simulated_s)
+    };
     let _ = writeln!(
         t,
-        "scenario {} (kernel {}, seed {}): {:.1} days simulated",
-        s.scenario, s.kernel, s.seed, days
+        "scenario {} (kernel {}, seed {}): {simulated} simulated",
+        s.scenario, s.kernel, s.seed
     );
     match &s.first_failure {
         Some(f) => {

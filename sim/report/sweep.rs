@@ -323,12 +323,13 @@ impl SweepReport {
         let widths: Vec<usize> = (0..rows[0].len())
             .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
             .collect();
+        let count =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let mut out = format!(
-            "sweep `{}`: {} runs, {} grid points, failure = a conntrack-cache creation failing \
-             within {}\n\n",
+            "sweep `{}`: {}, {}, failure = a conntrack-cache creation failing within {}\n\n",
             self.scenario,
-            self.runs,
-            self.points.len(),
+            count(self.runs, "run", "runs"),
+            count(self.points.len(), "grid point", "grid points"),
             short_duration(self.horizon_s)
         );
         for row in &rows {
@@ -462,12 +463,12 @@ fn csv_text(rows: &[Vec<String>]) -> String {
 }
 
 /// A time for people: `42s`, `17.5m`, `6.2h`, `12.4d`.
-fn short_duration(s: f64) -> String {
+pub fn short_duration(s: f64) -> String {
     if s >= 2.0 * 86_400.0 {
         format!("{:.1}d", s / 86_400.0)
-    } else if s >= 2.0 * 3_600.0 {
+    } else if s >= 3_600.0 {
         format!("{:.1}h", s / 3_600.0)
-    } else if s >= 120.0 {
+    } else if s >= 60.0 {
         format!("{:.1}m", s / 60.0)
     } else {
         format!("{s:.0}s")

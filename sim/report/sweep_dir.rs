@@ -289,11 +289,14 @@ impl Plan {
             .open(&path)
             .map_err(|e| io_err(&path, e))?;
         let file = Mutex::new(file);
+        let families = self.families(share)?;
+        // No more threads than families to simulate (0 asks rayon for one per core).
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let threads = if jobs == 0 { cores } else { jobs }.min(families.len().max(1));
         let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(jobs)
+            .num_threads(threads)
             .build()
             .map_err(|e| SweepError::Pool(e.to_string()))?;
-        let families = self.families(share)?;
         let record = |result: &RunResult| -> Result<(), SweepError> {
             let mut line = serde_json::to_string(result).map_err(|e| io_err(&path, e))?;
             line.push('\n');

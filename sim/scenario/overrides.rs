@@ -73,6 +73,13 @@ pub fn apply_override(scenario: &mut Scenario, setting: &str) -> Result<(), Scen
                 .into(),
         )
     })?;
+    if value.trim().is_empty() {
+        return Err(fail(
+            "no value: write KEY=VALUE (to keep the scenario's or the kernel's default, leave \
+             this --set out)"
+                .into(),
+        ));
+    }
     let mut path = key_path(key.trim()).map_err(&fail)?;
     let value_node = Node::parse(value.trim()).map_err(|e| {
         fail(format!(

@@ -108,6 +108,23 @@ impl Grid {
     }
 }
 
+/// Keys a grid may not vary, and why: each would make runs that are not what the table counts.
+const NOT_AXES: [(&str, &str); 3] = [
+    (
+        "seed",
+        "each run's seed comes from the replicate (sweep.seeds, --seeds), which a seed axis would \
+         override, making every replicate the same run",
+    ),
+    (
+        "name",
+        "the name does not change a run, so every value would repeat the same runs",
+    ),
+    (
+        "duration",
+        "a sweep judges every run over one horizon; run one sweep per duration",
+    ),
+];
+
 /// Most runs one sweep may expand to.
 pub const MAX_RUNS: u64 = 10_000_000;
 
@@ -228,17 +245,34 @@ impl Sweep {
         base.sweep = None;
         for (key, values) in &self.grid.0 {
             let at = path.key("grid").key(key);
+            if let Some((_, why)) = NOT_AXES.iter().find(|(k, _)| k == key) {
+                return Err(Invalid::new(
+                    &at,
+                    format!("`{key}` cannot be a grid axis: {why}"),
+                ));
+            }
             if values.is_empty() {
                 return Err(Invalid::new(&at, "no values: give a list of at least one"));
             }
+            let mut seen: Vec<(String, &str)> = Vec::with_capacity(values.len());
             for (i, value) in values.iter().enumerate() {
-                if let Err(e) = apply_override(&mut base.clone(), &format!("{key}={value}")) {
+                let mut s = base.clone();
+                if let Err(e) = apply_override(&mut s, &format!("{key}={value}")) {
                     let message = match e {
                         ScenarioError::Argument { message, .. } => message,
                         other => other.to_string(),
                     };
                     return Err(Invalid::new(&at.index(i), message));
                 }
+                // Two values that give the same scenario would count one run twice.
+                let yaml = s.to_yaml();
+                if let Some((_, first)) = seen.iter().find(|(y, _)| *y == yaml) {
+                    return Err(Invalid::new(
+                        &at.index(i),
+                        format!("{value} gives the same runs as {first}, given before: list each setting once"),
+                    ));
+                }
+                seen.push((yaml, value));
             }
         }
         Ok(())
