@@ -458,3 +458,22 @@ fn grids_that_would_miscount_runs_are_refused() {
         "{table}"
     );
 }
+
+/// `merge` refuses a folder that already holds a sweep, as `sweep` does, and `run` checks its
+/// output folder before simulating.
+#[test]
+fn outputs_are_checked_before_the_work() {
+    let tmp = setup();
+    let d = tmp.path();
+    sweep(d, "s1", &["--shard", "1/2"]);
+    sweep(d, "s2", &["--shard", "2/2"]);
+    ok(d, &["merge", "s1", "s2", "--out", "m"]);
+    let e = err(d, &["merge", "s1", "s2", "--out", "m"]);
+    assert!(
+        e.contains("--out m: the folder already holds a sweep; merge into a new folder"),
+        "{e}"
+    );
+    fs::write(d.join("afile"), "").unwrap();
+    let e = err(d, &["run", "tiny.yaml", "--out", "afile/run"]);
+    assert!(e.contains("--out afile/run: cannot write there"), "{e}");
+}

@@ -36,6 +36,11 @@ pub fn run(args: Args) -> Result<()> {
     for w in series.warnings() {
         eprintln!("buddysim: note: {w}");
     }
+    let dir = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("out").join(format!("replay-{}", scenario.name)));
+    buddysim::report::output::writable_dir(&dir)
+        .with_context(|| format!("--out {}: cannot write there", dir.display()))?;
     let bar = progress_bar(1000, &format!("replaying {}", scenario.name));
     let mut tick = |f: f64| {
         if let Some(b) = &bar {
@@ -47,9 +52,6 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let dir = args
-        .out
-        .unwrap_or_else(|| PathBuf::from("out").join(format!("replay-{}", scenario.name)));
     let files = write(&dir, &report).with_context(|| format!("writing {}", dir.display()))?;
     match args.format {
         Format::Text => {

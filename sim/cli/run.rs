@@ -69,6 +69,11 @@ pub fn load(path: Option<&PathBuf>, set: &[String], seed: Option<u64>) -> Result
 
 pub fn run_cmd(args: Args) -> Result<()> {
     let scenario = load(args.scenario.as_ref(), &args.set, args.seed)?;
+    let dir = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("out").join(&scenario.name));
+    buddysim::report::output::writable_dir(&dir)
+        .with_context(|| format!("--out {}: cannot write there", dir.display()))?;
     let bar = progress_bar(1000, &format!("simulating {}", scenario.name));
     let mut tick = |f: f64| {
         if let Some(b) = &bar {
@@ -81,9 +86,6 @@ pub fn run_cmd(args: Args) -> Result<()> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let dir = args
-        .out
-        .unwrap_or_else(|| PathBuf::from("out").join(&scenario.name));
     let mut files = write_outputs(&dir, &out, &scenario.outputs.files)
         .with_context(|| format!("writing {}", dir.display()))?;
     if scenario.outputs.plots {

@@ -265,6 +265,14 @@ fn print_shard(shard: Shard, out: &Path, results: &[RunResult], format: Format) 
 
 pub fn merge(args: MergeArgs) -> Result<()> {
     check_target(args.target)?;
+    if args.out.join(sweep_dir::HEADER_FILE).exists()
+        || args.out.join(sweep_dir::RESULTS_FILE).exists()
+    {
+        bail!(
+            "--out {}: the folder already holds a sweep; merge into a new folder",
+            args.out.display()
+        );
+    }
     let merged = sweep_dir::merge(&args.dirs, args.partial)?;
     if !merged.missing.is_empty() {
         eprintln!(

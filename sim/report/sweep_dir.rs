@@ -27,7 +27,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::fs::{self, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -35,6 +35,8 @@ use std::sync::Mutex;
 
 pub const HEADER_FILE: &str = "sweep.json";
 pub const RESULTS_FILE: &str = "results.jsonl";
+/// The lock a running sweep holds on its folder.
+const LOCK_FILE: &str = ".buddysim-sweep.lock";
 pub const SWEEP_CSV: &str = "sweep.csv";
 pub const SURVIVAL_CSV: &str = "survival.csv";
 
@@ -177,6 +179,8 @@ pub struct Plan {
     runs: Vec<Run>,
     done: Vec<RunResult>,
     todo: Vec<Run>,
+    /// The folder's lock, held while the plan lives ([`lock_folder`]).
+    _lock: File,
 }
 
 /// Opens `dir` for the sweep of `scenario` (its shard only, when given). Without `resume` the
@@ -197,6 +201,7 @@ pub fn prepare(
     };
     let header_path = dir.join(HEADER_FILE);
     let results_path = dir.join(RESULTS_FILE);
+    let lock = lock_folder(dir)?;
     let existing = header_path.exists() || results_path.exists();
     let done = if existing && resume {
         let found = Header::read(dir)?;
@@ -229,7 +234,6 @@ pub fn prepare(
             dir.display()
         )));
     } else {
-        fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
         let mut text = serde_json::to_string_pretty(&header).map_err(|e| io_err(dir, e))?;
         text.push('\n');
         write_atomic(&header_path, &text)?;
@@ -247,7 +251,30 @@ pub fn prepare(
         runs,
         done,
         todo,
+        _lock: lock,
     })
+}
+
+/// Creates `dir` if needed and takes its lock file's exclusive lock, held as long as the
+/// returned file lives: a second sweep on the same folder (a `--resume` started twice) is
+/// refused instead of appending the same runs twice.
+fn lock_folder(dir: &Path) -> Result<File, SweepError> {
+    fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    let path = dir.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| io_err(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(SweepError::Mismatch(format!(
+            "{}: another buddysim sweep is running on this folder; wait for it, or choose another --out",
+            dir.display()
+        ))),
+        Err(fs::TryLockError::Error(e)) => Err(io_err(&path, e)),
+    }
 }
 
 impl Plan {
@@ -709,6 +736,21 @@ mod tests {
         assert_eq!(outs[0], outs[1]);
         assert_eq!(outs[0], outs[2]);
         assert_eq!(outs[0].0.lines().count(), 12);
+    }
+
+    #[test]
+    fn a_folder_takes_one_sweep_at_a_time() {
+        let s = scenario();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("l");
+        let first = prepare(&s, &dir, None, true).unwrap();
+        let err = prepare(&s, &dir, None, true).err().unwrap().to_string();
+        assert!(
+            err.ends_with("another buddysim sweep is running on this folder; wait for it, or choose another --out"),
+            "{err}"
+        );
+        drop(first);
+        assert_eq!(prepare(&s, &dir, None, true).unwrap().todo().len(), 12);
     }
 
     #[test]
