@@ -387,3 +387,41 @@ fn every_error_names_the_file_and_what_was_expected() {
     assert!(!ok);
     assert!(stderr.contains("no/such/series: No such file"), "{stderr}");
 }
+
+/// A series of buddyinfo files gives no watermarks: the run takes the kernel's boot ones for the
+/// node's memory (5.15 on 1 GiB: min_free_kbytes from its formula, not 0) and says so.
+#[test]
+fn a_capture_without_watermarks_gets_the_kernels_boot_ones_and_says_so() {
+    let scenario = buddysim::scenario::Scenario::load(&fixture("node.yaml")).unwrap();
+    let first = fixture("series/2026-11-20T10:00:00Z-buddyinfo.txt");
+    let text = std::fs::read_to_string(&first).unwrap();
+    let start = capture::parse(first.to_str().unwrap(), &text).unwrap();
+    let t = buddysim::engine::Time::from_secs(60);
+    let out = buddysim::workload::run::run_from(
+        &scenario,
+        &start,
+        &[t],
+        &Default::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let dma32 = out
+        .zones
+        .iter()
+        .find(|z| z.zone == buddysim::mm::mmzone::ZoneType::Dma32)
+        .unwrap();
+    assert!(
+        dma32.min > 0 && dma32.low > dma32.min && dma32.high > dma32.low,
+        "{dma32:?}"
+    );
+    assert_eq!(out.summary.notes.len(), 1);
+    assert!(out.summary.notes[0]
+        .starts_with("the capture gives no watermarks for node 0 DMA, node 0 DMA32"));
+    let tmp = tempfile::tempdir().unwrap();
+    let v = json_replay(
+        &fixture("series"),
+        &fixture("node.yaml"),
+        &tmp.path().join("r"),
+    );
+    assert_eq!(v["notes"], serde_json::json!(out.summary.notes));
+}

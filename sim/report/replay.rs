@@ -80,6 +80,9 @@ pub struct ReplayReport {
     /// Every capture (the first included) × zone, in time then (node, zone) order.
     pub rows: Vec<ReplayRow>,
     pub worst: Option<Worst>,
+    /// What the run had to assume where the first capture was silent (its watermarks).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// A replay that cannot be carried out.
@@ -262,6 +265,7 @@ pub fn replay(
         duration_s: end.as_secs_f64(),
         rows,
         worst,
+        notes: out.summary.notes.clone(),
     })
 }
 
@@ -328,6 +332,9 @@ pub fn text(r: &ReplayReport) -> String {
             w.zone,
             w.rel_l1
         );
+    }
+    for n in &r.notes {
+        let _ = writeln!(t, "note: {n}");
     }
     t
 }

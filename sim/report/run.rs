@@ -82,6 +82,9 @@ pub fn summary_text(s: &Summary) -> String {
         };
     }
     let _ = write!(t, "final /proc/buddyinfo:\n{}", s.final_buddyinfo);
+    for n in &s.notes {
+        let _ = writeln!(t, "note: {n}");
+    }
     t
 }
 

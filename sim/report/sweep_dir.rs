@@ -709,6 +709,7 @@ mod tests {
             memcg_zombies: 0,
             final_buddyinfo: String::new(),
             extfrag_threshold_same_run: None,
+            notes: Vec::new(),
         })
     }
 

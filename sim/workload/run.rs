@@ -99,6 +99,9 @@ pub struct Summary {
     /// the sysctl ([`crate::mm::compaction::ExtfragThreshold`]). `None` in results written before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extfrag_threshold_same_run: Option<SameRun>,
+    /// What the run had to assume where its input was silent (a capture without watermarks).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// How to run.
@@ -483,6 +486,8 @@ struct Run<'s> {
     /// Times still to snapshot (latest first) and the zones recorded at those passed.
     snapshot_at: Vec<Time>,
     snapshots: Vec<ZoneSample>,
+    /// What the run had to assume where its input was silent ([`Summary::notes`]).
+    notes: Vec<String>,
 }
 
 /// Memory is faulted in or written in 2 MiB batches (512 pages).
@@ -569,6 +574,7 @@ impl<'s> Run<'s> {
         let streams = Streams::new(s.seed);
         let specs = node_specs(s)?;
         let settings = settings(profile, &s.tunables, s.transparent_hugepage);
+        let mut notes = Vec::new();
         let (nodes, set_watermarks, failed_order) = match &s.initial {
             Initial::Capture(c) => {
                 let read;
@@ -588,9 +594,32 @@ impl<'s> Run<'s> {
                 opts.split = c.split.clone();
                 let r = reconstruct(capture, s.seed, &opts).map_err(setup_err)?;
                 let t = &s.tunables;
+                // A zone the capture gives no watermarks for gets the kernel's boot ones, and
+                // so does every zone then, from one vm.min_free_kbytes.
+                let unmarked: Vec<String> = capture
+                    .zones
+                    .iter()
+                    .filter(|z| z.watermarks.is_none() && z.managed.is_none_or(|m| m > 0))
+                    .map(|z| format!("node {} {}", z.node, z.zone))
+                    .collect();
+                if !unmarked.is_empty() {
+                    notes.push(format!(
+                        "the capture gives no watermarks for {}: every zone's watermarks and \
+                         lowmem_reserve are {}'s boot ones for this memory, from {}; add the \
+                         node's zoneinfo for its own",
+                        unmarked.join(", "),
+                        profile.name,
+                        if t.min_free_kbytes.is_some() {
+                            "the vm.min_free_kbytes set"
+                        } else {
+                            "the kernel's own vm.min_free_kbytes for it"
+                        }
+                    ));
+                }
                 let recompute = t.min_free_kbytes.is_some()
                     || t.watermark_scale_factor.is_some()
-                    || t.lowmem_reserve_ratio.is_some();
+                    || t.lowmem_reserve_ratio.is_some()
+                    || !unmarked.is_empty();
                 (
                     r.nodes,
                     recompute,
@@ -695,6 +724,7 @@ impl<'s> Run<'s> {
             pageblocks_start: Vec::new(),
             snapshot_at: Vec::new(),
             snapshots: Vec::new(),
+            notes,
         };
         run.pod_recipe = s
             .workload
@@ -1691,6 +1721,7 @@ impl<'s> Run<'s> {
             memcg_zombies: self.sys.memcg.zombies() as u64,
             final_buddyinfo: final_buddyinfo.clone(),
             extfrag_threshold_same_run: same_run,
+            notes: self.notes.clone(),
         };
         let (final_text, pageblocks_end) = if self.full {
             (
