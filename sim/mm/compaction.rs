@@ -77,13 +77,16 @@ impl std::fmt::Display for Suitability {
                 threshold,
             } => write!(
                 f,
-                "skipped: fragmentation index {} <= extfrag_threshold {threshold} \
-                 (failure from lack of memory, not fragmentation): reclaim instead",
-                format_unusable_index(fragindex)
+                "skipped: fragmentation index {} <= {} (vm.extfrag_threshold {threshold}): \
+                 failure from lack of memory, not fragmentation; reclaim instead",
+                format_unusable_index(fragindex),
+                format_unusable_index(threshold as i32)
             ),
-            Suitability::Partial { mark } | Suitability::Success { mark } => {
-                write!(f, "not needed: the order's watermark {mark} is already met")
-            }
+            Suitability::Partial { mark } | Suitability::Success { mark } => write!(
+                f,
+                "not needed: compaction_suitable()'s own check of the order's watermark {mark} \
+                 passes (it may count pages a lowmem_reserve keeps from the request)"
+            ),
             // -1000: a free block of the order exists (`__fragmentation_index()`), but the
             // order's watermark check fails, so the threshold is not consulted.
             Suitability::Continue {
@@ -98,7 +101,7 @@ impl std::fmt::Display for Suitability {
                 fragindex: Some(fi),
             } => write!(
                 f,
-                "compaction runs: fragmentation index {} is above extfrag_threshold",
+                "compaction runs: fragmentation index {} is above vm.extfrag_threshold",
                 format_unusable_index(fi)
             ),
             Suitability::Continue { fragindex: None } => f.write_str("compaction runs"),

@@ -185,9 +185,10 @@ pub fn text(a: &Analysis, profile: &Profile) -> String {
             .map_or("-".to_string(), |&v| format_index(profile, v));
         let _ = writeln!(
             out,
-            "   {}: fragmentation index {fi} vs extfrag_threshold {} (thousandths): {}",
+            "   {}: fragmentation index {fi} vs vm.extfrag_threshold {} ({}): {}",
             label(z),
             a.extfrag_threshold,
+            format_index(profile, a.extfrag_threshold as i32),
             z.compaction.as_deref().unwrap_or("not asked")
         );
     }
@@ -205,9 +206,13 @@ pub fn text(a: &Analysis, profile: &Profile) -> String {
     head(
         &mut out,
         &format!(
-            "Outcome: {} ({}): {}",
+            "Outcome: {}{}: {}",
             a.verdict.word(),
-            a.verdict.path,
+            if a.verdict.path == a.verdict.word() {
+                String::new()
+            } else {
+                format!(" ({})", a.verdict.path)
+            },
             a.verdict.reason
         ),
     );

@@ -245,7 +245,7 @@ impl std::fmt::Display for WatermarkVerdict {
             WatermarkVerdict::Ok => f.write_str("watermark ok"),
             WatermarkVerdict::BelowMin { free, min, reserve } => write!(
                 f,
-                "below watermark: free {free} <= min {min} + lowmem_reserve {reserve}"
+                "below watermark: free {free} <= watermark {min} + lowmem_reserve {reserve}"
             ),
             WatermarkVerdict::BelowMinAtOrder { order, free, min } => write!(
                 f,
