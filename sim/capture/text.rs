@@ -44,14 +44,22 @@ impl<'a> Loc<'a> {
     }
 }
 
-/// How a token is quoted in messages: `end of line` for nothing, else the token in backticks
-/// (shortened so a garbage line does not flood the message).
+/// How a token is quoted in messages: `end of line` for nothing, else the token in backticks,
+/// shortened so a garbage line does not flood the message, and with control characters (an
+/// escape sequence, a bell, binary) written as `\x1b`-style escapes so none reaches the terminal.
 pub fn shown(found: &str) -> String {
     if found.is_empty() {
         return "end of line".to_string();
     }
-    let mut s: String = found.chars().take(40).collect();
-    if s.len() < found.len() {
+    let mut s = String::new();
+    for c in found.chars().take(40) {
+        if c.is_control() {
+            s.extend(c.escape_default());
+        } else {
+            s.push(c);
+        }
+    }
+    if found.chars().nth(40).is_some() {
         s.push('…');
     }
     format!("`{s}`")
@@ -381,6 +389,16 @@ pub fn starts_with_node(line: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn shown_escapes_control_characters_and_shortens() {
+        assert_eq!(shown("\u{1b}[31mRED\u{7}"), "`\\u{1b}[31mRED\\u{7}`");
+        assert_eq!(shown(""), "end of line");
+        let long = "x".repeat(41);
+        assert_eq!(shown(&long), format!("`{}…`", "x".repeat(40)));
+        assert_eq!(shown(&"x".repeat(40)), format!("`{}`", "x".repeat(40)));
+    }
+
     use super::*;
 
     #[test]
