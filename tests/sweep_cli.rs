@@ -477,3 +477,51 @@ fn outputs_are_checked_before_the_work() {
     let e = err(d, &["run", "tiny.yaml", "--out", "afile/run"]);
     assert!(e.contains("--out afile/run: cannot write there"), "{e}");
 }
+
+/// Ctrl-C on a sweep says where its finished runs are and how to go on, and `--resume` then
+/// runs only the rest.
+#[test]
+fn an_interrupted_sweep_says_how_to_resume() {
+    let tmp = setup();
+    let d = tmp.path();
+    fs::write(
+        d.join("long.yaml"),
+        TINY.replace("duration: 6h", "duration: 20d"),
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_buddysim"))
+        .args([
+            "sweep",
+            "long.yaml",
+            "--seeds",
+            "4",
+            "--jobs",
+            "1",
+            "--out",
+            "s",
+        ])
+        .current_dir(d)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let results = d.join("s/results.jsonl");
+    let begun = std::time::Instant::now();
+    while fs::read_to_string(&results).map_or(0, |t| t.lines().count()) == 0 {
+        assert!(begun.elapsed().as_secs() < 120, "no run finished");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130));
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        said.contains("buddysim: interrupted; the runs finished so far are in s/results.jsonl; the same command with --resume runs only the rest"),
+        "{said}"
+    );
+    let done = read(&d.join("s"), "results.jsonl").lines().count();
+    assert!(done < 8, "{done} of 8 runs before the interrupt");
+}

@@ -145,6 +145,17 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
     });
     let plan = sweep_dir::prepare(&scenario, &out, shard, args.resume)?;
     let (resumed, todo) = (plan.done(), plan.todo().len());
+    // Every finished run is already in results.jsonl: an interrupted sweep says how to go on.
+    let again = format!(
+        "buddysim: interrupted; the runs finished so far are in {}; the same command with \
+         --resume runs only the rest",
+        out.join(sweep_dir::RESULTS_FILE).display()
+    );
+    // Refused only when a handler is already set (never in this process): nothing to say then.
+    let _ = ctrlc::set_handler(move || {
+        eprintln!("\n{again}");
+        std::process::exit(130);
+    });
     let bar = progress(todo);
     let jobs = args.jobs.map_or(0, |j| j as usize);
     let families = Mutex::new(Vec::new());
