@@ -50,6 +50,9 @@ pub enum AnalyzeError {
     },
     #[error("--min-free-kbytes needs every zone's managed pages, and {zones} has none in the input (add its zoneinfo or the dmesg report)")]
     NoManaged { zones: String },
+    /// A setting outside what the kernel accepts, or one the kernel does not have.
+    #[error("{0}")]
+    Setting(String),
 }
 
 /// The result: JSON field names are a stable contract.
@@ -268,6 +271,7 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
             kernel: profile.name.into(),
         });
     }
+    check_settings(capture, opts, profile)?;
     let extfrag_threshold = opts.extfrag_threshold.unwrap_or(profile.extfrag_threshold);
 
     let zone_types = configured_zones(capture);
@@ -415,6 +419,32 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
     })
 }
 
+/// The settings asked for, checked as a scenario's are (`Tunables::validate()`): the kernel's
+/// ranges, only the sysctls this kernel has, and `vm.min_free_kbytes` at most the capture's
+/// memory (its managed pages, where the input gives them).
+fn check_settings(
+    capture: &Capture,
+    opts: &Options,
+    profile: &Profile,
+) -> Result<(), AnalyzeError> {
+    let asked = crate::scenario::tunables::Tunables {
+        min_free_kbytes: opts.min_free_kbytes,
+        extfrag_threshold: opts.extfrag_threshold,
+        watermark_scale_factor: opts.watermark_scale_factor,
+        lowmem_reserve_ratio: opts.lowmem_reserve_ratio.clone(),
+        ..Default::default()
+    };
+    let managed: Option<u64> = capture.zones.iter().map(|z| z.managed).sum();
+    let memory_kib = managed.map_or(u64::MAX, |pages| pages * 4);
+    let flag = |key: &str| format!("--{}", key.trim_start_matches("vm.").replace('_', "-"));
+    asked
+        .validate(&crate::scenario::tree::Path::root(), profile, memory_kib)
+        .map_err(|e| {
+            let key = e.path.to_string();
+            AnalyzeError::Setting(format!("{}: {}", flag(&key), e.message))
+        })
+}
+
 /// A zone the input names is populated unless it says it manages no pages.
 fn zone_populated(z: &ZoneCapture) -> bool {
     z.managed.is_none_or(|m| m > 0)
@@ -560,6 +590,36 @@ fn computed_marks(
             let kb = default_min_free_kbytes(profile, lowmem_kb);
             notes.push(format!(
                 "watermarks computed from the default min_free_kbytes {kb} kB (THP, when enabled, raises it; pass --min-free-kbytes)"
+            ));
+            kb
+        }
+        // A scale factor or reserve ratio alone recomputes from the min_free_kbytes the
+        // captured min watermarks add up to (each zone's share of it, `__setup_per_zone_wmarks()`).
+        None if opts.watermark_scale_factor.is_some() || opts.lowmem_reserve_ratio.is_some() => {
+            let marks: Option<u64> = capture
+                .zones
+                .iter()
+                .filter(|z| z.zone <= ZoneType::Normal)
+                .map(|z| z.watermarks.map(|w| w.min.saturating_sub(w.boost)))
+                .sum();
+            let (Some(pages), true) = (marks, all_managed) else {
+                let missing: Vec<String> = capture
+                    .zones
+                    .iter()
+                    .filter(|z| z.managed.is_none() || z.watermarks.is_none())
+                    .map(|z| format!("node {} {}", z.node, z.zone))
+                    .collect();
+                return Err(AnalyzeError::Setting(format!(
+                    "--watermark-scale-factor and --lowmem-reserve-ratio recompute the watermarks, \
+                     which needs every zone's managed pages and min watermark, and {} {} not in \
+                     the input (add its zoneinfo, or pass --min-free-kbytes with managed pages)",
+                    missing.join(", "),
+                    if missing.len() == 1 { "is" } else { "are" }
+                )));
+            };
+            let kb = pages * 4;
+            notes.push(format!(
+                "watermarks recomputed from min_free_kbytes {kb} kB, what the capture's min watermarks add up to (pass --min-free-kbytes to set it)"
             ));
             kb
         }

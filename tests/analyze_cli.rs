@@ -510,3 +510,47 @@ fn captures_of_two_machines_are_refused() {
     let v = json(&["analyze", b.to_str().unwrap(), z.to_str().unwrap()]);
     assert!(v["verdict"]["succeeds"].is_boolean());
 }
+
+/// Settings are checked as the kernel and a scenario check them, and a scale factor or reserve
+/// ratio alone takes effect (from the min_free_kbytes the captured min watermarks add up to).
+#[test]
+fn settings_are_checked_and_take_effect_alone() {
+    let Some(dir) = captures() else { return };
+    let seed = dir.join(SEED_REPORT);
+    let s = seed.to_str().unwrap();
+    for (args, said) in [
+        (
+            vec!["--min-free-kbytes", "99999999999"],
+            "--min-free-kbytes: vm.min_free_kbytes = 99999999999 is out of range: allowed 0 to 16267400",
+        ),
+        (
+            vec!["--watermark-scale-factor", "10"],
+            "--watermark-scale-factor: vm.watermark_scale_factor does not exist on kernel 3.10-rhel7.3",
+        ),
+        (
+            vec!["--kernel", "5.15", "--watermark-scale-factor", "100000"],
+            "vm.watermark_scale_factor = 100000 is out of range: allowed 1 to 1000",
+        ),
+    ] {
+        let mut all = vec!["analyze", s];
+        all.extend(args);
+        let o = run(&all);
+        assert!(!o.status.success(), "{all:?}");
+        assert!(stderr(&o).contains(said), "{all:?}: {}", stderr(&o));
+    }
+    let v = json(&[
+        "analyze",
+        s,
+        "--kernel",
+        "5.15",
+        "--watermark-scale-factor",
+        "200",
+    ]);
+    let normal = zone(&v, "Normal");
+    assert_eq!(normal["watermarks"]["source"], "computed");
+    // low = min + max(min/4, managed × 200/10000): 13881 + 66835.
+    assert_eq!(normal["watermarks"]["low"], 80716);
+    assert!(v["notes"]
+        .to_string()
+        .contains("min_free_kbytes 67576 kB, what the capture's min watermarks add up to"));
+}

@@ -197,7 +197,49 @@ pub fn parse_as(format: Format, file: &str, text: &str) -> Result<Capture, Captu
     }?;
     capture.sources = vec![file.to_string()];
     capture.zones.sort_by_key(|z| (z.node, z.zone));
+    for z in &capture.zones {
+        check_sizes(z, file, text)?;
+    }
     Ok(capture)
+}
+
+/// Most pages a zone can hold: 2^52 bytes, the physical address space of x86-64 with 5-level
+/// paging (MAX_PHYSMEM_BITS 52), in 4 KiB pages.
+const MAX_PAGES: u64 = 1 << 40;
+
+/// Refuses a zone whose counts add up to more pages than any machine has (a corrupt or
+/// wrapped count such as 2^64 − 1), which would otherwise wrap in the arithmetic after it.
+fn check_sizes(z: &ZoneCapture, file: &str, text: &str) -> Result<(), CaptureError> {
+    let pages = |blocks: &[u64]| -> Option<u64> {
+        blocks.iter().enumerate().try_fold(0u64, |sum, (k, &n)| {
+            let p = n.checked_mul(1u64.checked_shl(k as u32)?)?;
+            sum.checked_add(p).filter(|&t| t <= MAX_PAGES)
+        })
+    };
+    let lists = z
+        .free_blocks
+        .iter()
+        .chain(z.free_by_type.iter().flat_map(|m| m.values()));
+    let counters = [z.free_pages, z.spanned, z.present, z.managed];
+    let bad = lists.clone().any(|b| pages(b).is_none())
+        || counters.iter().flatten().any(|&n| n > MAX_PAGES);
+    if !bad {
+        return Ok(());
+    }
+    let name = z.zone.to_string();
+    let line = text
+        .lines()
+        .position(|l| l.contains(&name) && l.contains(&z.node.to_string()))
+        .map_or(1, |i| i + 1);
+    Err(CaptureError {
+        file: file.to_string(),
+        line,
+        message: format!(
+            "node {} zone {}: its counts add up to more than 2^40 pages (4 PiB, the most a \
+             64-bit machine addresses): a corrupt or wrapped count",
+            z.node, z.zone
+        ),
+    })
 }
 
 /// Everything read about one machine from one or more files.
@@ -728,6 +770,20 @@ mod tests {
             detect("Node 0, zone DMA 1 2\n\u{a0}# HELP x\n"),
             Some(Format::NodeExporter)
         );
+    }
+
+    #[test]
+    fn counts_beyond_any_machine_are_refused() {
+        let wrapped = "Node 0, zone DMA 1 2\nNode 0, zone Normal 18446744073709551615 2\n";
+        let e = parse("b", wrapped).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "b:2: node 0 zone Normal: its counts add up to more than 2^40 pages (4 PiB, the most \
+             a 64-bit machine addresses): a corrupt or wrapped count"
+        );
+        // 2^30 order-10 blocks are 2^40 pages: the most allowed.
+        assert!(parse("b", "Node 0, zone Normal 0 0 0 0 0 0 0 0 0 0 1073741824\n").is_ok());
+        assert!(parse("b", "Node 0, zone Normal 0 0 0 0 0 0 0 0 0 0 1073741825\n").is_err());
     }
 
     #[test]

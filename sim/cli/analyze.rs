@@ -113,12 +113,19 @@ pub fn load(args: Args) -> Result<Analysis> {
         opts.extfrag_threshold = opts
             .extfrag_threshold
             .or(vm("extfrag_threshold").map(|v| v as u32));
-        opts.watermark_scale_factor = opts
-            .watermark_scale_factor
-            .or(vm("watermark_scale_factor").map(|v| v as u32));
-        opts.lowmem_reserve_ratio = opts
-            .lowmem_reserve_ratio
-            .or_else(|| read_sysctl_list("/proc/sys/vm/lowmem_reserve_ratio"));
+        // The sysctls watermarks are computed from, for a recomputation asked for; without
+        // one the printed watermarks stand.
+        let recompute = opts.min_free_kbytes.is_some()
+            || opts.watermark_scale_factor.is_some()
+            || opts.lowmem_reserve_ratio.is_some();
+        if recompute {
+            opts.watermark_scale_factor = opts
+                .watermark_scale_factor
+                .or(vm("watermark_scale_factor").map(|v| v as u32));
+            opts.lowmem_reserve_ratio = opts
+                .lowmem_reserve_ratio
+                .or_else(|| read_sysctl_list("/proc/sys/vm/lowmem_reserve_ratio"));
+        }
     }
     Ok(analyze(&cap, &opts)?)
 }
