@@ -254,6 +254,16 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
                 (&crate::kernel::PROFILES[0], format!("nearest to {release}"))
             }
         },
+        (None, None) if shows_reserve(capture) => {
+            let p = crate::kernel::profile("3.10").expect("the 3.10 profile exists");
+            notes.push(
+                "the input does not name its kernel, but its pagetypeinfo has a Reserve column, \
+                 which only kernels before 4.4 print (MIGRATE_RESERVE): assuming 3.10, the \
+                 oldest profile (pass --kernel)"
+                    .into(),
+            );
+            (p, "guess: a Reserve column".to_string())
+        }
         (None, None) => {
             let p = crate::kernel::profile("6.1").expect("the 6.1 profile exists");
             notes.push("the input does not name its kernel: assuming 6.1 (pass --kernel)".into());
@@ -443,6 +453,19 @@ fn check_settings(
             let key = e.path.to_string();
             AnalyzeError::Setting(format!("{}: {}", flag(&key), e.message))
         })
+}
+
+/// Whether a pagetypeinfo in the input lists MIGRATE_RESERVE free lists or pageblocks, which
+/// kernels before 4.4 print (4.4 replaced the type with MIGRATE_HIGHATOMIC).
+fn shows_reserve(capture: &Capture) -> bool {
+    capture.zones.iter().any(|z| {
+        z.free_by_type
+            .as_ref()
+            .is_some_and(|m| m.contains_key(&MigrateType::Reserve))
+            || z.pageblocks
+                .as_ref()
+                .is_some_and(|m| m.contains_key(&MigrateType::Reserve))
+    })
 }
 
 /// A zone the input names is populated unless it says it manages no pages.

@@ -554,3 +554,19 @@ fn settings_are_checked_and_take_effect_alone() {
         .to_string()
         .contains("min_free_kbytes 67576 kB, what the capture's min watermarks add up to"));
 }
+
+/// Without a release, a pagetypeinfo with a Reserve column (kernels before 4.4) picks the 3.10
+/// profile and says why; one with HighAtomic does not.
+#[test]
+fn a_reserve_column_says_the_kernel_is_older_than_4_4() {
+    let Some(dir) = captures() else { return };
+    let old = dir.join("C/ubuntu12_3.2.0_pagetypeinfo.txt");
+    let v = json(&["analyze", old.to_str().unwrap()]);
+    assert_eq!(v["kernel"], "3.10");
+    assert_eq!(v["kernel_source"], "guess: a Reserve column");
+    assert!(v["notes"]
+        .to_string()
+        .contains("only kernels before 4.4 print"));
+    let new = dir.join("C/xilinx_4.4_pagetypeinfo.txt");
+    assert_eq!(json(&["analyze", new.to_str().unwrap()])["kernel"], "6.1");
+}
