@@ -394,7 +394,7 @@ fn sweep_folder_plots() {
             "vm.min_free_kbytes",
             "not reached",
             "6 of 8 runs failed",
-            "90 %: 0.83–1.67",
+            "90 %: 0.83–1.67 h",
             "median time to first failure (h)",
         ],
     );

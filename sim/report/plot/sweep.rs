@@ -235,7 +235,12 @@ impl Figure for SweepHeatmap {
                     None => "not reached".to_string(),
                 };
                 let interval = cell.interval_s.map_or(String::new(), |(a, b)| {
-                    format!("90 %: {}–{}", short(unit.of(a)), short(unit.of(b)))
+                    format!(
+                        "90 %: {}–{} {}",
+                        short(unit.of(a)),
+                        short(unit.of(b)),
+                        unit.name
+                    )
                 });
                 let failed = format!("{} of {} runs failed", cell.failed, cell.runs);
                 chart.draw_series(
