@@ -40,8 +40,12 @@ pub struct Options {
 pub enum AnalyzeError {
     #[error("the input has no zone: give a buddyinfo, zoneinfo, pagetypeinfo, dmesg failure report or node_exporter capture")]
     NoZones,
-    #[error("--gfp {given}: {reason}")]
-    Gfp { given: String, reason: String },
+    #[error("--gfp {given} on kernel {kernel}: {reason}")]
+    Gfp {
+        given: String,
+        kernel: String,
+        reason: String,
+    },
     #[error("order {order} is above the largest order {max} of kernel {kernel}")]
     Order {
         order: u32,
@@ -488,6 +492,7 @@ fn request(
             .parse(text)
             .map_err(|reason| AnalyzeError::Gfp {
                 given: text.clone(),
+                kernel: profile.name.into(),
                 reason,
             })?,
         None => match failure {

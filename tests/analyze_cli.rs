@@ -570,3 +570,28 @@ fn a_reserve_column_says_the_kernel_is_older_than_4_4() {
     let new = dir.join("C/xilinx_4.4_pagetypeinfo.txt");
     assert_eq!(json(&["analyze", new.to_str().unwrap()])["kernel"], "6.1");
 }
+
+/// `gfp` with a flag no kernel has fails with one message; a flag some kernels lack marks their
+/// rows, each labelled with its own profile (4.9 and 6.1 share older layouts).
+#[test]
+fn gfp_names_unknown_flags_per_kernel_and_fails_when_none_knows_them() {
+    let o = run(&["gfp", "GFP_KERNEL|__GFP_BOGUS"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("buddysim: error: GFP_KERNEL|__GFP_BOGUS: no kernel profile reads it; unknown GFP flag `__GFP_BOGUS`"),
+        "{err}"
+    );
+    let text = stdout(&run(&["gfp", "__GFP_KMEMCG"]));
+    assert!(
+        text.contains("\n4.9         -          (not in 4.9: no flag `__GFP_KMEMCG`)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n6.1         -          (not in 6.1: no flag `__GFP_KMEMCG`)\n"),
+        "{text}"
+    );
+    let o = run(&["gfp", "__GFP_KMEMCG", "--kernel", "4.9"]);
+    assert!(stderr(&o).starts_with("buddysim: error: __GFP_KMEMCG on kernel 4.9: unknown GFP flag"));
+}

@@ -28,20 +28,32 @@ pub fn run(args: Args) -> Result<()> {
         None => PROFILES.iter().collect(),
     };
     let mut rows = Vec::new();
-    for p in profiles {
+    let mut last_error = None;
+    for p in &profiles {
         match p.gfp.parse(&args.flags) {
             Ok(mask) => rows.push(Row {
                 kernel: p.name,
                 mode: format!("{mask:#x}"),
                 flags: p.gfp.decode(mask),
             }),
-            Err(e) if args.kernel.is_some() => return Err(anyhow!("{}: {e}", args.flags)),
-            Err(e) => rows.push(Row {
-                kernel: p.name,
-                mode: "-".into(),
-                flags: format!("(not in this kernel: {e})"),
-            }),
+            Err(e) if args.kernel.is_some() => {
+                return Err(anyhow!("{} on kernel {}: {e}", args.flags, p.name))
+            }
+            Err(e) => {
+                // The parser's message names the unknown token first, in backticks.
+                let token = e.split('`').nth(1).unwrap_or(&args.flags).to_string();
+                rows.push(Row {
+                    kernel: p.name,
+                    mode: "-".into(),
+                    flags: format!("(not in {}: no flag `{token}`)", p.name),
+                });
+                last_error = Some(e);
+            }
         }
+    }
+    if rows.iter().all(|r| r.mode == "-") {
+        let e = last_error.unwrap_or_default();
+        return Err(anyhow!("{}: no kernel profile reads it; {e}", args.flags));
     }
     match args.format {
         Format::Json if args.kernel.is_some() => {

@@ -829,9 +829,8 @@ impl GfpLayout {
                     .ok_or_else(|| {
                         let allowed: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
                         format!(
-                            "unknown GFP flag `{token}` for kernel {} (expected 0x…, a decimal \
-                             mask, or names joined by `|`: {})",
-                            self.name(),
+                            "unknown GFP flag `{token}` (expected 0x…, a decimal mask, or names \
+                             joined by `|`: {})",
                             allowed.join(", ")
                         )
                     })?
@@ -1023,7 +1022,10 @@ mod tests {
             err.contains("__GFP_ACCOUNT") && err.contains("__GFP_KMEMCG"),
             "{err}"
         );
-        assert!(err.contains("3.10"), "{err}");
+        assert!(
+            err.starts_with("unknown GFP flag `__GFP_ACCOUNT` (expected"),
+            "{err}"
+        );
         assert!(GfpLayout::V6_18.parse("__GFP_ATOMIC").is_err());
         assert!(GfpLayout::V5_15.parse("0xzz").is_err());
         assert!(GfpLayout::V5_15.parse("").is_err());
