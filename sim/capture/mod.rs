@@ -216,12 +216,12 @@ fn check_sizes(z: &ZoneCapture, file: &str, text: &str) -> Result<(), CaptureErr
             sum.checked_add(p).filter(|&t| t <= MAX_PAGES)
         })
     };
-    let lists = z
+    let mut lists = z
         .free_blocks
         .iter()
         .chain(z.free_by_type.iter().flat_map(|m| m.values()));
     let counters = [z.free_pages, z.spanned, z.present, z.managed];
-    let bad = lists.clone().any(|b| pages(b).is_none())
+    let bad = lists.any(|b| pages(b).is_none())
         || counters.iter().flatten().any(|&n| n > MAX_PAGES);
     if !bad {
         return Ok(());
