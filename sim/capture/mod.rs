@@ -221,8 +221,8 @@ fn check_sizes(z: &ZoneCapture, file: &str, text: &str) -> Result<(), CaptureErr
         .iter()
         .chain(z.free_by_type.iter().flat_map(|m| m.values()));
     let counters = [z.free_pages, z.spanned, z.present, z.managed];
-    let bad = lists.any(|b| pages(b).is_none())
-        || counters.iter().flatten().any(|&n| n > MAX_PAGES);
+    let bad =
+        lists.any(|b| pages(b).is_none()) || counters.iter().flatten().any(|&n| n > MAX_PAGES);
     if !bad {
         return Ok(());
     }
