@@ -5,7 +5,8 @@ use super::Format;
 use anyhow::{anyhow, bail, Result};
 use buddysim::report::sweep::{RunResult, SweepReport};
 use buddysim::report::sweep_dir::{self, sweep_of, FamilyTask};
-use buddysim::scenario::{apply_override, Scenario, Shard};
+use buddysim::scenario::{apply_override, Scenario, Shard, Size};
+use buddysim::workload::cost;
 use buddysim::workload::run::{simulate_family, FamilyRun, RunOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -133,6 +134,32 @@ fn progress(len: usize) -> ProgressBar {
     bar
 }
 
+/// The runs at once (`--jobs`, 0 for one per core) that this machine's available memory holds
+/// when each keeps `each` bytes, saying so when that is fewer than asked.
+fn memory_jobs(each: u64, jobs: usize) -> usize {
+    let asked = if jobs == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        jobs
+    };
+    let Some(available) = cost::available_memory() else {
+        return jobs;
+    };
+    let fit = usize::try_from(available / each.max(1))
+        .unwrap_or(usize::MAX)
+        .max(1);
+    if fit < asked {
+        eprintln!(
+            "buddysim: {fit} runs at once, not {asked}: each keeps at least {} and this machine \
+             has {} available",
+            Size(each).approx(),
+            Size(available).approx()
+        );
+        return fit;
+    }
+    jobs
+}
+
 pub fn sweep(args: SweepArgs) -> Result<()> {
     check_target(args.target)?;
     let shard: Option<Shard> = args.shard.as_deref().map(str::parse).transpose()?;
@@ -143,6 +170,7 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
             None => format!("sweep-{}", scenario.name),
         })
     });
+    let each = crate::cli::scenario::check_runs(&scenario)?;
     let plan = sweep_dir::prepare(&scenario, &out, shard, args.resume)?;
     let (resumed, todo) = (plan.done(), plan.todo().len());
     // Every finished run is already in results.jsonl: an interrupted sweep says how to go on.
@@ -157,7 +185,7 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
         std::process::exit(130);
     });
     let bar = progress(todo);
-    let jobs = args.jobs.map_or(0, |j| j as usize);
+    let jobs = memory_jobs(each, args.jobs.map_or(0, |j| j as usize));
     let families = Mutex::new(Vec::new());
     let results = plan.execute(
         jobs,

@@ -390,6 +390,16 @@ pub enum KernelStack {
     Vmap,
 }
 
+impl KernelStack {
+    /// Bytes of one task's stack (`THREAD_SIZE`).
+    pub fn bytes(self) -> u64 {
+        match self {
+            KernelStack::Contiguous { order } => 4096 << order,
+            KernelStack::Vmap => 16 << 10,
+        }
+    }
+}
+
 /// How `shrink_page_list()` swaps out an anon transparent huge page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum ThpSwap {

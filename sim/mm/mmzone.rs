@@ -357,6 +357,10 @@ pub(crate) struct Link {
     pub(crate) prev: u32,
 }
 
+/// Bytes of engine state per page of a zone's span: its [`PageSlot`] (pageblock arrays add a
+/// byte or so per pageblock, not counted).
+pub const PAGE_STATE_BYTES: u64 = std::mem::size_of::<PageSlot>() as u64;
+
 /// One page's state: its list links, its packed info, its `mapping` word and flags, together
 /// (16 bytes, aligned) so that allocating, mapping, unlinking or freeing a page touches one cache
 /// line.

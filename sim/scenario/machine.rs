@@ -269,6 +269,20 @@ impl Machine {
             }
             total_present += z.present.0;
         }
+        // Holes and firmware take a little of a machine's RAM from its zones, never an eighth:
+        // zones that hold less describe another machine, and every check against `memory` (a
+        // pod's size, vm.min_free_kbytes) would judge the wrong one.
+        if !self.zones.is_empty() && total_present < memory_pages - memory_pages / 8 {
+            return Err(Invalid::new(
+                path,
+                format!(
+                    "the zones have {total_present} present pages in all ({}), far less than the \
+                     machine's memory {}: give `memory` as the RAM these zones hold",
+                    Size(total_present * PAGE_SIZE).approx(),
+                    self.memory
+                ),
+            ));
+        }
         if total_present > memory_pages {
             return Err(Invalid::new(
                 path,

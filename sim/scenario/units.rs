@@ -97,6 +97,17 @@ impl Size {
     pub fn kib(self) -> u64 {
         self.0 / 1024
     }
+
+    /// For people to read: one decimal in the largest binary unit the size reaches (`1.5 GiB`,
+    /// `620.0 MiB`, `512 B`), where [`Display`](fmt::Display) is exact (`1536MiB`).
+    pub fn approx(self) -> String {
+        match SIZE_UNITS.iter().find(|&&(_, shift)| self.0 >> shift > 0) {
+            Some((prefix, shift)) => {
+                format!("{:.1} {prefix}iB", self.0 as f64 / (1u64 << shift) as f64)
+            }
+            None => format!("{} B", self.0),
+        }
+    }
 }
 
 impl FromStr for Size {
@@ -417,6 +428,10 @@ mod tests {
         assert_eq!(Size(16 << 30).to_string(), "16GiB");
         assert_eq!(Size(4095).to_string(), "4095B");
         assert_eq!(Size(6 << 9).to_string(), "3KiB");
+        assert_eq!(Size(1536 << 20).approx(), "1.5 GiB");
+        assert_eq!(Size(620 << 20).approx(), "620.0 MiB");
+        assert_eq!(Size(512).approx(), "512 B");
+        assert_eq!(Size(u64::MAX).approx(), "16.0 EiB");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! how buddysim is held to the real allocator: the recorded successes ([`counts`]) and the
 //! snapshots of each mark are the expected values.
 
+pub mod cost;
 pub mod counts;
 pub mod pods;
 pub mod run;

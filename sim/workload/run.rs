@@ -40,7 +40,7 @@ use crate::mm::vmscan::{drop_caches, kswapd_nap_over, kswapd_run, LruType};
 use crate::mm::{mmzone::x86_64_layout, procfs};
 use crate::scenario::reconstruct::{reconstruct, Options};
 use crate::scenario::{
-    Arrivals, Initial, PodEventKind, PodProfile, Scenario, SlabAmount, ThpMode, Tunables,
+    Arrivals, Initial, PodEventKind, PodProfile, Scenario, Size, SlabAmount, ThpMode, Tunables,
 };
 use crate::workload::pods::{lifetime, ArrivalProcess};
 use crate::workload::system::{
@@ -368,6 +368,13 @@ pub fn simulate_family(
 }
 
 /// Runs `scenario` keeping every observation (`buddysim run`).
+/// Checks that `scenario` can run: its cost within the limits ([`super::cost`]), then every
+/// step of the run's setup (capture files read and fitted to the zones, slab caches known, the
+/// fill done), without simulating.
+pub fn check(scenario: &Scenario) -> Result<(), RunError> {
+    Run::new(scenario, &RunOptions::default(), false, None).map(drop)
+}
+
 pub fn run(
     scenario: &Scenario,
     opts: &RunOptions,
@@ -493,8 +500,12 @@ struct Run<'s> {
 /// Memory is faulted in or written in 2 MiB batches (512 pages).
 const BATCH: u64 = 512;
 
+/// `HPAGE_FRAG_CHECK_INTERVAL_MSEC` (mm/compaction.c, 5.9+): how often kcompactd wakes for
+/// proactive compaction.
+pub(crate) const PROACTIVE_INTERVAL: Time = Time::from_millis(500);
+
 /// `sysctl_stat_interval` (HZ): how often vmstat_update() refreshes each CPU's counters.
-const VMSTAT_INTERVAL: Time = Time::from_millis(1000);
+pub(crate) const VMSTAT_INTERVAL: Time = Time::from_millis(1000);
 
 /// kubelet's `oom_score_adj` for a churn pod's processes: BestEffort (no memory request), as
 /// CI and cron pods usually are (pkg/kubelet/qos `GetContainerOOMScoreAdjust()`).
@@ -570,6 +581,7 @@ impl<'s> Run<'s> {
         full: bool,
         start: Option<&crate::capture::Capture>,
     ) -> Result<Run<'s>, RunError> {
+        super::cost::check(s)?;
         let profile = s.profile().map_err(setup_err)?;
         let streams = Streams::new(s.seed);
         let specs = node_specs(s)?;
@@ -769,11 +781,42 @@ impl<'s> Run<'s> {
                 slab.push((id, n, n));
             }
         }
-        let kmalloc = p
+        let kmalloc: Vec<(u32, u32)> = p
             .kmalloc
             .iter()
             .map(|k| (k.size.0 as u32, k.count))
             .collect();
+        // What one pod holds at least, object bytes without slab overhead: more than the node
+        // has and no pod could ever start, and the objects alone would take the run forever.
+        let objects = slab
+            .iter()
+            .map(|&(id, n, _)| u128::from(n) * u128::from(self.sys.object_size(id)))
+            .chain(
+                kmalloc
+                    .iter()
+                    .map(|&(size, n)| u128::from(size) * u128::from(n)),
+            )
+            .sum::<u128>();
+        let held = objects
+            + u128::from(p.threads) * u128::from(self.profile.kernel_stack.bytes())
+            + u128::from(p.anon.0 + p.page_tables.0 + p.page_cache.0);
+        let managed: u64 = self
+            .sys
+            .nodes
+            .iter()
+            .flat_map(|n| &n.zones)
+            .map(|z| z.managed)
+            .sum();
+        let managed = u128::from(managed) * 4096;
+        if held > managed {
+            return Err(RunError::Setup(format!(
+                "{at}: one pod holds at least {} ({} of slab and kmalloc objects), more than the \
+                 node's {} of managed memory: no pod could start",
+                Size(u64::try_from(held).unwrap_or(u64::MAX)).approx(),
+                Size(u64::try_from(objects).unwrap_or(u64::MAX)).approx(),
+                Size(u64::try_from(managed).unwrap_or(u64::MAX)).approx()
+            )));
+        }
         Ok(Recipe {
             profile: p.clone(),
             slab,
@@ -956,7 +999,7 @@ impl<'s> Run<'s> {
             self.q.schedule_in(Time(l.every.0), Ev::LogRotation);
         }
         if self.profile.proactive.is_some() {
-            self.q.schedule_in(Time::from_millis(500), Ev::Proactive);
+            self.q.schedule_in(PROACTIVE_INTERVAL, Ev::Proactive);
         }
         if self.profile.pcp == PcpLists::AutoTuned {
             self.q.schedule_in(VMSTAT_INTERVAL, Ev::VmstatUpdate);
@@ -1082,7 +1125,7 @@ impl<'s> Run<'s> {
                     let busy = mm.kswapd.awake;
                     proactive_compaction(profile, node, mm, p, busy);
                 }
-                self.q.schedule_in(Time::from_millis(500), Ev::Proactive);
+                self.q.schedule_in(PROACTIVE_INTERVAL, Ev::Proactive);
             }
             Ev::VmstatUpdate => {
                 for z in self.sys.nodes.iter_mut().flat_map(|n| n.zones.iter_mut()) {

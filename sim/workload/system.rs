@@ -559,6 +559,14 @@ impl System {
 
     /// The cache a workload names: `kmalloc-<n>` for one of the kmalloc sizes, or a named cache
     /// of the profile's table, created (`kmem_cache_create()`) on first use.
+    /// Bytes of one object of cache `id` (`s->size`).
+    pub fn object_size(&self, id: CacheId) -> u32 {
+        match id {
+            CacheId::Named(i) => self.caches[usize::from(i)].size(),
+            CacheId::Kmalloc(size) => size,
+        }
+    }
+
     pub fn cache_id(&mut self, name: &str) -> Result<CacheId, String> {
         if let Some(size) = name.strip_prefix("kmalloc-") {
             return size
