@@ -203,3 +203,46 @@ fn report_b_cut_anywhere_is_an_error_or_an_honest_answer() {
         }
     }
 }
+
+/// A HiSilicon (Huawei) Android report from a kernel without CONFIG_NUMA, in the fixture's own
+/// numbers (tests/fixtures/README.md gives the real report whose format it follows).
+#[test]
+fn hisilicon_non_numa_fixture_reads_and_fails_in_dma() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/dmesg_hisilicon_4.1_non_numa.txt"
+    );
+    let c = parse(&std::fs::read_to_string(path).unwrap());
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    let f = c.failure.as_ref().unwrap();
+    assert_eq!(
+        (f.comm.as_str(), f.order, f.mode),
+        ("sensorservice", 2, 0xd1)
+    );
+    assert_eq!(c.kernel_release.as_deref(), Some("4.1.18-g1a2b3c4"));
+    assert_eq!(c.node_stats["active_file"], 20000);
+    assert_eq!(c.node_stats["free"], 101490);
+    let zones: Vec<_> = c.zones.iter().map(|z| (z.node, z.zone.name())).collect();
+    assert_eq!(zones, [(0, "DMA"), (0, "Normal")]);
+    let (dma, normal) = (&c.zones[0], &c.zones[1]);
+    assert_eq!(dma.free_pages, Some(402432 / 4));
+    assert_eq!(dma.watermarks.unwrap().min, 6800 / 4);
+    assert_eq!(dma.protection, Some(vec![0, 415, 415]));
+    assert_eq!(
+        dma.free_blocks,
+        Some(vec![60000, 20300, 2, 0, 0, 0, 0, 0, 0, 0, 0])
+    );
+    assert_eq!(normal.managed, Some(425480 / 4));
+    assert_eq!(
+        normal.free_blocks.as_ref().unwrap()[..5],
+        [300, 150, 30, 10, 5]
+    );
+    // __GFP_DMA: only DMA serves it, and above order 1 DMA has 5 free pages.
+    let a = analyze(&c, &Options::default()).unwrap();
+    assert_eq!(a.verdict.word(), "fails");
+    assert!(
+        a.verdict.reason.contains("DMA is below its min watermark"),
+        "{}",
+        a.verdict.reason
+    );
+}

@@ -19,12 +19,19 @@
 //! Reading: the report starts at the first `page allocation failure` line. Log prefixes are
 //! removed (syslog `Nov 12 15:15:41 host kernel: `, ISO syslog, journal `kernel: `, dmesg
 //! `[ 1234.567890] `, `dmesg -T` `[Sun Nov 12 15:15:41 2017] `, `dmesg -x` `kern  :warn  : `,
-//! Android `<4>[  123.456789] ` with `[ T123]`/`[  C1]`/`C1` caller fields).
+//! Android `<4>[  123.456789] ` with `[ T123]`/`[  C1]`/`C1` caller fields; HiSilicon (Huawei)
+//! kernels' `<4>[309805.658142s][pid:1361,cpu5,comm]`, after a `07-13 08:41:51.341 ` date
+//! from their log collector (as in the 4.1.18 report on linux-mm, Message-ID
+//! <b3127e70-4fca-9e11-62e5-7a8f3da9d044@huawei.com>); `logcat -v threadtime -b kernel`
+//! `12-07 10:15:02.123     0     0 W tag     : `, whose tag logd split off the kernel's text
+//! (`strip_logcat`)). Zone lines without `Node <n> ` (no CONFIG_NUMA) are node 0.
 //! Lines that start with whitespace and carry no prefix continue the previous line (reports
 //! pasted with wrapped lines). When the report's lines carry a prefix, the report ends at the
 //! first line that has none (the end of a quoted block); without prefixes it ends at an empty
 //! line or a Markdown fence. Lines of other syslog programs are skipped. kB values become 4 KiB
-//! pages. A second report in the same text is ignored with a warning.
+//! pages. A second report in the same text is ignored with a warning. A report that ends before
+//! its zone lines, or before a zone's per-order line, is read as far as it goes, with a warning
+//! at its last line naming what is missing (`missing_sections`).
 
 use super::text::{kb_to_pages, parse_kb, parse_u64, Loc};
 use super::{Capture, CaptureError, FailureReport, Warning, ZoneCapture, Zones};
