@@ -890,6 +890,9 @@ Node 0 Normal: 1*4kB = 4kB\n";
             "[Sun Nov 12 15:15:41 2017] ",
             "kern  :warn  : [  123.456789] ",
             "2017-11-12T15:15:41.523932+08:00 node-7 kernel: ",
+            "07-13 08:41:51.341 <4>[309805.658142s][pid:1361,cpu5,kworker/u8:2]",
+            "<4>[ 1234.567890] [pid:1,cpu0,runc:[1:CHILD]]",
+            "12-07 10:15:02.123     0     0 W         : [ 1234.567890] ",
         ] {
             let t = format!(
                 "{prefix}kworker/u8:2: page allocation failure: order:3, mode:0x2080020\n\
