@@ -38,8 +38,9 @@ pub struct Options {
 /// An input that cannot be analysed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AnalyzeError {
-    #[error("the input has no zone: give a buddyinfo, zoneinfo, pagetypeinfo, dmesg failure report or node_exporter capture")]
-    NoZones,
+    /// With the capture's warnings (a failure report cut before its zone lines says so).
+    #[error("the input has no zone{0}: give a buddyinfo, zoneinfo, pagetypeinfo, dmesg failure report or node_exporter capture")]
+    NoZones(String),
     #[error("--gfp {given} on kernel {kernel}: {reason}")]
     Gfp {
         given: String,
@@ -238,14 +239,19 @@ fn configured_zones(capture: &Capture) -> Vec<ZoneType> {
 
 /// Analyse `capture` for one request.
 pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeError> {
-    if capture.zones.is_empty() {
-        return Err(AnalyzeError::NoZones);
-    }
     let mut notes: Vec<String> = capture
         .warnings
         .iter()
         .map(|w| format!("{}:{}: {}", w.file, w.line, w.message))
         .collect();
+    if capture.zones.is_empty() {
+        let context = if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", notes.join("; "))
+        };
+        return Err(AnalyzeError::NoZones(context));
+    }
 
     let (profile, kernel_source) = match (opts.kernel, &capture.kernel_release) {
         (Some(p), _) => (p, "--kernel".to_string()),

@@ -19,16 +19,24 @@
 //! Reading: the report starts at the first `page allocation failure` line. Log prefixes are
 //! removed (syslog `Nov 12 15:15:41 host kernel: `, ISO syslog, journal `kernel: `, dmesg
 //! `[ 1234.567890] `, `dmesg -T` `[Sun Nov 12 15:15:41 2017] `, `dmesg -x` `kern  :warn  : `,
-//! Android `<4>[  123.456789] ` with `[ T123]`/`[  C1]`/`C1` caller fields).
+//! Android `<4>[  123.456789] ` with `[ T123]`/`[  C1]`/`C1` caller fields; HiSilicon (Huawei)
+//! kernels' `<4>[309805.658142s][pid:1361,cpu5,comm]`, after a `07-13 08:41:51.341 ` date
+//! from their log collector (as in the 4.1.18 report on linux-mm, Message-ID
+//! <b3127e70-4fca-9e11-62e5-7a8f3da9d044@huawei.com>); `logcat -v threadtime -b kernel`
+//! `12-07 10:15:02.123     0     0 W tag     : `, whose tag logd split off the kernel's text
+//! (`strip_logcat`)). Zone lines without `Node <n> ` (no CONFIG_NUMA) are node 0.
 //! Lines that start with whitespace and carry no prefix continue the previous line (reports
 //! pasted with wrapped lines). When the report's lines carry a prefix, the report ends at the
 //! first line that has none (the end of a quoted block); without prefixes it ends at an empty
 //! line or a Markdown fence. Lines of other syslog programs are skipped. kB values become 4 KiB
-//! pages. A second report in the same text is ignored with a warning.
+//! pages. A second report in the same text is ignored with a warning. A report that ends before
+//! its zone lines, or before a zone's per-order line, is read as far as it goes, with a warning
+//! at its last line naming what is missing (`missing_sections`).
 
 use super::text::{kb_to_pages, parse_kb, parse_u64, Loc};
 use super::{Capture, CaptureError, FailureReport, Warning, ZoneCapture, Zones};
 use crate::mm::mmzone::{MigrateType, Watermarks, ZoneType};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -40,7 +48,7 @@ struct Stripped<'s> {
     prefixed: bool,
     /// The line comes from the kernel (not another syslog program).
     kernel: bool,
-    message: &'s str,
+    message: Cow<'s, str>,
 }
 
 /// The first whitespace-delimited token and the rest after it.
@@ -113,14 +121,14 @@ fn strip_syslog(s: &str) -> Option<(bool, &str)> {
     Some((name == "kernel", r))
 }
 
-/// `[ 1234.567890]` → rest.
+/// `[ 1234.567890]` (HiSilicon kernels: `[1234.567890s]`) → rest.
 fn strip_timestamp(s: &str) -> Option<&str> {
     let inner_end = s.find(']')?;
     let inner = s.strip_prefix('[')?[..inner_end - 1].trim();
     let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
     let seconds = inner
         .split_once('.')
-        .is_some_and(|(secs, frac)| digits(secs) && digits(frac));
+        .is_some_and(|(secs, frac)| digits(secs) && digits(frac.strip_suffix('s').unwrap_or(frac)));
     // `dmesg -T`: `[Sun Nov 12 15:15:41 2017]`.
     let human = || {
         let t: Vec<&str> = inner.split_whitespace().collect();
@@ -140,7 +148,8 @@ fn strip_facility(s: &str) -> Option<&str> {
     (facility.trim() == "kern" && word(level) && level.len() <= 8).then_some(r)
 }
 
-/// The caller field of CONFIG_PRINTK_CALLER and vendor kernels: `[ T123]`, `[  C1]`, `C1`.
+/// The caller field of CONFIG_PRINTK_CALLER and vendor kernels: `[ T123]`, `[  C1]`, `C1`, and
+/// HiSilicon's `[pid:1361,cpu5,comm]` (whose comm may hold brackets, `runc:[1:CHILD]`).
 fn strip_caller(s: &str) -> &str {
     let t = s.trim_start();
     let is_id = |x: &str| {
@@ -149,6 +158,28 @@ fn strip_caller(s: &str) -> &str {
             && (x.starts_with('T') || x.starts_with('C'))
             && x[1..].bytes().all(|b| b.is_ascii_digit())
     };
+    let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+    if let Some(r) = t.strip_prefix("[pid:") {
+        let mut depth = 1;
+        let end = r.char_indices().find_map(|(i, c)| {
+            depth += match c {
+                '[' => 1,
+                ']' => -1,
+                _ => 0,
+            };
+            (depth == 0).then_some(i)
+        });
+        let mut fields = r[..end.unwrap_or(0)].splitn(3, ',');
+        let pid = fields.next().is_some_and(digits);
+        let cpu = fields
+            .next()
+            .and_then(|c| c.strip_prefix("cpu"))
+            .is_some_and(digits);
+        return match end {
+            Some(end) if pid && cpu && fields.next().is_some() => &r[end + 1..],
+            _ => s,
+        };
+    }
     if let Some(r) = t.strip_prefix('[') {
         if let Some(end) = r.find(']') {
             if is_id(&r[..end]) {
@@ -165,11 +196,74 @@ fn strip_caller(s: &str) -> &str {
     }
 }
 
+/// `07-13 08:41:51.341 ` (the date of Android logcat and of vendor log collectors) → rest.
+fn strip_android_date(s: &str) -> Option<&str> {
+    let (date, r) = token(s);
+    let (clock, r) = token(r);
+    let b = date.as_bytes();
+    let date_ok = b.len() == 5
+        && b[2] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 2 || c.is_ascii_digit());
+    (date_ok && is_clock(clock)).then_some(r)
+}
+
+/// The rest of a `logcat -v threadtime` line after its date: `  PID   TID P TAG     : message`.
+/// logd (`LogKlog::log()`, system/core/logd/LogKlog.cpp) stores a kernel message with its
+/// `[secs]` timestamp removed and its first one or two words before a `:` split off as the
+/// tag (`Normal free:4084kB` → tag `Normal free`, message `4084kB`; `DMA: 1*4kB` → tag `DMA`,
+/// message `1*4kB`); it drops the spaces after that `:`. The kernel's text is the tag, `:` and
+/// the message again (a zone name's per-order line keeps its space).
+fn strip_logcat(s: &str) -> Option<Cow<'_, str>> {
+    let (pid, r) = token(s);
+    let (tid, r) = token(r);
+    let (level, r) = token(r);
+    let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+    if !digits(pid) || !digits(tid) || level.len() != 1 || !"VDIWEFS".contains(level) {
+        return None;
+    }
+    // The tag holds no `:` outside brackets.
+    let mut depth = 0i32;
+    let colon = r.char_indices().find_map(|(i, c)| {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            ':' if depth <= 0 => return Some(i),
+            _ => {}
+        }
+        None
+    })?;
+    let tag = r[..colon].trim();
+    let message = r[colon + 1..].strip_prefix(' ').unwrap_or(&r[colon + 1..]);
+    Some(if tag.is_empty() {
+        Cow::Borrowed(message)
+    } else if tag.parse::<ZoneType>().is_ok() {
+        Cow::Owned(format!("{tag}: {message}"))
+    } else {
+        Cow::Owned(format!("{tag}:{message}"))
+    })
+}
+
 /// Removes every log prefix the line carries.
 fn strip(line: &str) -> Stripped<'_> {
     let mut s = line;
     let mut prefixed = false;
     let mut kernel = true;
+    if let Some(r) = strip_android_date(s) {
+        prefixed = true;
+        s = match strip_logcat(r) {
+            Some(Cow::Owned(message)) => {
+                return Stripped {
+                    prefixed,
+                    kernel,
+                    message: Cow::Owned(message.trim().to_string()),
+                }
+            }
+            Some(Cow::Borrowed(message)) => message,
+            None => r,
+        };
+    }
     if let Some((k, r)) = strip_syslog(s) {
         prefixed = true;
         kernel = k;
@@ -200,7 +294,7 @@ fn strip(line: &str) -> Stripped<'_> {
     Stripped {
         prefixed,
         kernel,
-        message: s.trim(),
+        message: Cow::Borrowed(s.trim()),
     }
 }
 
@@ -217,7 +311,7 @@ pub fn find_header(text: &str) -> Option<usize> {
         return None;
     }
     text.lines()
-        .position(|l| l.contains(FAILURE) && is_header(strip(l).message))
+        .position(|l| l.contains(FAILURE) && is_header(&strip(l).message))
 }
 
 /// Whether a continuation line begins a new item rather than continuing the previous one.
@@ -338,6 +432,7 @@ pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
     let mut zones = Zones::default();
     let mut warnings: Vec<Warning> = Vec::new();
     let mut mem_info = false;
+    let mut saw_mem_info = false;
     let mut last_zone: Option<(u32, ZoneType)> = None;
     for (k, (n, line)) in lines.iter().enumerate() {
         let loc = Loc::new(file, *n);
@@ -356,6 +451,7 @@ pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
         }
         if let Some(r) = line.strip_prefix("Mem-Info:") {
             mem_info = true;
+            saw_mem_info = true;
             mem_items(&loc, r, &mut capture.node_stats)?;
             continue;
         }
@@ -401,8 +497,43 @@ pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
         }
     }
     capture.zones = zones.into_vec();
+    let last = lines.last().map_or(start + 1, |(n, _)| *n);
+    warnings.extend(missing_sections(
+        &Loc::new(file, last),
+        saw_mem_info,
+        &capture.zones,
+    ));
     capture.warnings = warnings;
     Ok(capture)
+}
+
+/// What a report that stops early lacks, as a warning at its last line: `show_free_areas()`
+/// prints `Mem-Info:`, then a zone line for every populated zone, then a per-order line for each
+/// of the same zones, so a zone line without its per-order line means the log was cut there.
+fn missing_sections(loc: &Loc, saw_mem_info: bool, zones: &[ZoneCapture]) -> Option<Warning> {
+    if zones.is_empty() {
+        let before = if saw_mem_info {
+            "after `Mem-Info:` but before its zone lines"
+        } else {
+            "before `Mem-Info:` and its zone lines"
+        };
+        return Some(loc.warning(format!(
+            "the report ends here, {before}: it gives no zone's free counts"
+        )));
+    }
+    let cut: Vec<String> = zones
+        .iter()
+        .filter(|z| z.free_pages.is_some() && z.free_blocks.is_none())
+        .map(|z| format!("Node {} {}", z.node, z.zone.name()))
+        .collect();
+    let names = match cut.as_slice() {
+        [] => return None,
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    };
+    Some(loc.warning(format!(
+        "the report ends here, without the per-order line of {names}"
+    )))
 }
 
 /// `key:digits`.
@@ -759,6 +890,9 @@ Node 0 Normal: 1*4kB = 4kB\n";
             "[Sun Nov 12 15:15:41 2017] ",
             "kern  :warn  : [  123.456789] ",
             "2017-11-12T15:15:41.523932+08:00 node-7 kernel: ",
+            "07-13 08:41:51.341 <4>[309805.658142s][pid:1361,cpu5,kworker/u8:2]",
+            "<4>[ 1234.567890] [pid:1,cpu0,runc:[1:CHILD]]",
+            "12-07 10:15:02.123     0     0 W         : [ 1234.567890] ",
         ] {
             let t = format!(
                 "{prefix}kworker/u8:2: page allocation failure: order:3, mode:0x2080020\n\
