@@ -9,6 +9,7 @@
 //! fail, the slow path's compaction decision (`compaction_suitable()` with the fragmentation index
 //! against `vm.extfrag_threshold`) and reclaim are reported per zone.
 
+use crate::cache_creation::CacheCreation;
 use crate::capture::{Capture, ZoneCapture};
 use crate::kernel::gfp::GfpFlags;
 use crate::kernel::Profile;
@@ -39,7 +40,7 @@ pub struct Options {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AnalyzeError {
     /// With the capture's warnings (a failure report cut before its zone lines says so).
-    #[error("the input has no zone{0}: give a buddyinfo, zoneinfo, pagetypeinfo, dmesg failure report or node_exporter capture")]
+    #[error("the input has no zone and no slab cache{0}: give a buddyinfo, zoneinfo, pagetypeinfo, dmesg failure report, node_exporter capture or slabinfo")]
     NoZones(String),
     #[error("--gfp {given} on kernel {kernel}: {reason}")]
     Gfp {
@@ -69,6 +70,8 @@ pub struct Analysis {
     pub request: Request,
     pub extfrag_threshold: u32,
     pub zones: Vec<ZoneAnalysis>,
+    /// What the input's slab caches say of the next cache creation; `None` without a slabinfo.
+    pub cache_creation: Option<CacheCreation>,
     pub verdict: Verdict,
     /// Notes on assumptions and input problems (parser warnings included).
     pub notes: Vec<String>,
@@ -244,7 +247,7 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
         .iter()
         .map(|w| format!("{}:{}: {}", w.file, w.line, w.message))
         .collect();
-    if capture.zones.is_empty() {
+    if capture.zones.is_empty() && capture.slab_caches.is_empty() {
         let context = if notes.is_empty() {
             String::new()
         } else {
@@ -274,6 +277,15 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
             );
             (p, "guess: a Reserve column".to_string())
         }
+        (None, None) if crate::cache_creation::kernel_hint(&capture.slab_caches).is_some() => {
+            let p = crate::kernel::profile("3.10").expect("the 3.10 profile exists");
+            let why = crate::cache_creation::kernel_hint(&capture.slab_caches).unwrap_or_default();
+            notes.push(format!(
+                "the input does not name its kernel, but {why}: assuming 3.10, the oldest \
+                 profile (pass --kernel, such as 3.10-rhel7.3 for CentOS 7.3 - 7.6)"
+            ));
+            (p, "guess: slab cache names".to_string())
+        }
         (None, None) => {
             let p = crate::kernel::profile("6.1").expect("the 6.1 profile exists");
             notes.push("the input does not name its kernel: assuming 6.1 (pass --kernel)".into());
@@ -281,7 +293,11 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
         }
     };
 
-    let request = request(capture, opts, profile, &mut notes)?;
+    let cache_creation = crate::cache_creation::analyze(&capture.slab_caches, profile);
+    let next = cache_creation
+        .as_ref()
+        .and_then(|c| c.next_creation.request());
+    let request = request(capture, opts, profile, next, &mut notes)?;
     let gfp_flags = profile.gfp.flags(request.1);
     let order = request.0.order;
     if order >= profile.orders {
@@ -290,6 +306,16 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
             max: profile.orders - 1,
             kernel: profile.name.into(),
         });
+    }
+    if capture.zones.is_empty() {
+        return Ok(without_zones(
+            profile,
+            kernel_source,
+            request.0,
+            opts,
+            cache_creation,
+            notes,
+        ));
     }
     check_settings(capture, opts, profile)?;
     let extfrag_threshold = opts.extfrag_threshold.unwrap_or(profile.extfrag_threshold);
@@ -434,9 +460,46 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
         request: request.0,
         extfrag_threshold,
         zones,
+        cache_creation,
         verdict,
         notes,
     })
+}
+
+/// The analysis of an input with slab caches and no zone: the request and what the caches say,
+/// and no verdict.
+fn without_zones(
+    profile: &Profile,
+    kernel_source: String,
+    request: Request,
+    opts: &Options,
+    cache_creation: Option<CacheCreation>,
+    mut notes: Vec<String>,
+) -> Analysis {
+    if opts.min_free_kbytes.is_some()
+        || opts.watermark_scale_factor.is_some()
+        || opts.lowmem_reserve_ratio.is_some()
+    {
+        notes.push("the watermark settings given have no zone to apply to".into());
+    }
+    Analysis {
+        kernel: profile.name.into(),
+        kernel_source,
+        request,
+        extfrag_threshold: opts.extfrag_threshold.unwrap_or(profile.extfrag_threshold),
+        zones: Vec::new(),
+        cache_creation,
+        verdict: Verdict {
+            succeeds: None,
+            zone: None,
+            path: "cannot tell",
+            reason: "cannot tell: the input has no zone (add /proc/buddyinfo and zoneinfo, or \
+                     the dmesg failure report, for the verdict)"
+                .into(),
+            slow_path: vec![],
+        },
+        notes,
+    }
 }
 
 /// The settings asked for, checked as a scenario's are (`Tunables::validate()`): the kernel's
@@ -483,14 +546,18 @@ fn zone_populated(z: &ZoneCapture) -> bool {
     z.managed.is_none_or(|m| m > 0)
 }
 
-/// The request and its mask: flags override the dmesg report, which overrides the defaults
-/// (order 6, GFP_KERNEL: the nf_conntrack cache creation of the incident).
+/// The request and its mask: flags override the dmesg report, which overrides the next cache
+/// creation's memcg-array allocation the slab caches give (`next`: order and mask), which
+/// overrides the defaults (order 6, GFP_KERNEL: the nf_conntrack cache creation of the
+/// incident).
 fn request(
     capture: &Capture,
     opts: &Options,
     profile: &Profile,
+    next: Option<(u32, u64)>,
     notes: &mut Vec<String>,
 ) -> Result<(Request, u64), AnalyzeError> {
+    let next = next.filter(|_| capture.failure.is_none());
     let failure = capture.failure.as_ref();
     let mode = match &opts.gfp {
         Some(text) => profile
@@ -501,22 +568,31 @@ fn request(
                 kernel: profile.name.into(),
                 reason,
             })?,
-        None => match failure {
-            Some(f) => report_mode(capture, f.mode, profile, notes),
-            None => profile
+        None => match (failure, next) {
+            (Some(f), _) => report_mode(capture, f.mode, profile, notes),
+            (None, Some((_, mask))) => mask,
+            (None, None) => profile
                 .gfp
                 .parse("GFP_KERNEL")
                 .expect("every layout defines GFP_KERNEL"),
         },
     };
-    let order = opts.order.or(failure.map(|f| f.order)).unwrap_or(6);
+    let order = opts
+        .order
+        .or(failure.map(|f| f.order))
+        .or(next.map(|(order, _)| order))
+        .unwrap_or(6);
     let source = match (
         opts.order.is_some() || opts.gfp.is_some(),
         failure.is_some(),
+        next.is_some(),
     ) {
-        (true, _) => "flags",
-        (false, true) => "dmesg report",
-        (false, false) => "default (order 6 GFP_KERNEL: the nf_conntrack cache allocation)",
+        (true, _, _) => "flags",
+        (false, true, _) => "dmesg report",
+        (false, false, true) => {
+            "slabinfo (the next cache creation's memcg array, from the highest kmem id)"
+        }
+        (false, false, false) => "default (order 6 GFP_KERNEL: the nf_conntrack cache allocation)",
     };
     Ok((
         Request {

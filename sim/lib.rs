@@ -25,6 +25,7 @@
 //! ```
 
 pub mod analyze;
+pub mod cache_creation;
 pub mod capture;
 pub mod engine;
 pub mod kernel;

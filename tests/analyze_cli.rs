@@ -282,15 +282,16 @@ fn every_capture_analyzes_or_is_rejected_with_file_and_line() {
                 assert!(err.contains(&format!("{name}:")), "{err}");
                 continue;
             }
-            let slab_only = category == "E";
-            if slab_only {
-                // slabinfo has no zones: analyze says what it needs.
-                assert!(!o.status.success());
-                assert!(stderr(&o).contains("no zone"), "{}", stderr(&o));
-                continue;
-            }
             assert!(o.status.success(), "{name}: {}", stderr(&o));
             let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+            if category == "E" {
+                // A slabinfo has no zone: what its caches say, and no verdict.
+                assert!(!v["cache_creation"].is_null(), "{name}");
+                assert!(v["verdict"]["succeeds"].is_null(), "{name}");
+                assert!(v["zones"].as_array().unwrap().is_empty());
+                continue;
+            }
+            assert!(v["cache_creation"].is_null(), "{name}");
             // Without per-order lines (an extfrag_index file, a zoneinfo alone) there is no
             // verdict, and the reason says so; with them, always one.
             let lists = v["zones"].as_array().unwrap().iter();
@@ -594,4 +595,178 @@ fn gfp_names_unknown_flags_per_kernel_and_fails_when_none_knows_them() {
     );
     let o = run(&["gfp", "__GFP_KMEMCG", "--kernel", "4.9"]);
     assert!(stderr(&o).starts_with("buddysim: error: __GFP_KMEMCG on kernel 4.9: unknown GFP flag"));
+}
+
+const FAILING_SLABINFO: &str =
+    "E/k8s_centos7_3.10.0-514_failing_node_slabinfo_nfconntrack_lijiaocn.txt";
+const HEALTHY_SLABINFO: &str =
+    "E/k8s_centos7_3.10.0-514_healthy_node_slabinfo_nfconntrack_lijiaocn.txt";
+const KMEM_SLABINFO: &str = "tests/fixtures/memcg_kmem_slabinfo_3.10.txt";
+
+/// The seed's two slabinfo excerpts alone: their `nf_conntrack_<address>` caches count the
+/// network namespaces (8 on the failing node, 3 on the healthy one: `grep -c nf_conntrack_ffff`),
+/// with their objects and slab pages (sum of `active_objs`; `num_slabs` × 2 pages); a
+/// /proc/slabinfo shows no per-memcg copy, so the kmem ids and the next creation's order cannot
+/// be told, and there is no verdict.
+#[test]
+fn a_slabinfo_alone_counts_the_netns_and_cannot_tell_the_kmem_ids() {
+    let Some(dir) = captures() else { return };
+    let failing = dir.join(FAILING_SLABINFO);
+    let v = json(&["analyze", failing.to_str().unwrap()]);
+    assert_eq!(v["kernel"], "3.10");
+    assert_eq!(v["kernel_source"], "guess: slab cache names");
+    let c = &v["cache_creation"];
+    assert_eq!(c["caches"], 8);
+    assert_eq!(c["excerpt"], true);
+    assert_eq!(c["conntrack"]["pointer_named"], 8);
+    assert_eq!(c["conntrack"]["netns"], 8);
+    assert_eq!(c["conntrack"]["objects"], 4650);
+    assert_eq!(c["conntrack"]["pages"], 382);
+    assert_eq!(c["conntrack"]["global"], false);
+    assert_eq!(c["memcg_copies"]["copies"], 0);
+    assert!(c["memcg_copies"]["highest_kmem_id"].is_null());
+    let kmem = c["memcg_copies"]["summary"].as_str().unwrap();
+    assert!(kmem.starts_with("kmem ids: cannot tell"), "{kmem}");
+    assert!(kmem.contains("memory.kmem.slabinfo"), "{kmem}");
+    assert!(c["next_creation"]["order"].is_null());
+    let next = c["next_creation"]["summary"].as_str().unwrap();
+    assert!(next.starts_with("cannot tell: "), "{next}");
+    assert!(v["verdict"]["succeeds"].is_null());
+    assert!(v["verdict"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("the input has no zone"));
+    assert!(v["request"]["source"]
+        .as_str()
+        .unwrap()
+        .starts_with("default"));
+
+    let healthy = dir.join(HEALTHY_SLABINFO);
+    let v = json(&["analyze", healthy.to_str().unwrap()]);
+    let c = &v["cache_creation"]["conntrack"];
+    assert_eq!(
+        (
+            c["netns"].as_u64(),
+            c["objects"].as_u64(),
+            c["pages"].as_u64()
+        ),
+        (Some(3), Some(950), Some(76))
+    );
+
+    let o = run(&["analyze", failing.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("slab caches (8 listed, an excerpt"), "{text}");
+    assert!(
+        text.contains("  conntrack: 8 per-netns conntrack caches"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  next cache creation: cannot tell: "),
+        "{text}"
+    );
+    assert!(!text.contains("free blocks"), "no zone table: {text}");
+}
+
+/// RHEL 8 (4.18): one global `nf_conntrack` cache, so a pod's network namespace creates no
+/// cache and no memcg array.
+#[test]
+fn a_global_conntrack_cache_makes_no_creation_per_pod() {
+    let Some(dir) = captures() else { return };
+    let f = dir.join("E/sosreport_rhel8_4.18_slabinfo.txt");
+    let v = json(&["analyze", f.to_str().unwrap(), "--kernel", "4.19"]);
+    let c = &v["cache_creation"];
+    assert_eq!(c["excerpt"], false);
+    assert_eq!(c["conntrack"]["global"], true);
+    assert_eq!(c["conntrack"]["pointer_named"], 0);
+    assert!(c["conntrack"]["netns"].is_null());
+    let next = c["next_creation"]["summary"].as_str().unwrap();
+    assert!(
+        next.starts_with("a new pod's network namespace creates no slab cache here"),
+        "{next}"
+    );
+    assert!(c["next_creation"]["order"].is_null());
+}
+
+/// The failing node's slabinfo with the seed's report: the report names the kernel and the
+/// request, and the verdict is the report's; the caches add the namespaces.
+#[test]
+fn a_slabinfo_with_the_report_keeps_the_reports_request_and_verdict() {
+    let Some(dir) = captures() else { return };
+    let slab = dir.join(FAILING_SLABINFO);
+    let report = dir.join(SEED_REPORT);
+    let v = json(&["analyze", slab.to_str().unwrap(), report.to_str().unwrap()]);
+    assert_eq!(v["kernel"], "3.10-rhel7.3");
+    assert_eq!(v["request"]["order"], 6);
+    assert_eq!(v["request"]["source"], "dmesg report");
+    assert_eq!(v["verdict"]["succeeds"], false);
+    assert_eq!(v["cache_creation"]["conntrack"]["netns"], 8);
+    assert!(v["cache_creation"]["next_creation"]["order"].is_null());
+}
+
+/// Memcgs' memory.kmem.slabinfo (a fixture: copies named `root(kmem id:cgroup)` as 3.10's
+/// `kmem_cache_dup()` names them): kmem id 12286 makes the array 24 574 entries, an order-6
+/// kzalloc with mode 0x10c0d0, and with free lists the verdict is for that order. On 4.4 the
+/// number in a copy's name is no kmem id, so the order cannot be told.
+#[test]
+fn memcg_copies_give_the_kmem_ids_and_the_order_of_the_next_creation() {
+    let v = json(&["analyze", KMEM_SLABINFO]);
+    let c = &v["cache_creation"];
+    assert_eq!(c["memcg_copies"]["copies"], 3);
+    assert_eq!(c["memcg_copies"]["memcgs"], 2);
+    assert_eq!(c["memcg_copies"]["highest_kmem_id"], 12286);
+    assert_eq!(c["excerpt"], false);
+    let next = &c["next_creation"];
+    assert_eq!(next["array_entries"], 24574);
+    assert_eq!(next["size"], 196672);
+    assert_eq!(next["order"], 6);
+    assert_eq!(next["mode"], "0x10c0d0");
+    assert_eq!(v["request"]["order"], 6);
+    assert_eq!(v["request"]["mode"], "0x10c0d0");
+    assert!(v["request"]["source"]
+        .as_str()
+        .unwrap()
+        .starts_with("slabinfo"));
+
+    let v = json(&["analyze", KMEM_SLABINFO, "--kernel", "4.4"]);
+    let c = &v["cache_creation"];
+    assert!(c["memcg_copies"]["highest_kmem_id"].is_null());
+    assert!(c["next_creation"]["order"].is_null());
+    assert!(v["request"]["source"]
+        .as_str()
+        .unwrap()
+        .starts_with("default"));
+
+    let Some(dir) = captures() else { return };
+    // With free lists: the verdict for the derived order, and an explicit order still wins.
+    let bi = dir.join("A/k8s_centos7_3.10.0-514_after_compaction_buddyinfo_lijiaocn.txt");
+    let v = json(&[
+        "analyze",
+        KMEM_SLABINFO,
+        bi.to_str().unwrap(),
+        "--kernel",
+        "3.10-rhel7.3",
+    ]);
+    assert_eq!(v["request"]["order"], 6);
+    assert!(v["request"]["source"]
+        .as_str()
+        .unwrap()
+        .starts_with("slabinfo"));
+    assert_eq!(v["verdict"]["succeeds"], true, "{}", v["verdict"]);
+    assert_eq!(v["verdict"]["zone"], "Normal");
+    let v = json(&[
+        "analyze",
+        KMEM_SLABINFO,
+        bi.to_str().unwrap(),
+        "--order",
+        "7",
+    ]);
+    assert_eq!(
+        (
+            v["request"]["order"].as_u64(),
+            v["request"]["source"].as_str()
+        ),
+        (Some(7), Some("flags"))
+    );
+    assert_eq!(v["verdict"]["succeeds"], false);
 }

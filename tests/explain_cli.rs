@@ -66,3 +66,24 @@ fn explain_with_extfrag_threshold_1000_says_compaction_is_skipped() {
     );
     assert!(!normal.contains("compaction runs"), "{normal}");
 }
+
+/// A slabinfo alone (memcgs' memory.kmem.slabinfo, a fixture): the request its memcg copies
+/// imply, an empty zonelist said as such, and no outcome.
+#[test]
+fn explain_without_zones_says_so() {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/memcg_kmem_slabinfo_3.10.txt");
+    let o = Command::new(env!("CARGO_BIN_EXE_buddysim"))
+        .arg("explain")
+        .arg(&fixture)
+        .output()
+        .expect("the binary runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("1. Request: order 6 (64 pages, 256 kB), GFP_KERNEL|__GFP_COMP|__GFP_ZERO|__GFP_KMEMCG (mode 0x10c0d0) on kernel 3.10"), "{out}");
+    assert!(
+        out.contains("2. Zonelist (preferred first): none (the input has no zone)"),
+        "{out}"
+    );
+    assert!(out.contains("Outcome: cannot tell"), "{out}");
+}

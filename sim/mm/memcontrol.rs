@@ -73,6 +73,31 @@ impl CacheParamsRule {
             CacheParamsRule::NoArray => None,
         }
     }
+
+    /// The kzalloc a root cache's array takes with `entries` slots; `None` where there is no
+    /// array.
+    pub fn request(self, entries: u32) -> Option<KzallocRequest> {
+        let header = self.header()?;
+        Some(KzallocRequest::kernel(header + 8 * u64::from(entries)))
+    }
+}
+
+/// `memcg_caches_array_size()`: the array length for `num_groups` kmem ids, twice the ids, at
+/// least `MEMCG_CACHES_MIN_SIZE` and at most `MEMCG_CACHES_MAX_SIZE`.
+pub fn memcg_caches_array_size(num_groups: u32) -> u32 {
+    (2 * num_groups).clamp(MEMCG_CACHES_MIN_SIZE, MEMCG_CACHES_MAX_SIZE)
+}
+
+/// The array length once kmem id `id` was handed out. Ids come lowest free first, so the array
+/// grows exactly when the id equals its length ([`MemcgKmem::activate_kmem`]): from 0 through
+/// 4, 10, 22, 46, … until it exceeds `id`. It never shrinks, so this is the least length a node
+/// that ever used `id` has.
+pub fn array_size_after(id: u32) -> u32 {
+    let mut size = 0;
+    while id >= size && size < MEMCG_CACHES_MAX_SIZE {
+        size = memcg_caches_array_size(size + 1);
+    }
+    size
 }
 
 /// When a memcg's kmem id goes back to the IDA.
@@ -262,12 +287,6 @@ impl MemcgKmem {
             .ok_or(MemcgError::NoSuchMemcg(m))
     }
 
-    /// The kzalloc a root cache's array takes with `entries` slots.
-    fn array_request(&self, entries: u32) -> Option<KzallocRequest> {
-        let header = self.rules.params.header()?;
-        Some(KzallocRequest::kernel(header + 8 * u64::from(entries)))
-    }
-
     /// Activates kmem accounting for `m` (runc setting `memory.kmem.limit_in_bytes`; in 4.6+
     /// every memcg at `css_online`). Models `memcg_activate_kmem()` → `memcg_update_cache_sizes()`
     /// (3.10) / `memcg_alloc_cache_id()` (4.x): take the lowest free id; if it does not fit the
@@ -290,8 +309,8 @@ impl MemcgKmem {
             .get(MEMCG_CACHES_MAX_SIZE)
             .ok_or(MemcgError::NoSpace)?;
         if id >= self.array_size {
-            let new_entries = (2 * (id + 1)).clamp(MEMCG_CACHES_MIN_SIZE, MEMCG_CACHES_MAX_SIZE);
-            if let Some(request) = self.array_request(new_entries) {
+            let new_entries = memcg_caches_array_size(id + 1);
+            if let Some(request) = self.rules.params.request(new_entries) {
                 let growth = ArrayGrowth {
                     old_entries: self.array_size,
                     new_entries,
@@ -322,7 +341,7 @@ impl MemcgKmem {
             CacheParamsRule::NoArray => false,
         };
         if gate {
-            self.array_request(self.array_size)
+            self.rules.params.request(self.array_size)
         } else {
             None
         }
@@ -477,6 +496,22 @@ mod tests {
         assert_eq!(k.array_size(), 46);
         assert!(!k.kmem_enabled());
         assert_eq!(k.root_cache_params(), None, "3.10 gates on the static key");
+    }
+
+    /// The closed form the analysis of a capture uses gives the length the IDA's growth reaches.
+    #[test]
+    fn array_size_after_an_id_is_the_grown_length() {
+        let mut k = MemcgKmem::new(V3_10, true);
+        for id in 0..3000 {
+            let m = k.create();
+            assert_eq!(activate(&mut k, m), Some(id));
+            assert_eq!(array_size_after(id), k.array_size(), "id {id}");
+        }
+        assert_eq!(array_size_after(12286), 24574);
+        assert_eq!(
+            array_size_after(MEMCG_CACHES_MAX_SIZE - 1),
+            MEMCG_CACHES_MAX_SIZE
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@
 
 use crate::kernel::gfp::GfpLayout;
 use crate::kernel::profile::ConntrackCache;
-use crate::mm::memcontrol::{update_cache_params, ArrayGrowth, MemcgKmem};
+use crate::mm::memcontrol::{update_cache_params, ArrayGrowth, KzallocRequest, MemcgKmem};
 use crate::mm::slub::{
     kmalloc_large_request, kmalloc_route, AllocFailure, CacheFlags, Kmalloc, KmallocRoute,
     KmemCache, PageAllocator, SlabError, SlabRules, SlubTunables,
@@ -39,6 +39,27 @@ pub struct ParamsAlloc {
     /// `mode:0x…` as a failure report of that kernel prints it (for a large kmalloc, with the
     /// flags `kmalloc_order()` adds).
     pub gfp_mode: u64,
+}
+
+impl ParamsAlloc {
+    /// The memcg-array kzalloc `req` as the kernel makes it: a `kmalloc-<n>` object, or above
+    /// 8 KiB `kmalloc_large()` with the flags `kmalloc_order()` adds (`rules.kmalloc_large`).
+    pub fn new(req: &KzallocRequest, rules: SlabRules, gfp: &GfpLayout) -> ParamsAlloc {
+        let route = kmalloc_route(req.size);
+        let mode_gfp = match route {
+            KmallocRoute::Large { .. } => {
+                kmalloc_large_request(req.size, req.gfp, rules.kmalloc_large)
+                    .1
+                    .gfp
+            }
+            KmallocRoute::Cache { .. } => req.gfp,
+        };
+        ParamsAlloc {
+            size: req.size,
+            route,
+            gfp_mode: gfp.mask(&mode_gfp),
+        }
+    }
 }
 
 /// What creating the netns's conntrack cache came to.
@@ -160,20 +181,7 @@ impl Conntrack {
             outcome: CacheOutcome::Created,
         };
         if let Some(req) = memcg.root_cache_params() {
-            let route = kmalloc_route(req.size);
-            let mode_gfp = match route {
-                KmallocRoute::Large { .. } => {
-                    kmalloc_large_request(req.size, req.gfp, self.rules.kmalloc_large)
-                        .1
-                        .gfp
-                }
-                KmallocRoute::Cache { .. } => req.gfp,
-            };
-            probe.params = Some(ParamsAlloc {
-                size: req.size,
-                route,
-                gfp_mode: self.gfp.mask(&mode_gfp),
-            });
+            probe.params = Some(ParamsAlloc::new(&req, self.rules, &self.gfp));
             match kmalloc.kmalloc(req.size, req.gfp, pa) {
                 Ok(r) => cache.memcg_params = Some(r),
                 Err(SlabError::Alloc { failure, .. }) => {

@@ -1,5 +1,6 @@
-//! The text form of an [`Analysis`]: a per-order table, a per-zone watermark table, the verdict in
-//! one sentence and the slow path after it. The JSON form is the `Analysis` itself (serde).
+//! The text form of an [`Analysis`]: a per-order table, a per-zone watermark table, what the slab
+//! caches say of the next cache creation, the verdict in one sentence and the slow path after
+//! it. The JSON form is the `Analysis` itself (serde).
 
 use crate::analyze::{Analysis, ZoneAnalysis};
 use crate::kernel::Profile;
@@ -19,6 +20,27 @@ pub fn text(a: &Analysis, profile: &Profile) -> String {
         "kernel {} ({}); request: order {}, {} (mode {}, from {})",
         a.kernel, a.kernel_source, r.order, r.gfp, r.mode, r.source
     );
+    if !a.zones.is_empty() {
+        zone_tables(&mut out, a, profile);
+    }
+    if let Some(c) = &a.cache_creation {
+        let excerpt = if c.excerpt {
+            ", an excerpt: no kmalloc-<n> cache, so the caches it leaves out are unknown"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "\nslab caches ({} listed{excerpt}):", c.caches);
+        let _ = writeln!(out, "  conntrack: {}", c.conntrack.summary);
+        let _ = writeln!(out, "  memcg copies: {}", c.memcg_copies.summary);
+        let _ = writeln!(out, "  next cache creation: {}", c.next_creation.summary);
+    }
+    verdict(&mut out, a);
+    out
+}
+
+/// The free blocks per order, then each zone's counts, marks and checks.
+fn zone_tables(out: &mut String, a: &Analysis, profile: &Profile) {
+    let r = &a.request;
     let orders = a
         .zones
         .iter()
@@ -104,7 +126,10 @@ pub fn text(a: &Analysis, profile: &Profile) -> String {
             }
         }
     }
+}
 
+/// The verdict, the slow path and the notes.
+fn verdict(out: &mut String, a: &Analysis) {
     let v = &a.verdict;
     let _ = writeln!(
         out,
@@ -129,5 +154,4 @@ pub fn text(a: &Analysis, profile: &Profile) -> String {
             let _ = writeln!(out, "  - {n}");
         }
     }
-    out
 }

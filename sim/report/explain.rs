@@ -131,10 +131,12 @@ pub fn text(a: &Analysis, profile: &Profile) -> String {
     let local = a.zones.first().map_or(0, |z| z.node);
     zl.sort_by_key(|z| (z.node != local, z.node, std::cmp::Reverse(z.zone)));
     let names: Vec<String> = zl.iter().map(|z| label(z)).collect();
-    head(
-        &mut out,
-        &format!("Zonelist (preferred first): {}", names.join(" → ")),
-    );
+    let zonelist = if names.is_empty() {
+        "none (the input has no zone)".to_string()
+    } else {
+        names.join(" → ")
+    };
+    head(&mut out, &format!("Zonelist (preferred first): {zonelist}"));
     head(
         &mut out,
         "Fast path: get_page_from_freelist() at the LOW watermark",
