@@ -85,5 +85,9 @@ fn explain_without_zones_says_so() {
         out.contains("2. Zonelist (preferred first): none (the input has no zone)"),
         "{out}"
     );
-    assert!(out.contains("Outcome: cannot tell"), "{out}");
+    assert!(
+        out.contains("Outcome: cannot tell: the input has no zone"),
+        "{out}"
+    );
+    assert!(!out.contains("cannot tell: cannot tell"), "said twice: {out}");
 }

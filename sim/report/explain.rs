@@ -215,7 +215,11 @@ pub fn text(a: &Analysis, profile: &Profile) -> String {
             } else {
                 format!(" ({})", a.verdict.path)
             },
-            a.verdict.reason
+            // A reason may open with the verdict's own word ("cannot tell: …"): said once.
+            a.verdict
+                .reason
+                .strip_prefix(&format!("{}: ", a.verdict.word()))
+                .unwrap_or(&a.verdict.reason)
         ),
     );
     out
