@@ -120,12 +120,22 @@ impl Scenario {
             });
         }
         let tree = Node::parse(text).map_err(|e| from_saphyr(file, &e, ErrorKind::Syntax, None))?;
-        let scenario: Scenario = serde_saphyr::from_str(text)
-            .map_err(|e| from_saphyr(file, &e, ErrorKind::Type, Some(&tree)))?;
+        let scenario = Scenario::from_tree(text, file, &tree)?;
         scenario
             .validate_paths()
             .map_err(|e| e.locate(file, &tree))?;
         Ok((scenario, tree))
+    }
+
+    /// The typed scenario of `text`, already read as `tree`, before the semantic checks.
+    pub(crate) fn from_tree(
+        text: &str,
+        file: &str,
+        tree: &Node,
+    ) -> Result<Scenario, ScenarioError> {
+        schema::check_choices(tree).map_err(|e| e.locate_as(ErrorKind::Type, file, tree))?;
+        serde_saphyr::from_str_with_options(text, tree::yaml_options())
+            .map_err(|e| from_saphyr(file, &e, ErrorKind::Type, Some(tree)))
     }
 
     /// Reads and checks a scenario file, and checks that the files it names exist (capture
