@@ -4,7 +4,8 @@
 //! Reading goes in three steps, each with errors of the form `FILE:LINE:COL: message`:
 //! 1. YAML syntax, and the document as a tree with the location of every value ([`tree`]);
 //! 2. the typed [`Scenario`] through serde (`deny_unknown_fields` everywhere, so an unknown key
-//!    is an error that lists the allowed keys; units are checked by [`units`]);
+//!    is an error that lists the allowed keys; units are checked by [`units`]; serde's errors
+//!    are worded from the [`schema`] by [`error`]);
 //! 3. semantic checks on the typed values (a zone larger than the machine, an order above the
 //!    kernel's maximum, a tunable the kernel does not have). A check reports a path into the
 //!    scenario and the tree turns it into the line and column of the value.
