@@ -71,7 +71,7 @@ fn documents_of_the_wrong_shape_are_located() {
     );
     assert_eq!(
         error("[1, 2]\n"),
-        "t.yaml:1:1: expected a mapping of `key: value` entries"
+        "t.yaml:1:1: expected a mapping of `key: value` entries, found a list"
     );
     assert_eq!(
         error(&with("name: u\n")),
@@ -132,12 +132,292 @@ fn missing_keys_and_wrong_types_are_located() {
     );
     assert_eq!(
         error(&with("initial: warm\n")),
-        "t.yaml:7:10: initial: unknown value `warm`; allowed: fresh, fill, capture"
+        "t.yaml:7:10: initial: unknown value `warm`; allowed: fresh, {fill: …}, {capture: …}"
     );
     assert_eq!(
         error(&with("transparent_hugepage: sometimes\n")),
         "t.yaml:7:23: transparent_hugepage: unknown value `sometimes`; allowed: always, madvise, never"
     );
+}
+
+#[test]
+fn wrong_values_say_what_was_found_and_what_is_allowed() {
+    assert_eq!(
+        error(&with("seed: [1, 2]\n")),
+        "t.yaml:7:7: seed: expected a whole number from 0 to 18446744073709551615, found a list; \
+         several seeds are a sweep: `buddysim sweep --seeds N`, or `seeds: N` under `sweep:`"
+    );
+    assert_eq!(
+        error(&with("description: ~\n")),
+        "t.yaml:7:14: description: expected text, found no value (`~`)"
+    );
+    assert_eq!(
+        error(&BASE.replace("name: t", "name:")),
+        "t.yaml:1:5: name: expected text, found no value"
+    );
+    assert_eq!(
+        error(&BASE.replace("cpus: 4", "cpus: .inf")),
+        "t.yaml:5:9: machine.cpus: expected a whole number from 0 to 4294967295, found `.inf`"
+    );
+    assert_eq!(
+        error(&BASE.replace("cpus: 4", "cpus: [4]")),
+        "t.yaml:5:9: machine.cpus: expected a whole number from 0 to 4294967295, found a list"
+    );
+    assert_eq!(
+        error(&with("kmem_accounting: {on: true}\n")),
+        "t.yaml:7:18: kmem_accounting: expected true or false, found a mapping"
+    );
+    assert_eq!(
+        error(&BASE.replace("memory: 16GiB", "memory: [16GiB]")),
+        "t.yaml:4:3: machine.memory: expected a size such as `16GiB`, `512MiB` or `4k`, or plain \
+         bytes such as `4096`, found a list"
+    );
+    assert_eq!(
+        error(&with("transparent_hugepage: {a: 1}\n")),
+        "t.yaml:7:24: transparent_hugepage: expected always, madvise or never, found a mapping"
+    );
+    assert_eq!(
+        error(&with("transparent_hugepage: ~\n")),
+        "t.yaml:7:23: transparent_hugepage: expected always, madvise or never, found no value (`~`)"
+    );
+    assert_eq!(
+        error(&with("initial: 1.5\n")),
+        "t.yaml:7:10: initial: unknown value `1.5`; allowed: fresh, {fill: …}, {capture: …}"
+    );
+    assert_eq!(
+        error(&with("initial: .nan\n")),
+        "t.yaml:7:10: initial: unknown value `.nan`; allowed: fresh, {fill: …}, {capture: …}"
+    );
+    assert_eq!(
+        error(&with("initial: [fresh]\n")),
+        "t.yaml:7:10: initial: expected fresh, {fill: …} or {capture: …}, found a list"
+    );
+    assert_eq!(
+        error(&with("initial: {fresh: 1}\n")),
+        "t.yaml:7:18: initial: `fresh` takes no value: write `initial: fresh`"
+    );
+    // The value is wrong, not the key that names the choice.
+    assert_eq!(
+        error(&with("initial: {capture: 3}\n")),
+        "t.yaml:7:20: initial.capture: expected a list of capture files, or {files: [...], split: \
+         {...}}, found `3`"
+    );
+    assert_eq!(
+        error(&BASE.replace("machine:\n  memory: 16GiB\n  cpus: 4\n", "machine: 3\n")),
+        "t.yaml:3:10: machine: expected a mapping of `key: value` entries, found `3`"
+    );
+    assert_eq!(
+        error(&with("actions:\n  - {at: 1h, alloc: {order: [6]}}\n")),
+        "t.yaml:8:29: actions[0].alloc.order: expected a whole number from 0 to 4294967295, found \
+         a list"
+    );
+    assert_eq!(
+        error(&with("sweep: {grid: {vm.extfrag_threshold: [[0], 250]}, seeds: 2}\n")),
+        "t.yaml:7:39: sweep.grid.vm.extfrag_threshold[0]: expected one value such as `250`, `60/h` \
+         or `5.15`, found a list"
+    );
+    // A non-finite number is read where it was written, and its check rejects it there.
+    assert_eq!(
+        error(&with("workload: {leaks: {zombie_memcg: .nan}}\n")),
+        "t.yaml:7:34: workload.leaks.zombie_memcg: NaN is not a share: allowed 0 to 1"
+    );
+    assert_eq!(
+        error(&with(&format!(
+            "description: {}{}\n",
+            "[".repeat(70),
+            "]".repeat(70)
+        ))),
+        "t.yaml:7:77: lists and mappings nest more than 64 levels deep"
+    );
+}
+
+#[test]
+fn a_choice_needs_exactly_one_alternative_with_its_value() {
+    let pods = |arrivals: &str, lifetime: &str| {
+        with(&format!(
+            "workload:\n  pods:\n    arrivals: {arrivals}\n    lifetime: {lifetime}\n"
+        ))
+    };
+    // Written as a bare word, a choice that takes a value used to take the next key as it.
+    assert_eq!(
+        error(&pods("poisson", "{fixed: 1h}")),
+        "t.yaml:9:15: workload.pods.arrivals: expected {poisson: …}, {daily: …}, {waves: …} or \
+         {replay: …}, found `poisson` with no value"
+    );
+    assert_eq!(
+        error(&pods("{poisson: 1/h}", "fixed")),
+        "t.yaml:10:15: workload.pods.lifetime: expected {exponential: …}, {lognormal: …} or \
+         {fixed: …}, found `fixed` with no value"
+    );
+    assert_eq!(
+        error(&with("initial: fill\n")),
+        "t.yaml:7:10: initial: expected fresh, {fill: …} or {capture: …}, found `fill` with no \
+         value"
+    );
+    assert_eq!(
+        error(&pods("{poisson: 1/h, daily: [1/h]}", "{fixed: 1h}")),
+        "t.yaml:9:30: workload.pods.arrivals: expected {poisson: …}, {daily: …}, {waves: …} or \
+         {replay: …}, found a mapping with 2 keys (`poisson`, `daily`): give one"
+    );
+    assert_eq!(
+        error(&pods("~", "{fixed: 1h}")),
+        "t.yaml:9:15: workload.pods.arrivals: expected {poisson: …}, {daily: …}, {waves: …} or \
+         {replay: …}, found no value (`~`)"
+    );
+}
+
+/// Words of Rust and serde that no message about a file may use (outside the text it quotes).
+const JARGON: [&str; 26] = [
+    "Option",
+    "String",
+    "str",
+    "u8",
+    "u32",
+    "u64",
+    "i64",
+    "f64",
+    "usize",
+    "Vec",
+    "PathBuf",
+    "struct",
+    "enum",
+    "variant",
+    "sequence",
+    "seq",
+    "map",
+    "scalar",
+    "serde",
+    "deserialize",
+    "budget",
+    "Depth",
+    "tagged",
+    "typeless",
+    "Some",
+    "None",
+];
+
+/// The jargon in `message` (`FILE:LINE:COL: [key.path: ]text`), outside its `quoted` text.
+fn jargon(message: &str) -> Vec<&'static str> {
+    let text = message
+        .splitn(4, ':')
+        .nth(3)
+        .unwrap_or(message)
+        .trim_start();
+    let text = match text.split_once(": ") {
+        Some((path, rest)) if !path.contains(' ') => rest,
+        _ => text,
+    };
+    let unquoted: String = text.split('`').step_by(2).collect::<Vec<_>>().join(" ");
+    let words: Vec<&str> = unquoted
+        .split(|c: char| !c.is_alphanumeric() && c != '_')
+        .collect();
+    JARGON
+        .iter()
+        .filter(|j| words.contains(j))
+        .copied()
+        .collect()
+}
+
+#[test]
+fn no_message_speaks_rust_or_serde() {
+    let bad = [
+        with("seed: [1, 2]\n"),
+        with("seed: {a: 1}\n"),
+        with("seed: ~\n"),
+        with("description: ~\n"),
+        with("description: [a]\n"),
+        BASE.replace("kernel: \"3.10\"", "kernel: [a]"),
+        BASE.replace("kernel: \"3.10\"", "kernel:"),
+        BASE.replace("cpus: 4", "cpus: .inf"),
+        BASE.replace("cpus: 4", "cpus: {a: 1}"),
+        BASE.replace("memory: 16GiB", "memory: ~"),
+        BASE.replace("memory: 16GiB", "memory: true"),
+        BASE.replace("duration: 1d", "duration: [1d]"),
+        BASE.replace("duration: 1d", "duration: .nan"),
+        with("initial: .nan\n"),
+        with("initial: [fresh]\n"),
+        with("initial: {fresh: 1}\n"),
+        with("initial: {fresh: 1, fill: {}}\n"),
+        with("initial: {1: 2}\n"),
+        with("initial: capture\n"),
+        with("initial: {capture: 3}\n"),
+        with("initial: {capture: {files: 3}}\n"),
+        with("initial: {fill: {slab: {dentry: [1]}}}\n"),
+        with("initial: {fill: {slab: {dentry: .inf}}}\n"),
+        with("transparent_hugepage: {a: 1}\n"),
+        with("transparent_hugepage: [always]\n"),
+        with("transparent_hugepage: 1\n"),
+        with("kmem_accounting: [true]\n"),
+        with("tunables: {vm.lowmem_reserve_ratio: {a: 1}}\n"),
+        with("tunables: {vm.lowmem_reserve_ratio: [a]}\n"),
+        with("tunables: {vm.min_free_kbytes: .nan}\n"),
+        with("tunables: 3\n"),
+        with("workload: {pods: {arrivals: [poisson], lifetime: {fixed: 1h}}}\n"),
+        with("workload: {pods: {arrivals: {poisson: [1/h]}, lifetime: {fixed: 1h}}}\n"),
+        with("workload: {pods: {arrivals: {daily: [true]}, lifetime: {fixed: 1h}}}\n"),
+        with("workload: {pods: {arrivals: {daily: [{at: 1h}]}, lifetime: {fixed: 1h}}}\n"),
+        with("workload: {pods: {arrivals: {poisson: 1/h}, lifetime: exponential}}\n"),
+        with("workload: {pods: {arrivals: {poisson: 1/h}, lifetime: {lognormal: {median: 1h, sigma: .nan}}}}\n"),
+        with("workload: {leaks: {zombie_memcg: [1]}}\n"),
+        with("workload: {leaks: {zombie_memcg: .inf}}\n"),
+        with("actions: {at: 1h}\n"),
+        with("actions: [{at: 1h, drop_caches: [1]}]\n"),
+        with("actions: [{at: 1h, sysctl: 3}]\n"),
+        with("outputs: {files: nope}\n"),
+        with("outputs: {files: [[a]]}\n"),
+        with("probes: {alloc: [{order: 6, gfp: [a], every: 1h}]}\n"),
+        with("sweep: 3\n"),
+        with("sweep: {grid: 3, seeds: 1}\n"),
+        with("sweep: {grid: {vm.extfrag_threshold: 3}, seeds: 1}\n"),
+        with("sweep: {grid: {vm.extfrag_threshold: [~]}, seeds: 1}\n"),
+        with("sweep: {grid: {vm.extfrag_threshold: [1]}, seeds: 1, target: .nan}\n"),
+        with("x: *missing\n"),
+        BASE.replace("duration: 1d", "duration: !!binary aGVsbG8="),
+        with(&format!("description: {}{}\n", "[".repeat(70), "]".repeat(70))),
+        "[1, 2]\n".to_string(),
+    ];
+    for text in &bad {
+        let message = error(text);
+        assert!(jargon(&message).is_empty(), "{message}\nfrom:\n{text}");
+    }
+    let mut s = Scenario::parse(PODS, "t.yaml").unwrap();
+    for o in [
+        "seed=[1, 2]",
+        "initial=fill",
+        "initial=[fresh]",
+        "transparent_hugepage={a: 1}",
+        "description={a: b}",
+        "machine.cpus=.inf",
+        "workload.pods.arrivals=poisson",
+        "seed.x=1",
+    ] {
+        let message = apply_override(&mut s, o).unwrap_err().to_string();
+        let message = message.split_once(": ").map_or(&*message, |(_, m)| m);
+        assert!(
+            jargon(&format!("a:1:1: {message}")).is_empty(),
+            "--set {o}: {message}"
+        );
+    }
+    assert_eq!(
+        apply_override(&mut s, "seed=[1, 2]")
+            .unwrap_err()
+            .to_string(),
+        "--set seed=[1, 2]: seed: expected a whole number from 0 to 18446744073709551615, found a \
+         list; several seeds are a sweep: `buddysim sweep --seeds N`, or `seeds: N` under `sweep:`"
+    );
+    assert_eq!(
+        apply_override(&mut s, "initial=fill")
+            .unwrap_err()
+            .to_string(),
+        "--set initial=fill: initial: expected fresh, {fill: …} or {capture: …}, found `fill` \
+         with no value"
+    );
+    // The jargon check itself.
+    assert_eq!(
+        jargon("t.yaml:1:1: seed: invalid type: sequence, expected u64"),
+        ["u64", "sequence"]
+    );
+    assert!(jargon("t.yaml:1:1: unknown value `map`; allowed: a mapping").is_empty());
 }
 
 #[test]
@@ -427,11 +707,11 @@ fn override_errors_name_the_key_and_what_it_accepts() {
     );
     assert_eq!(
         err(&mut s, "seed.x=1"),
-        "--set seed.x=1: seed.x: `x` is a key, but this value is the scalar `0`"
+        "--set seed.x=1: seed.x: `x` is a key, but this value is `0`, not a mapping"
     );
     assert_eq!(
         err(&mut s, "description=a: b"),
-        "--set description=a: b: description: expected string scalar"
+        "--set description=a: b: description: expected text, found a mapping"
     );
     assert_eq!(s, before, "a failed override leaves the scenario unchanged");
 }
@@ -755,6 +1035,7 @@ fn unreadable_scenarios_name_the_file() {
 
 mod garbage {
     use super::*;
+    use crate::jargon;
     use proptest::prelude::*;
 
     fn seed_node() -> String {
@@ -774,11 +1055,17 @@ mod garbage {
             let damaged: String = chars[..at].iter().chain(insert.chars().collect::<Vec<_>>().iter()).chain(chars[end..].iter()).collect();
             if let Err(e) = Scenario::parse(&damaged, "t.yaml") {
                 match e {
-                    ScenarioError::At { file, line, column, message, .. } => {
+                    ScenarioError::At { file, line, column, kind, message } => {
                         prop_assert_eq!(file, "t.yaml");
                         prop_assert!(line >= 1 && line as usize <= damaged.lines().count() + 1);
                         prop_assert!(column >= 1);
                         prop_assert!(!message.is_empty());
+                        // YAML syntax errors are the reader's own (`plain scalar`, `flow
+                        // mapping`); everything else speaks the file format.
+                        if kind != ErrorKind::Syntax {
+                            let words = jargon(&format!("t.yaml:{line}:{column}: {message}"));
+                            prop_assert!(words.is_empty(), "{} in {}", words.join(", "), message);
+                        }
                     }
                     other => prop_assert!(false, "unlocated error {other}"),
                 }

@@ -1,7 +1,15 @@
 //! The one error type of the scenario layer, and the conversion of serde-saphyr's errors and of
 //! semantic check failures into `FILE:LINE:COL: message`.
+//!
+//! Messages speak the file format, not the Rust behind it: the key path, what was found there
+//! (`a list`, `` `abc` ``, `no value`) and what is allowed instead, taken from the scenario schema
+//! (`expected a whole number from 0 to 255, found a list`). Serde's and the YAML reader's own
+//! words (`sequence`, `struct`, `variant`, type names) never reach the user.
 
-use super::tree::{Node, Path, Pos};
+use super::schema;
+use super::tree::{Kind, Node, Path, Pos, Seg};
+use serde_saphyr::budget::BudgetBreach;
+use serde_saphyr::Error as YamlError;
 
 /// What kind of mistake a located error reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,12 +67,17 @@ impl Invalid {
 
     /// The failure at its place in the file `tree` was read from.
     pub fn locate(self, file: &str, tree: &Node) -> ScenarioError {
+        self.locate_as(ErrorKind::Invalid, file, tree)
+    }
+
+    /// [`Invalid::locate`] for a mistake of another kind.
+    pub fn locate_as(self, kind: ErrorKind, file: &str, tree: &Node) -> ScenarioError {
         let Pos { line, column } = tree.locate(&self.path);
         ScenarioError::At {
             file: file.to_string(),
             line,
             column,
-            kind: ErrorKind::Invalid,
+            kind,
             message: format!("{}: {}", self.path, self.message),
         }
     }
@@ -79,85 +92,257 @@ impl From<Invalid> for ScenarioError {
     }
 }
 
-/// The message of a serde-saphyr error, without its location or source snippet.
-pub fn saphyr_message(err: &serde_saphyr::Error) -> String {
-    use serde_saphyr::MessageFormatter;
-    serde_saphyr::DefaultMessageFormatter
-        .format_message(err.without_snippet())
-        .into_owned()
+/// Whether a scalar as written is YAML's null.
+fn is_null(raw: &str) -> bool {
+    matches!(raw, "" | "~" | "null" | "Null" | "NULL")
 }
 
-/// Words serde's generated messages use, in the words of this file format.
-fn reword(message: &str, raw: Option<&str>) -> String {
-    if let Some(rest) = message.strip_prefix("unknown field ") {
-        let rest = rest
-            .replacen(", expected one of ", "; allowed keys: ", 1)
-            .replacen(", expected ", "; allowed key: ", 1)
-            .replacen(", there are no fields", "; no keys are allowed here", 1);
-        return format!("unknown key {rest}");
+/// What was written where a message points: `a list`, `a mapping`, `no value`, `` `abc` ``.
+fn found(node: &Node) -> String {
+    match &node.kind {
+        Kind::Seq(_) => "a list".into(),
+        Kind::Map(_) => "a mapping".into(),
+        Kind::Scalar { raw, .. } => match raw.as_str() {
+            "" => "no value".into(),
+            _ if is_null(raw) => format!("no value (`{raw}`)"),
+            _ if raw.chars().count() > 40 || raw.contains('\n') => {
+                let start: String = raw.chars().take_while(|&c| c != '\n').take(40).collect();
+                format!("`{start}…`")
+            }
+            _ => format!("`{raw}`"),
+        },
     }
-    if let Some(rest) = message.strip_prefix("unknown variant ") {
-        return format!(
-            "unknown value {}",
-            rest.replacen(", expected one of ", "; allowed: ", 1)
-        );
+}
+
+/// `path` without its last step when that is the key `key` (an error reported at a key that
+/// is about the mapping holding it).
+fn without_key(path: Option<Path>, key: &str) -> Option<Path> {
+    path.map(|mut p| {
+        if matches!(p.0.last(), Some(Seg::Key(k)) if k == key) {
+            p.0.pop();
+        }
+        p
+    })
+}
+
+/// Budget limits of the YAML reader, in words.
+fn budget(breach: &BudgetBreach) -> String {
+    match breach {
+        BudgetBreach::Depth { .. } => format!(
+            "lists and mappings nest more than {} levels deep",
+            serde_saphyr::Budget::default().max_depth
+        ),
+        BudgetBreach::Aliases { .. }
+        | BudgetBreach::Anchors { .. }
+        | BudgetBreach::AliasAnchorRatio { .. }
+        | BudgetBreach::RecordedAnchorEvents { .. }
+        | BudgetBreach::RecordedAnchorBytes { .. }
+        | BudgetBreach::MergeKeys { .. } => {
+            "too many anchors, aliases or merges (`&name`, `*name`, `<<:`)".into()
+        }
+        _ => "the file is too large for a scenario".into(),
     }
-    if let Some(rest) = message.strip_prefix("missing field ") {
-        return format!("missing key {rest}");
-    }
-    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
-        let key = rest
-            .split(", set DuplicateKeyPolicy")
-            .next()
-            .unwrap_or(rest);
-        return format!("duplicate key `{key}`: each key may appear once");
-    }
-    if message.starts_with("multiple YAML documents detected") {
-        return "more than one YAML document: a scenario file holds one".into();
-    }
-    if message == "expected mapping start" {
-        return "expected a mapping of `key: value` entries".into();
-    }
-    let number = |what: &str| {
-        let found = raw.map(|r| format!(", found `{r}`")).unwrap_or_default();
-        format!("expected {what}{found}")
+}
+
+/// A serde-saphyr error in the words of this format, and the path it is about. `path` is the
+/// key or value the error points at and `tree` the document, when it was valid YAML.
+fn wording(err: &YamlError, path: Option<Path>, tree: Option<&Node>) -> (Option<Path>, String) {
+    let node = |p: &Option<Path>| tree.zip(p.as_ref()).and_then(|(t, p)| t.get(p));
+    // What the schema allows at `p`.
+    let allowed = |p: &Option<Path>, otherwise: &str| {
+        p.as_ref()
+            .and_then(schema::allowed_at)
+            .unwrap_or_else(|| otherwise.to_string())
     };
-    match message {
-        "invalid u8" => number("a whole number from 0 to 255"),
-        "invalid u32" => number("a whole number from 0 to 4294967295"),
-        "invalid u64" => number("a whole number from 0 to 18446744073709551615"),
-        "invalid f64" => number("a number"),
-        "invalid bool" | "invalid boolean" => number("true or false"),
-        _ => message.to_string(),
-    }
+    // What the value at `p` should have been, and what it was.
+    let mismatch = |p: &Option<Path>, otherwise: &str| {
+        let allowed = allowed(p, otherwise);
+        let Some(n) = node(p) else {
+            return format!("expected {allowed}");
+        };
+        let hint = match (&n.kind, p.as_ref().map(Path::to_string).as_deref()) {
+            (Kind::Seq(_), Some("seed")) => {
+                "; several seeds are a sweep: `buddysim sweep --seeds N`, or `seeds: N` under \
+                 `sweep:`"
+            }
+            _ => "",
+        };
+        format!("expected {allowed}, found {}{hint}", found(n))
+    };
+    let message = match err {
+        YamlError::SerdeUnknownField {
+            field, expected, ..
+        } => {
+            let allowed = match expected.as_slice() {
+                [] => "no keys are allowed here".to_string(),
+                [one] => format!("allowed key: {one}"),
+                all => format!("allowed keys: {}", all.join(", ")),
+            };
+            return (
+                without_key(path, field),
+                format!("unknown key `{field}`; {allowed}"),
+            );
+        }
+        YamlError::SerdeMissingField { field, .. } => {
+            // Reported at the mapping's first key or at the mapping itself.
+            let path = path.map(|mut p| {
+                if !schema::requires(&p, field) {
+                    p.0.pop();
+                }
+                p
+            });
+            return (path, format!("missing key `{field}`"));
+        }
+        YamlError::SerdeUnknownVariant {
+            variant, expected, ..
+        } => {
+            // Reported at the key of `{variant: …}`, or at the value.
+            let path = without_key(path, variant);
+            let keys = schema::choice_keys(path.as_ref().unwrap_or(&Path::root()));
+            let message = match node(&path) {
+                Some(n) if matches!(n.kind, Kind::Seq(_) | Kind::Map(_)) && keys.is_empty() => {
+                    mismatch(&path, &expected.join(", "))
+                }
+                Some(n) if n.raw().is_some_and(is_null) => mismatch(&path, &expected.join(", ")),
+                _ => {
+                    let forms: Vec<String> = expected
+                        .iter()
+                        .map(|v| match keys.contains(v) {
+                            true => format!("{{{v}: …}}"),
+                            false => v.to_string(),
+                        })
+                        .collect();
+                    format!("unknown value `{variant}`; allowed: {}", forms.join(", "))
+                }
+            };
+            return (path, message);
+        }
+        YamlError::UnexpectedValueForUnitEnumVariant { .. }
+        | YamlError::ExpectedMappingEndAfterEnumVariantValue { .. } => {
+            // Reported at the value of `{fresh: 1}`, or at the second key of `{a: …, b: …}`.
+            let path = path.map(|mut p| {
+                p.0.pop();
+                p
+            });
+            let keys: Vec<&str> = match node(&path).map(|n| &n.kind) {
+                Some(Kind::Map(entries)) => entries.iter().map(|(k, _, _)| k.as_str()).collect(),
+                _ => Vec::new(),
+            };
+            let message = match (keys.as_slice(), path.as_ref().and_then(|p| p.0.last())) {
+                ([variant], Some(Seg::Key(key))) => {
+                    format!("`{variant}` takes no value: write `{key}: {variant}`")
+                }
+                ([variant], _) => format!("`{variant}` takes no value"),
+                _ => format!(
+                    "expected {}, found a mapping with {} keys (`{}`): give one",
+                    allowed(&path, "one key"),
+                    keys.len(),
+                    keys.join("`, `")
+                ),
+            };
+            return (path, message);
+        }
+        YamlError::Unexpected { expected, .. } => mismatch(
+            &path,
+            match *expected {
+                "sequence start" => "a list",
+                "mapping start" => "a mapping of `key: value` entries",
+                _ => "a single value",
+            },
+        ),
+        YamlError::NullIntoString { .. }
+        | YamlError::InvalidScalar { .. }
+        | YamlError::NonFiniteFloat { .. }
+        | YamlError::InvalidBooleanStrict { .. }
+        | YamlError::ExternallyTaggedEnumExpectedScalarOrMapping { .. }
+        | YamlError::ExpectedStringKeyForExternallyTaggedEnum { .. } => {
+            mismatch(&path, "another kind of value")
+        }
+        YamlError::SerdeInvalidType { expected, .. }
+        | YamlError::SerdeInvalidValue { expected, .. } => match node(&path) {
+            // `expected` is the words of this crate's own parser for the type there.
+            Some(n) => format!("expected {expected}, found {}", found(n)),
+            None => format!("expected {expected}"),
+        },
+        YamlError::DuplicateMappingKey { key, .. } => match key {
+            Some(k) => format!("duplicate key `{k}`: each key may appear once"),
+            None => "duplicate key: each key may appear once".into(),
+        },
+        YamlError::MultipleDocuments { .. } => {
+            "more than one YAML document: a scenario file holds one".into()
+        }
+        YamlError::Budget { breach, .. } => budget(breach),
+        YamlError::Eof { .. } => "the file ends in the middle of a value".into(),
+        YamlError::UnknownAnchor { .. } => {
+            "an alias (`*name`) names no anchor (`&name`) written before it".into()
+        }
+        YamlError::AliasReplayCounterOverflow { .. }
+        | YamlError::AliasReplayLimitExceeded { .. }
+        | YamlError::AliasExpansionLimitExceeded { .. }
+        | YamlError::AliasReplayStackDepthExceeded { .. }
+        | YamlError::RecursiveReferencesRequireWeakTypes { .. } => {
+            "aliases (`*name`) expand to too large a document".into()
+        }
+        YamlError::MergeValueNotMapOrSeqOfMaps { .. } => {
+            "a merge (`<<:`) takes a mapping or a list of mappings".into()
+        }
+        YamlError::UnsupportedTag { .. }
+        | YamlError::TaggedEnumMismatch { .. }
+        | YamlError::TaggedScalarCannotDeserializeIntoString { .. }
+        | YamlError::InvalidBinaryBase64 { .. }
+        | YamlError::BinaryNotUtf8 { .. }
+        | YamlError::BytesNotSupportedMissingBinaryTag { .. } => {
+            "a YAML tag (`!name`, `!!type`) that scenario files do not use: remove it".into()
+        }
+        // The reader's syntax errors, and messages this crate's own parsers wrote.
+        other => {
+            use serde_saphyr::MessageFormatter;
+            serde_saphyr::UserMessageFormatter
+                .format_message(other)
+                .into_owned()
+        }
+    };
+    (path, message)
+}
+
+/// The message of a serde-saphyr error, with no location or key path.
+pub fn yaml_message(err: &YamlError) -> String {
+    wording(err.without_snippet(), None, None).1
 }
 
 /// A serde-saphyr error at its place in `file`, worded for this format. `tree` (when the text
 /// was valid YAML) names the key the error is at.
 pub fn from_saphyr(
     file: &str,
-    err: &serde_saphyr::Error,
+    err: &YamlError,
     kind: ErrorKind,
     tree: Option<&Node>,
 ) -> ScenarioError {
-    let (line, column) = err
+    let err = err.without_snippet();
+    let (mut line, mut column) = err
         .location()
         .map(|l| (l.line(), l.column()))
         .unwrap_or((1, 1));
-    let at = Pos { line, column };
-    let path = tree.and_then(|t| t.path_at(at));
-    let raw = match (tree, &path) {
-        (Some(t), Some(p)) => t.get(p).and_then(Node::raw),
-        _ => None,
-    };
-    let message = reword(&saphyr_message(err), raw);
-    // An unknown or missing key is reported against the mapping it belongs to.
-    let path = path.map(|mut p| {
-        if message.starts_with("unknown key") || message.starts_with("missing key") {
-            p.0.pop();
+    let mut path = tree.and_then(|t| t.path_at(Pos { line, column }));
+    // Serde reports a wrong value inside `{variant: value}` at the variant's key: the value is
+    // where it is wrong, unless what serde saw is that mapping.
+    if let (
+        Some(t),
+        YamlError::SerdeInvalidType { unexpected, .. }
+        | YamlError::SerdeInvalidValue { unexpected, .. },
+    ) = (tree, err)
+    {
+        while let Some(Kind::Map(entries)) = path.as_ref().and_then(|p| t.get(p)).map(|n| &n.kind) {
+            match entries.as_slice() {
+                [(key, _, value)] if unexpected != "map" => {
+                    path = path.map(|p| p.key(key));
+                    (line, column) = (value.pos.line, value.pos.column);
+                }
+                _ => break,
+            }
         }
-        p
-    });
+    }
+    let (path, message) = wording(err, path, tree);
     let message = match path {
         Some(p) if !p.0.is_empty() => format!("{p}: {message}"),
         _ => message,

@@ -4,7 +4,8 @@
 //! Reading goes in three steps, each with errors of the form `FILE:LINE:COL: message`:
 //! 1. YAML syntax, and the document as a tree with the location of every value ([`tree`]);
 //! 2. the typed [`Scenario`] through serde (`deny_unknown_fields` everywhere, so an unknown key
-//!    is an error that lists the allowed keys; units are checked by [`units`]);
+//!    is an error that lists the allowed keys; units are checked by [`units`]; serde's errors
+//!    are worded from the [`schema`] by [`error`]);
 //! 3. semantic checks on the typed values (a zone larger than the machine, an order above the
 //!    kernel's maximum, a tunable the kernel does not have). A check reports a path into the
 //!    scenario and the tree turns it into the line and column of the value.
@@ -120,12 +121,22 @@ impl Scenario {
             });
         }
         let tree = Node::parse(text).map_err(|e| from_saphyr(file, &e, ErrorKind::Syntax, None))?;
-        let scenario: Scenario = serde_saphyr::from_str(text)
-            .map_err(|e| from_saphyr(file, &e, ErrorKind::Type, Some(&tree)))?;
+        let scenario = Scenario::from_tree(text, file, &tree)?;
         scenario
             .validate_paths()
             .map_err(|e| e.locate(file, &tree))?;
         Ok((scenario, tree))
+    }
+
+    /// The typed scenario of `text`, already read as `tree`, before the semantic checks.
+    pub(crate) fn from_tree(
+        text: &str,
+        file: &str,
+        tree: &Node,
+    ) -> Result<Scenario, ScenarioError> {
+        schema::check_choices(tree).map_err(|e| e.locate_as(ErrorKind::Type, file, tree))?;
+        serde_saphyr::from_str_with_options(text, tree::yaml_options())
+            .map_err(|e| from_saphyr(file, &e, ErrorKind::Type, Some(tree)))
     }
 
     /// Reads and checks a scenario file, and checks that the files it names exist (capture

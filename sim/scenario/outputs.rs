@@ -117,10 +117,13 @@ pub enum OutputFile {
     Timeseries,
     /// Allocation failures, pod starts, actions (JSON lines).
     Events,
-    /// Final /proc/buddyinfo, pagetypeinfo, zoneinfo and slabinfo in kernel format.
+    /// Final /proc/buddyinfo in kernel format.
     Buddyinfo,
+    /// Final /proc/pagetypeinfo in kernel format.
     Pagetypeinfo,
+    /// Final /proc/zoneinfo in kernel format.
     Zoneinfo,
+    /// Final /proc/slabinfo in kernel format.
     Slabinfo,
     /// `summary.json`.
     Summary,

@@ -11,16 +11,10 @@
 //! read and validated exactly as a file is: an override accepts what a file accepts, with the
 //! same messages.
 
-use super::error::{from_saphyr, ErrorKind, ScenarioError};
-use super::tree::{Kind, Node, Seg};
+use super::error::{yaml_message, ScenarioError};
+use super::schema::choice_keys;
+use super::tree::{Kind, Node, Path, Seg};
 use super::Scenario;
-
-/// Paths whose value is a choice of one variant, keyed by the variant's name.
-const CHOICES: [&str; 3] = [
-    "initial",
-    "workload.pods.arrivals",
-    "workload.pods.lifetime",
-];
 
 /// The path a `--set` key names.
 fn key_path(key: &str) -> Result<Vec<Seg>, String> {
@@ -81,18 +75,15 @@ pub fn apply_override(scenario: &mut Scenario, setting: &str) -> Result<(), Scen
         ));
     }
     let mut path = key_path(key.trim()).map_err(&fail)?;
-    let value_node = Node::parse(value.trim()).map_err(|e| {
-        fail(format!(
-            "the value is not YAML: {}",
-            super::error::saphyr_message(&e)
-        ))
-    })?;
+    let value_node = Node::parse(value.trim())
+        .map_err(|e| fail(format!("the value is not YAML: {}", yaml_message(&e))))?;
     let mut tree = Node::parse(&scenario.to_yaml())
         .map_err(|e| fail(format!("internal: the scenario does not read back: {e}")))?;
     let mut value_node = value_node;
     if let Some((Seg::Key(variant), parent)) = path.split_last() {
-        let replaces_choice = CHOICES.contains(&dotted(parent).as_str())
-            && !matches!(&tree.get(&super::tree::Path(parent.to_vec())).map(|n| &n.kind),
+        let parent_path = Path(parent.to_vec());
+        let replaces_choice = !choice_keys(&parent_path).is_empty()
+            && !matches!(&tree.get(&parent_path).map(|n| &n.kind),
                 Some(Kind::Map(entries)) if entries.iter().any(|(k, _, _)| k == variant));
         if replaces_choice {
             let pos = value_node.pos;
@@ -106,12 +97,15 @@ pub fn apply_override(scenario: &mut Scenario, setting: &str) -> Result<(), Scen
     tree.set(&path, value_node)
         .map_err(|m| fail(format!("{}: {m}", dotted(&path))))?;
     let flow = tree.to_flow();
-    let flow_tree = Node::parse(&flow).ok();
-    let mut updated: Scenario = serde_saphyr::from_str(&flow).map_err(|e| {
-        match from_saphyr("--set", &e, ErrorKind::Type, flow_tree.as_ref()) {
-            ScenarioError::At { message, .. } => fail(message),
-            other => fail(other.to_string()),
-        }
+    let flow_tree = Node::parse(&flow).map_err(|e| {
+        fail(format!(
+            "internal: the overridden scenario does not read: {}",
+            yaml_message(&e)
+        ))
+    })?;
+    let mut updated = Scenario::from_tree(&flow, "--set", &flow_tree).map_err(|e| match e {
+        ScenarioError::At { message, .. } => fail(message),
+        other => fail(other.to_string()),
     })?;
     updated.source = scenario.source.clone();
     updated

@@ -17,7 +17,7 @@ use super::error::{Invalid, ScenarioError};
 use super::overrides::apply_override;
 use super::tree::Path;
 use super::Scenario;
-use serde::de::{self, MapAccess, Visitor};
+use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::HashMap;
@@ -41,17 +41,6 @@ pub struct Sweep {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Grid(pub Vec<(String, Vec<String>)>);
 
-/// One scalar of a grid, kept as written (`3.10` stays `3.10`).
-struct GridValue(String);
-
-impl<'de> Deserialize<'de> for GridValue {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(GridValue).map_err(|_| {
-            de::Error::custom("a grid value is a scalar such as `250`, `60/h` or `5.15`")
-        })
-    }
-}
-
 impl<'de> Deserialize<'de> for Grid {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -62,8 +51,9 @@ impl<'de> Deserialize<'de> for Grid {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Grid, A::Error> {
                 let mut axes = Vec::new();
-                while let Some((key, values)) = map.next_entry::<String, Vec<GridValue>>()? {
-                    axes.push((key, values.into_iter().map(|v| v.0).collect()));
+                // Values are kept as written (`3.10` stays `3.10`).
+                while let Some((key, values)) = map.next_entry::<String, Vec<String>>()? {
+                    axes.push((key, values));
                 }
                 Ok(Grid(axes))
             }

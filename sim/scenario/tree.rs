@@ -179,10 +179,18 @@ fn build(text: &str, raw: Spanned<RawKind>) -> Node {
     }
 }
 
+/// How scenario YAML is read, as a tree and as a typed scenario: `.nan` and `.inf` where any
+/// value may go are read as text, so the type there says what it expected instead of the reader
+/// rejecting them without a key path (a number field still gets a non-finite float, which its
+/// check rejects).
+pub fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! { reject_non_finite_typeless_float: false }
+}
+
 impl Node {
     /// Reads YAML text into a tree; errors are YAML syntax errors with their location.
     pub fn parse(text: &str) -> Result<Node, serde_saphyr::Error> {
-        let raw: Spanned<RawKind> = serde_saphyr::from_str(text)?;
+        let raw: Spanned<RawKind> = serde_saphyr::from_str_with_options(text, yaml_options())?;
         Ok(build(text, raw))
     }
 
@@ -282,7 +290,7 @@ impl Node {
             }
             (Kind::Scalar { raw, .. }, Seg::Key(key)) => {
                 return Err(format!(
-                    "`{key}` is a key, but this value is the scalar `{raw}`"
+                    "`{key}` is a key, but this value is `{raw}`, not a mapping"
                 ))
             }
         };

@@ -259,7 +259,9 @@ pub enum ThpMode {
     /// The RHEL/CentOS 7 default.
     #[default]
     Always,
+    /// Huge pages only where a program asks (`madvise(MADV_HUGEPAGE)`).
     Madvise,
+    /// No huge pages.
     Never,
 }
 
@@ -290,7 +292,8 @@ mod tests {
         assert_eq!(t.lowmem_reserve_ratio, Some(vec![256, 256, 32]));
         let err =
             serde_saphyr::from_str::<Tunables>("vm.lowmem_reserve_ratio: 256 x\n").unwrap_err();
-        assert!(crate::scenario::error::saphyr_message(&err)
-            .contains("`256 x` is not a list of ratios"));
+        assert!(
+            crate::scenario::error::yaml_message(&err).contains("`256 x` is not a list of ratios")
+        );
     }
 }

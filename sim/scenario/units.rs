@@ -23,6 +23,13 @@ pub const PAGE_SIZE: u64 = 4096;
 #[error("{0}")]
 pub struct UnitError(pub String);
 
+/// What each unit is, as serde's type errors name it and as the JSON Schema's titles say.
+pub const SIZE_NOUN: &str =
+    "a size such as `16GiB`, `512MiB` or `4k`, or plain bytes such as `4096`";
+pub const PAGES_NOUN: &str = "a number of 4 KiB pages such as `3998`, or a size such as `15992kB`";
+pub const DURATION_NOUN: &str = "a duration such as `7d`, `90m`, `1h30m`, `45s` or `250ms`";
+pub const RATE_NOUN: &str = "a rate such as `120/h`, `2/m`, `0.5/s` or `3/10m`";
+
 const SIZE_FORMS: &str = "write a number with a binary unit such as `16GiB`, `512MiB`, `4k`, \
      `1.5G`, or plain bytes such as `4096` (units B, K/KiB/kB, M/MiB/MB, G/GiB/GB, T/TiB/TB, \
      P/PiB/PB, E/EiB/EB, all powers of 1024)";
@@ -30,6 +37,8 @@ const DURATION_FORMS: &str = "write numbers with units from the largest to the s
      as `7d`, `90m`, `1h30m`, `45s` or `250ms` (units d, h, m, s, ms, us, ns)";
 const RATE_FORMS: &str = "write COUNT/PERIOD such as `120/h`, `2/m`, `0.5/s` or `3/10m` \
      (a count per duration)";
+const PAGES_FORMS: &str =
+    "write a number of 4 KiB pages such as `3998`, or a size such as `15992kB`";
 
 /// Splits `text` into a leading decimal number and the rest.
 fn split_number(text: &str) -> (&str, &str) {
@@ -174,12 +183,9 @@ impl FromStr for Pages {
         if let Ok(pages) = text.trim().parse::<u64>() {
             return Ok(Pages(pages));
         }
-        let size: Size = text.parse().map_err(|_| {
-            UnitError(format!(
-                "`{text}` is not a page count: write a number of 4 KiB pages such as `3998`, or \
-                 a size such as `15992kB`"
-            ))
-        })?;
+        let size: Size = text
+            .parse()
+            .map_err(|_| UnitError(format!("`{text}` is not a page count: {PAGES_FORMS}")))?;
         if !size.0.is_multiple_of(PAGE_SIZE) {
             return Err(UnitError(format!(
                 "`{text}` is not a whole number of 4 KiB pages"
@@ -352,9 +358,10 @@ impl fmt::Display for Rate {
 }
 
 /// Serde for the unit types: a string in the type's own notation (sizes and pages also accept
-/// a plain unsigned integer: bytes and pages respectively).
+/// a plain unsigned integer: bytes and pages respectively). `$noun` names the type in type errors
+/// (a list where a size goes); `$forms` says how to write it after a malformed value.
 macro_rules! unit_serde {
-    ($t:ty, $expecting:expr, $from_int:expr) => {
+    ($t:ty, $noun:expr, $forms:expr, $from_int:expr) => {
         impl Serialize for $t {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.collect_str(self)
@@ -367,7 +374,7 @@ macro_rules! unit_serde {
                 impl Visitor<'_> for V {
                     type Value = $t;
                     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        f.write_str($expecting)
+                        f.write_str($noun)
                     }
                     fn visit_str<E: de::Error>(self, v: &str) -> Result<$t, E> {
                         v.parse().map_err(|e: UnitError| E::custom(e))
@@ -376,17 +383,17 @@ macro_rules! unit_serde {
                         let from_int: Option<fn(u64) -> $t> = $from_int;
                         match from_int {
                             Some(f) => Ok(f(v)),
-                            None => Err(E::custom(format!("`{v}` has no unit: {}", $expecting))),
+                            None => Err(E::custom(format!("`{v}` has no unit: {}", $forms))),
                         }
                     }
                     fn visit_i64<E: de::Error>(self, v: i64) -> Result<$t, E> {
                         match u64::try_from(v) {
                             Ok(v) => self.visit_u64(v),
-                            Err(_) => Err(E::custom(format!("`{v}` is negative: {}", $expecting))),
+                            Err(_) => Err(E::custom(format!("`{v}` is negative: {}", $forms))),
                         }
                     }
                     fn visit_f64<E: de::Error>(self, v: f64) -> Result<$t, E> {
-                        Err(E::custom(format!("`{v}` has no unit: {}", $expecting)))
+                        Err(E::custom(format!("`{v}` has no unit: {}", $forms)))
                     }
                 }
                 d.deserialize_any(V)
@@ -395,14 +402,10 @@ macro_rules! unit_serde {
     };
 }
 
-unit_serde!(Size, SIZE_FORMS, Some(Size));
-unit_serde!(
-    Pages,
-    "a number of 4 KiB pages such as `3998`, or a size such as `15992kB`",
-    Some(Pages)
-);
-unit_serde!(Duration, DURATION_FORMS, None);
-unit_serde!(Rate, RATE_FORMS, None);
+unit_serde!(Size, SIZE_NOUN, SIZE_FORMS, Some(Size));
+unit_serde!(Pages, PAGES_NOUN, PAGES_FORMS, Some(Pages));
+unit_serde!(Duration, DURATION_NOUN, DURATION_FORMS, None);
+unit_serde!(Rate, RATE_NOUN, RATE_FORMS, None);
 
 #[cfg(test)]
 mod tests {
