@@ -1,7 +1,8 @@
 //! buddysim: a deterministic simulator of the Linux page allocator.
 //!
 //! Data flows one way: inputs ([`capture`], scenarios) → state ([`mm`]) → engine → observations →
-//! reports. Model code never prints, reads files or looks at the wall clock; the binary's `cli`
+//! reports. The readers sit below the model: [`capture`] imports only [`mmzone_types`], the words
+//! of mmzone.h both share (tests/layering.rs holds it there). Model code never prints, reads files or looks at the wall clock; the binary's `cli`
 //! does the I/O.
 //!
 //! A simulated 16 GiB x86-64 node on the 3.10 profile, an order-6 `GFP_KERNEL` allocation (the
@@ -30,6 +31,7 @@ pub mod capture;
 pub mod engine;
 pub mod kernel;
 pub mod mm;
+pub mod mmzone_types;
 pub mod report;
 pub mod scenario;
 pub mod workload;

@@ -89,5 +89,8 @@ fn explain_without_zones_says_so() {
         out.contains("Outcome: cannot tell: the input has no zone"),
         "{out}"
     );
-    assert!(!out.contains("cannot tell: cannot tell"), "said twice: {out}");
+    assert!(
+        !out.contains("cannot tell: cannot tell"),
+        "said twice: {out}"
+    );
 }

@@ -61,7 +61,7 @@ pub fn write(zones: &[ZoneCapture]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mm::mmzone::ZoneType;
+    use crate::mmzone_types::ZoneType;
 
     const PROCFS: &str = "Node 0, zone      DMA      1      0      1      0      2      1      1      0      1      1      3 \n\
 Node 0, zone    DMA32    759    572    791    475    194     45     12      0      0      0      0 \n\

@@ -35,7 +35,7 @@
 
 use super::text::{kb_to_pages, parse_kb, parse_u64, Loc};
 use super::{Capture, CaptureError, FailureReport, Warning, ZoneCapture, Zones};
-use crate::mm::mmzone::{MigrateType, Watermarks, ZoneType};
+use crate::mmzone_types::{MigrateType, Watermarks, ZoneType};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write;

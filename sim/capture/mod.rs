@@ -26,7 +26,7 @@ pub mod zoneinfo;
 
 pub use zoneinfo::ZoneinfoLayout;
 
-use crate::mm::mmzone::{MigrateType, Watermarks, ZoneType};
+use crate::mmzone_types::{MigrateType, Watermarks, ZoneType};
 use std::collections::BTreeMap;
 use std::fmt;
 

@@ -17,7 +17,7 @@
 
 use super::text::{parse_u64, parse_zone, Loc, MAX_ORDERS};
 use super::{Capture, CaptureError, Zones};
-use crate::mm::mmzone::ZoneType;
+use crate::mmzone_types::ZoneType;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 

@@ -20,7 +20,7 @@
 
 use super::text::{parse_migrate_type, parse_u64, Cursor, Loc, MAX_ORDERS};
 use super::{Capture, CaptureError, Warning, ZoneCapture, Zones};
-use crate::mm::mmzone::MigrateType;
+use crate::mmzone_types::MigrateType;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -299,7 +299,7 @@ pub fn write(pageblock_order: u32, types: &[MigrateType], zones: &[ZoneCapture])
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mm::mmzone::ZoneType;
+    use crate::mmzone_types::ZoneType;
 
     const TYPES_4_4: [MigrateType; 6] = [
         MigrateType::Unmovable,

@@ -17,7 +17,7 @@
 //! Errors name the file, the line where there is one, and what was expected.
 
 use super::{node_exporter, parse, Capture, CaptureError, Format, Warning};
-use crate::mm::mmzone::ZoneType;
+use crate::mmzone_types::ZoneType;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

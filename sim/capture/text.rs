@@ -4,7 +4,7 @@
 //! line and what was expected.
 
 use super::CaptureError;
-use crate::mm::mmzone::{MigrateType, ZoneType};
+use crate::mmzone_types::{MigrateType, ZoneType};
 
 /// The most orders a parser accepts in one zone. Real kernels have 11 (x86-64) to ~14 (arm64
 /// with 64 KiB pages); the cap keeps `count << order` arithmetic exact in `u128`.

@@ -24,7 +24,7 @@
 
 use super::text::{bad_number, digits_u64, parse_u64, Cursor, Loc};
 use super::{Capture, CaptureError, Pageset, Warning, ZoneCapture, Zones};
-use crate::mm::mmzone::Watermarks;
+use crate::mmzone_types::Watermarks;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -422,7 +422,7 @@ pub fn write(zones: &[ZoneCapture], layout: ZoneinfoLayout) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mm::mmzone::ZoneType;
+    use crate::mmzone_types::ZoneType;
 
     const V5_14: &str = "Node 0, zone      DMA
   per-node stats
