@@ -21,6 +21,7 @@ pub mod pagetypeinfo;
 pub mod series;
 pub mod slabinfo;
 mod text;
+pub mod version;
 pub mod vmstat;
 pub mod zoneinfo;
 
@@ -57,6 +58,8 @@ pub enum Format {
     UnusableIndex,
     MemInfo,
     VmStat,
+    /// /proc/version: the kernel's banner, for its release.
+    Version,
 }
 
 impl Format {
@@ -73,6 +76,7 @@ impl Format {
             Format::UnusableIndex => "extfrag/unusable_index",
             Format::MemInfo => "/proc/meminfo",
             Format::VmStat => "/proc/vmstat",
+            Format::Version => "/proc/version",
         }
     }
 }
@@ -115,6 +119,9 @@ pub fn detect(text: &str) -> Option<Format> {
     }
     if first.starts_with("MemTotal:") {
         return Some(Format::MemInfo);
+    }
+    if first.starts_with(version::PREFIX) {
+        return Some(Format::Version);
     }
     if text::starts_with_node(first) && first.contains("zone") {
         return Some(debugfs_index::detect(text).unwrap_or(Format::BuddyInfo));
@@ -171,7 +178,7 @@ pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
                 .find(|(_, l)| !l.trim().is_empty())
                 .map_or((1, ""), |(i, l)| (i + 1, l.trim()));
             Err(text::Loc::new(file, line).expected(
-                "/proc/buddyinfo, pagetypeinfo, zoneinfo, slabinfo, vmstat or meminfo, an \
+                "/proc/buddyinfo, pagetypeinfo, zoneinfo, slabinfo, vmstat, meminfo or version, an \
                  extfrag/unusable index, node_exporter metrics or a kernel log with a page \
                  allocation failure report",
                 first,
@@ -194,6 +201,7 @@ pub fn parse_as(format: Format, file: &str, text: &str) -> Result<Capture, Captu
         Format::UnusableIndex => debugfs_index::parse(file, text, debugfs_index::Index::Unusable),
         Format::MemInfo => meminfo::parse(file, text),
         Format::VmStat => vmstat::parse(file, text),
+        Format::Version => version::parse(file, text),
     }?;
     capture.sources = vec![file.to_string()];
     capture.zones.sort_by_key(|z| (z.node, z.zone));

@@ -8,8 +8,9 @@ use buddysim::capture;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Capture files (`-` for standard input). Several files of one machine combine. With none,
-    /// this machine's /proc is read.
+    /// Capture files (`-` for standard input) or folders (a run's output folder, a sosreport's
+    /// `proc/`: their buddyinfo, pagetypeinfo, zoneinfo, slabinfo, vmstat, meminfo and version).
+    /// Several files of one machine combine. With none, this machine's /proc is read.
     files: Vec<String>,
     /// Kernel profile (3.10, 3.10-rhel7, 4.4, 4.9, 4.19, 5.15, 6.1, 6.18); default: the capture's.
     #[arg(long)]

@@ -10,10 +10,48 @@ pub struct Input {
     pub text: String,
 }
 
-/// Reads each path (`-` is standard input, at most once).
+/// The files of a folder that are read as one capture: the /proc files a run writes (with its
+/// `version`) or a sosreport's `proc/` holds, in this order.
+pub const FOLDER_FILES: [&str; 7] = [
+    "version",
+    "buddyinfo",
+    "pagetypeinfo",
+    "zoneinfo",
+    "slabinfo",
+    "vmstat",
+    "meminfo",
+];
+
+/// Each path, with a folder standing for its [`FOLDER_FILES`] that exist.
+fn expand(paths: &[String]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for path in paths {
+        let dir = Path::new(path);
+        if path == "-" || !dir.is_dir() {
+            out.push(path.clone());
+            continue;
+        }
+        let found: Vec<String> = FOLDER_FILES
+            .iter()
+            .map(|name| dir.join(name))
+            .filter(|p| p.is_file())
+            .map(|p| p.display().to_string())
+            .collect();
+        if found.is_empty() {
+            bail!(
+                "{path}: a folder without any of the files read from one ({})",
+                FOLDER_FILES.join(", ")
+            );
+        }
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// Reads each path (`-` is standard input, at most once; a folder is its [`FOLDER_FILES`]).
 pub fn read_files(paths: &[String]) -> Result<Vec<Input>> {
     let mut stdin_used = false;
-    paths
+    expand(paths)?
         .iter()
         .map(|path| {
             if path == "-" {

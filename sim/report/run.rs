@@ -2,6 +2,7 @@
 //! book's "Output files" reference): `summary.json`, `buddyinfo.csv`, `vmstat.csv`,
 //! `events.jsonl`, `pageblocks-start.csv`, `pageblocks-end.csv` and the final /proc text.
 
+use crate::capture::version::banner;
 use crate::report::output::write_atomic;
 use crate::scenario::OutputFile;
 use crate::workload::run::{RunOutput, Summary, VMSTAT_COLUMNS};
@@ -197,6 +198,19 @@ pub fn write_outputs(
             OutputFile::Zoneinfo => out.push(("zoneinfo", o.final_text.zoneinfo.clone())),
             OutputFile::Slabinfo => out.push(("slabinfo", o.final_text.slabinfo.clone())),
         }
+    }
+    // The /proc files carry their kernel: reading the folder back gives the run's profile.
+    let procfs = [
+        OutputFile::Buddyinfo,
+        OutputFile::Pagetypeinfo,
+        OutputFile::Zoneinfo,
+        OutputFile::Slabinfo,
+    ];
+    if let (true, Ok(p)) = (
+        files.iter().any(|f| procfs.contains(f)),
+        crate::kernel::profile(&o.summary.kernel),
+    ) {
+        out.push(("version", banner(p.release, p.name)));
     }
     let mut paths = Vec::new();
     for (name, text) in out {
