@@ -597,11 +597,13 @@ fn cli_prints_the_files_written() {
 }
 
 /// plots/validation/ is what `buddysim compare` and `buddysim plot` draw now from the recorded
-/// real-kernel runs (tests/kernel/results/), as plots/regenerate.sh does.
+/// real-kernel runs (tests/kernel/results/), as plots/regenerate.sh does; `compare` run outside
+/// the repository finds them too.
 #[test]
 fn committed_validation_figures_match_a_fresh_compare() {
     let dir = tempfile::tempdir().unwrap();
     let run = std::process::Command::new(env!("CARGO_BIN_EXE_buddysim"))
+        .current_dir(dir.path())
         .args(["compare", "--out"])
         .arg(dir.path())
         .output()

@@ -18,8 +18,8 @@ pub enum CompareFormat {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A results directory (holding `<trace>-<mem>M/` runs) or run directories
-    /// (default: tests/kernel/results).
+    /// A results directory (holding `<trace>-<mem>M/` runs) or run directories (default:
+    /// tests/kernel/results here, else in the repository the binary was built from).
     dirs: Vec<PathBuf>,
     /// Directory of the traces (default: `traces` beside the results directory).
     #[arg(long)]
@@ -58,15 +58,32 @@ fn run_dirs(dirs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(runs)
 }
 
-/// Writes `text` to `path` atomically: a temporary file beside it, then a rename.
+/// Writes `text` to `path` atomically (creating its folder).
 fn write_atomic(path: &Path, text: &str) -> Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
     }
-    let tmp = path.with_extension("tmp~");
-    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))
+    buddysim::report::output::write_atomic(path, text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// The recorded results `compare` reads when given none: `tests/kernel/results` of the current
+/// folder, else of the repository this binary was built from.
+fn default_results() -> Result<PathBuf> {
+    let here = PathBuf::from("tests/kernel/results");
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kernel/results");
+    [here, built]
+        .into_iter()
+        .find(|d| d.is_dir())
+        .with_context(|| {
+            format!(
+                "no recorded kernel runs in ./tests/kernel/results or {}: give a results folder",
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/kernel/results")
+                    .display()
+            )
+        })
 }
 
 /// Loads, replays and compares one run; writes its simulated files under `out`.
@@ -106,7 +123,7 @@ fn one(dir: &Path, traces: &Path, out: Option<&Path>) -> Result<RunComparison> {
 
 pub fn run(args: Args) -> Result<()> {
     let dirs = if args.dirs.is_empty() {
-        vec![PathBuf::from("tests/kernel/results")]
+        vec![default_results()?]
     } else {
         args.dirs
     };
