@@ -103,12 +103,15 @@ fn a_shared_sweep_equals_one_without_sharing() {
     }
     assert_eq!(shared.stdout, alone.stdout);
     let said = String::from_utf8_lossy(&shared.stderr);
-    assert!(said.contains("16 in 4 family runs with "), "{said}");
+    assert!(
+        said.contains("the other 16 ran as 4 families with "),
+        "{said}"
+    );
     assert!(said.contains(" forked on day "), "{said}");
     let alone_said = String::from_utf8_lossy(&alone.stderr);
     assert!(
         alone_said.contains(
-            "16 in 16 family runs with 0 forks, 4.0 of 4.0 run-days simulated, 0 % shared"
+            "the other 16 ran as 16 families with 0 forks: 4.0 of 4.0 run-days simulated, 0 % shared"
         ),
         "{alone_said}"
     );
@@ -132,7 +135,7 @@ fn same_outputs_at_any_job_count() {
     // it is the run `buddysim run` makes at those settings.
     let said = String::from_utf8_lossy(&one.stderr);
     assert!(
-        said.contains("(8 run now: 0 the same run as one at another vm.extfrag_threshold; 8 in 4 family runs with 0 forks, 1.0 of 2.0 run-days simulated, 50 % shared; 0 already there)"),
+        said.contains(": 0 already there, 8 done now; 0 are the same run as one at another vm.extfrag_threshold, the other 8 ran as 4 families with 0 forks: 1.0 of 2.0 run-days simulated, 50 % shared"),
         "{said}"
     );
     let line: serde_json::Value = serde_json::from_str(results.lines().nth(3).unwrap()).unwrap();
@@ -222,9 +225,9 @@ fn resume_recomputes_only_the_missing_runs() {
     let o = sweep(d, "cut", &["--resume"]);
     assert!(
         String::from_utf8_lossy(&o.stderr).contains(
-            "8 runs in cut (4 run now: 0 the same run as one at another vm.extfrag_threshold; \
-             4 in 2 family runs with 0 forks, 0.5 of 1.0 run-days simulated, 50 % shared; \
-             4 already there)"
+            "8 runs in cut: 4 already there, 4 done now; 0 are the same run as one at another \
+             vm.extfrag_threshold, the other 4 ran as 2 families with 0 forks: 0.5 of 1.0 \
+             run-days simulated, 50 % shared"
         ),
         "{}",
         String::from_utf8_lossy(&o.stderr)
@@ -237,7 +240,7 @@ fn resume_recomputes_only_the_missing_runs() {
     );
     // Resuming a finished sweep runs nothing.
     let o = sweep(d, "cut", &["--resume"]);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("(0 run now: 0 the same run"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains(": 8 already there, 0 done now;"));
 }
 
 #[test]

@@ -249,13 +249,22 @@ fn report_sharing(
     let simulated: f64 = families.iter().map(|f| f.2.simulated_s).sum();
     let asked = runs as f64 * duration_ns as f64 / 1e9;
     let forks: usize = families.iter().map(|f| f.2.forks.len()).sum();
+    let n = |count: usize, one: &str, many: &str| {
+        format!("{count} {}", if count == 1 { one } else { many })
+    };
     eprintln!(
-        "buddysim: {total} runs in {} ({todo} run now: {} the same run as one at another \
-         vm.extfrag_threshold; {runs} in {} family runs with {forks} forks, {:.1} of {:.1} \
-         run-days simulated, {:.0} % shared; {resumed} already there)",
+        "buddysim: {} in {}: {resumed} already there, {todo} done now; {} the same run as one at \
+         another vm.extfrag_threshold, the other {runs} ran as {} with {}: {:.1} of {:.1} \
+         run-days simulated, {:.0} % shared",
+        n(total, "run", "runs"),
         out.display(),
-        todo - runs,
-        families.len(),
+        if todo - runs == 1 {
+            "1 is".to_string()
+        } else {
+            format!("{} are", todo - runs)
+        },
+        n(families.len(), "family", "families"),
+        n(forks, "fork", "forks"),
         day(simulated),
         day(asked),
         if asked > 0.0 {
