@@ -21,18 +21,7 @@ fn analyzed_kernel(args: &[&str]) -> String {
 
 #[test]
 fn reading_a_runs_folder_back_gives_its_profile() {
-    for kernel in [
-        "3.10",
-        "3.10-rhel7.0",
-        "3.10-rhel7.3",
-        "3.10-rhel7",
-        "4.4",
-        "4.9",
-        "4.19",
-        "5.15",
-        "6.1",
-        "6.18",
-    ] {
+    for kernel in buddysim::kernel::PROFILES.iter().map(|p| p.name) {
         let dir = tempfile::tempdir().unwrap();
         let scenario = dir.path().join("s.yaml");
         std::fs::write(

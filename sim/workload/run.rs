@@ -800,14 +800,7 @@ impl<'s> Run<'s> {
         let held = objects
             + u128::from(p.threads) * u128::from(self.profile.kernel_stack.bytes())
             + u128::from(p.anon.0 + p.page_tables.0 + p.page_cache.0);
-        let managed: u64 = self
-            .sys
-            .nodes
-            .iter()
-            .flat_map(|n| &n.zones)
-            .map(|z| z.managed)
-            .sum();
-        let managed = u128::from(managed) * 4096;
+        let managed = u128::from(self.sys.managed_pages()) * 4096;
         if held > managed {
             return Err(RunError::Setup(format!(
                 "{at}: one pod holds at least {} ({} of slab and kmalloc objects), more than the \
@@ -1209,13 +1202,7 @@ impl<'s> Run<'s> {
     /// tasks applies to every pod alike and is left out. Returns false when no pod runs (the
     /// kernel would panic).
     fn oom_kill(&mut self) -> bool {
-        let total: u64 = self
-            .sys
-            .nodes
-            .iter()
-            .flat_map(|n| &n.zones)
-            .map(|z| z.managed)
-            .sum();
+        let total = self.sys.managed_pages();
         let mut victim: Option<(usize, u64, i64)> = None;
         for (i, pod) in self.pods.iter().enumerate() {
             let Some(pod) = pod else { continue };

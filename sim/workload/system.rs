@@ -557,8 +557,15 @@ impl System {
         self.settings.watermarks.thp
     }
 
-    /// The cache a workload names: `kmalloc-<n>` for one of the kmalloc sizes, or a named cache
-    /// of the profile's table, created (`kmem_cache_create()`) on first use.
+    /// `totalram_pages`: the managed pages of every zone.
+    pub fn managed_pages(&self) -> u64 {
+        self.nodes
+            .iter()
+            .flat_map(|n| &n.zones)
+            .map(|z| z.managed)
+            .sum()
+    }
+
     /// Bytes of one object of cache `id` (`s->size`).
     pub fn object_size(&self, id: CacheId) -> u32 {
         match id {
@@ -567,6 +574,8 @@ impl System {
         }
     }
 
+    /// The cache a workload names: `kmalloc-<n>` for one of the kmalloc sizes, or a named cache
+    /// of the profile's table, created (`kmem_cache_create()`) on first use.
     pub fn cache_id(&mut self, name: &str) -> Result<CacheId, String> {
         if let Some(size) = name.strip_prefix("kmalloc-") {
             return size
