@@ -94,7 +94,10 @@ pub fn run_cmd(args: Args) -> Result<()> {
     } else {
         args.seeds.unwrap_or(DEFAULT_SEEDS)
     };
-    let bar = progress_bar(1000 * seeds as u64, &format!("simulating {}", scenario.name));
+    let bar = progress_bar(
+        1000 * seeds as u64,
+        &format!("simulating {}", scenario.name),
+    );
     let done: Vec<std::sync::atomic::AtomicU64> = (0..seeds).map(|_| Default::default()).collect();
     let opts = RunOptions { check: args.check };
     let outs = (0..seeds)
@@ -104,11 +107,17 @@ pub fn run_cmd(args: Args) -> Result<()> {
             s.seed = scenario.seed.wrapping_add(k as u64);
             let mut tick = |f: f64| {
                 if let Some(b) = &bar {
-                    done[k as usize].store((f * 1000.0) as u64, std::sync::atomic::Ordering::Relaxed);
-                    b.set_position(done.iter().map(|d| d.load(std::sync::atomic::Ordering::Relaxed)).sum());
+                    done[k as usize]
+                        .store((f * 1000.0) as u64, std::sync::atomic::Ordering::Relaxed);
+                    b.set_position(
+                        done.iter()
+                            .map(|d| d.load(std::sync::atomic::Ordering::Relaxed))
+                            .sum(),
+                    );
                 }
             };
-            run(&s, &opts, &mut tick).with_context(|| format!("scenario {}, seed {}", s.name, s.seed))
+            run(&s, &opts, &mut tick)
+                .with_context(|| format!("scenario {}, seed {}", s.name, s.seed))
         })
         .collect::<Result<Vec<RunOutput>>>()?;
     if let Some(b) = bar {
@@ -136,7 +145,7 @@ pub fn run_cmd(args: Args) -> Result<()> {
     let summaries: Vec<_> = outs.iter().map(|o| o.summary.clone()).collect();
     let creations: Vec<_> = outs.iter().map(|o| Creations::of(&o.events)).collect();
     let kernel = profile(&scenario.kernel).map_err(anyhow::Error::msg)?;
-    let advice = remedies(&scenario, kernel, &summaries, &creations);
+    let advice = remedies(&scenario, kernel, &creations);
     let report = SeedsReport::new(summaries, creations, advice);
     let csv = dir.join("seeds.csv");
     write_atomic(&csv, report.csv().as_bytes())
@@ -145,7 +154,10 @@ pub fn run_cmd(args: Args) -> Result<()> {
     match args.format {
         Format::Text => {
             out!("{}", report.text())?;
-            outln!("seed {} in detail (the output folder's files):", report.seeds[0])?;
+            outln!(
+                "seed {} in detail (the output folder's files):",
+                report.seeds[0]
+            )?;
             out!("{}", summary_text(&out.summary))?;
             outln!(
                 "wrote {} files to {} (seed {}; seeds.csv has every seed)",

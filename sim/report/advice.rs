@@ -9,7 +9,7 @@
 use crate::kernel::profile::{ConntrackCache, Profile};
 use crate::mm::memcontrol::CacheParamsRule;
 use crate::scenario::{Initial, Scenario};
-use crate::workload::run::{Event, EventKind, Summary};
+use crate::workload::run::{Event, EventKind};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -32,7 +32,8 @@ impl Creations {
                     c.first_at_order.entry(*o).or_insert(e.time_s);
                 }
                 if !ok {
-                    c.least_failed_order = Some(c.least_failed_order.map_or(*order, |l| l.min(*order)));
+                    c.least_failed_order =
+                        Some(c.least_failed_order.map_or(*order, |l| l.min(*order)));
                 }
             }
         }
@@ -47,16 +48,11 @@ pub struct Remedy {
     pub because: String,
 }
 
-/// The remedies the seeds' runs (`summaries[k]` with `creations[k]`) and the kernel's rules
-/// back for `scenario`'s node.
-pub fn remedies(
-    scenario: &Scenario,
-    profile: &Profile,
-    summaries: &[Summary],
-    creations: &[Creations],
-) -> Vec<Remedy> {
+/// The remedies the seeds' runs (their `creations`) and the kernel's rules back for
+/// `scenario`'s node (kernel `profile`).
+pub fn remedies(scenario: &Scenario, profile: &Profile, creations: &[Creations]) -> Vec<Remedy> {
     let mut out = Vec::new();
-    if summaries.iter().all(|s| s.first_failure.is_none()) {
+    if creations.iter().all(|c| c.least_failed_order.is_none()) {
         return out;
     }
     if let Some(r) = reboot_interval(scenario, creations) {
@@ -128,4 +124,88 @@ pub fn remedies_text(remedies: &[Remedy]) -> String {
         t.push_str(&format!("  - {} ({})\n", r.action, r.because));
     }
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::profile::profile;
+
+    const NODE: &str = "name: t
+kernel: \"3.10-rhel7.3\"
+machine: {memory: 2GiB, cpus: 2}
+workload:
+  pods:
+    arrivals: {poisson: 60/h}
+    lifetime: {exponential: 1h}
+duration: 3d
+";
+
+    fn create(day: f64, order: Option<u32>, ok: bool) -> Event {
+        Event {
+            time_s: day * 86_400.0,
+            kind: EventKind::CacheCreate {
+                pod: 0,
+                cache: "nf_conntrack_1".into(),
+                size: 0,
+                order,
+                ok,
+                reason: None,
+            },
+        }
+    }
+
+    fn node(kernel: &str) -> (Scenario, &'static Profile) {
+        let text = NODE.replace("3.10-rhel7.3", kernel);
+        let s = Scenario::parse(&text, "t.yaml").unwrap();
+        (s, profile(kernel).unwrap())
+    }
+
+    #[test]
+    fn a_failing_rhel7_node_gets_the_reboot_interval_kmem_off_and_a_newer_kernel() {
+        let (s, p) = node("3.10-rhel7.3");
+        let seeds = [
+            Creations::of(&[create(1.0, Some(5), true), create(2.0, Some(6), true)]),
+            Creations::of(&[create(1.5, Some(6), true), create(1.6, Some(6), false)]),
+        ];
+        assert_eq!(seeds[1].least_failed_order, Some(Some(6)));
+        let r = remedies(&s, p, &seeds);
+        assert_eq!(r.len(), 3, "{r:?}");
+        assert_eq!(
+            r[0].action,
+            "reboot the node more often than every 1.5 days"
+        );
+        assert!(r[0]
+            .because
+            .contains("order 6 on day 1.50 (the earliest of 2 seeds)"));
+        assert!(r[1].action.starts_with("turn kmem accounting off"));
+        assert!(r[2].action.starts_with("run a kernel from 4.7 on"));
+    }
+
+    #[test]
+    fn each_remedy_only_where_its_grounds_hold() {
+        let (mut s, p) = node("3.10-rhel7.3");
+        // No failure: nothing to remedy.
+        let fine = [Creations::of(&[create(1.0, Some(6), true)])];
+        assert!(remedies(&s, p, &fine).is_empty());
+        // A small kmalloc failed: a smaller array does not help.
+        let small = [Creations::of(&[create(1.0, None, false)])];
+        assert!(remedies(&s, p, &small)
+            .iter()
+            .all(|r| !r.action.contains("reboot")));
+        // A run that did not start at boot says nothing about the time since a reboot.
+        let failed = [Creations::of(&[create(1.0, Some(6), false)])];
+        s.initial = Initial::Fill(Default::default());
+        let r = remedies(&s, p, &failed);
+        assert!(r.iter().all(|r| !r.action.contains("reboot")), "{r:?}");
+        // Kmem accounting already off: only the kernel remains.
+        s.kmem_accounting = false;
+        let r = remedies(&s, p, &failed);
+        assert_eq!(r.len(), 1, "{r:?}");
+        // 4.19 makes no per-netns cache.
+        let (s, p) = node("4.19");
+        assert!(remedies(&s, p, &failed)
+            .iter()
+            .all(|r| !r.action.contains("kernel")));
+    }
 }

@@ -2,13 +2,13 @@
 //! book's "Output files" reference): `summary.json`, `buddyinfo.csv`, `vmstat.csv`,
 //! `events.jsonl`, `pageblocks-start.csv`, `pageblocks-end.csv` and the final /proc text.
 
-use crate::report::output::write_atomic;
 use crate::report::advice::{remedies_text, Creations, Remedy};
+use crate::report::output::write_atomic;
 use crate::report::survival::{first_failure, KaplanMeier, Observation};
 use crate::scenario::{OutputFile, Size};
-use serde::Serialize;
 use crate::workload::run::{RunOutput, Summary, VMSTAT_COLUMNS};
 use crate::workload::system::PageblockRow;
+use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -109,7 +109,10 @@ pub struct SeedsReport {
 
 impl SeedsReport {
     pub fn new(runs: Vec<Summary>, creations: Vec<Creations>, remedies: Vec<Remedy>) -> Self {
-        let obs: Vec<Observation> = runs.iter().map(|s| first_failure(s, s.simulated_s)).collect();
+        let obs: Vec<Observation> = runs
+            .iter()
+            .map(|s| first_failure(s, s.simulated_s))
+            .collect();
         let times: Vec<f64> = obs.iter().filter(|o| o.failed).map(|o| o.time_s).collect();
         let mut pct: Vec<f64> = runs.iter().map(failed_pct).collect();
         pct.sort_by(f64::total_cmp);
@@ -142,8 +145,9 @@ impl SeedsReport {
         );
         let n = self.seeds.len();
         let day = |s: f64| format!("day {:.2}", s / 86_400.0);
-        let _ = match (self.first_failure_min_s, self.first_failure_max_s) {
-            (Some(lo), Some(hi)) => writeln!(
+        let _ =
+            match (self.first_failure_min_s, self.first_failure_max_s) {
+                (Some(lo), Some(hi)) => writeln!(
                 t,
                 "first conntrack-cache creation failure: {} of {n} seeds fail; {}, range {} to {}",
                 self.failed,
@@ -156,11 +160,11 @@ impl SeedsReport {
                     day(hi)
                 }
             ),
-            _ => writeln!(
-                t,
-                "no conntrack-cache creation failed within the horizon in any of {n} seeds"
-            ),
-        };
+                _ => writeln!(
+                    t,
+                    "no conntrack-cache creation failed within the horizon in any of {n} seeds"
+                ),
+            };
         let [med, lo, hi] = self.failed_starts_pct;
         let _ = writeln!(
             t,
@@ -168,7 +172,12 @@ impl SeedsReport {
         );
         for s in &self.runs {
             let failure = s.first_failure.as_ref().map_or("no failure".into(), |f| {
-                format!("first failure {} (order {}, {})", day(f.time_s), f.order, f.reason)
+                format!(
+                    "first failure {} (order {}, {})",
+                    day(f.time_s),
+                    f.order,
+                    f.reason
+                )
             });
             let _ = writeln!(
                 t,
