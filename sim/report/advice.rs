@@ -104,8 +104,10 @@ fn reboot_interval(scenario: &Scenario, creations: &[Creations]) -> Option<Remed
         .filter_map(|c| c.first_at_order.get(&order))
         .fold(f64::INFINITY, |a, &t| a.min(t))
         / 86_400.0;
-    (day.is_finite() && day > 0.0).then(|| Remedy {
-        action: format!("reboot the node more often than every {day:.1} days"),
+    // Rounded down: a rounded-up interval would pass the day the order was reached.
+    let every = (day * 10.0).floor() / 10.0;
+    (day.is_finite() && every > 0.0).then(|| Remedy {
+        action: format!("reboot the node more often than every {every:.1} days"),
         because: format!(
             "runs: a creation's memcg array first reached order {order} on day {day:.2} (the \
              earliest of {} seeds), and no creation below order {order} failed",
@@ -166,7 +168,7 @@ duration: 3d
         let (s, p) = node("3.10-rhel7.3");
         let seeds = [
             Creations::of(&[create(1.0, Some(5), true), create(2.0, Some(6), true)]),
-            Creations::of(&[create(1.5, Some(6), true), create(1.6, Some(6), false)]),
+            Creations::of(&[create(1.58, Some(6), true), create(1.6, Some(6), false)]),
         ];
         assert_eq!(seeds[1].least_failed_order, Some(Some(6)));
         let r = remedies(&s, p, &seeds);
@@ -177,7 +179,7 @@ duration: 3d
         );
         assert!(r[0]
             .because
-            .contains("order 6 on day 1.50 (the earliest of 2 seeds)"));
+            .contains("order 6 on day 1.58 (the earliest of 2 seeds)"));
         assert!(r[1].action.starts_with("turn kmem accounting off"));
         assert!(r[2].action.starts_with("run a kernel from 4.7 on"));
     }
