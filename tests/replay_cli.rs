@@ -109,7 +109,15 @@ fn first_compared_capture_matches_a_direct_run_from_a_real_capture() {
     let direct = tmp.path().join("direct.yaml");
     std::fs::write(&direct, scenario).unwrap();
     let o = Command::new(BIN)
-        .args(["run", direct.to_str().unwrap(), "--format", "json", "--out"])
+        .args([
+            "run",
+            direct.to_str().unwrap(),
+            "--seeds",
+            "1",
+            "--format",
+            "json",
+            "--out",
+        ])
         .arg(tmp.path().join("run"))
         .output()
         .unwrap();

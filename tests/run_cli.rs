@@ -55,9 +55,13 @@ fn ok(args: &[&str]) -> String {
     String::from_utf8(o.stdout).unwrap()
 }
 
-/// `buddysim run SCENARIO --format json [EXTRA…] --out OUT`: the JSON summary it prints.
+/// `buddysim run SCENARIO --format json [EXTRA…] --out OUT`: the JSON summary it prints (of
+/// one seed: `--seeds 1` unless EXTRA names a `--seed`).
 fn run_json(s: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["run", s.to_str().unwrap(), "--format", "json"];
+    if !extra.contains(&"--seed") {
+        args.extend(["--seeds", "1"]);
+    }
     args.extend_from_slice(extra);
     args.extend(["--out", out.to_str().unwrap()]);
     serde_json::from_str(&ok(&args)).unwrap()
@@ -454,4 +458,72 @@ fn vmstat_counts_every_page_allocated_and_freed() {
         net, in_use,
         "pages handed out and not taken back, against pages in use"
     );
+}
+
+#[test]
+fn seeds_give_a_median_and_range_whatever_the_threads_and_the_first_seed_keeps_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = scenario(dir.path(), SMALL);
+    let sp = s.to_str().unwrap();
+    let (a, b, one) = (
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("one"),
+    );
+    let text = |out: &Path, threads: &str| {
+        let o = Command::new(BIN)
+            .args(["run", sp, "--seeds", "3", "--out", out.to_str().unwrap()])
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let t1 = text(&a, "1");
+    assert_eq!(
+        t1,
+        text(&b, "2").replace(b.to_str().unwrap(), a.to_str().unwrap())
+    );
+    assert!(
+        t1.starts_with("scenario small (kernel 3.10, seeds 3 to 5): 4.0h simulated each\n"),
+        "{t1}"
+    );
+    assert!(t1.contains("\npod starts failed: "), "{t1}");
+    assert!(t1.contains("\n  seed 4: "), "{t1}");
+    let csv = std::fs::read_to_string(a.join("seeds.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(csv.lines().nth(1).unwrap().starts_with("3,"), "{csv}");
+    // The folder's files are seed 3's, as `--seed 3` writes them.
+    let alone = run_json(&s, &one, &["--seed", "3"]);
+    for f in ["summary.json", "events.jsonl", "buddyinfo"] {
+        assert_eq!(
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(one.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let json: serde_json::Value = serde_json::from_str(&ok(&[
+        "run",
+        sp,
+        "--seeds",
+        "3",
+        "--format",
+        "json",
+        "--out",
+        b.to_str().unwrap(),
+    ]))
+    .unwrap();
+    assert_eq!(json["seeds"], serde_json::json!([3, 4, 5]));
+    assert_eq!(json["runs"][0], alone);
+    // Sizes for people: the watermarks' reserve in MiB.
+    let reserved = alone["reserved_kib"].as_u64().unwrap();
+    assert!(reserved >= 1024);
+    let line = format!(
+        "reserved by watermarks (high): {:.1} MiB\n",
+        reserved as f64 / 1024.0
+    );
+    assert!(t1.contains(&line), "{t1}");
+    // `--seed` runs that one seed only.
+    let e = err(&["run", sp, "--seed", "3", "--seeds", "2"]);
+    assert!(e.contains("cannot be used with"), "{e}");
 }

@@ -47,14 +47,14 @@ struct Run {
     dir: tempfile::TempDir,
 }
 
-/// `buddysim run scenarios/<name>.yaml --format json --out DIR` with `args` added, then the
+/// `buddysim run scenarios/<name>.yaml --seeds 1 --format json --out DIR` with `args` added, then the
 /// figures' checks: see [`check_figures`].
 fn run(name: &str, args: &[&str]) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let o = Command::new(BIN)
         .arg("run")
         .arg(format!("scenarios/{name}.yaml"))
-        .args(["--format", "json", "--out"])
+        .args(["--seeds", "1", "--format", "json", "--out"])
         .arg(dir.path())
         .args(args)
         .output()

@@ -1,13 +1,25 @@
-//! `buddysim run`: one scenario, one seed; the prediction on stdout and the observations in an
-//! output folder.
+//! `buddysim run`: one scenario over one seed or several; the prediction on stdout and the
+//! observations of the first seed in an output folder.
+//!
+//! `--seeds N` runs the scenario's seed and the N − 1 after it (`seed_from_u64` expands each
+//! into an unrelated key, so neighbouring seeds draw unrelated streams), in parallel; the first
+//! seed's run is the one `--seed` would give, files and all. `--seed S` runs exactly S.
 
 use crate::cli::Format;
 use anyhow::{Context, Result};
-use buddysim::report::run::{summary_text, write_outputs};
+use buddysim::kernel::profile::profile;
+use buddysim::report::advice::{remedies, Creations};
+use buddysim::report::output::write_atomic;
+use buddysim::report::run::{summary_text, write_outputs, SeedsReport};
 use buddysim::scenario::{apply_override, Scenario};
-use buddysim::workload::run::{run, RunOptions};
+use buddysim::workload::run::{run, RunOptions, RunOutput};
+use rayon::prelude::*;
 use std::io::IsTerminal;
 use std::path::PathBuf;
+
+/// Seeds `run` runs without `--seed` or `--seeds`: three give a median and a range, and on two
+/// cores cost two runs' time.
+const DEFAULT_SEEDS: u32 = 3;
 
 /// The scenario `run` uses when given none: the seed node (scenarios/seed-rhel7-node.yaml).
 const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/seed-rhel7-node.yaml");
@@ -16,9 +28,12 @@ const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/seed-rhel7-node.yam
 pub struct Args {
     /// Scenario file (YAML); without one, the built-in scenarios/seed-rhel7-node.yaml.
     scenario: Option<PathBuf>,
-    /// Seed of every random stream (overrides the scenario's).
-    #[arg(long)]
+    /// Seed of every random stream (overrides the scenario's); runs this one seed only.
+    #[arg(long, conflicts_with = "seeds")]
     seed: Option<u64>,
+    /// Run the scenario's seed and the N − 1 after it, in parallel (default 3).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    seeds: Option<u32>,
     /// Override a setting (`vm.extfrag_threshold=250`, `duration=7d`, …).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
@@ -74,19 +89,42 @@ pub fn run_cmd(args: Args) -> Result<()> {
         .unwrap_or_else(|| PathBuf::from("out").join(&scenario.name));
     buddysim::report::output::writable_dir(&dir)
         .with_context(|| format!("--out {}: cannot write there", dir.display()))?;
-    let bar = progress_bar(1000, &format!("simulating {}", scenario.name));
-    let mut tick = |f: f64| {
-        if let Some(b) = &bar {
-            b.set_position((f * 1000.0) as u64);
-        }
+    let seeds = if args.seed.is_some() {
+        1
+    } else {
+        args.seeds.unwrap_or(DEFAULT_SEEDS)
     };
+    let bar = progress_bar(
+        1000 * seeds as u64,
+        &format!("simulating {}", scenario.name),
+    );
+    let done: Vec<std::sync::atomic::AtomicU64> = (0..seeds).map(|_| Default::default()).collect();
     let opts = RunOptions { check: args.check };
-    let out =
-        run(&scenario, &opts, &mut tick).with_context(|| format!("scenario {}", scenario.name))?;
+    let outs = (0..seeds)
+        .into_par_iter()
+        .map(|k| {
+            let mut s = scenario.clone();
+            s.seed = scenario.seed.wrapping_add(k as u64);
+            let mut tick = |f: f64| {
+                if let Some(b) = &bar {
+                    done[k as usize]
+                        .store((f * 1000.0) as u64, std::sync::atomic::Ordering::Relaxed);
+                    b.set_position(
+                        done.iter()
+                            .map(|d| d.load(std::sync::atomic::Ordering::Relaxed))
+                            .sum(),
+                    );
+                }
+            };
+            run(&s, &opts, &mut tick)
+                .with_context(|| format!("scenario {}, seed {}", s.name, s.seed))
+        })
+        .collect::<Result<Vec<RunOutput>>>()?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let mut files = write_outputs(&dir, &out, &scenario.outputs.files)
+    let out = &outs[0];
+    let mut files = write_outputs(&dir, out, &scenario.outputs.files)
         .with_context(|| format!("writing {}", dir.display()))?;
     if scenario.outputs.plots {
         files.extend(
@@ -94,12 +132,41 @@ pub fn run_cmd(args: Args) -> Result<()> {
                 .with_context(|| format!("plotting {}", dir.display()))?,
         );
     }
+    if seeds == 1 {
+        match args.format {
+            Format::Text => {
+                out!("{}", summary_text(&out.summary))?;
+                outln!("wrote {} files to {}", files.len(), dir.display())?;
+            }
+            Format::Json => outln!("{}", serde_json::to_string_pretty(&out.summary)?)?,
+        }
+        return Ok(());
+    }
+    let summaries: Vec<_> = outs.iter().map(|o| o.summary.clone()).collect();
+    let creations: Vec<_> = outs.iter().map(|o| Creations::of(&o.events)).collect();
+    let kernel = profile(&scenario.kernel).map_err(anyhow::Error::msg)?;
+    let advice = remedies(&scenario, kernel, &creations);
+    let report = SeedsReport::new(summaries, creations, advice);
+    let csv = dir.join("seeds.csv");
+    write_atomic(&csv, report.csv().as_bytes())
+        .with_context(|| format!("writing {}", csv.display()))?;
+    files.push(csv);
     match args.format {
         Format::Text => {
+            out!("{}", report.text())?;
+            outln!(
+                "seed {} in detail (the output folder's files):",
+                report.seeds[0]
+            )?;
             out!("{}", summary_text(&out.summary))?;
-            outln!("wrote {} files to {}", files.len(), dir.display())?;
+            outln!(
+                "wrote {} files to {} (seed {}; seeds.csv has every seed)",
+                files.len(),
+                dir.display(),
+                report.seeds[0]
+            )?;
         }
-        Format::Json => outln!("{}", serde_json::to_string_pretty(&out.summary)?)?,
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&report)?)?,
     }
     Ok(())
 }

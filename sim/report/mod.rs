@@ -1,5 +1,6 @@
 //! Reports: human text and machine formats for what the library computes. One file per report.
 
+pub mod advice;
 pub mod analyze;
 pub mod explain;
 pub mod output;

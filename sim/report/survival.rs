@@ -21,6 +21,7 @@
 //! time at which `S(t) ≤ 1 − p`, and does not exist when the curve never drops that low (too few
 //! failures within the runs' horizon).
 
+use crate::workload::run::Summary;
 use serde::Serialize;
 
 /// The standard normal's 95th percentile: the two-sided 90 % interval's half-width in σ.
@@ -37,6 +38,21 @@ pub struct Observation {
     pub time_s: f64,
     /// True when the run failed at `time_s`; false when it was censored there.
     pub failed: bool,
+}
+
+/// A run's time to first failure: its failure when there was one within `horizon_s`,
+/// otherwise censored at the time the run reached (at most the horizon).
+pub fn first_failure(summary: &Summary, horizon_s: f64) -> Observation {
+    match &summary.first_failure {
+        Some(f) if f.time_s <= horizon_s => Observation {
+            time_s: f.time_s,
+            failed: true,
+        },
+        _ => Observation {
+            time_s: summary.simulated_s.min(horizon_s),
+            failed: false,
+        },
+    }
 }
 
 /// One step of the curve: the value from `time_s` until the next step.

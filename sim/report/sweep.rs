@@ -16,7 +16,7 @@
 //!
 //! Renderings: a text table, JSON, `sweep.csv` and `survival.csv` (docs: book/src/reference/outputs.md).
 
-use super::survival::{KaplanMeier, Observation};
+use super::survival::{first_failure, KaplanMeier, Observation};
 use crate::scenario::Run;
 use crate::workload::run::Summary;
 use serde::{Deserialize, Serialize};
@@ -48,16 +48,7 @@ impl RunResult {
     /// The time to first failure as a survival observation: the failure when there was one
     /// within `horizon_s`, otherwise censored at the time the run reached (at most the horizon).
     pub fn observation(&self, horizon_s: f64) -> Observation {
-        match &self.summary.first_failure {
-            Some(f) if f.time_s <= horizon_s => Observation {
-                time_s: f.time_s,
-                failed: true,
-            },
-            _ => Observation {
-                time_s: self.summary.simulated_s.min(horizon_s),
-                failed: false,
-            },
-        }
+        first_failure(&self.summary, horizon_s)
     }
 }
 
