@@ -314,7 +314,7 @@ fn run_folder_plots() {
         (1100, 760),
         &[
             time,
-            "free memory in Normal (MiB)",
+            "free memory in Normal (MiB, log scale)",
             "largest free order in Normal",
             "cache creation failed",
         ],

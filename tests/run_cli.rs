@@ -527,3 +527,55 @@ fn seeds_give_a_median_and_range_whatever_the_threads_and_the_first_seed_keeps_i
     let e = err(&["run", sp, "--seed", "3", "--seeds", "2"]);
     assert!(e.contains("cannot be used with"), "{e}");
 }
+
+/// A RHEL 7.3 node's zoneinfo has `scanned` and the zone stat items the model counts, in the
+/// order of a real 3.x zoneinfo (3.2's, for the lines both have), and reads back.
+#[test]
+fn rhel7_zoneinfo_has_scanned_and_the_zone_stat_items_in_the_kernels_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = scenario(
+        dir.path(),
+        &SMALL.replace("kernel: \"3.10\"", "kernel: \"3.10-rhel7.3\""),
+    );
+    let out = dir.path().join("out");
+    run_json(&s, &out, &[]);
+    let text = std::fs::read_to_string(out.join("zoneinfo")).unwrap();
+    let c = buddysim::capture::zoneinfo::parse("zoneinfo", &text).unwrap();
+    let dma32 = c.zones.iter().find(|z| z.zone.name() == "DMA32").unwrap();
+    for k in [
+        "scanned",
+        "nr_free_pages",
+        "nr_alloc_batch",
+        "nr_anon_pages",
+        "nr_file_pages",
+        "nr_slab_reclaimable",
+        "nr_slab_unreclaimable",
+        "nr_page_table_pages",
+        "nr_kernel_stack",
+        "nr_mlock",
+        "nr_free_cma",
+    ] {
+        assert!(dma32.stats.contains_key(k), "{k} missing:\n{text}");
+    }
+    assert!(dma32.stats["nr_anon_pages"] > 0 && dma32.stats["nr_slab_unreclaimable"] > 0);
+    // Not tracked: left out rather than printed as 0.
+    assert!(!text.contains("nr_active_anon") && !text.contains("nr_dirty"));
+    let names = |t: &str| -> Vec<String> {
+        let block = &t[t.find("zone    DMA32").unwrap()..];
+        block
+            .lines()
+            .skip(1)
+            .take_while(|l| l.starts_with(' '))
+            .map(|l| l.split_whitespace().next().unwrap().to_string())
+            .filter(|n| n.starts_with("nr_") || n == "scanned" || n == "spanned")
+            .collect()
+    };
+    let ours = names(&text);
+    let real = names(
+        &std::fs::read_to_string("../shared/captures/C/ubuntu12_3.2.0_zoneinfo.txt").unwrap(),
+    );
+    let common: Vec<&String> = ours.iter().filter(|n| real.contains(n)).collect();
+    let theirs: Vec<&String> = real.iter().filter(|n| ours.contains(n)).collect();
+    assert!(common.len() >= 10, "{common:?}");
+    assert_eq!(common, theirs);
+}

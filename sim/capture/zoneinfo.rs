@@ -39,6 +39,99 @@ pub enum ZoneinfoLayout {
     V6_18,
 }
 
+impl ZoneinfoLayout {
+    /// The zone stat items of `vmstat_text[]` (mm/vmstat.c) in the kernel's order, the order
+    /// `zoneinfo_show_print()` prints them in. V3_10 is RHEL 7's list (3.10 with
+    /// `nr_alloc_batch` and `workingset_*`) with 4.4's `nr_pages_scanned` in its place; V4_19 is
+    /// 4.18's (real captures: C/sosreport_rhel8_4.18); V6_18 is 5.14's (C/centos9_5.14), where
+    /// `nr_page_table_pages` and `nr_kernel_stack` are node items.
+    pub fn zone_items(self) -> &'static [&'static str] {
+        match self {
+            ZoneinfoLayout::V3_10 => &[
+                "nr_free_pages",
+                "nr_alloc_batch",
+                "nr_inactive_anon",
+                "nr_active_anon",
+                "nr_inactive_file",
+                "nr_active_file",
+                "nr_unevictable",
+                "nr_mlock",
+                "nr_anon_pages",
+                "nr_mapped",
+                "nr_file_pages",
+                "nr_dirty",
+                "nr_writeback",
+                "nr_slab_reclaimable",
+                "nr_slab_unreclaimable",
+                "nr_page_table_pages",
+                "nr_kernel_stack",
+                "nr_unstable",
+                "nr_bounce",
+                "nr_vmscan_write",
+                "nr_vmscan_immediate_reclaim",
+                "nr_writeback_temp",
+                "nr_isolated_anon",
+                "nr_isolated_file",
+                "nr_shmem",
+                "nr_dirtied",
+                "nr_written",
+                "nr_pages_scanned",
+                "numa_hit",
+                "numa_miss",
+                "numa_foreign",
+                "numa_interleave",
+                "numa_local",
+                "numa_other",
+                "workingset_refault",
+                "workingset_activate",
+                "workingset_nodereclaim",
+                "nr_anon_transparent_hugepages",
+                "nr_free_cma",
+            ],
+            ZoneinfoLayout::V4_19 => &[
+                "nr_free_pages",
+                "nr_zone_inactive_anon",
+                "nr_zone_active_anon",
+                "nr_zone_inactive_file",
+                "nr_zone_active_file",
+                "nr_zone_unevictable",
+                "nr_zone_write_pending",
+                "nr_mlock",
+                "nr_page_table_pages",
+                "nr_kernel_stack",
+                "nr_bounce",
+                "nr_zspages",
+                "nr_free_cma",
+                "numa_hit",
+                "numa_miss",
+                "numa_foreign",
+                "numa_interleave",
+                "numa_local",
+                "numa_other",
+            ],
+            ZoneinfoLayout::V6_18 => &[
+                "nr_free_pages",
+                "nr_zone_inactive_anon",
+                "nr_zone_active_anon",
+                "nr_zone_inactive_file",
+                "nr_zone_active_file",
+                "nr_zone_unevictable",
+                "nr_zone_write_pending",
+                "nr_mlock",
+                "nr_bounce",
+                "nr_zspages",
+                "nr_free_cma",
+                "numa_hit",
+                "numa_miss",
+                "numa_foreign",
+                "numa_interleave",
+                "numa_local",
+                "numa_other",
+            ],
+        }
+    }
+}
+
 /// Where in a zone's block the parser is.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Part {
@@ -317,7 +410,8 @@ fn close(file: &str, mut o: Open, zones: &mut Zones) -> Result<(), CaptureError>
 }
 
 /// Prints zones in the given layout, covering what a [`ZoneCapture`] holds: pages free,
-/// watermarks, spanned, present, managed, protection, the `stats` items, the pagesets and
+/// watermarks, spanned, present, managed, protection, the `stats` items (those of
+/// [`ZoneinfoLayout::zone_items`] in the kernel's order, any other after them), the pagesets and
 /// start_pfn (no per-node stats: the capture keeps those machine-wide). `cma` and `scanned`
 /// print in the header where the layout has them and the zone's stats carry them. Values a zone
 /// lacks print as 0. A zone with `present` 0 is unpopulated: V3_10 skips it, the later layouts
@@ -361,7 +455,13 @@ pub fn write(zones: &[ZoneCapture], layout: ZoneinfoLayout) -> String {
             "      "
         };
         let stats = |out: &mut String| {
-            for (k, v) in z.stats.iter().filter(|(k, _)| !header_stat(k)) {
+            let items = layout.zone_items();
+            let known = items.iter().filter_map(|k| z.stats.get_key_value(*k));
+            let others = z
+                .stats
+                .iter()
+                .filter(|(k, _)| !header_stat(k) && !items.contains(&k.as_str()));
+            for (k, v) in known.chain(others) {
                 let _ = write!(out, "\n{indent}{k:<12} {v}");
             }
         };

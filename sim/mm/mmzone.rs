@@ -995,6 +995,47 @@ impl Node {
     }
 }
 
+/// What a zone's allocated blocks hold, walked head by head (the counts the kernel keeps as
+/// zone stat items, `NR_SLAB_*`, `NR_PAGETABLE`, `NR_KERNEL_STACK`, … in `zone->vm_stat[]`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OwnerCounts {
+    /// Pages per owner, indexed by `OwnerKind as usize`.
+    pub pages: [u64; OwnerKind::ALL.len()],
+    /// Blocks (allocations) per owner.
+    pub blocks: [u64; OwnerKind::ALL.len()],
+    /// Slab pages allocated as MIGRATE_RECLAIMABLE: those of `SLAB_RECLAIM_ACCOUNT` caches,
+    /// whose page requests carry `__GFP_RECLAIMABLE` (`KmemCache::page_request()`), which is what
+    /// the kernel counts as `NR_SLAB_RECLAIMABLE`.
+    pub slab_reclaimable: u64,
+}
+
+impl Zone {
+    /// Counts the zone's allocated blocks by owner.
+    pub fn owner_counts(&self) -> OwnerCounts {
+        let mut c = OwnerCounts::default();
+        let mut pfn = self.start_pfn;
+        while pfn < self.end_pfn() {
+            pfn += match self.page_state(pfn) {
+                PageState::Allocated {
+                    order,
+                    owner,
+                    migratetype,
+                } => {
+                    c.pages[owner as usize] += 1 << order;
+                    c.blocks[owner as usize] += 1;
+                    if owner == OwnerKind::Slab && migratetype == MigrateType::Reclaimable {
+                        c.slab_reclaimable += 1 << order;
+                    }
+                    1 << order
+                }
+                PageState::Free { order, .. } => 1 << order,
+                _ => 1,
+            };
+        }
+        c
+    }
+}
+
 impl Zone {
     /// Bytes of engine state held by the zone (arrays and the struct itself).
     pub fn state_bytes(&self) -> usize {

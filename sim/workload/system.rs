@@ -1379,23 +1379,11 @@ impl System {
 
     /// Pages the zones hold as slab.
     pub fn zone_slab_pages(&self) -> i64 {
-        let mut pages = 0;
-        for z in self.nodes.iter().flat_map(|n| &n.zones) {
-            let mut pfn = z.start_pfn;
-            while pfn < z.end_pfn() {
-                pfn += match z.page_state(pfn) {
-                    PageState::Allocated { order, owner, .. } => {
-                        if owner == OwnerKind::Slab {
-                            pages += 1i64 << order;
-                        }
-                        1u64 << order
-                    }
-                    PageState::Free { order, .. } => 1u64 << order,
-                    _ => 1,
-                };
-            }
-        }
-        pages
+        self.nodes
+            .iter()
+            .flat_map(|n| &n.zones)
+            .map(|z| z.owner_counts().pages[OwnerKind::Slab as usize] as i64)
+            .sum()
     }
 
     /// Slab pages: (reclaimable, unreclaimable), the conntrack caches and kmalloc caches

@@ -1,6 +1,7 @@
 //! The conntrack-cache attempts against the state of the Normal zone (`conntrack`): two panels
-//! over one time axis. Above, the Normal zone's free memory with its watermarks, failures marked
-//! where they happened; below, the largest order with a free block, and every attempt at the order
+//! over one time axis. Above, the Normal zone's free memory with its watermarks on a log scale
+//! (free memory spans GiB, the watermarks ~100 MiB: a linear axis would flatten them onto 0),
+//! failures marked where they happened; below, the largest order with a free block, and every attempt at the order
 //! it asked for (successes as circles, failures as crosses). A failure where the order asked is
 //! above the largest free order is a fragmentation failure, not a shortage of memory.
 
@@ -100,30 +101,28 @@ impl Figure for Conntrack<'_> {
         let width = if self.samples.len() > DENSE { 1 } else { 2 };
         let successes = || self.attempts.iter().filter(|a| a.ok);
 
-        // Free memory and watermarks.
-        let ymax = self
-            .samples
-            .iter()
-            .map(|s| s.free_mib.max(s.marks[2]))
-            .fold(0.0, f64::max)
-            * 1.1;
+        // Free memory and watermarks, below the axis clamped to its bottom.
+        let (lo, hi) = y_range(&self.samples);
+        let y = |v: f64| v.max(lo);
         let mut chart = ChartBuilder::on(&top)
             .margin(15)
             .x_label_area_size(45)
             .y_label_area_size(80)
-            .build_cartesian_2d(x.clone(), range(0.0, ymax))?;
+            .build_cartesian_2d(x.clone(), (lo..hi).log_scale())?;
         chart
             .configure_mesh()
             .x_label_formatter(&tick)
             .y_label_formatter(&tick)
             .x_desc(unit.label())
-            .y_desc(format!("free memory in {ZONE} (MiB)"))
+            .y_desc(format!("free memory in {ZONE} (MiB, log scale)"))
             .label_style(font(14))
             .axis_desc_style(font(15))
             .draw()?;
         chart
             .draw_series(LineSeries::new(
-                self.samples.iter().map(|s| (unit.of(s.time_s), s.free_mib)),
+                self.samples
+                    .iter()
+                    .map(|s| (unit.of(s.time_s), y(s.free_mib))),
                 palette::BLUE.stroke_width(width),
             ))?
             .label("free")
@@ -140,7 +139,9 @@ impl Figure for Conntrack<'_> {
         {
             chart
                 .draw_series(LineSeries::new(
-                    self.samples.iter().map(|s| (unit.of(s.time_s), s.marks[i])),
+                    self.samples
+                        .iter()
+                        .map(|s| (unit.of(s.time_s), y(s.marks[i]))),
                     colour.stroke_width(1),
                 ))?
                 .label(name)
@@ -149,7 +150,7 @@ impl Figure for Conntrack<'_> {
         chart
             .draw_series(failures().map(|a| {
                 Cross::new(
-                    (unit.of(a.time_s), self.free_at(a.time_s)),
+                    (unit.of(a.time_s), y(self.free_at(a.time_s))),
                     6,
                     palette::VERMILLION.stroke_width(2),
                 )
@@ -228,6 +229,28 @@ impl Figure for Conntrack<'_> {
     }
 }
 
+/// The top panel's log-scale y range in MiB: from half the lowest positive min watermark (so
+/// the min line sits a clear band above the axis) to 1.5 × the largest free memory or high
+/// watermark. Without a watermark, from 1/1000 of the top.
+fn y_range(samples: &[Sample]) -> (f64, f64) {
+    let hi = samples
+        .iter()
+        .map(|s| s.free_mib.max(s.marks[2]))
+        .fold(1.0, f64::max)
+        * 1.5;
+    let min = samples
+        .iter()
+        .map(|s| s.marks[0])
+        .filter(|&m| m > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let lo = if min.is_finite() {
+        min / 2.0
+    } else {
+        hi / 1000.0
+    };
+    (lo, hi)
+}
+
 /// Writes `conntrack.{png,svg}` (nothing without a Normal zone sample or an attempt).
 pub fn plot(
     rows: &[BuddyRow],
@@ -240,4 +263,26 @@ pub fn plot(
         return Ok(Vec::new());
     }
     save(&fig, out, "conntrack")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 12 GiB free against ~100 MiB watermarks: each watermark line is at least 10 % of the
+    /// axis height above the bottom and the lines are apart from one another.
+    #[test]
+    fn watermarks_stand_clear_of_the_axis() {
+        let s = |free_mib: f64| Sample {
+            time_s: 0.0,
+            free_mib,
+            marks: [90.0, 112.0, 135.0],
+            largest: 10,
+        };
+        let (lo, hi) = y_range(&[s(12288.0), s(300.0)]);
+        let at = |v: f64| (v.ln() - lo.ln()) / (hi.ln() - lo.ln());
+        assert!(at(90.0) >= 0.1, "{}", at(90.0));
+        assert!(at(135.0) - at(90.0) >= 0.04, "{}", at(135.0) - at(90.0));
+        assert!(hi > 12288.0);
+    }
 }
