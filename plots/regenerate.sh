@@ -38,7 +38,7 @@ install() {
 }
 
 for s in seed-rhel7-node seed-failing-node; do
-    "$bin" run "scenarios/$s.yaml" --out "$tmp/$s" >/dev/null
+    "$bin" run "scenarios/$s.yaml" --seeds 1 --out "$tmp/$s" >/dev/null
     install "$tmp/$s/plots" "$s"
 done
 "$bin" compare --out "$tmp/compare" >/dev/null
