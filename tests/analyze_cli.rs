@@ -770,3 +770,37 @@ fn memcg_copies_give_the_kmem_ids_and_the_order_of_the_next_creation() {
     );
     assert_eq!(v["verdict"]["succeeds"], false);
 }
+
+/// arm64 4.1 without HighMem: `lowmem_reserve[]: 0 415 415` is DMA, Normal, Movable, so a
+/// Normal request sees DMA's 415 pages (Normal serves it).
+#[test]
+fn arm64_report_places_lowmem_reserve_by_its_zones() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/dmesg_hisilicon_4.1_non_numa.txt"
+    );
+    let v = json(&["analyze", path, "--gfp", "GFP_KERNEL"]);
+    assert_eq!(zone(&v, "DMA")["reserve"], 415);
+    assert_eq!(zone(&v, "Normal")["reserve"], 0);
+    assert_eq!(v["verdict"]["succeeds"], true);
+    assert_eq!(v["verdict"]["zone"], "Normal");
+}
+
+/// 32-bit ARM without HighMem (Raspberry Pi, 3.2): `lowmem_reserve[]: 0 0` is Normal, Movable.
+#[test]
+fn two_entry_lowmem_reserve_is_normal_and_movable() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/dmesg_raspberrypi_3.2_normal_only.txt"
+    );
+    let v = json(&["analyze", path, "--kernel", "3.10"]);
+    assert_eq!(v["request"]["gfp"], "GFP_KERNEL");
+    assert_eq!(zone(&v, "Normal")["protection"], serde_json::json!([0, 0]));
+    assert_eq!(zone(&v, "Normal")["reserve"], 0);
+    assert_eq!(v["verdict"]["succeeds"], false);
+    assert_eq!(
+        v["verdict"]["reason"],
+        "order-3 GFP_KERNEL fails: Normal has no free block of order ≥ 3"
+    );
+    assert!(v["notes"].as_array().unwrap().is_empty(), "{}", v["notes"]);
+}

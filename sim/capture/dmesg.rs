@@ -34,7 +34,7 @@
 //! at its last line naming what is missing (`missing_sections`).
 
 use super::text::{kb_to_pages, parse_kb, parse_u64, Loc};
-use super::{Capture, CaptureError, FailureReport, Warning, ZoneCapture, Zones};
+use super::{Arch, Capture, CaptureError, FailureReport, Warning, ZoneCapture, Zones};
 use crate::mmzone_types::{MigrateType, Watermarks, ZoneType};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -434,6 +434,7 @@ pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
     let mut mem_info = false;
     let mut saw_mem_info = false;
     let mut last_zone: Option<(u32, ZoneType)> = None;
+    let mut arch = None;
     for (k, (n, line)) in lines.iter().enumerate() {
         let loc = Loc::new(file, *n);
         if k == 0 {
@@ -448,7 +449,9 @@ pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
         }
         if capture.kernel_release.is_none() {
             capture.kernel_release = release(line);
+            arch = arch.or(capture.kernel_release.as_deref().and_then(release_arch));
         }
+        arch = arch.or_else(|| line_arch(line));
         if let Some(r) = line.strip_prefix("Mem-Info:") {
             mem_info = true;
             saw_mem_info = true;
@@ -495,6 +498,9 @@ pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
         if mem_info && is_item(token(line).0) {
             mem_items(&loc, line, &mut capture.node_stats)?;
         }
+    }
+    if let Some(f) = &mut capture.failure {
+        f.arch = arch;
     }
     capture.zones = zones.into_vec();
     let last = lines.last().map_or(start + 1, |(n, _)| *n);
@@ -607,7 +613,45 @@ fn header(loc: &Loc, line: &str) -> Result<FailureReport, CaptureError> {
         order,
         mode,
         mode_names,
+        arch: None,
     })
+}
+
+/// The architecture a release names: distribution kernels end in it (`3.10.0-514.el7.x86_64`,
+/// `4.19.0-6-amd64`, `4.14.0-115.el7a.aarch64`); Raspberry Pi OS's 32-bit ones in `-v7+`,
+/// `-v7l+`, its 64-bit ones in `-v8+`.
+fn release_arch(release: &str) -> Option<Arch> {
+    let r = release.to_ascii_lowercase();
+    if r.ends_with("x86_64") || r.ends_with("amd64") {
+        Some(Arch::X86_64)
+    } else if r.ends_with("aarch64") || r.ends_with("arm64") || r.ends_with("-v8+") {
+        Some(Arch::Arm64)
+    } else if r.contains("armv7") || r.ends_with("-v7+") || r.ends_with("-v7l+") {
+        Some(Arch::Arm)
+    } else {
+        None
+    }
+}
+
+/// The architecture `dump_stack()`'s lines show: arm64 prints `Call trace:` (x86 `Call Trace:`)
+/// and a device-tree machine as `Hardware name: <model> (DT)` (arch/arm64/kernel/setup.c); 32-bit
+/// ARM's unwinder prints `(unwind_backtrace) from`, or `unwind_backtrace from` (6.x), or
+/// `Function entered at [<…>]` (CONFIG_ARM_UNWIND off), and its machine `(Device Tree)`.
+fn line_arch(line: &str) -> Option<Arch> {
+    if line.starts_with("Call trace:")
+        || (line.starts_with("Hardware name:") && line.ends_with("(DT)"))
+    {
+        Some(Arch::Arm64)
+    } else if line.contains("unwind_backtrace) from")
+        || line.contains(" unwind_backtrace from ")
+        || line.starts_with("unwind_backtrace from ")
+        || line.starts_with("Function entered at [<")
+        || (line.starts_with("Hardware name:") && line.ends_with("(Device Tree)"))
+    {
+        Some(Arch::Arm)
+    } else {
+        None
+    }
 }
 
 /// The release of a `CPU: 1 PID: 18377 Comm: exe Not tainted 3.10.0-514.el7.x86_64 #1` line.
