@@ -804,3 +804,38 @@ fn two_entry_lowmem_reserve_is_normal_and_movable() {
     );
     assert!(v["notes"].as_array().unwrap().is_empty(), "{}", v["notes"]);
 }
+
+/// The seed report with its DMA zone line cut after `managed:15`: the digits are not 15 pages
+/// (the kernel prints managed in kB), so DMA's managed pages are unknown, a warning names the
+/// line, and what needs them (recomputed watermarks) says so.
+#[test]
+fn a_zone_line_cut_mid_field_is_unknown_not_pages() {
+    let Some(dir) = captures() else { return };
+    let text = std::fs::read_to_string(dir.join(SEED_REPORT)).unwrap();
+    let at = text.find("managed:15908kB").unwrap() + "managed:15".len();
+    let next = at + text[at..].find("Nov 12").unwrap();
+    let cut = format!("{}\n{}", &text[..at], &text[next..]);
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("cut.txt");
+    std::fs::write(&path, &cut).unwrap();
+    let path = path.to_str().unwrap();
+    // The zone line, whose wrapped continuation was cut.
+    let line = cut[..cut.find("Node 0 DMA free:").unwrap()].lines().count();
+    let v = json(&["analyze", path]);
+    assert_eq!(zone(&v, "DMA")["managed"], Value::Null);
+    assert_eq!(zone(&v, "DMA")["watermarks"]["min"], 16);
+    assert_eq!(
+        v["notes"][0],
+        format!("{path}:{line}: the zone line is cut at `managed:15`, which the kernel ends in kB: `managed` and the items after it are unknown")
+    );
+    assert_eq!(v["verdict"]["succeeds"], false);
+    let o = run(&["analyze", path, "--min-free-kbytes", "67584"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains(
+            "--min-free-kbytes needs every zone's managed pages, and node 0 DMA has none"
+        ),
+        "{}",
+        stderr(&o)
+    );
+}
