@@ -531,6 +531,7 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
         local,
         order,
         &gfp_flags,
+        &request.0.gfp,
         preferred,
         extfrag_threshold,
         placed.err().as_deref(),
@@ -989,7 +990,8 @@ fn judged(z: &ZoneAnalysis, order: u32, preferred: ZoneType) -> bool {
 /// The verdict over the zonelist ([`decide`]) where the input tells every zone's free counts.
 /// Where it does not, a request no known zone serves cannot be decided: "cannot tell", naming
 /// what is missing, with what the known zones and the zones' debugfs indices do say. `unplaced`
-/// says why the printed lowmem_reserve entries could not be placed ([`configured_zones`]).
+/// says why the printed lowmem_reserve entries could not be placed ([`configured_zones`]);
+/// `gfp_name` is the mask in the kernel's names, as the request shows it.
 #[allow(clippy::too_many_arguments)]
 fn verdict(
     profile: &Profile,
@@ -997,6 +999,7 @@ fn verdict(
     local: u32,
     order: u32,
     gfp: &GfpFlags,
+    gfp_name: &str,
     preferred: ZoneType,
     threshold: u32,
     unplaced: Option<&str>,
@@ -1004,8 +1007,11 @@ fn verdict(
     let (list, unknown): (Vec<&ZoneAnalysis>, Vec<&ZoneAnalysis>) = zonelist(zones, local)
         .into_iter()
         .partition(|z| judged(z, order, preferred));
-    let decided = (!list.is_empty() || unknown.is_empty())
-        .then(|| decide(profile, zones, &list, local, order, gfp, preferred));
+    let decided = (!list.is_empty() || unknown.is_empty()).then(|| {
+        decide(
+            profile, zones, &list, local, order, gfp, gfp_name, preferred,
+        )
+    });
     match decided {
         Some(v) if unknown.is_empty() || v.succeeds == Some(true) => return v,
         _ => {}
@@ -1104,7 +1110,8 @@ fn index_meaning(
 
 /// `get_page_from_freelist()` over `list`, the zonelist's zones whose free counts are known,
 /// at low, then at min; then what the slow path does for a request that fails both
-/// (KERNEL_MM.md 5).
+/// (KERNEL_MM.md 5). `gfp_name` is the mask in the kernel's names, as the request shows it.
+#[allow(clippy::too_many_arguments)]
 fn decide(
     profile: &Profile,
     zones: &[ZoneAnalysis],
@@ -1112,6 +1119,7 @@ fn decide(
     local: u32,
     order: u32,
     gfp: &GfpFlags,
+    gfp_name: &str,
     preferred: ZoneType,
 ) -> Verdict {
     let request = format!("order-{order}");
@@ -1228,18 +1236,8 @@ fn decide(
         succeeds: Some(false),
         zone: None,
         path: "fails",
-        reason: format!("{request} {} fails: {}", short_gfp(gfp), parts.join("; ")),
+        reason: format!("{request} {gfp_name} fails: {}", parts.join("; ")),
         slow_path: slow_path(profile, zones, order, gfp),
-    }
-}
-
-fn short_gfp(gfp: &GfpFlags) -> &'static str {
-    if gfp.direct_reclaim && gfp.io && gfp.fs {
-        "GFP_KERNEL"
-    } else if !gfp.direct_reclaim {
-        "atomic"
-    } else {
-        "GFP_NOFS/NOIO"
     }
 }
 

@@ -839,3 +839,19 @@ fn a_zone_line_cut_mid_field_is_unknown_not_pages() {
         stderr(&o)
     );
 }
+
+/// The verdict names the request as the header does: mode 0xd1 is `GFP_KERNEL|GFP_DMA`.
+#[test]
+fn verdict_names_the_request_as_the_header_does() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/dmesg_hisilicon_4.1_non_numa.txt"
+    );
+    let v = json(&["analyze", path]);
+    assert_eq!(v["request"]["gfp"], "GFP_KERNEL|GFP_DMA");
+    let reason = v["verdict"]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("order-2 GFP_KERNEL|GFP_DMA fails: DMA is below its min watermark"),
+        "{reason}"
+    );
+}
