@@ -210,34 +210,98 @@ fn sum_of_blocks(zone: &ZoneCapture) -> u64 {
 }
 
 /// The zone types this capture's kernel was configured with, in zone-index order: the order of
-/// `lowmem_reserve[]` entries. 64-bit kernels have DMA, DMA32, Normal, Movable (and Device from
-/// 4.3); 32-bit ones have no DMA32 and add HighMem. The printed protection arrays give the length.
-fn configured_zones(capture: &Capture) -> Vec<ZoneType> {
-    let has = |t| capture.zones.iter().any(|z| z.zone == t);
+/// `lowmem_reserve[]` entries, one per `enum zone_type` member (include/linux/mmzone.h): DMA with
+/// CONFIG_ZONE_DMA, DMA32 with CONFIG_ZONE_DMA32, Normal, HighMem with CONFIG_HIGHMEM, Movable,
+/// Device with CONFIG_ZONE_DEVICE (4.3+). Of the configurations with as many zones as the printed
+/// arrays have entries, those that hold every zone the input names and fit the report's
+/// architecture (x86-64 always has DMA32; 64-bit kernels have no HighMem; 32-bit ARM has no DMA32
+/// and no Device) must all give the named zones the same index; otherwise `Err` says why the
+/// entries cannot be placed. Without printed arrays, the named zones and Normal and Movable.
+fn configured_zones(capture: &Capture) -> Result<Vec<ZoneType>, String> {
+    use crate::capture::Arch;
+    use ZoneType::{Device, Dma, Dma32, HighMem};
+    let named: Vec<ZoneType> = ZoneType::ALL
+        .into_iter()
+        .filter(|&t| capture.zones.iter().any(|z| z.zone == t))
+        .collect();
     let len = capture
         .zones
         .iter()
         .filter_map(|z| z.protection.as_ref().map(Vec::len))
         .max();
-    let mut types: Vec<ZoneType> = if has(ZoneType::HighMem) {
-        let mut v = vec![ZoneType::Normal, ZoneType::HighMem, ZoneType::Movable];
-        if has(ZoneType::Dma) || len == Some(4) {
-            v.insert(0, ZoneType::Dma);
-        }
-        v
-    } else {
-        vec![
-            ZoneType::Dma,
-            ZoneType::Dma32,
-            ZoneType::Normal,
-            ZoneType::Movable,
-            ZoneType::Device,
-        ]
+    let Some(len) = len else {
+        return Ok(named_zones(capture));
     };
-    if let Some(len) = len {
-        types.truncate(len);
+    let arch = capture.failure.as_ref().and_then(|f| f.arch);
+    let before_device = capture
+        .kernel_release
+        .as_deref()
+        .and_then(crate::kernel::profile::release_version)
+        .is_some_and(|v| v < (4, 3));
+    let fits = |types: &[ZoneType]| {
+        let has = |t| types.contains(&t);
+        types.len() == len
+            && named.iter().all(|&t| has(t))
+            && !(before_device && has(Device))
+            && match arch {
+                Some(Arch::X86_64) => has(Dma32) && !has(HighMem),
+                Some(Arch::Arm64) => !has(HighMem),
+                Some(Arch::Arm) => !has(Dma32) && !has(Device),
+                None => true,
+            }
+    };
+    let optional = [Dma, Dma32, HighMem, Device];
+    let candidates: Vec<Vec<ZoneType>> = (0..1u32 << optional.len())
+        .map(|mask| {
+            ZoneType::ALL
+                .into_iter()
+                .filter(|t| match optional.iter().position(|o| o == t) {
+                    Some(bit) => mask & (1 << bit) != 0,
+                    None => true,
+                })
+                .collect::<Vec<_>>()
+        })
+        .filter(|types| fits(types))
+        .collect();
+    let names = |types: &[ZoneType]| {
+        types
+            .iter()
+            .map(|t| t.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let index = |types: &[ZoneType]| -> Vec<Option<usize>> {
+        named
+            .iter()
+            .map(|t| types.iter().position(|x| x == t))
+            .collect()
+    };
+    let Some(first) = candidates.first() else {
+        return Err(format!(
+            "no kernel configuration has {len} zones including {}",
+            names(&named)
+        ));
+    };
+    match candidates.iter().find(|c| index(c) != index(first)) {
+        None => Ok(first.clone()),
+        Some(other) => Err(format!(
+            "{len} entries with zones {} could be {} or {} (the report names no architecture that decides)",
+            names(&named),
+            names(first),
+            names(other)
+        )),
     }
-    types
+}
+
+/// The zones the input names, with Normal and Movable, which every kernel configures.
+fn named_zones(capture: &Capture) -> Vec<ZoneType> {
+    ZoneType::ALL
+        .into_iter()
+        .filter(|&t| {
+            matches!(t, ZoneType::Normal | ZoneType::Movable)
+                || capture.zones.iter().any(|z| z.zone == t)
+        })
+        .collect()
 }
 
 /// Analyse `capture` for one request.
@@ -320,7 +384,13 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
     check_settings(capture, opts, profile)?;
     let extfrag_threshold = opts.extfrag_threshold.unwrap_or(profile.extfrag_threshold);
 
-    let zone_types = configured_zones(capture);
+    let placed = configured_zones(capture);
+    if let Err(why) = &placed {
+        notes.push(format!(
+            "cannot tell which zone each printed lowmem_reserve[] entry is for: {why}"
+        ));
+    }
+    let zone_types = placed.clone().unwrap_or_else(|_| named_zones(capture));
     let computed = computed_marks(capture, opts, profile, &zone_types, &mut notes)?;
     if let Some(note) = pcp_note(capture) {
         notes.push(note);
@@ -362,17 +432,25 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
         // The watermark check and compaction need the zone's free pages, and above order 0
         // its free lists too.
         let judged = free_pages.is_some() && (order == 0 || zc.free_blocks.is_some());
-        let (watermarks, protection) = match &computed[i] {
+        let (watermarks, protection, computed_prot) = match &computed[i] {
             Some((wm, prot)) => (
                 Some((*wm, "computed")),
                 prot.clone().or_else(|| zc.protection.clone()),
+                prot.is_some(),
             ),
-            None => (zc.watermarks.map(|w| (w, "capture")), zc.protection.clone()),
+            None => (
+                zc.watermarks.map(|w| (w, "capture")),
+                zc.protection.clone(),
+                false,
+            ),
         };
-        let reserve = protection
-            .as_ref()
-            .zip(classzone)
-            .and_then(|(p, c)| p.get(c).copied());
+        // A zone's own entry is 0 (`setup_per_zone_lowmem_reserve()` fills only higher
+        // classzones'), wherever it sits; a lower zone's needs the entries placed.
+        let reserve = match &protection {
+            Some(p) if placed.is_ok() || computed_prot => classzone.and_then(|c| p.get(c).copied()),
+            Some(_) if zc.zone == preferred => Some(0),
+            _ => None,
+        };
         let nr_orders = blocks(zc).len() as u32;
         let (extfrag_index, unusable_index) = if zc.free_blocks.is_some() {
             vmstat::zone_indices(profile, &view, nr_orders)
@@ -393,6 +471,8 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
                 reason: v.to_string(),
             }
         };
+        // Below the preferred zone, an unknown reserve leaves the check unmade.
+        let judged = judged && (reserve.is_some() || zc.zone >= preferred);
         let (fast_path, min_path) = match watermarks {
             Some((wm, _)) if in_zonelist && judged => (
                 Some(check(wm.low + wm.boost, fast_flags)),
@@ -451,8 +531,10 @@ pub fn analyze(capture: &Capture, opts: &Options) -> Result<Analysis, AnalyzeErr
         local,
         order,
         &gfp_flags,
+        &request.0.gfp,
         preferred,
         extfrag_threshold,
+        placed.err().as_deref(),
     );
     Ok(Analysis {
         kernel: profile.name.into(),
@@ -898,34 +980,47 @@ fn zonelist(zones: &[ZoneAnalysis], local: u32) -> Vec<&ZoneAnalysis> {
 }
 
 /// Whether the input tells the zone's free pages, and above order 0 its free lists: what the
-/// watermark check needs.
-fn judged(z: &ZoneAnalysis, order: u32) -> bool {
-    z.free_pages.is_some() && (order == 0 || !z.free_blocks.is_empty())
+/// watermark check needs; below the preferred zone with watermarks, its lowmem_reserve too.
+fn judged(z: &ZoneAnalysis, order: u32, preferred: ZoneType) -> bool {
+    z.free_pages.is_some()
+        && (order == 0 || !z.free_blocks.is_empty())
+        && (z.reserve.is_some() || z.watermarks.is_none() || z.zone >= preferred)
 }
 
 /// The verdict over the zonelist ([`decide`]) where the input tells every zone's free counts.
 /// Where it does not, a request no known zone serves cannot be decided: "cannot tell", naming
-/// what is missing, with what the known zones and the zones' debugfs indices do say.
+/// what is missing, with what the known zones and the zones' debugfs indices do say. `unplaced`
+/// says why the printed lowmem_reserve entries could not be placed ([`configured_zones`]);
+/// `gfp_name` is the mask in the kernel's names, as the request shows it.
+#[allow(clippy::too_many_arguments)]
 fn verdict(
     profile: &Profile,
     zones: &[ZoneAnalysis],
     local: u32,
     order: u32,
     gfp: &GfpFlags,
+    gfp_name: &str,
     preferred: ZoneType,
     threshold: u32,
+    unplaced: Option<&str>,
 ) -> Verdict {
     let (list, unknown): (Vec<&ZoneAnalysis>, Vec<&ZoneAnalysis>) = zonelist(zones, local)
         .into_iter()
-        .partition(|z| judged(z, order));
-    let decided = (!list.is_empty() || unknown.is_empty())
-        .then(|| decide(profile, zones, &list, local, order, gfp, preferred));
+        .partition(|z| judged(z, order, preferred));
+    let decided = (!list.is_empty() || unknown.is_empty()).then(|| {
+        decide(
+            profile, zones, &list, local, order, gfp, gfp_name, preferred,
+        )
+    });
     match decided {
         Some(v) if unknown.is_empty() || v.succeeds == Some(true) => return v,
         _ => {}
     }
-    let (no_counts, no_lists): (Vec<&ZoneAnalysis>, Vec<&ZoneAnalysis>) =
+    let (no_counts, rest): (Vec<&ZoneAnalysis>, Vec<&ZoneAnalysis>) =
         unknown.iter().partition(|z| z.free_pages.is_none());
+    let (no_lists, no_reserve): (Vec<&ZoneAnalysis>, Vec<&ZoneAnalysis>) = rest
+        .into_iter()
+        .partition(|z| order > 0 && z.free_blocks.is_empty());
     let mut parts = Vec::new();
     for (names, what, add) in [
         (
@@ -946,6 +1041,19 @@ fn verdict(
                 names.verb()
             ));
         }
+    }
+    let no_reserve = Names::collect(no_reserve.into_iter(), local);
+    if !no_reserve.is_empty() {
+        parts.push(format!(
+            "the lowmem_reserve {} {} for a {preferred} request is unknown ({})",
+            no_reserve.join(),
+            if no_reserve.verb() == "has" {
+                "keeps"
+            } else {
+                "keep"
+            },
+            unplaced.unwrap_or("the input prints no lowmem_reserve[] line for it")
+        ));
     }
     if let Some(v) = &decided {
         parts.push(format!("of the zones it does tell, {}", v.reason));
@@ -1002,7 +1110,8 @@ fn index_meaning(
 
 /// `get_page_from_freelist()` over `list`, the zonelist's zones whose free counts are known,
 /// at low, then at min; then what the slow path does for a request that fails both
-/// (KERNEL_MM.md 5).
+/// (KERNEL_MM.md 5). `gfp_name` is the mask in the kernel's names, as the request shows it.
+#[allow(clippy::too_many_arguments)]
 fn decide(
     profile: &Profile,
     zones: &[ZoneAnalysis],
@@ -1010,6 +1119,7 @@ fn decide(
     local: u32,
     order: u32,
     gfp: &GfpFlags,
+    gfp_name: &str,
     preferred: ZoneType,
 ) -> Verdict {
     let request = format!("order-{order}");
@@ -1126,18 +1236,8 @@ fn decide(
         succeeds: Some(false),
         zone: None,
         path: "fails",
-        reason: format!("{request} {} fails: {}", short_gfp(gfp), parts.join("; ")),
+        reason: format!("{request} {gfp_name} fails: {}", parts.join("; ")),
         slow_path: slow_path(profile, zones, order, gfp),
-    }
-}
-
-fn short_gfp(gfp: &GfpFlags) -> &'static str {
-    if gfp.direct_reclaim && gfp.io && gfp.fs {
-        "GFP_KERNEL"
-    } else if !gfp.direct_reclaim {
-        "atomic"
-    } else {
-        "GFP_NOFS/NOIO"
     }
 }
 
@@ -1221,5 +1321,88 @@ Node 2, zone   Normal 5 0 0 0 0 0 0 0 0 0 0
         // Another local node: its zones first, then the others by node.
         let order: Vec<u32> = zonelist(&a.zones, 1).iter().map(|z| z.node).collect();
         assert_eq!(order, [1, 1, 0, 0, 2, 2]);
+    }
+
+    /// A report's zones, with `lowmem_reserve[]` arrays of `len` entries and `lines` before them.
+    fn report(lines: &str, len: usize) -> Capture {
+        let reserve = |first: u64| {
+            let v: Vec<String> = (0..len)
+                .map(|i| if i == 0 { 0 } else { first }.to_string())
+                .collect();
+            v.join(" ")
+        };
+        let text = format!(
+            "x: page allocation failure: order:2, mode:0xd0\n{lines}\
+DMA free:4000kB min:400kB low:500kB high:600kB present:8000kB managed:8000kB\n\
+lowmem_reserve[]: {}\n\
+Normal free:400kB min:400kB low:500kB high:600kB present:8000kB managed:8000kB\n\
+lowmem_reserve[]: {}\n\
+DMA: 0*4kB 0*8kB 250*16kB = 4000kB\n\
+Normal: 100*4kB 0*8kB 0*16kB = 400kB\n",
+            reserve(100),
+            reserve(0)
+        );
+        crate::capture::dmesg::parse("d", &text).unwrap()
+    }
+
+    #[test]
+    fn reserve_entries_are_placed_by_the_configured_zones() {
+        use ZoneType::{Dma, Dma32, Movable, Normal};
+        // arm64 4.1 (HiSilicon): DMA, Normal, Movable.
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/dmesg_hisilicon_4.1_non_numa.txt"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let c = crate::capture::dmesg::parse("h", &text).unwrap();
+        assert_eq!(
+            c.failure.as_ref().unwrap().arch,
+            Some(crate::capture::Arch::Arm64)
+        );
+        assert_eq!(configured_zones(&c), Ok(vec![Dma, Normal, Movable]));
+        assert_eq!(
+            configured_zones(&report("", 3)),
+            Ok(vec![Dma, Normal, Movable])
+        );
+        // Four entries: DMA32 or HighMem or Device is the fourth, and Normal's index differs.
+        let e = configured_zones(&report("", 4)).unwrap_err();
+        assert!(
+            e.starts_with("4 entries with zones DMA, Normal could be"),
+            "{e}"
+        );
+        // x86-64 always has DMA32 and never HighMem; before 4.3 there is no Device zone.
+        let x86 = "CPU: 0 PID: 1 Comm: x Not tainted 3.10.0-514.el7.x86_64 #1\n";
+        assert_eq!(
+            configured_zones(&report(x86, 4)),
+            Ok(vec![Dma, Dma32, Normal, Movable])
+        );
+        let e = configured_zones(&report("", 7)).unwrap_err();
+        assert_eq!(
+            e,
+            "no kernel configuration has 7 zones including DMA, Normal"
+        );
+    }
+
+    #[test]
+    fn an_unplaced_reserve_is_cannot_tell_not_zero() {
+        let c = report("", 4);
+        let opts = Options {
+            kernel: Some(crate::kernel::profile("3.10").unwrap()),
+            ..Default::default()
+        };
+        let a = analyze(&c, &opts).unwrap();
+        let dma = &a.zones[0];
+        assert_eq!(
+            (dma.zone, dma.reserve, dma.fast_path.is_some()),
+            (ZoneType::Dma, None, false)
+        );
+        assert_eq!(a.verdict.succeeds, None);
+        assert!(
+            a.verdict.reason.contains(
+                "the lowmem_reserve DMA keeps for a Normal request is unknown (4 entries with zones DMA, Normal could be"
+            ),
+            "{}",
+            a.verdict.reason
+        );
     }
 }

@@ -770,3 +770,88 @@ fn memcg_copies_give_the_kmem_ids_and_the_order_of_the_next_creation() {
     );
     assert_eq!(v["verdict"]["succeeds"], false);
 }
+
+/// arm64 4.1 without HighMem: `lowmem_reserve[]: 0 415 415` is DMA, Normal, Movable, so a
+/// Normal request sees DMA's 415 pages (Normal serves it).
+#[test]
+fn arm64_report_places_lowmem_reserve_by_its_zones() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/dmesg_hisilicon_4.1_non_numa.txt"
+    );
+    let v = json(&["analyze", path, "--gfp", "GFP_KERNEL"]);
+    assert_eq!(zone(&v, "DMA")["reserve"], 415);
+    assert_eq!(zone(&v, "Normal")["reserve"], 0);
+    assert_eq!(v["verdict"]["succeeds"], true);
+    assert_eq!(v["verdict"]["zone"], "Normal");
+}
+
+/// 32-bit ARM without HighMem (Raspberry Pi, 3.2): `lowmem_reserve[]: 0 0` is Normal, Movable.
+#[test]
+fn two_entry_lowmem_reserve_is_normal_and_movable() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/dmesg_raspberrypi_3.2_normal_only.txt"
+    );
+    let v = json(&["analyze", path, "--kernel", "3.10"]);
+    assert_eq!(v["request"]["gfp"], "GFP_KERNEL");
+    assert_eq!(zone(&v, "Normal")["protection"], serde_json::json!([0, 0]));
+    assert_eq!(zone(&v, "Normal")["reserve"], 0);
+    assert_eq!(v["verdict"]["succeeds"], false);
+    assert_eq!(
+        v["verdict"]["reason"],
+        "order-3 GFP_KERNEL fails: Normal has no free block of order ≥ 3"
+    );
+    assert!(v["notes"].as_array().unwrap().is_empty(), "{}", v["notes"]);
+}
+
+/// The seed report with its DMA zone line cut after `managed:15`: the digits are not 15 pages
+/// (the kernel prints managed in kB), so DMA's managed pages are unknown, a warning names the
+/// line, and what needs them (recomputed watermarks) says so.
+#[test]
+fn a_zone_line_cut_mid_field_is_unknown_not_pages() {
+    let Some(dir) = captures() else { return };
+    let text = std::fs::read_to_string(dir.join(SEED_REPORT)).unwrap();
+    let at = text.find("managed:15908kB").unwrap() + "managed:15".len();
+    let next = at + text[at..].find("Nov 12").unwrap();
+    let cut = format!("{}\n{}", &text[..at], &text[next..]);
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("cut.txt");
+    std::fs::write(&path, &cut).unwrap();
+    let path = path.to_str().unwrap();
+    // The zone line, whose wrapped continuation was cut.
+    let line = cut[..cut.find("Node 0 DMA free:").unwrap()].lines().count();
+    let v = json(&["analyze", path]);
+    assert_eq!(zone(&v, "DMA")["managed"], Value::Null);
+    assert_eq!(zone(&v, "DMA")["watermarks"]["min"], 16);
+    assert_eq!(
+        v["notes"][0],
+        format!("{path}:{line}: the zone line is cut at `managed:15`, which the kernel ends in kB: `managed` and the items after it are unknown")
+    );
+    assert_eq!(v["verdict"]["succeeds"], false);
+    let o = run(&["analyze", path, "--min-free-kbytes", "67584"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains(
+            "--min-free-kbytes needs every zone's managed pages, and node 0 DMA has none"
+        ),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// The verdict names the request as the header does: mode 0xd1 is `GFP_KERNEL|GFP_DMA`.
+#[test]
+fn verdict_names_the_request_as_the_header_does() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/dmesg_hisilicon_4.1_non_numa.txt"
+    );
+    let v = json(&["analyze", path]);
+    assert_eq!(v["request"]["gfp"], "GFP_KERNEL|GFP_DMA");
+    let reason = v["verdict"]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("order-2 GFP_KERNEL|GFP_DMA fails: DMA is below its min watermark"),
+        "{reason}"
+    );
+}

@@ -42,7 +42,7 @@ fn explain_narrates_the_seed_order_6_failure_with_the_kernels_numbers() {
         // DMA's own compaction check passes, unlike the request's above: say why.
         "   Node 0 DMA: fragmentation index -1.000 vs vm.extfrag_threshold 500 (0.500): not needed: compaction_suitable()'s own check of the order's watermark 148 passes (it may count pages a lowmem_reserve keeps from the request)",
         "should_alloc_retry(): no for a costly order without __GFP_REPEAT → sync-light compaction → nopage",
-        "8. Outcome: fails: order-6 GFP_KERNEL fails:",
+        "8. Outcome: fails: order-6 GFP_KERNEL|__GFP_COMP|__GFP_ZERO|__GFP_KMEMCG fails:",
         "       → fails (below watermark: free 3914 <= watermark 20 + lowmem_reserve 15868)",
     ] {
         assert!(out.contains(line), "missing {line:?} in:\n{out}");

@@ -29,12 +29,13 @@
 //! pasted with wrapped lines). When the report's lines carry a prefix, the report ends at the
 //! first line that has none (the end of a quoted block); without prefixes it ends at an empty
 //! line or a Markdown fence. Lines of other syslog programs are skipped. kB values become 4 KiB
-//! pages. A second report in the same text is ignored with a warning. A report that ends before
+//! pages; a zone-line item the kernel prints in kB that ends the line without its `kB` was cut
+//! there (`zone_line`), not a page count. A second report in the same text is ignored with a warning. A report that ends before
 //! its zone lines, or before a zone's per-order line, is read as far as it goes, with a warning
 //! at its last line naming what is missing (`missing_sections`).
 
 use super::text::{kb_to_pages, parse_kb, parse_u64, Loc};
-use super::{Capture, CaptureError, FailureReport, Warning, ZoneCapture, Zones};
+use super::{Arch, Capture, CaptureError, FailureReport, Warning, ZoneCapture, Zones};
 use crate::mmzone_types::{MigrateType, Watermarks, ZoneType};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -434,6 +435,7 @@ pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
     let mut mem_info = false;
     let mut saw_mem_info = false;
     let mut last_zone: Option<(u32, ZoneType)> = None;
+    let mut arch = None;
     for (k, (n, line)) in lines.iter().enumerate() {
         let loc = Loc::new(file, *n);
         if k == 0 {
@@ -448,7 +450,9 @@ pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
         }
         if capture.kernel_release.is_none() {
             capture.kernel_release = release(line);
+            arch = arch.or(capture.kernel_release.as_deref().and_then(release_arch));
         }
+        arch = arch.or_else(|| line_arch(line));
         if let Some(r) = line.strip_prefix("Mem-Info:") {
             mem_info = true;
             saw_mem_info = true;
@@ -487,7 +491,7 @@ pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
                 if z.free_pages.is_some() {
                     return Err(loc.err(format!("a second zone line for node {node} zone {zone}")));
                 }
-                zone_line(&loc, rest, z)?;
+                warnings.extend(zone_line(&loc, rest, z)?);
                 last_zone = Some((node, zone));
             }
             continue;
@@ -495,6 +499,9 @@ pub fn parse(file: &str, text: &str) -> Result<Capture, CaptureError> {
         if mem_info && is_item(token(line).0) {
             mem_items(&loc, line, &mut capture.node_stats)?;
         }
+    }
+    if let Some(f) = &mut capture.failure {
+        f.arch = arch;
     }
     capture.zones = zones.into_vec();
     let last = lines.last().map_or(start + 1, |(n, _)| *n);
@@ -523,7 +530,7 @@ fn missing_sections(loc: &Loc, saw_mem_info: bool, zones: &[ZoneCapture]) -> Opt
     }
     let cut: Vec<String> = zones
         .iter()
-        .filter(|z| z.free_pages.is_some() && z.free_blocks.is_none())
+        .filter(|z| z.free_blocks.is_none())
         .map(|z| format!("Node {} {}", z.node, z.zone.name()))
         .collect();
     let names = match cut.as_slice() {
@@ -607,7 +614,45 @@ fn header(loc: &Loc, line: &str) -> Result<FailureReport, CaptureError> {
         order,
         mode,
         mode_names,
+        arch: None,
     })
+}
+
+/// The architecture a release names: distribution kernels end in it (`3.10.0-514.el7.x86_64`,
+/// `4.19.0-6-amd64`, `4.14.0-115.el7a.aarch64`); Raspberry Pi OS's 32-bit ones in `-v7+`,
+/// `-v7l+`, its 64-bit ones in `-v8+`.
+fn release_arch(release: &str) -> Option<Arch> {
+    let r = release.to_ascii_lowercase();
+    if r.ends_with("x86_64") || r.ends_with("amd64") {
+        Some(Arch::X86_64)
+    } else if r.ends_with("aarch64") || r.ends_with("arm64") || r.ends_with("-v8+") {
+        Some(Arch::Arm64)
+    } else if r.contains("armv7") || r.ends_with("-v7+") || r.ends_with("-v7l+") {
+        Some(Arch::Arm)
+    } else {
+        None
+    }
+}
+
+/// The architecture `dump_stack()`'s lines show: arm64 prints `Call trace:` (x86 `Call Trace:`)
+/// and a device-tree machine as `Hardware name: <model> (DT)` (arch/arm64/kernel/setup.c); 32-bit
+/// ARM's unwinder prints `(unwind_backtrace) from`, or `unwind_backtrace from` (6.x), or
+/// `Function entered at [<…>]` (CONFIG_ARM_UNWIND off), and its machine `(Device Tree)`.
+fn line_arch(line: &str) -> Option<Arch> {
+    if line.starts_with("Call trace:")
+        || (line.starts_with("Hardware name:") && line.ends_with("(DT)"))
+    {
+        Some(Arch::Arm64)
+    } else if line.contains("unwind_backtrace) from")
+        || line.contains(" unwind_backtrace from ")
+        || line.starts_with("unwind_backtrace from ")
+        || line.starts_with("Function entered at [<")
+        || (line.starts_with("Hardware name:") && line.ends_with("(Device Tree)"))
+    {
+        Some(Arch::Arm)
+    } else {
+        None
+    }
 }
 
 /// The release of a `CPU: 1 PID: 18377 Comm: exe Not tainted 3.10.0-514.el7.x86_64 #1` line.
@@ -627,32 +672,47 @@ fn release(line: &str) -> Option<String> {
 }
 
 /// The items of a zone line after the zone name: `free:15908kB min:64kB … all_unreclaimable? yes`.
-fn zone_line(loc: &Loc, rest: &str, z: &mut ZoneCapture) -> Result<(), CaptureError> {
+/// `show_free_areas()` prints every item in kB (`K()`, "kB"; 6.x `reserved_highatomic:…KB`) but
+/// `pages_scanned` (3.10 – 4.7), a page count. An item without its `kB` is an error, unless it
+/// ends the line: the line was cut there (syslog's line limit, a paste), and the item and those
+/// after it are unknown, with a warning; a cut that takes a watermark leaves the zone's unknown.
+fn zone_line(loc: &Loc, rest: &str, z: &mut ZoneCapture) -> Result<Option<Warning>, CaptureError> {
     let mut marks: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut toks = rest.split_whitespace();
-    while let Some(tok) = toks.next() {
+    let toks: Vec<&str> = rest.split_whitespace().collect();
+    let mut cut = None;
+    let mut i = 0;
+    while let Some(&tok) = toks.get(i) {
+        i += 1;
+        let last = i == toks.len();
         if let Some(flag) = tok.strip_suffix('?') {
-            let v = match toks.next() {
+            let v = match toks.get(i).copied() {
                 Some("yes") => 1,
                 Some("no") => 0,
-                other => {
-                    return Err(
-                        loc.expected(&format!("`yes` or `no` after `{tok}`"), other.unwrap_or(""))
-                    )
+                None => {
+                    cut = Some(tok);
+                    break;
+                }
+                Some(other) => {
+                    return Err(loc.expected(&format!("`yes` or `no` after `{tok}`"), other))
                 }
             };
+            i += 1;
             z.stats.insert(flag.to_string(), v);
             continue;
         }
-        let (k, v) = tok
-            .split_once(':')
-            .filter(|(k, _)| !k.is_empty())
-            .ok_or_else(|| loc.expected("zone items `name:NkB`", tok))?;
-        let pages = if v.bytes().all(|b| b.is_ascii_digit()) {
-            parse_u64(loc, v, k)?
-        } else {
-            kb_to_pages(loc, parse_kb(loc, v, k)?, k)?
+        let pages = match tok.split_once(':').filter(|(k, _)| !k.is_empty()) {
+            Some(("pages_scanned", v)) if !v.is_empty() => parse_u64(loc, v, "pages_scanned")?,
+            Some((k, v)) if v.ends_with("kB") || v.ends_with("KB") => {
+                kb_to_pages(loc, parse_kb(loc, v, k)?, k)?
+            }
+            _ if last => {
+                cut = Some(tok);
+                break;
+            }
+            Some((k, _)) => return Err(loc.expected(&format!("`{k}:<n>kB`"), tok)),
+            None => return Err(loc.expected("zone items `name:NkB`", tok)),
         };
+        let (k, _) = tok.split_once(':').unwrap_or_default();
         match k {
             "free" => z.free_pages = Some(pages),
             "min" | "low" | "high" | "boost" | "promo" => {
@@ -666,23 +726,33 @@ fn zone_line(loc: &Loc, rest: &str, z: &mut ZoneCapture) -> Result<(), CaptureEr
             }
         }
     }
-    let need = |k: &str| {
+    let warning = cut.map(|tok| {
+        let item = tok.split_once(':').map_or(tok, |(k, _)| k);
+        loc.warning(format!(
+            "the zone line is cut at `{tok}`, which the kernel ends in kB: `{item}` and the items after it are unknown"
+        ))
+    });
+    if z.free_pages.is_none() && warning.is_none() {
+        return Err(loc.expected("`free:NkB` in the zone line", "none"));
+    }
+    let mark = |k: &str| {
         marks
             .get(k)
             .copied()
             .ok_or_else(|| loc.expected(&format!("`{k}:NkB` in the zone line"), "none"))
     };
-    if z.free_pages.is_none() {
-        return Err(loc.expected("`free:NkB` in the zone line", "none"));
-    }
-    z.watermarks = Some(Watermarks {
-        min: need("min")?,
-        low: need("low")?,
-        high: need("high")?,
-        promo: marks.get("promo").copied().unwrap_or(0),
-        boost: marks.get("boost").copied().unwrap_or(0),
-    });
-    Ok(())
+    z.watermarks = match (mark("min"), mark("low"), mark("high")) {
+        (Ok(min), Ok(low), Ok(high)) => Some(Watermarks {
+            min,
+            low,
+            high,
+            promo: marks.get("promo").copied().unwrap_or(0),
+            boost: marks.get("boost").copied().unwrap_or(0),
+        }),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) if warning.is_none() => return Err(e),
+        _ => None,
+    };
+    Ok(warning)
 }
 
 type FreeArea = (Vec<u64>, Option<Vec<Vec<MigrateType>>>, Vec<Warning>);
@@ -953,6 +1023,12 @@ Node 0 Normal: 1*4kB = 4kB\n";
             e.to_string().contains("not a whole number of 4 kB pages"),
             "{e}"
         );
+        let e = parse(
+            "d",
+            &format!("{head}Node 0 DMA free:4kB min:0 low:0kB high:0kB\n"),
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "d:2: expected `min:<n>kB`, found `min:0`");
         let e = parse(
             "d",
             &format!("{head}Node 0 DMA free:4kB low:0kB high:0kB\n"),

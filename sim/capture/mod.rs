@@ -366,6 +366,18 @@ pub struct FailureReport {
     pub mode: u64,
     /// The decoded flags the kernel printed in parentheses (4.x+), if any.
     pub mode_names: Option<String>,
+    /// The architecture the report's lines name, if any.
+    pub arch: Option<Arch>,
+}
+
+/// An architecture as a failure report shows it: what decides which zones the kernel can have
+/// (`enum zone_type`, include/linux/mmzone.h).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Arch {
+    X86_64,
+    Arm64,
+    /// 32-bit ARM.
+    Arm,
 }
 
 /// One /proc/slabinfo line.

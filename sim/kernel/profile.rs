@@ -766,9 +766,7 @@ pub fn profile(name: &str) -> Result<&'static Profile, String> {
 /// map by build: before 408 to `3.10-rhel7.0`, before 1062 to `3.10-rhel7.3`, later to
 /// `3.10-rhel7`; `None` for releases older than 3.10 or unreadable ones.
 pub fn for_release(release: &str) -> Option<&'static Profile> {
-    let mut parts = release.split(|c: char| !c.is_ascii_digit());
-    let major: u32 = parts.next()?.parse().ok()?;
-    let minor: u32 = parts.next()?.parse().ok()?;
+    let (major, minor) = release_version(release)?;
     if (major, minor) == (3, 10) && release.contains(".el7") {
         let build: u32 = release
             .split_once('-')
@@ -786,6 +784,12 @@ pub fn for_release(release: &str) -> Option<&'static Profile> {
         .iter()
         .filter(|p| !p.name.contains("rhel"))
         .rfind(|p| version_of(p) <= (major, minor))
+}
+
+/// The `(major, minor)` a release string starts with (`4.1.18-g1a2b3c4` → `(4, 1)`).
+pub fn release_version(release: &str) -> Option<(u32, u32)> {
+    let mut parts = release.split(|c: char| !c.is_ascii_digit());
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
 impl Profile {
