@@ -6,8 +6,8 @@
 //! actual output (stdout then stderr), in order; lines may be skipped between them, so excerpts
 //! need no `...` but may use it for the reader. The command must exit 0 unless the expected
 //! output ends with a line `[exit status: N]`. A block that reads `../shared/captures` is skipped
-//! when that folder is missing (`common::captures_dir`: fails in CI instead). Console blocks may hold only `buddysim` commands:
-//! other shell lines belong in ```text blocks, where nothing runs.
+//! when that folder is missing (`common::captures_dir`: fails in CI instead). Console blocks may
+//! hold only `buddysim` commands: other shell lines belong in ```text blocks, where nothing runs.
 
 mod common;
 

@@ -14,6 +14,7 @@
 use buddysim::report::validate::{checks, compare, load_run, simulate, totals, Check};
 use buddysim::report::validate::{RunComparison, RunFile};
 use rayon::prelude::*;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Why deviations are there, by the key of the `cause` column.
@@ -194,9 +195,26 @@ fn problems(checks: &[Check], deviations: &[Deviation]) -> Vec<String> {
 fn replays_match_the_real_kernel() {
     let Some(runs) = compare_all() else { return };
     let all: Vec<Check> = runs.iter().flat_map(checks).collect();
-    println!("{}", totals(&runs));
     let problems = problems(&all, &deviations());
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // The totals the book and README give.
+    let out = all.iter().filter(|c| !c.within()).count();
+    let read = |rel: &str| std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(rel));
+    let book = read("book/src/validation.md")
+        .expect("the book")
+        .replace('\n', " ");
+    let said = format!(
+        "{} comparisons in {} runs, {out} of them out of tolerance",
+        all.len(),
+        runs.len()
+    );
+    assert!(
+        book.contains(&said),
+        "book/src/validation.md should say {said:?}"
+    );
+    let readme = read("README.md").expect("README").replace('\n', " ");
+    let said = format!("({out} of {} today)", all.len());
+    assert!(readme.contains(&said), "README.md should say {said:?}");
 }
 
 #[test]
@@ -237,4 +255,37 @@ fn the_deviation_list_fails_when_it_is_wrong() {
             "cause {key} explains no deviation: remove it"
         );
     }
+}
+
+/// The book's "Known deviations" table gives every cause of deviations.tsv with its number of
+/// entries, and no other.
+#[test]
+fn the_book_lists_the_deviations_by_cause() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/validation.md");
+    let book = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let section = book
+        .split("## Known deviations")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("a Known deviations section");
+    let mut in_book = BTreeMap::new();
+    for line in section.lines().filter(|l| l.starts_with("| `")) {
+        let cell = line[2..].split(" |").next().unwrap_or_default();
+        let (key, n) = cell
+            .trim_start_matches('`')
+            .split_once("` (")
+            .and_then(|(k, n)| Some((k.to_string(), n.strip_suffix(')')?.parse::<usize>().ok()?)))
+            .unwrap_or_else(|| panic!("{}: expected `cause` (entries): {cell}", path.display()));
+        in_book.insert(key, n);
+    }
+    let mut in_list = BTreeMap::new();
+    for d in deviations() {
+        *in_list.entry(d.cause).or_insert(0) += 1;
+    }
+    assert_eq!(
+        in_book,
+        in_list,
+        "{}: the causes and entries of the Known deviations table differ from tests/kernel/deviations.tsv",
+        path.display()
+    );
 }

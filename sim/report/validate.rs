@@ -507,10 +507,9 @@ pub fn totals(runs: &[RunComparison]) -> String {
     let all: Vec<Check> = runs.iter().flat_map(checks).collect();
     let out = all.iter().filter(|c| !c.within()).count();
     format!(
-        "{} runs, {} comparisons, {} out of tolerance (the boot mark and 0-with-0 values are not counted)",
-        runs.len(),
+        "{} comparisons in {} runs, {out} of them out of tolerance (the boot mark and 0-with-0 values are not counted)",
         all.len(),
-        out
+        runs.len()
     )
 }
 
