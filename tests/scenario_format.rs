@@ -920,7 +920,7 @@ fn shipped_scenarios_load_and_round_trip() {
             text.starts_with(&format!("# {name}: ")),
             "{name} has a comment header"
         );
-        if name == "seed-failing-node.yaml" && !common::captures_dir().is_some() {
+        if name == "seed-failing-node.yaml" && common::captures_dir().is_none() {
             continue;
         }
         let s = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
@@ -958,7 +958,7 @@ fn seed_node_scenarios_use_the_seed_report_numbers() {
 
 #[test]
 fn the_failing_node_starts_from_the_seed_captures() {
-    if !common::captures_dir().is_some() {
+    if common::captures_dir().is_none() {
         return;
     }
     let s = Scenario::load(&scenarios_dir().join("seed-failing-node.yaml")).unwrap();
