@@ -506,10 +506,11 @@ pub fn checks(r: &RunComparison) -> Vec<Check> {
 pub fn totals(runs: &[RunComparison]) -> String {
     let all: Vec<Check> = runs.iter().flat_map(checks).collect();
     let out = all.iter().filter(|c| !c.within()).count();
+    let n = |k: usize, word: &str| format!("{k} {word}{}", if k == 1 { "" } else { "s" });
     format!(
-        "{} comparisons in {} runs, {out} of them out of tolerance (the boot mark and 0-with-0 values are not counted)",
-        all.len(),
-        runs.len()
+        "{} in {}, {out} of them out of tolerance (the boot mark and 0-with-0 values are not counted)",
+        n(all.len(), "comparison"),
+        n(runs.len(), "run")
     )
 }
 
@@ -723,6 +724,47 @@ pub fn markdown(runs: &[RunComparison]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checks_leave_out_the_boot_mark_and_0_with_0() {
+        let r = RunComparison {
+            run: "r".into(),
+            trace: "t".into(),
+            boot: "00-boot".into(),
+            free: Vec::new(),
+            counts: Vec::new(),
+            pageblocks: Vec::new(),
+            counters: ["00-boot", "01-end"]
+                .map(|mark| CounterRow {
+                    mark: mark.into(),
+                    counter: "compact_stall",
+                    real: 0,
+                    simulated: 0,
+                })
+                .to_vec(),
+        };
+        assert!(checks(&r).is_empty(), "0 with 0 is not compared");
+        let mut r = RunComparison {
+            counters: vec![],
+            pageblocks: ["00-boot", "01-end"]
+                .map(|mark| PageblockRow {
+                    mark: mark.into(),
+                    node: 0,
+                    zone: ZoneType::Dma32,
+                    migratetype: MigrateType::Movable,
+                    real: 100,
+                    simulated: 80,
+                })
+                .to_vec(),
+            ..r
+        };
+        let c = checks(&r);
+        assert_eq!(c.len(), 1, "the boot mark is not compared: {c:?}");
+        assert_eq!((c[0].at.as_str(), c[0].within()), ("01-end", false));
+        assert!(totals(&[r.clone()]).starts_with("1 comparison in 1 run, 1 of them"));
+        r.pageblocks[1].simulated = 91;
+        assert!(checks(&r)[0].within(), "10 % of 100");
+    }
 
     #[test]
     fn distances_weigh_pages_and_skip_small_orders() {
