@@ -1,22 +1,14 @@
 //! `buddysim analyze` and `buddysim gfp` from the command line: the seed incident, real captures,
 //! this machine's /proc, JSON contract and error messages.
 
+mod common;
+
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_buddysim"))
-}
-
-fn captures() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/captures");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("note: ../shared/captures is missing; skipping");
-        None
-    }
 }
 
 fn run(args: &[&str]) -> Output {
@@ -53,7 +45,9 @@ const HEALTHY: &str = "A/k8s_centos7_healthy_node_buddyinfo_lijiaocn.txt";
 
 #[test]
 fn seed_failure_report_reads_order6_gfp_kernel_fails() {
-    let Some(dir) = captures() else { return };
+    let Some(dir) = common::captures_dir() else {
+        return;
+    };
     let report = dir.join(SEED_REPORT);
     let v = json(&["analyze", report.to_str().unwrap()]);
     assert_eq!(v["kernel"], "3.10-rhel7.3");
@@ -120,7 +114,9 @@ fn seed_report_parses_from_the_blog_post_itself() {
 
 #[test]
 fn healthy_node_succeeds_with_watermarks_and_fails_extfrag_unknown_without() {
-    let Some(dir) = captures() else { return };
+    let Some(dir) = common::captures_dir() else {
+        return;
+    };
     let healthy = dir.join(HEALTHY);
     let fixture =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/healthy_node_zoneinfo_3.10.txt");
@@ -152,7 +148,9 @@ fn healthy_node_succeeds_with_watermarks_and_fails_extfrag_unknown_without() {
 
 #[test]
 fn fragmented_buddyinfo_fails_without_watermarks() {
-    let Some(dir) = captures() else { return };
+    let Some(dir) = common::captures_dir() else {
+        return;
+    };
     let f = dir.join("A/k8s_centos7_fragmented_buddyinfo_lijiaocn_or_SE346208.txt");
     let v = json(&[
         "analyze",
@@ -170,7 +168,9 @@ fn fragmented_buddyinfo_fails_without_watermarks() {
 
 #[test]
 fn min_free_kbytes_recomputes_the_seed_watermarks_on_3_10() {
-    let Some(dir) = captures() else { return };
+    let Some(dir) = common::captures_dir() else {
+        return;
+    };
     let report = dir.join(SEED_REPORT);
     let v = json(&[
         "analyze",
@@ -270,7 +270,9 @@ fn live_machine_watermarks_and_protection_recompute_exactly() {
 
 #[test]
 fn every_capture_analyzes_or_is_rejected_with_file_and_line() {
-    let Some(dir) = captures() else { return };
+    let Some(dir) = common::captures_dir() else {
+        return;
+    };
     for category in ["A", "B", "C", "D", "E"] {
         for entry in std::fs::read_dir(dir.join(category)).unwrap() {
             let path = entry.unwrap().path();
@@ -313,7 +315,9 @@ fn every_capture_analyzes_or_is_rejected_with_file_and_line() {
 
 #[test]
 fn extfrag_index_matches_the_published_debugfs_values() {
-    let Some(dir) = captures() else { return };
+    let Some(dir) = common::captures_dir() else {
+        return;
+    };
     let bi = dir.join("A/k8s_centos7_3.10.0-514_after_compaction_buddyinfo_lijiaocn.txt");
     let v = json(&["analyze", bi.to_str().unwrap(), "--kernel", "3.10"]);
     // D/…extfrag_index (published the same day): Normal orders 8..10 = 0.995 0.998 0.999.
@@ -370,7 +374,7 @@ fn errors_name_the_problem() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("/nonexistent/buddyinfo"));
 
-    if let Some(dir) = captures() {
+    if let Some(dir) = common::captures_dir() {
         let report = dir.join(SEED_REPORT);
         let o = run(&["analyze", report.to_str().unwrap(), "--order", "11"]);
         assert!(!o.status.success());
@@ -384,7 +388,9 @@ fn errors_name_the_problem() {
 
 #[test]
 fn stdin_is_read_with_dash() {
-    let Some(dir) = captures() else { return };
+    let Some(dir) = common::captures_dir() else {
+        return;
+    };
     let text = std::fs::read(dir.join(HEALTHY)).unwrap();
     let mut child = bin()
         .args(["analyze", "-", "--kernel", "4.19", "--format", "json"])
@@ -405,7 +411,9 @@ fn stdin_is_read_with_dash() {
 /// a reason naming what is missing, and still the request and the zones' watermarks.
 #[test]
 fn a_report_cut_before_its_free_lists_cannot_tell() {
-    let Some(dir) = captures() else { return };
+    let Some(dir) = common::captures_dir() else {
+        return;
+    };
     let text = std::fs::read_to_string(dir.join(SEED_REPORT)).unwrap();
     let cut: String = text
         .lines()
@@ -438,7 +446,9 @@ fn a_report_cut_before_its_free_lists_cannot_tell() {
 /// no verdict without free counts.
 #[test]
 fn an_extfrag_index_file_alone_gives_its_indices_and_no_verdict() {
-    let Some(dir) = captures() else { return };
+    let Some(dir) = common::captures_dir() else {
+        return;
+    };
     let f = dir.join("D/k8s_centos7_3.10.0-514_extfrag_index_lijiaocn.txt");
     let v = json(&["analyze", f.to_str().unwrap(), "--kernel", "3.10-rhel7.3"]);
     assert!(v["verdict"]["succeeds"].is_null());
@@ -463,7 +473,9 @@ fn an_extfrag_index_file_alone_gives_its_indices_and_no_verdict() {
 /// where 0x10c0d0 would mean `__GFP_NOFAIL|__GFP_RETRY_MAYFAIL|…`.
 #[test]
 fn another_kernel_gets_the_reports_flags_not_its_bits() {
-    let Some(dir) = captures() else { return };
+    let Some(dir) = common::captures_dir() else {
+        return;
+    };
     let report = dir.join(SEED_REPORT);
     let v = json(&["analyze", report.to_str().unwrap(), "--kernel", "6.18"]);
     assert_eq!(
@@ -490,7 +502,9 @@ fn another_kernel_gets_the_reports_flags_not_its_bits() {
 /// and the two values. Files of one machine still merge.
 #[test]
 fn captures_of_two_machines_are_refused() {
-    let Some(dir) = captures() else { return };
+    let Some(dir) = common::captures_dir() else {
+        return;
+    };
     let seed = dir.join(SEED_REPORT);
     let other = dir.join("C/xilinx_4.4_zoneinfo.txt");
     let o = run(&["analyze", seed.to_str().unwrap(), other.to_str().unwrap()]);
@@ -516,7 +530,9 @@ fn captures_of_two_machines_are_refused() {
 /// ratio alone takes effect (from the min_free_kbytes the captured min watermarks add up to).
 #[test]
 fn settings_are_checked_and_take_effect_alone() {
-    let Some(dir) = captures() else { return };
+    let Some(dir) = common::captures_dir() else {
+        return;
+    };
     let seed = dir.join(SEED_REPORT);
     let s = seed.to_str().unwrap();
     for (args, said) in [
@@ -560,7 +576,9 @@ fn settings_are_checked_and_take_effect_alone() {
 /// profile and says why; one with HighAtomic does not.
 #[test]
 fn a_reserve_column_says_the_kernel_is_older_than_4_4() {
-    let Some(dir) = captures() else { return };
+    let Some(dir) = common::captures_dir() else {
+        return;
+    };
     let old = dir.join("C/ubuntu12_3.2.0_pagetypeinfo.txt");
     let v = json(&["analyze", old.to_str().unwrap()]);
     assert_eq!(v["kernel"], "3.10");
@@ -610,7 +628,9 @@ const KMEM_SLABINFO: &str = "tests/fixtures/memcg_kmem_slabinfo_3.10.txt";
 /// be told, and there is no verdict.
 #[test]
 fn a_slabinfo_alone_counts_the_netns_and_cannot_tell_the_kmem_ids() {
-    let Some(dir) = captures() else { return };
+    let Some(dir) = common::captures_dir() else {
+        return;
+    };
     let failing = dir.join(FAILING_SLABINFO);
     let v = json(&["analyze", failing.to_str().unwrap()]);
     assert_eq!(v["kernel"], "3.10");
@@ -672,7 +692,9 @@ fn a_slabinfo_alone_counts_the_netns_and_cannot_tell_the_kmem_ids() {
 /// cache and no memcg array.
 #[test]
 fn a_global_conntrack_cache_makes_no_creation_per_pod() {
-    let Some(dir) = captures() else { return };
+    let Some(dir) = common::captures_dir() else {
+        return;
+    };
     let f = dir.join("E/sosreport_rhel8_4.18_slabinfo.txt");
     let v = json(&["analyze", f.to_str().unwrap(), "--kernel", "4.19"]);
     let c = &v["cache_creation"];
@@ -692,7 +714,9 @@ fn a_global_conntrack_cache_makes_no_creation_per_pod() {
 /// request, and the verdict is the report's; the caches add the namespaces.
 #[test]
 fn a_slabinfo_with_the_report_keeps_the_reports_request_and_verdict() {
-    let Some(dir) = captures() else { return };
+    let Some(dir) = common::captures_dir() else {
+        return;
+    };
     let slab = dir.join(FAILING_SLABINFO);
     let report = dir.join(SEED_REPORT);
     let v = json(&["analyze", slab.to_str().unwrap(), report.to_str().unwrap()]);
@@ -737,7 +761,9 @@ fn memcg_copies_give_the_kmem_ids_and_the_order_of_the_next_creation() {
         .unwrap()
         .starts_with("default"));
 
-    let Some(dir) = captures() else { return };
+    let Some(dir) = common::captures_dir() else {
+        return;
+    };
     // With free lists: the verdict for the derived order, and an explicit order still wins.
     let bi = dir.join("A/k8s_centos7_3.10.0-514_after_compaction_buddyinfo_lijiaocn.txt");
     let v = json(&[

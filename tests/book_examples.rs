@@ -5,9 +5,11 @@
 //! Every non-empty expected line other than `...` must appear, trimmed, inside a line of the
 //! actual output (stdout then stderr), in order; lines may be skipped between them, so excerpts
 //! need no `...` but may use it for the reader. The command must exit 0 unless the expected
-//! output ends with a line `[exit status: N]`. A block that reads `../shared/captures` is skipped,
-//! with a note, when that folder is missing. Console blocks may hold only `buddysim` commands:
-//! other shell lines belong in ```text blocks, where nothing runs.
+//! output ends with a line `[exit status: N]`. A block that reads `../shared/captures` is skipped
+//! when that folder is missing (`common::captures_dir`: fails in CI instead). Console blocks may
+//! hold only `buddysim` commands: other shell lines belong in ```text blocks, where nothing runs.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -226,7 +228,7 @@ fn every_console_example_in_the_book_prints_what_the_book_says() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
     markdown_files(&root.join("book/src"), &mut files);
-    let have_captures = root.join("../shared/captures").is_dir();
+    let have_captures = common::captures_dir().is_some();
     let (mut ran, mut skipped, mut failures) = (0, 0, Vec::new());
     for file in &files {
         let text = std::fs::read_to_string(file).expect("book chapter");

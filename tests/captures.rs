@@ -2,6 +2,8 @@
 //! rejected with their line and message), with key numbers checked against the files and the
 //! kernel's arithmetic. Skips with a note when the folder is missing.
 
+mod common;
+
 use buddysim::capture::{self, Capture, Format, ZoneCapture};
 use buddysim::mm::mmzone::{MigrateType, Watermarks, ZoneType};
 use std::path::{Path, PathBuf};
@@ -20,7 +22,7 @@ fn shared(sub: &str) -> Option<PathBuf> {
 }
 
 fn read(rel: &str) -> Option<(String, String)> {
-    let path = shared("captures")?.join(rel);
+    let path = common::captures_dir()?.join(rel);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     Some((rel.to_string(), text))
 }
@@ -58,7 +60,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn every_capture_parses_and_malformed_ones_are_rejected() {
-    let Some(root) = shared("captures") else {
+    let Some(root) = common::captures_dir() else {
         return;
     };
     let mut files = Vec::new();
@@ -543,7 +545,7 @@ fn zoneinfo_writer_matches_the_kernels_header_lines() {
 #[test]
 fn pagesets_follow_the_kernels_sizes() {
     use buddysim::mm::page_alloc::pcp::{stat_threshold, zone_batchsize, zone_highsize};
-    let Some(dir) = shared("captures") else {
+    let Some(dir) = common::captures_dir() else {
         return;
     };
     let mut files = Vec::new();
@@ -635,4 +637,17 @@ fn pagesets_follow_the_kernels_sizes() {
         highs,
         [(ZoneType::Dma, 237, 237), (ZoneType::Dma32, 10557, 10557)]
     );
+}
+
+/// Where captures are required (CI) a missing folder fails the test that reads it.
+#[test]
+fn a_missing_captures_folder_fails_when_required() {
+    let missing = Path::new(env!("CARGO_MANIFEST_DIR")).join("no-such-captures");
+    assert_eq!(common::existing(&missing, false), None);
+    let required = std::panic::catch_unwind(|| common::existing(&missing, true));
+    assert!(
+        required.is_err(),
+        "BUDDYSIM_REQUIRE_CAPTURES=1 must fail a missing folder"
+    );
+    assert!(common::captures_dir().is_none_or(|d| d.is_dir()));
 }

@@ -3,23 +3,18 @@
 //! form, must parse to the same capture; cut at every line it must give an error naming its line
 //! or an honest verdict.
 
+mod common;
+
 use buddysim::analyze::{analyze, Options};
 use buddysim::capture::{self, Capture};
-use std::path::Path;
 
 const REPORT_B: &str = "B/k8s_centos7_3.10.0-514_order6_nfconntrack_lijiaocn.txt";
 /// Report B's syslog prefix (its lines carry no host name).
 const SYSLOG: &str = "Nov 12 15:15:41 kernel: ";
 
 fn report_b() -> Option<String> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/captures")
-        .join(REPORT_B);
-    if !p.exists() {
-        eprintln!("note: {} is missing; skipping", p.display());
-        return None;
-    }
-    Some(std::fs::read_to_string(p).unwrap())
+    let p = common::captures_dir()?.join(REPORT_B);
+    Some(std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
 }
 
 fn parse(text: &str) -> Capture {

@@ -1,16 +1,14 @@
 //! `buddysim explain` on the seed incident's dmesg report (3.10.0-514, order 6): the numbered
 //! steps with the kernel's own numbers.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
 fn explain(args: &[&str]) -> Option<String> {
-    let seed = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/captures/B/k8s_centos7_3.10.0-514_order6_nfconntrack_lijiaocn.txt");
-    if !seed.is_file() {
-        eprintln!("note: {} is missing; skipping", seed.display());
-        return None;
-    }
+    let seed =
+        common::captures_dir()?.join("B/k8s_centos7_3.10.0-514_order6_nfconntrack_lijiaocn.txt");
     let o = Command::new(env!("CARGO_BIN_EXE_buddysim"))
         .arg("explain")
         .arg(&seed)

@@ -3,6 +3,8 @@
 //! buddyinfo / extfrag_index pair. Captures are read from `../shared/captures` when present;
 //! the numbers the tests need are also written here, and checked against the files.
 
+mod common;
+
 use buddysim::kernel::profile;
 use buddysim::mm::compaction::{compaction_suitable, ExtfragThreshold, Suitability};
 use buddysim::mm::mmzone::{FreeArea, MigrateType, Watermarks, ZoneType};
@@ -12,22 +14,10 @@ use buddysim::mm::page_alloc::watermark::{
     thp_recommended_min_free_kbytes, watermark_check, WatermarkVerdict,
 };
 use buddysim::mm::vmstat::{format_index, fragmentation_index};
-use std::path::PathBuf;
 
 fn capture(rel: &str) -> Option<String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/captures")
-        .join(rel);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Some(text),
-        Err(_) => {
-            eprintln!(
-                "note: {} not found, skipping the check against the capture",
-                path.display()
-            );
-            None
-        }
-    }
+    let path = common::captures_dir()?.join(rel);
+    Some(std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
 
 /// A zone as a failure report or buddyinfo shows it: NR_FREE_PAGES and, per order, the block

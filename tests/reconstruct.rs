@@ -1,22 +1,14 @@
 //! Snapshot reconstruction (`scenario::reconstruct`): real captures rebuilt into page layouts
 //! whose own buddyinfo and pagetypeinfo text reads back to the capture's counts.
 
+mod common;
+
 use buddysim::capture::{self, buddyinfo, pagetypeinfo, Capture, ZoneCapture};
 use buddysim::kernel::profile::{for_release, profile, Profile};
 use buddysim::mm::check;
 use buddysim::mm::mmzone::{x86_64_layout, MigrateType, Node, PageState};
 use buddysim::scenario::reconstruct::{reconstruct, Options, Reconstruction};
 use std::path::{Path, PathBuf};
-
-fn shared() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/captures");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("note: {} is missing; test skipped", p.display());
-        None
-    }
-}
 
 fn load(paths: &[PathBuf]) -> Capture {
     let mut c: Option<Capture> = None;
@@ -141,7 +133,9 @@ fn layout_hash(nodes: &[Node]) -> u64 {
 
 #[test]
 fn seed_failing_node_report_round_trips() {
-    let Some(dir) = shared() else { return };
+    let Some(dir) = common::captures_dir() else {
+        return;
+    };
     let cap = load(&[dir.join("B/k8s_centos7_3.10.0-514_order6_nfconntrack_lijiaocn.txt")]);
     let p = for_release(cap.kernel_release.as_deref().unwrap()).unwrap();
     assert_eq!(p.name, "3.10-rhel7.3");
@@ -170,7 +164,9 @@ fn seed_failing_node_report_round_trips() {
 
 #[test]
 fn centos9_buddyinfo_pagetypeinfo_zoneinfo_round_trip() {
-    let Some(dir) = shared() else { return };
+    let Some(dir) = common::captures_dir() else {
+        return;
+    };
     let cap = load(&[
         dir.join("A/centos9_5.14_buddyinfo.txt"),
         dir.join("C/centos9_5.14_pagetypeinfo.txt"),
@@ -450,7 +446,9 @@ fn two_nodes_from_a_machine_description() {
 
 #[test]
 fn other_real_captures_round_trip() {
-    let Some(dir) = shared() else { return };
+    let Some(dir) = common::captures_dir() else {
+        return;
+    };
     for (name, kernel) in [("sosreport_rhel8_4.18", "4.9"), ("ubuntu12_3.2.0", "3.10")] {
         let cap = load(&[
             dir.join(format!("A/{name}_buddyinfo.txt")),
@@ -472,7 +470,9 @@ fn other_real_captures_round_trip() {
 fn captured_pagesets_size_the_per_cpu_lists() {
     use buddysim::mm::mmzone::ZoneType;
     use buddysim::mm::page_alloc::pcp::PcpConfig;
-    let Some(dir) = shared() else { return };
+    let Some(dir) = common::captures_dir() else {
+        return;
+    };
     let files = |names: &[&str]| -> Vec<PathBuf> { names.iter().map(|n| dir.join(n)).collect() };
     let p = profile("5.15").unwrap();
     let opts = Options {

@@ -2,6 +2,8 @@
 //! first compared capture against a direct run, byte-identical reruns, the node_exporter export
 //! forms, and every error path's message.
 
+mod common;
+
 use buddysim::capture::{self, series};
 use buddysim::report::validate::distances;
 use serde_json::Value;
@@ -55,22 +57,12 @@ fn json_replay(series: &Path, scenario: &Path, out: &Path) -> Value {
     serde_json::from_str(&stdout).unwrap()
 }
 
-fn shared_captures() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/captures");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("note: ../shared/captures is missing; the real-capture replay is skipped");
-        None
-    }
-}
-
 /// The real CentOS 9 VM (buddyinfo + pagetypeinfo + zoneinfo, taken together) starts the
 /// series; two later captures of our own follow. The first compared capture's numbers equal a
 /// direct `buddysim run` from the same capture for the same 30 minutes.
 #[test]
 fn first_compared_capture_matches_a_direct_run_from_a_real_capture() {
-    let Some(shared) = shared_captures() else {
+    let Some(shared) = common::captures_dir() else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();

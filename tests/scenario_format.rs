@@ -1,6 +1,8 @@
 //! The scenario file format: every error path with its exact `FILE:LINE:COL: message`,
 //! overrides, sweep expansion and sharding, the JSON Schema, and the shipped scenario files.
 
+mod common;
+
 use buddysim::scenario::{
     apply_override, json_schema, Arrivals, ErrorKind, Grid, Initial, Lifetime, Pages, Rate,
     Scenario, ScenarioError, Shard, Size,
@@ -18,14 +20,6 @@ duration: 1d
 
 fn scenarios_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
-}
-
-fn captures_present() -> bool {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/captures");
-    if !dir.is_dir() {
-        eprintln!("note: {} is missing; capture checks skipped", dir.display());
-    }
-    dir.is_dir()
 }
 
 /// The error `text` gives when read as `t.yaml`.
@@ -926,7 +920,7 @@ fn shipped_scenarios_load_and_round_trip() {
             text.starts_with(&format!("# {name}: ")),
             "{name} has a comment header"
         );
-        if name == "seed-failing-node.yaml" && !captures_present() {
+        if name == "seed-failing-node.yaml" && common::captures_dir().is_none() {
             continue;
         }
         let s = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
@@ -964,7 +958,7 @@ fn seed_node_scenarios_use_the_seed_report_numbers() {
 
 #[test]
 fn the_failing_node_starts_from_the_seed_captures() {
-    if !captures_present() {
+    if common::captures_dir().is_none() {
         return;
     }
     let s = Scenario::load(&scenarios_dir().join("seed-failing-node.yaml")).unwrap();

@@ -304,8 +304,7 @@ fn kernel_6_18_tunes_each_cpus_high() {
 
 #[test]
 fn seed_failing_node_fails_and_the_remedies_help_only_briefly() {
-    if !Path::new("../shared/captures/B").is_dir() {
-        eprintln!("skipped: ../shared/captures is missing");
+    if common::captures_dir().is_none() {
         return;
     }
     let r = run("seed-failing-node", &[]);
@@ -348,8 +347,7 @@ fn seed_failing_node_fails_and_the_remedies_help_only_briefly() {
 /// every output file alike.
 #[test]
 fn seed_failing_node_is_the_same_run_at_the_thresholds_it_names() {
-    if !Path::new("../shared/captures/B").is_dir() {
-        eprintln!("skipped: ../shared/captures is missing");
+    if common::captures_dir().is_none() {
         return;
     }
     let runs: Vec<(String, Run)> = std::thread::scope(|s| {
@@ -392,8 +390,7 @@ fn seed_failing_node_is_the_same_run_at_the_thresholds_it_names() {
 /// deferral would change which later pods start.
 #[test]
 fn probes_do_not_change_the_run() {
-    if !Path::new("../shared/captures/B").is_dir() {
-        eprintln!("skipped: ../shared/captures is missing");
+    if common::captures_dir().is_none() {
         return;
     }
     let with = run("seed-failing-node", &["--set", "duration=3h"]);
@@ -436,8 +433,7 @@ fn probes_do_not_change_the_run() {
 /// An `alloc` action is a real test allocation, recorded as a probe event with `real: true`.
 #[test]
 fn an_alloc_action_makes_a_real_allocation() {
-    if !Path::new("../shared/captures/B").is_dir() {
-        eprintln!("skipped: ../shared/captures is missing");
+    if common::captures_dir().is_none() {
         return;
     }
     let r = run(

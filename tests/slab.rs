@@ -2,6 +2,8 @@
 //! caches as slab populations, fragmentation by random frees, and the memcg array behind the
 //! per-netns conntrack caches.
 
+mod common;
+
 use buddy_system_allocator::FrameAllocator;
 use buddysim::capture::SlabCache;
 use buddysim::kernel::gfp::{GfpFlags, GfpLayout};
@@ -20,7 +22,6 @@ use proptest::prelude::*;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers.
@@ -95,19 +96,10 @@ const MEMCG_3_10: MemcgRules = MemcgRules {
     id_release: KmemIdRelease::OnFree,
 };
 
-fn captures_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/captures/E");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("note: {} is missing; capture test skipped", dir.display());
-        None
-    }
-}
-
 /// A minimal /proc/slabinfo 2.1 reader for these tests (the real parser lives in `capture`).
 fn read_slabinfo(name: &str) -> Option<Vec<SlabCache>> {
-    let text = std::fs::read_to_string(captures_dir()?.join(name)).ok()?;
+    let text = std::fs::read_to_string(common::captures_dir()?.join("E").join(name))
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
     let caches = text
         .lines()
         .filter(|l| !l.starts_with("slabinfo") && !l.starts_with('#') && !l.trim().is_empty())

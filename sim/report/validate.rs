@@ -216,6 +216,8 @@ pub struct CounterRow {
 pub struct RunComparison {
     pub run: String,
     pub trace: String,
+    /// The first mark: the replay's input, so it matches by construction.
+    pub boot: String,
     pub free: Vec<FreeRow>,
     pub counts: Vec<CountRow>,
     pub pageblocks: Vec<PageblockRow>,
@@ -354,11 +356,162 @@ pub fn compare(run: &RealRun, sim: &Replay) -> RunComparison {
     RunComparison {
         run: run.name.clone(),
         trace: run.trace_name.clone(),
+        boot: run.marks.first().map(|m| m.dir.clone()).unwrap_or_default(),
         free,
         counts,
         pageblocks,
         counters,
     }
+}
+
+/// The orders k of the free-page sums a [`Check`] compares (pages in blocks of order ≥ k).
+pub const FREE_FROM: [u32; 4] = [0, 3, 6, 9];
+
+/// Tolerance of counters: the model's count within this factor of the kernel's (either way),
+/// or within the counter's slack.
+pub const COUNTER_FACTOR: f64 = 1.5;
+
+/// One compared quantity, named as tests/kernel/deviations.tsv names it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Check {
+    pub run: String,
+    /// A mark folder, or `line N` for an `alloc` / `try` line.
+    pub at: String,
+    /// `done`, `DMA32 free order>=6`, `DMA32 pageblocks Movable` or a counter's name.
+    pub what: String,
+    pub real: u64,
+    pub simulated: u64,
+    /// Relative tolerance: a fraction of the value (`rel`), or for counters a factor.
+    rel: f64,
+    counter: bool,
+    slack: u64,
+}
+
+impl Check {
+    /// Whether `value` is within tolerance of `reference`: `|Δ| ≤ max(rel × reference, slack)`;
+    /// counters: `value` within [`COUNTER_FACTOR`] of `reference` either way, or `|Δ| ≤ slack`.
+    pub fn near(&self, reference: u64, value: u64) -> bool {
+        let d = reference.abs_diff(value);
+        if d <= self.slack {
+            return true;
+        }
+        let (r, v) = (reference as f64, value as f64);
+        if self.counter {
+            v <= r * COUNTER_FACTOR && r <= v * COUNTER_FACTOR
+        } else {
+            d as f64 <= r * self.rel
+        }
+    }
+
+    /// Whether the model is within tolerance of the kernel.
+    pub fn within(&self) -> bool {
+        self.near(self.real, self.simulated)
+    }
+}
+
+/// Free pages in blocks of order ≥ k.
+pub fn pages_from(blocks: &[u64], k: u32) -> u64 {
+    blocks
+        .iter()
+        .enumerate()
+        .skip(k as usize)
+        .map(|(o, n)| n << o)
+        .sum()
+}
+
+/// The slack of a counter: events, or pages (one pageblock).
+fn counter_slack(name: &str) -> u64 {
+    match name {
+        "compact_migrate_scanned"
+        | "compact_free_scanned"
+        | "pgsteal_kswapd"
+        | "pgsteal_direct"
+        | "pgmigrate_success" => 512,
+        _ => 10,
+    }
+}
+
+/// The comparisons of a run that are held to tolerances (tests/kernel_validation.rs): blocks
+/// done per line (10 % or 5 blocks), free pages in blocks of order ≥ k per mark and zone (10 %
+/// or 512 pages), pageblocks per migrate type per mark and zone (10 % or 5), and the counters'
+/// increase over the run (at the last mark, [`COUNTER_FACTOR`] or their slack). Left out: the
+/// boot mark, which is the replay's input, and values that are 0 on both sides.
+pub fn checks(r: &RunComparison) -> Vec<Check> {
+    let check = |at: String, what: String, real, simulated, rel, slack| Check {
+        run: r.run.clone(),
+        at,
+        what,
+        real,
+        simulated,
+        rel,
+        counter: false,
+        slack,
+    };
+    let mut out = Vec::new();
+    for c in &r.counts {
+        out.push(check(
+            format!("line {}", c.line),
+            "done".into(),
+            c.real,
+            c.simulated,
+            0.10,
+            5,
+        ));
+    }
+    for f in r.free.iter().filter(|f| f.mark != r.boot) {
+        for k in FREE_FROM {
+            out.push(check(
+                f.mark.clone(),
+                format!("{} free order>={k}", f.zone.name()),
+                pages_from(&f.real, k),
+                pages_from(&f.simulated, k),
+                0.10,
+                512,
+            ));
+        }
+    }
+    for p in r.pageblocks.iter().filter(|p| p.mark != r.boot) {
+        out.push(check(
+            p.mark.clone(),
+            format!("{} pageblocks {}", p.zone.name(), p.migratetype.name()),
+            p.real,
+            p.simulated,
+            0.10,
+            5,
+        ));
+    }
+    let last = r.counters.last().map(|c| c.mark.clone());
+    for c in r
+        .counters
+        .iter()
+        .filter(|c| Some(&c.mark) == last.as_ref() && c.mark != r.boot)
+    {
+        out.push(Check {
+            counter: true,
+            ..check(
+                c.mark.clone(),
+                c.counter.into(),
+                c.real,
+                c.simulated,
+                0.0,
+                counter_slack(c.counter),
+            )
+        });
+    }
+    out.retain(|c| (c.real, c.simulated) != (0, 0));
+    out
+}
+
+/// One line of totals: comparisons held to tolerances and how many are out of it.
+pub fn totals(runs: &[RunComparison]) -> String {
+    let all: Vec<Check> = runs.iter().flat_map(checks).collect();
+    let out = all.iter().filter(|c| !c.within()).count();
+    let n = |k: usize, word: &str| format!("{k} {word}{}", if k == 1 { "" } else { "s" });
+    format!(
+        "{} in {}, {out} of them out of tolerance (the boot mark and 0-with-0 values are not counted)",
+        n(all.len(), "comparison"),
+        n(runs.len(), "run")
+    )
 }
 
 /// `comparison-free.csv`: `run,mark,node,zone,order,real,simulated`.
@@ -419,7 +572,7 @@ fn worst(r: &RunComparison) -> (f64, f64) {
 }
 
 /// Human text: per run, the blocks done per line, the free blocks at every mark, pageblocks
-/// and counters at the last mark.
+/// and counters at the last mark; then the [`totals`].
 pub fn text(runs: &[RunComparison]) -> String {
     let mut out = String::new();
     for r in runs {
@@ -472,6 +625,7 @@ pub fn text(runs: &[RunComparison]) -> String {
             );
         }
     }
+    let _ = writeln!(out, "{}", totals(runs));
     out
 }
 
@@ -570,6 +724,47 @@ pub fn markdown(runs: &[RunComparison]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checks_leave_out_the_boot_mark_and_0_with_0() {
+        let r = RunComparison {
+            run: "r".into(),
+            trace: "t".into(),
+            boot: "00-boot".into(),
+            free: Vec::new(),
+            counts: Vec::new(),
+            pageblocks: Vec::new(),
+            counters: ["00-boot", "01-end"]
+                .map(|mark| CounterRow {
+                    mark: mark.into(),
+                    counter: "compact_stall",
+                    real: 0,
+                    simulated: 0,
+                })
+                .to_vec(),
+        };
+        assert!(checks(&r).is_empty(), "0 with 0 is not compared");
+        let mut r = RunComparison {
+            counters: vec![],
+            pageblocks: ["00-boot", "01-end"]
+                .map(|mark| PageblockRow {
+                    mark: mark.into(),
+                    node: 0,
+                    zone: ZoneType::Dma32,
+                    migratetype: MigrateType::Movable,
+                    real: 100,
+                    simulated: 80,
+                })
+                .to_vec(),
+            ..r
+        };
+        let c = checks(&r);
+        assert_eq!(c.len(), 1, "the boot mark is not compared: {c:?}");
+        assert_eq!((c[0].at.as_str(), c[0].within()), ("01-end", false));
+        assert!(totals(&[r.clone()]).starts_with("1 comparison in 1 run, 1 of them"));
+        r.pageblocks[1].simulated = 91;
+        assert!(checks(&r)[0].within(), "10 % of 100");
+    }
 
     #[test]
     fn distances_weigh_pages_and_skip_small_orders() {

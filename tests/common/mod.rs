@@ -1,8 +1,34 @@
-//! Checks on plot files shared by the plot tests (tests/plots.rs) and the scenario runs
-//! (tests/scenarios.rs): a PNG is drawn (not blank), and a folder of fresh figures matches the
-//! committed ones under plots/.
+//! Helpers shared by the integration tests: the real captures in `../shared/captures`, and
+//! checks on plot files (tests/plots.rs, tests/scenarios.rs): a PNG is drawn (not blank), and a
+//! folder of fresh figures matches the committed ones under plots/. Each test crate uses a part.
+#![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// `../shared/captures`, the real captures beside the repository, or `None` with a note when it
+/// is missing, so the test that reads them skips. With `BUDDYSIM_REQUIRE_CAPTURES=1` (set by
+/// `.ci/run`) a missing folder panics: there, a test that reads a capture fails, never skips.
+pub fn captures_dir() -> Option<PathBuf> {
+    let require = std::env::var_os("BUDDYSIM_REQUIRE_CAPTURES").is_some_and(|v| v == "1");
+    existing(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/captures"),
+        require,
+    )
+}
+
+/// `dir` if it is a folder; else a panic if `require`, or `None` with a note.
+pub fn existing(dir: &Path, require: bool) -> Option<PathBuf> {
+    if dir.is_dir() {
+        return Some(dir.to_path_buf());
+    }
+    assert!(
+        !require,
+        "{} is missing and BUDDYSIM_REQUIRE_CAPTURES=1",
+        dir.display()
+    );
+    println!("note: {} is missing; test skipped", dir.display());
+    None
+}
 
 /// Width, height and RGB pixels of a PNG.
 pub fn decode(file: &Path) -> (u32, u32, Vec<[u8; 3]>) {
