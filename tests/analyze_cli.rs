@@ -836,7 +836,9 @@ fn two_entry_lowmem_reserve_is_normal_and_movable() {
 /// line, and what needs them (recomputed watermarks) says so.
 #[test]
 fn a_zone_line_cut_mid_field_is_unknown_not_pages() {
-    let Some(dir) = captures() else { return };
+    let Some(dir) = common::captures_dir() else {
+        return;
+    };
     let text = std::fs::read_to_string(dir.join(SEED_REPORT)).unwrap();
     let at = text.find("managed:15908kB").unwrap() + "managed:15".len();
     let next = at + text[at..].find("Nov 12").unwrap();
