@@ -579,3 +579,38 @@ fn rhel7_zoneinfo_has_scanned_and_the_zone_stat_items_in_the_kernels_order() {
     assert!(common.len() >= 10, "{common:?}");
     assert_eq!(common, theirs);
 }
+
+/// On a pipe, progress is silent unless `--progress` asks for it: then a line on stderr (the
+/// first at once, then one every 10 s), and stdout is the same either way.
+#[test]
+fn progress_on_a_pipe_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = scenario(dir.path(), SMALL);
+    let run = |extra: &[&str], out: &str| {
+        let o = Command::new(BIN)
+            .args(["run", s.to_str().unwrap(), "--seed", "3", "--out"])
+            .arg(dir.path().join(out))
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        o
+    };
+    let quiet = run(&[], "q");
+    assert!(
+        quiet.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&quiet.stderr)
+    );
+    let shown = run(&["--progress"], "p");
+    let said = String::from_utf8_lossy(&shown.stderr);
+    assert!(said.starts_with("simulating small ["), "{said}");
+    assert!(
+        said.lines().all(|l| l.starts_with("simulating small [")),
+        "{said}"
+    );
+    let stdout = |o: &std::process::Output, out: &str| {
+        String::from_utf8_lossy(&o.stdout).replace(dir.path().join(out).to_str().unwrap(), "OUT")
+    };
+    assert_eq!(stdout(&quiet, "q"), stdout(&shown, "p"));
+}

@@ -24,6 +24,7 @@ mod explain;
 mod gfp;
 mod input;
 mod plot;
+mod progress;
 mod replay;
 mod run;
 mod scenario;

@@ -28,6 +28,9 @@ pub struct Args {
     /// Report format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Show progress on stderr even when it is not a terminal: a line every 10 s.
+    #[arg(long)]
+    progress: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -41,17 +44,11 @@ pub fn run(args: Args) -> Result<()> {
         .unwrap_or_else(|| PathBuf::from("out").join(format!("replay-{}", scenario.name)));
     buddysim::report::output::writable_dir(&dir)
         .with_context(|| format!("--out {}: cannot write there", dir.display()))?;
-    let bar = progress_bar(1000, &format!("replaying {}", scenario.name));
-    let mut tick = |f: f64| {
-        if let Some(b) = &bar {
-            b.set_position((f * 1000.0) as u64);
-        }
-    };
+    let bar = progress_bar(1000, &format!("replaying {}", scenario.name), args.progress);
+    let mut tick = |f: f64| bar.set_position((f * 1000.0) as u64);
     let report = replay(&scenario, &series, &mut tick)
         .with_context(|| format!("replaying {} under {}", series.source, scenario.name))?;
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
+    bar.finish_and_clear();
     let files = write(&dir, &report).with_context(|| format!("writing {}", dir.display()))?;
     match args.format {
         Format::Text => {

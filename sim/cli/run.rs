@@ -5,7 +5,7 @@
 //! into an unrelated key, so neighbouring seeds draw unrelated streams), in parallel; the first
 //! seed's run is the one `--seed` would give, files and all. `--seed S` runs exactly S.
 
-use crate::cli::Format;
+use crate::cli::{progress, Format};
 use anyhow::{Context, Result};
 use buddysim::kernel::profile::profile;
 use buddysim::report::advice::{remedies, Creations};
@@ -14,7 +14,6 @@ use buddysim::report::run::{summary_text, write_outputs, SeedsReport};
 use buddysim::scenario::{apply_override, Scenario};
 use buddysim::workload::run::{run, RunOptions, RunOutput};
 use rayon::prelude::*;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// Seeds `run` runs without `--seed` or `--seeds`: three give a median and a range, and on two
@@ -46,21 +45,18 @@ pub struct Args {
     /// Check the model's invariants after every event (slow).
     #[arg(long)]
     check: bool,
+    /// Show progress on stderr even when it is not a terminal: a line every 10 s.
+    #[arg(long)]
+    progress: bool,
 }
 
-/// A progress bar on a terminal, nothing when stderr is piped.
-pub fn progress_bar(len: u64, what: &str) -> Option<indicatif::ProgressBar> {
-    if !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(len);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(&format!(
-            "{what} [{{bar:40}}] {{percent}}% ({{elapsed}}, eta {{eta}})"
-        ))
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    Some(bar)
+/// The bar of `what` (`simulating seed-rhel7-node`) over `len` steps ([`progress::bar`]).
+pub fn progress_bar(len: u64, what: &str, lines: bool) -> indicatif::ProgressBar {
+    progress::bar(
+        len,
+        &format!("{what} [{{bar:40}}] {{percent}}% ({{elapsed}}, eta {{eta}})"),
+        lines,
+    )
 }
 
 /// Loads the scenario (or the built-in one) with `--set` and `--seed` applied.
@@ -97,6 +93,7 @@ pub fn run_cmd(args: Args) -> Result<()> {
     let bar = progress_bar(
         1000 * seeds as u64,
         &format!("simulating {}", scenario.name),
+        args.progress,
     );
     let done: Vec<std::sync::atomic::AtomicU64> = (0..seeds).map(|_| Default::default()).collect();
     let opts = RunOptions { check: args.check };
@@ -106,23 +103,18 @@ pub fn run_cmd(args: Args) -> Result<()> {
             let mut s = scenario.clone();
             s.seed = scenario.seed.wrapping_add(k as u64);
             let mut tick = |f: f64| {
-                if let Some(b) = &bar {
-                    done[k as usize]
-                        .store((f * 1000.0) as u64, std::sync::atomic::Ordering::Relaxed);
-                    b.set_position(
-                        done.iter()
-                            .map(|d| d.load(std::sync::atomic::Ordering::Relaxed))
-                            .sum(),
-                    );
-                }
+                done[k as usize].store((f * 1000.0) as u64, std::sync::atomic::Ordering::Relaxed);
+                bar.set_position(
+                    done.iter()
+                        .map(|d| d.load(std::sync::atomic::Ordering::Relaxed))
+                        .sum(),
+                );
             };
             run(&s, &opts, &mut tick)
                 .with_context(|| format!("scenario {}, seed {}", s.name, s.seed))
         })
         .collect::<Result<Vec<RunOutput>>>()?;
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
+    bar.finish_and_clear();
     let out = &outs[0];
     let mut files = write_outputs(&dir, out, &scenario.outputs.files)
         .with_context(|| format!("writing {}", dir.display()))?;

@@ -1,15 +1,14 @@
 //! `buddysim sweep` and `buddysim merge`: run a scenario's grid of settings × seeds in parallel
 //! into a folder (resumable, shardable), and combine shard folders into the sweep's table.
 
-use super::Format;
+use super::{progress, Format};
 use anyhow::{anyhow, bail, Result};
 use buddysim::report::sweep::{RunResult, SweepReport};
 use buddysim::report::sweep_dir::{self, sweep_of, FamilyTask};
 use buddysim::scenario::{apply_override, Scenario, Shard, Size};
 use buddysim::workload::cost;
 use buddysim::workload::run::{simulate_family, FamilyRun, RunOptions};
-use indicatif::{ProgressBar, ProgressStyle};
-use std::io::IsTerminal;
+use indicatif::ProgressBar;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -42,6 +41,9 @@ pub struct SweepArgs {
     /// byte for byte; only the time differs.
     #[arg(long)]
     no_share: bool,
+    /// Show progress on stderr even when it is not a terminal: a line every 10 s.
+    #[arg(long)]
+    progress: bool,
     /// Largest acceptable probability of a failure within the scenario's duration (default:
     /// the scenario's `sweep.target`, else 0.05).
     #[arg(long)]
@@ -120,18 +122,13 @@ fn print(report: &SweepReport, format: Format) -> Result<()> {
     Ok(())
 }
 
-/// A progress bar of `len` runs on stderr, hidden when stderr is not a terminal.
-fn progress(len: usize) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len as u64);
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:40} {pos}/{len} runs, {elapsed} elapsed, eta {eta}")
-    {
-        bar.set_style(style);
-    }
-    bar
+/// The bar of `len` runs ([`progress::bar`]).
+fn progress(len: usize, lines: bool) -> ProgressBar {
+    progress::bar(
+        len as u64,
+        "{bar:40} {pos}/{len} runs, {elapsed} elapsed, eta {eta}",
+        lines,
+    )
 }
 
 /// The runs at once (`--jobs`, 0 for one per core) that this machine's available memory holds
@@ -184,7 +181,7 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
         eprintln!("\n{again}");
         std::process::exit(130);
     });
-    let bar = progress(todo);
+    let bar = progress(todo, args.progress);
     let jobs = memory_jobs(each, args.jobs.map_or(0, |j| j as usize));
     let families = Mutex::new(Vec::new());
     let results = plan.execute(
