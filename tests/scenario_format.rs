@@ -1076,3 +1076,27 @@ mod garbage {
         }
     }
 }
+
+/// A number that is not finite is quoted as the file writes it (`.nan`, `.inf`), not as Rust
+/// prints it (`NaN`, `inf`).
+#[test]
+fn non_finite_numbers_are_quoted_as_written() {
+    for (text, written) in [
+        (
+            with("workload: {pods: {arrivals: {poisson: 1/h}, lifetime: {lognormal: {median: 1h, sigma: .nan}}}}\n"),
+            "sigma .nan: allowed above 0 up to 10",
+        ),
+        (
+            with("workload: {leaks: {zombie_memcg: .inf}}\n"),
+            ".inf is not a share: allowed 0 to 1",
+        ),
+        (
+            with("sweep: {grid: {vm.extfrag_threshold: [1]}, seeds: 1, target: -.inf}\n"),
+            "target -.inf is not a probability",
+        ),
+    ] {
+        let message = error(&text);
+        assert!(message.contains(written), "{message}");
+        assert!(!message.contains("NaN") && !message.contains(" inf"), "{message}");
+    }
+}

@@ -16,6 +16,7 @@
 use super::error::{Invalid, ScenarioError};
 use super::overrides::apply_override;
 use super::tree::Path;
+use super::units::yaml_number;
 use super::Scenario;
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
@@ -221,7 +222,10 @@ impl Sweep {
             if !(t > 0.0 && t < 1.0) {
                 return Err(Invalid::new(
                     &path.key("target"),
-                    format!("target {t} is not a probability strictly between 0 and 1"),
+                    format!(
+                        "target {} is not a probability strictly between 0 and 1",
+                        yaml_number(t)
+                    ),
                 ));
             }
         }

@@ -79,6 +79,17 @@ fn exact_product(number: &str, multiplier: u64) -> Option<u64> {
     u64::try_from(total).ok()
 }
 
+/// A number from a scenario as its file writes it: YAML's `.nan`, `.inf` and `-.inf` for the
+/// values that are not finite (where Rust would print `NaN` and `inf`).
+pub(crate) fn yaml_number(x: f64) -> String {
+    match x {
+        x if x.is_nan() => ".nan".into(),
+        f64::INFINITY => ".inf".into(),
+        f64::NEG_INFINITY => "-.inf".into(),
+        x => x.to_string(),
+    }
+}
+
 /// A number of bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Size(pub u64);
@@ -431,6 +442,10 @@ mod tests {
         assert_eq!(Size(16 << 30).to_string(), "16GiB");
         assert_eq!(Size(4095).to_string(), "4095B");
         assert_eq!(Size(6 << 9).to_string(), "3KiB");
+        assert_eq!(
+            [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.25].map(yaml_number),
+            [".nan", ".inf", "-.inf", "0.25"]
+        );
         assert_eq!(Size(1536 << 20).approx(), "1.5 GiB");
         assert_eq!(Size(620 << 20).approx(), "620.0 MiB");
         assert_eq!(Size(512).approx(), "512 B");

@@ -15,7 +15,7 @@
 use super::error::Invalid;
 use super::initial::check_cache_name;
 use super::tree::Path;
-use super::units::{Duration, Rate, Size};
+use super::units::{yaml_number, Duration, Rate, Size};
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -234,7 +234,7 @@ impl Lifetime {
                 if !(sigma.is_finite() && *sigma > 0.0 && *sigma <= 10.0) {
                     return Err(Invalid::new(
                         &path.key("lognormal").key("sigma"),
-                        format!("sigma {sigma}: allowed above 0 up to 10"),
+                        format!("sigma {}: allowed above 0 up to 10", yaml_number(*sigma)),
                     ));
                 }
                 ("lognormal", *median)
@@ -423,7 +423,7 @@ impl Workload {
         if !(0.0..=1.0).contains(&share) {
             return Err(Invalid::new(
                 &leaks.key("zombie_memcg"),
-                format!("{share} is not a share: allowed 0 to 1"),
+                format!("{} is not a share: allowed 0 to 1", yaml_number(share)),
             ));
         }
         for name in self.leaks.slab_never_freed.keys() {
