@@ -213,7 +213,7 @@ fn wrong_values_say_what_was_found_and_what_is_allowed() {
     // A non-finite number is read where it was written, and its check rejects it there.
     assert_eq!(
         error(&with("workload: {leaks: {zombie_memcg: .nan}}\n")),
-        "t.yaml:7:34: workload.leaks.zombie_memcg: NaN is not a share: allowed 0 to 1"
+        "t.yaml:7:34: workload.leaks.zombie_memcg: .nan is not a share: allowed 0 to 1"
     );
     assert_eq!(
         error(&with(&format!(
