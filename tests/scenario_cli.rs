@@ -91,3 +91,15 @@ fn schema_is_json_naming_the_top_level_keys() {
         assert!(v["properties"][key].is_object(), "{key}");
     }
 }
+
+#[test]
+fn a_file_that_is_not_text_says_where_its_first_bad_byte_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bin.yaml");
+    std::fs::write(&path, b"name: t\n\xff\xfe\n").unwrap();
+    let o = run(&["validate", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("not a text file: byte 9 is not UTF-8"), "{e}");
+    assert!(!e.contains("stream did not contain"), "{e}");
+}

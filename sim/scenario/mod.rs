@@ -143,10 +143,7 @@ impl Scenario {
     /// files) and read correctly (a replay event log).
     pub fn load(path: &FsPath) -> Result<Scenario, ScenarioError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Read {
-            file: file.clone(),
-            message: e.to_string(),
-        })?;
+        let text = read_text(path)?;
         let (mut scenario, tree) = Scenario::parse_located(&text, &file)?;
         scenario.source = Some(path.to_path_buf());
         if let Initial::Capture(capture) = &scenario.initial {
@@ -283,10 +280,7 @@ impl Scenario {
         let mut merged: Option<crate::capture::Capture> = None;
         for path in self.capture_files() {
             let file = path.display().to_string();
-            let text = std::fs::read_to_string(&path).map_err(|e| ScenarioError::Read {
-                file: file.clone(),
-                message: e.to_string(),
-            })?;
+            let text = read_text(&path)?;
             let c = crate::capture::parse(&file, &text).map_err(|e| ScenarioError::Read {
                 file: file.clone(),
                 message: e.to_string(),
@@ -316,10 +310,7 @@ impl Scenario {
         };
         let path = self.resolve(csv);
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(&path).map_err(|e| ScenarioError::Read {
-            file: file.clone(),
-            message: e.to_string(),
-        })?;
+        let text = read_text(&path)?;
         parse_events(&text, &file).map(Some)
     }
 
@@ -327,6 +318,23 @@ impl Scenario {
     pub fn to_yaml(&self) -> String {
         serde_saphyr::to_string(self).expect("scenario types always serialize")
     }
+}
+
+/// A file a scenario reads (itself, its captures, its event log), as text; a file that is not
+/// UTF-8 text says where its first bad byte is instead of the I/O layer's words.
+fn read_text(path: &FsPath) -> Result<String, ScenarioError> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| ScenarioError::Read {
+        file: file.clone(),
+        message: e.to_string(),
+    })?;
+    String::from_utf8(bytes).map_err(|e| ScenarioError::Read {
+        file,
+        message: format!(
+            "not a text file: byte {} is not UTF-8 (scenarios, captures and event logs are text)",
+            e.utf8_error().valid_up_to() + 1
+        ),
+    })
 }
 
 #[cfg(test)]
